@@ -1,0 +1,82 @@
+/* The configuration file (libconfig syntax) loaded into an immutable,
+ * reference-counted snapshot. A reload builds a new snapshot; messages in
+ * flight keep the one they started with. Every key has a type, a default
+ * and bounds in one table (cfg-settings.c); unknown keys are errors. */
+#ifndef SMX_CFG_H
+#define SMX_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <smx/cidr.h>
+
+struct cfg_milter {
+	char *socket;			/* "inet:8891@127.0.0.1", "unix:/p" */
+	char *authserv_id;		/* defaults to the host name */
+	char **internal_domains;
+	size_t n_internal_domains;
+	struct cidr *trusted_networks;
+	size_t n_trusted_networks;
+	char *user;			/* NULL: do not change user */
+	char *pidfile;			/* NULL: write none */
+	size_t spool_threshold;		/* bytes kept in memory per message */
+	char *spool_directory;
+	size_t max_message_size;	/* bytes processed; 0 = no limit */
+	unsigned shutdown_timeout;	/* seconds to finish messages */
+	unsigned milter_timeout;	/* seconds libmilter waits on the MTA */
+	char *syslog_facility;
+	char *log_level;		/* "info" or "debug" */
+};
+
+struct cfg_store {
+	char *backend;			/* "sqlite" or "postgresql" */
+	char *path;			/* sqlite database file */
+	char *conninfo;			/* libpq connection string */
+	unsigned busy_timeout;		/* milliseconds */
+	unsigned pool_size;		/* connections */
+};
+
+struct cfg_keys {
+	char *master_key_file;
+};
+
+/* A loaded configuration. Read-only once loaded: share it between
+ * threads with cfg_ref()/cfg_unref(), never modify it. */
+struct cfg {
+	char *file;			/* path it was loaded from */
+	struct cfg_milter milter;
+	struct cfg_store store;
+	struct cfg_keys keys;
+	int refs;			/* private: use cfg_ref/cfg_unref */
+};
+
+/* Error lines of a failed load, each "FILE:LINE: message" (or
+ * "FILE: message" where no line applies), in file order. */
+struct cfg_errors {
+	char **lines;
+	unsigned *line_numbers;	/* line of each entry, 0 where none */
+	size_t count;
+};
+
+/* Loads and validates path. Returns a snapshot with one reference owned
+ * by the caller, or NULL when the file cannot be read or any key is
+ * wrong; then every problem found is appended to errors (which the caller
+ * frees with cfg_errors_free). A file that fails never yields a partly
+ * filled configuration. */
+struct cfg *cfg_load(const char *path, struct cfg_errors *errors);
+
+/* Adds a reference and returns cfg. Thread-safe. */
+struct cfg *cfg_ref(struct cfg *cfg);
+
+/* Drops a reference, frees the snapshot with the last one, and sets
+ * *cfg to NULL. NULL-safe and thread-safe. */
+void cfg_unref(struct cfg **cfg);
+
+/* Frees the lines and empties errors. */
+void cfg_errors_free(struct cfg_errors *errors);
+
+/* Names of every accepted key as "group.key", for documentation checks:
+ * returns the i-th name, or NULL past the end. */
+const char *cfg_key_name(size_t i, char *buf, size_t bufsize);
+
+#endif

@@ -1,0 +1,34 @@
+/* Logging for the daemon and the tools: one sink per process (syslog, or
+ * stderr for foreground runs and tools), printf-checked, thread-safe. */
+#ifndef SMX_LOG_H
+#define SMX_LOG_H
+
+#include <stdarg.h>
+#include <syslog.h>
+
+enum smx_log_sink {
+	SMX_LOG_STDERR,
+	SMX_LOG_SYSLOG,
+};
+
+/* Chooses the sink. ident names the program in every line; facility is a
+ * syslog facility (LOG_MAIL) and is ignored for stderr. Call once at
+ * start-up before threads exist; may be called again to switch sinks. */
+void smx_log_open(const char *ident, enum smx_log_sink sink, int facility);
+
+/* Lines with a priority numerically above max_priority are dropped
+ * (LOG_INFO by default; LOG_DEBUG shows debug lines). */
+void smx_log_set_level(int max_priority);
+
+/* Writes one line. The text must not contain secrets: it may reach a
+ * shared syslog. A trailing newline is not needed. */
+void smx_log(int priority, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void smx_vlog(int priority, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+/* Maps a syslog facility name ("mail", "local0".."local7", "daemon",
+ * "user") to its value; returns -1 for an unknown name. */
+int smx_log_facility(const char *name);
+
+#endif

@@ -1,0 +1,83 @@
+#include <smx/log.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static enum smx_log_sink log_sink = SMX_LOG_STDERR;
+static int log_max_priority = LOG_INFO;
+static char log_ident[64] = "smime";
+
+void smx_log_open(const char *ident, enum smx_log_sink sink, int facility)
+{
+	snprintf(log_ident, sizeof(log_ident), "%s", ident);
+	log_sink = sink;
+	if (sink == SMX_LOG_SYSLOG)
+		openlog(log_ident, LOG_PID | LOG_NDELAY, facility);
+}
+
+void smx_log_set_level(int max_priority)
+{
+	log_max_priority = max_priority;
+}
+
+static const char *priority_name(int priority)
+{
+	switch (priority) {
+	case LOG_EMERG: case LOG_ALERT: case LOG_CRIT: return "fatal";
+	case LOG_ERR: return "error";
+	case LOG_WARNING: return "warning";
+	case LOG_NOTICE: case LOG_INFO: return "info";
+	default: return "debug";
+	}
+}
+
+void smx_vlog(int priority, const char *fmt, va_list ap)
+{
+	if (priority > log_max_priority)
+		return;
+	if (log_sink == SMX_LOG_SYSLOG) {
+		vsyslog(priority, fmt, ap);
+		return;
+	}
+	/* One formatted buffer and one write, so lines from several
+	 * threads never interleave. */
+	char line[2048];
+	int n = snprintf(line, sizeof(line), "%s[%ld]: %s: ", log_ident,
+			 (long)getpid(), priority_name(priority));
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = 0;
+	int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+	if (len >= sizeof(line) - 1)
+		len = sizeof(line) - 2;
+	line[len++] = '\n';
+	fwrite(line, 1, len, stderr);
+	fflush(stderr);
+}
+
+void smx_log(int priority, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	smx_vlog(priority, fmt, ap);
+	va_end(ap);
+}
+
+int smx_log_facility(const char *name)
+{
+	static const struct { const char *name; int value; } table[] = {
+		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON },
+		{ "user", LOG_USER }, { "local0", LOG_LOCAL0 },
+		{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+		{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 },
+		{ "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
+		{ "local7", LOG_LOCAL7 },
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcasecmp(name, table[i].name) == 0)
+			return table[i].value;
+	return -1;
+}

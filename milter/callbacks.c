@@ -1,0 +1,196 @@
+/* Thin libmilter callbacks: each one finds the connection state and
+ * hands over to msgctx (state) or decide (what to do with the message).
+ * Nothing here may exit the process: a failure answers this one message
+ * with a temporary failure and the daemon goes on. */
+#include "callbacks.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <smx/log.h>
+
+#include "decide.h"
+#include "msgctx.h"
+#include "runtime.h"
+
+/* libmilter's prototypes take char * for strings it never writes; these
+ * writable copies keep the compiler's const checks on everywhere else. */
+static char macro_queue_id[] = "i";
+static char macro_auth_authen[] = "{auth_authen}";
+static char filter_name[] = "smime-milter";
+
+static struct conn *conn_of(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+static const char *queue_id(SMFICTX *ctx)
+{
+	const char *id = smfi_getsymval(ctx, macro_queue_id);
+	return id != NULL ? id : "NOQUEUE";
+}
+
+/* Answers with a temporary failure and says why in the reply. */
+static sfsistat tempfail(SMFICTX *ctx, const char *text)
+{
+	char rcode[] = "451", xcode[] = "4.3.0", msg[256];
+	snprintf(msg, sizeof(msg), "%s", text);
+	smfi_setreply(ctx, rcode, xcode, msg);
+	return SMFIS_TEMPFAIL;
+}
+
+static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions,
+			     unsigned long steps, unsigned long f2,
+			     unsigned long f3, unsigned long *actions_r,
+			     unsigned long *steps_r, unsigned long *f2_r,
+			     unsigned long *f3_r)
+{
+	(void)ctx;
+	(void)f2;
+	(void)f3;
+	/* No modification is made yet: ask for no actions. Header values
+	 * must keep their leading space so that the message can later be
+	 * rebuilt byte for byte. Unknown SMTP commands are of no use. */
+	*actions_r = actions & MILTER_ACTIONS;
+	*steps_r = steps & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN);
+	*f2_r = 0;
+	*f3_r = 0;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_connect(SMFICTX *ctx, char *hostname,
+			   struct sockaddr *client)
+{
+	(void)hostname;
+	if (runtime_draining())
+		return tempfail(ctx, "smime-milter is shutting down");
+	struct conn *c = conn_new(client);
+	if (c == NULL) {
+		smx_log(LOG_ERR, "NOQUEUE: connect: out of memory");
+		return tempfail(ctx, "smime-milter: out of memory");
+	}
+	smfi_setpriv(ctx, c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_helo(SMFICTX *ctx, char *helo)
+{
+	(void)ctx;
+	(void)helo;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL)
+		return tempfail(ctx, "smime-milter: no connection state");
+	if (runtime_draining())
+		return tempfail(ctx, "smime-milter is shutting down");
+	if (msg_begin(c, argv[0], smfi_getsymval(ctx, macro_auth_authen)) != 0) {
+		smx_log(LOG_ERR, "%s: cannot start message from %s: %s",
+			queue_id(ctx), c->client_text,
+			errno == ENOMEM ? "out of memory" : "bad sender");
+		return tempfail(ctx, "smime-milter: cannot process message");
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL || c->msg == NULL)
+		return tempfail(ctx, "smime-milter: no message state");
+	if (msg_add_rcpt(c->msg, argv[0]) != 0) {
+		smx_log(LOG_ERR, "%s: cannot record recipient",
+			queue_id(ctx));
+		return tempfail(ctx, "smime-milter: cannot process recipient");
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* Registered only so that Postfix gets an answer after DATA instead of
+ * waiting on a delayed ACK (a 40 ms stall per message on inet:). */
+static sfsistat on_data(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL || c->msg == NULL)
+		return tempfail(ctx, "smime-milter: no message state");
+	if (msg_add_header(c->msg, name, value) != 0) {
+		smx_log(LOG_ERR, "%s: out of memory recording a header",
+			queue_id(ctx));
+		return tempfail(ctx, "smime-milter: out of memory");
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_eoh(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_body(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL || c->msg == NULL)
+		return tempfail(ctx, "smime-milter: no message state");
+	if (msg_add_body(c, data, len) != 0) {
+		smx_log(LOG_ERR, "%s: cannot spool message body in %s: %s",
+			queue_id(ctx), c->cfg->milter.spool_directory,
+			strerror(errno));
+		return tempfail(ctx, "smime-milter: cannot spool message");
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_eom(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+	if (c == NULL || c->msg == NULL)
+		return tempfail(ctx, "smime-milter: no message state");
+	sfsistat rc = decide_message(ctx, c, queue_id(ctx));
+	msg_end(c);
+	return rc;
+}
+
+static sfsistat on_abort(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+	if (c != NULL)
+		msg_end(c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_close(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+	conn_free(&c);
+	smfi_setpriv(ctx, NULL);
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc milter_description = {
+	.xxfi_name = filter_name,
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = MILTER_ACTIONS,
+	.xxfi_connect = on_connect,
+	.xxfi_helo = on_helo,
+	.xxfi_envfrom = on_envfrom,
+	.xxfi_envrcpt = on_envrcpt,
+	.xxfi_header = on_header,
+	.xxfi_eoh = on_eoh,
+	.xxfi_body = on_body,
+	.xxfi_eom = on_eom,
+	.xxfi_abort = on_abort,
+	.xxfi_close = on_close,
+	.xxfi_data = on_data,
+	.xxfi_negotiate = on_negotiate,
+};

@@ -1,0 +1,322 @@
+/* smime-milter: start-up, signals and shutdown. The order matters: the
+ * socket is opened (as root if need be) before privileges are dropped,
+ * and no thread exists before the daemon has forked.
+ *
+ * libmilter runs its own signal thread that stops the filter on SIGHUP.
+ * To make SIGHUP reload instead, smfi_main() runs in a second thread and
+ * the main thread waits in sigwait(): Linux hands a signal sent to the
+ * process to its main thread first when that thread is waiting for it,
+ * so libmilter's thread never sees it. The main thread only records the
+ * signal and waits again at once; a reloader thread does the work. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <smx/cfg.h>
+#include <smx/directory.h>
+#include <smx/log.h>
+#include <smx/smime.h>
+#include <smx/store.h>
+
+#include "callbacks.h"
+#include "daemon.h"
+#include "runtime.h"
+
+#define DEFAULT_CONFIG "/etc/smime-milter/smime-milter.conf"
+#define EXIT_USAGE 1
+#define EXIT_RUNTIME 2
+
+struct options {
+	char *config;
+	const char *socket;
+	int foreground;
+	int check_only;
+};
+
+static pthread_t main_thread;
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reload_wanted = PTHREAD_COND_INITIALIZER;
+static int reload_pending;
+static int reloader_stop;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: smime-milter [-f] [-n] [-c FILE] [-p SOCKET] | -V\n"
+		"  -c FILE    configuration file (default %s)\n"
+		"  -f         stay in the foreground, log to stderr\n"
+		"  -n         check the configuration and exit\n"
+		"  -p SOCKET  listen on SOCKET (inet:PORT@HOST, unix:/PATH)\n"
+		"  -V         print the version and exit\n",
+		DEFAULT_CONFIG);
+}
+
+static void print_version(void)
+{
+	char a[160], b[96], c[96];
+	printf("smime-milter %s\n  %s\n  %s\n  %s\n", SMX_VERSION,
+	       smime_library_versions(a, sizeof(a)),
+	       store_library_versions(b, sizeof(b)),
+	       directory_library_version(c, sizeof(c)));
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	int ch;
+	static char default_config[] = DEFAULT_CONFIG;
+	o->config = default_config;
+	while ((ch = getopt(argc, argv, "c:fnp:Vh")) != -1) {
+		switch (ch) {
+		case 'c': o->config = optarg; break;
+		case 'f': o->foreground = 1; break;
+		case 'n': o->check_only = 1; break;
+		case 'p': o->socket = optarg; break;
+		case 'V': print_version(); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Loads the configuration, printing every error. NULL on failure. */
+static struct cfg *load_config(const char *path, int to_stderr)
+{
+	struct cfg_errors errors = { 0 };
+	struct cfg *cfg = cfg_load(path, &errors);
+	for (size_t i = 0; i < errors.count; i++) {
+		if (to_stderr)
+			fprintf(stderr, "%s\n", errors.lines[i]);
+		else
+			smx_log(LOG_ERR, "%s", errors.lines[i]);
+	}
+	cfg_errors_free(&errors);
+	return cfg;
+}
+
+static void apply_log_level(const struct cfg *cfg)
+{
+	smx_log_set_level(strcmp(cfg->milter.log_level, "debug") == 0
+				  ? LOG_DEBUG : LOG_INFO);
+}
+
+/* Settings that only a restart can change: warn when a reload would. */
+static void warn_static_changes(const struct cfg *old, const struct cfg *new)
+{
+	static const char *const keys[] = { "socket", "user", "pidfile" };
+	const char *const olds[] = { old->milter.socket, old->milter.user,
+				     old->milter.pidfile };
+	const char *const news[] = { new->milter.socket, new->milter.user,
+				     new->milter.pidfile };
+	for (size_t i = 0; i < 3; i++) {
+		int same = (olds[i] == NULL && news[i] == NULL) ||
+			   (olds[i] != NULL && news[i] != NULL &&
+			    strcmp(olds[i], news[i]) == 0);
+		if (!same)
+			smx_log(LOG_WARNING, "reload: milter.%s changed; it "
+				"takes effect only after a restart", keys[i]);
+	}
+}
+
+static void reload(const char *path)
+{
+	struct cfg *fresh = load_config(path, 0);
+	if (fresh == NULL) {
+		smx_log(LOG_ERR, "reload: %s has errors; keeping the running "
+			"configuration", path);
+		return;
+	}
+	struct cfg *old = runtime_config();
+	warn_static_changes(old, fresh);
+	cfg_unref(&old);
+	apply_log_level(fresh);
+	runtime_set_config(fresh);
+	smx_log(LOG_INFO, "reload: configuration %s loaded", path);
+}
+
+static void *reloader(void *arg)
+{
+	const char *path = arg;
+	pthread_mutex_lock(&reload_lock);
+	for (;;) {
+		while (!reload_pending && !reloader_stop)
+			pthread_cond_wait(&reload_wanted, &reload_lock);
+		if (reloader_stop)
+			break;
+		reload_pending = 0;
+		pthread_mutex_unlock(&reload_lock);
+		reload(path);
+		pthread_mutex_lock(&reload_lock);
+	}
+	pthread_mutex_unlock(&reload_lock);
+	return NULL;
+}
+
+static void reloader_signal(int stop)
+{
+	pthread_mutex_lock(&reload_lock);
+	if (stop)
+		reloader_stop = 1;
+	else
+		reload_pending = 1;
+	pthread_cond_signal(&reload_wanted);
+	pthread_mutex_unlock(&reload_lock);
+}
+
+static void *milter_thread(void *arg)
+{
+	int *rc = arg;
+	*rc = smfi_main();
+	/* Wake the main thread however smfi_main ended. */
+	pthread_kill(main_thread, SIGUSR1);
+	return NULL;
+}
+
+/* Waits for signals until the daemon should stop. Returns the exit code. */
+static int signal_loop(const sigset_t *set, const int *milter_rc)
+{
+	for (;;) {
+		int sig = 0;
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reloader_signal(0);
+			continue;
+		}
+		if (sig == SIGUSR1) {
+			smx_log(LOG_ERR, "milter loop ended unexpectedly");
+			return *milter_rc == MI_SUCCESS ? 0 : EXIT_RUNTIME;
+		}
+		struct cfg *cfg = runtime_config();
+		unsigned timeout = cfg->milter.shutdown_timeout;
+		cfg_unref(&cfg);
+		smx_log(LOG_INFO, "%s: finishing messages in flight (up to "
+			"%us)", sig == SIGTERM ? "SIGTERM" : "SIGINT", timeout);
+		if (!runtime_drain(timeout))
+			smx_log(LOG_WARNING, "shutdown: messages still in "
+				"flight after %us; the MTA will retry them",
+				timeout);
+		smfi_stop();
+		return 0;
+	}
+}
+
+static int setup_milter(const struct cfg *cfg, const char *sock)
+{
+	/* libmilter keeps the pointer: the copy lives until exit. */
+	static char conn_spec[1024];
+	snprintf(conn_spec, sizeof(conn_spec), "%s", sock);
+	if (smfi_register(milter_description) == MI_FAILURE ||
+	    smfi_setconn(conn_spec) == MI_FAILURE ||
+	    smfi_settimeout((int)cfg->milter.milter_timeout) == MI_FAILURE) {
+		fprintf(stderr, "smime-milter: cannot set up libmilter for "
+			"%s\n", sock);
+		return -1;
+	}
+	if (smfi_opensocket(1) == MI_FAILURE) {
+		fprintf(stderr, "smime-milter: cannot listen on %s: %s\n", sock,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int start_threads(char *config_path, pthread_t *milter_tid,
+			 pthread_t *reload_tid, int *milter_rc)
+{
+	main_thread = pthread_self();
+	if (pthread_create(reload_tid, NULL, reloader, config_path))
+		return -1;
+	if (pthread_create(milter_tid, NULL, milter_thread, milter_rc)) {
+		reloader_signal(1);
+		pthread_join(*reload_tid, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int run(const struct options *o, struct cfg *cfg)
+{
+	const char *sock = o->socket ? o->socket : cfg->milter.socket;
+	if (setup_milter(cfg, sock) != 0)
+		return EXIT_RUNTIME;
+	if (!o->foreground) {
+		if (daemon_detach() != 0) {
+			perror("smime-milter: cannot detach");
+			return EXIT_RUNTIME;
+		}
+		smx_log_open("smime-milter", SMX_LOG_SYSLOG,
+			     smx_log_facility(cfg->milter.syslog_facility));
+	}
+	if (cfg->milter.pidfile && pidfile_write(cfg->milter.pidfile) != 0) {
+		smx_log(LOG_ERR, "cannot write pid file %s: %s",
+			cfg->milter.pidfile, strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (cfg->milter.user &&
+	    privileges_drop(cfg->milter.user, socket_path(sock)) != 0)
+		return EXIT_RUNTIME;
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	runtime_set_config(cfg_ref(cfg));
+	pthread_t milter_tid, reload_tid;
+	int milter_rc = MI_SUCCESS;
+	if (start_threads(o->config, &milter_tid, &reload_tid, &milter_rc)) {
+		smx_log(LOG_ERR, "cannot start threads");
+		return EXIT_RUNTIME;
+	}
+	smx_log(LOG_INFO, "smime-milter %s listening on %s", SMX_VERSION, sock);
+	int rc = signal_loop(&set, &milter_rc);
+	pthread_join(milter_tid, NULL);
+	reloader_signal(1);
+	pthread_join(reload_tid, NULL);
+	if (cfg->milter.pidfile)
+		unlink(cfg->milter.pidfile);
+	runtime_set_config(NULL);
+	smx_log(LOG_INFO, "smime-milter stopped");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	if (parse_options(argc, argv, &o) != 0)
+		return EXIT_USAGE;
+	smx_log_open("smime-milter", SMX_LOG_STDERR, LOG_MAIL);
+	struct cfg *cfg = load_config(o.config, 1);
+	if (cfg == NULL)
+		return EXIT_USAGE;
+	if (o.socket != NULL && socket_path(o.socket) == NULL &&
+	    strncmp(o.socket, "inet", 4) != 0) {
+		fprintf(stderr, "smime-milter: -p %s: not inet:PORT@HOST or "
+			"unix:/PATH\n", o.socket);
+		cfg_unref(&cfg);
+		return EXIT_USAGE;
+	}
+	if (o.check_only) {
+		printf("%s: configuration OK\n", o.config);
+		cfg_unref(&cfg);
+		return 0;
+	}
+	apply_log_level(cfg);
+	int rc = run(&o, cfg);
+	cfg_unref(&cfg);
+	return rc;
+}

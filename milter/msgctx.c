@@ -1,0 +1,179 @@
+#include "msgctx.h"
+
+#include "runtime.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <smx/mailaddr.h>
+
+/* Postfix refuses headers beyond 100 KB by default (header_size_limit);
+ * ten times that is kept before we stop recording headers. */
+#define HEADER_BYTES_MAX (1024u * 1024u)
+#define HEADERS_MAX 10000u
+
+static void describe_client(struct conn *c, const struct sockaddr *sa)
+{
+	const void *addr = NULL;
+	if (sa->sa_family == AF_INET)
+		addr = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		addr = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (addr == NULL ||
+	    inet_ntop(sa->sa_family, addr, c->client_text,
+		      sizeof(c->client_text)) == NULL)
+		snprintf(c->client_text, sizeof(c->client_text), "unknown");
+}
+
+struct conn *conn_new(const struct sockaddr *client)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->cfg = runtime_config();
+	snprintf(c->client_text, sizeof(c->client_text), "local");
+	if (client != NULL && (client->sa_family == AF_INET ||
+			       client->sa_family == AF_INET6)) {
+		size_t len = client->sa_family == AF_INET
+				     ? sizeof(struct sockaddr_in)
+				     : sizeof(struct sockaddr_in6);
+		memcpy(&c->client, client, len);
+		c->has_client = true;
+		describe_client(c, client);
+	}
+	return c;
+}
+
+void conn_free(struct conn **cp)
+{
+	struct conn *c = *cp;
+	if (c == NULL)
+		return;
+	msg_end(c);
+	cfg_unref(&c->cfg);
+	free(c);
+	*cp = NULL;
+}
+
+static void msg_free(struct msg **mp)
+{
+	struct msg *m = *mp;
+	if (m == NULL)
+		return;
+	free(m->sender);
+	free(m->auth_authen);
+	for (size_t i = 0; i < m->n_rcpts; i++)
+		free(m->rcpts[i]);
+	free(m->rcpts);
+	for (size_t i = 0; i < m->n_headers; i++) {
+		free(m->headers[i].name);
+		free(m->headers[i].value);
+	}
+	free(m->headers);
+	spool_free(&m->body);
+	free(m);
+	*mp = NULL;
+}
+
+void msg_end(struct conn *c)
+{
+	if (c->msg == NULL)
+		return;
+	msg_free(&c->msg);
+	runtime_message_end();
+}
+
+int msg_begin(struct conn *c, const char *sender_path,
+	      const char *auth_authen)
+{
+	msg_end(c);
+	struct cfg *fresh = runtime_config();
+	if (fresh != NULL) {
+		cfg_unref(&c->cfg);
+		c->cfg = fresh;
+	}
+	struct msg *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return -1;
+	const struct cfg_milter *mc = &c->cfg->milter;
+	m->sender = mailaddr_normalize(sender_path);
+	m->auth_authen = auth_authen != NULL ? strdup(auth_authen) : NULL;
+	m->body = spool_new(mc->spool_threshold, mc->spool_directory,
+			    mc->max_message_size);
+	if (m->sender == NULL || m->body == NULL ||
+	    (auth_authen != NULL && m->auth_authen == NULL)) {
+		msg_free(&m);
+		return -1;
+	}
+	c->msg = m;
+	runtime_message_begin();
+	return 0;
+}
+
+/* Grows an array of elem-sized items to hold one more. */
+static int reserve_one(void **items, size_t *cap, size_t count, size_t elem)
+{
+	if (count < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 8;
+	void *grown = realloc(*items, ncap * elem);
+	if (grown == NULL)
+		return -1;
+	*items = grown;
+	*cap = ncap;
+	return 0;
+}
+
+int msg_add_rcpt(struct msg *m, const char *rcpt_path)
+{
+	char *addr = mailaddr_normalize(rcpt_path);
+	if (addr == NULL || reserve_one((void **)&m->rcpts, &m->cap_rcpts,
+					m->n_rcpts, sizeof(*m->rcpts)) != 0) {
+		free(addr);
+		return -1;
+	}
+	m->rcpts[m->n_rcpts++] = addr;
+	return 0;
+}
+
+int msg_add_header(struct msg *m, const char *name, const char *value)
+{
+	size_t bytes = strlen(name) + strlen(value) + 4;
+	if (m->n_headers >= HEADERS_MAX ||
+	    m->header_bytes + bytes > HEADER_BYTES_MAX) {
+		m->headers_truncated = true;
+		return 0;
+	}
+	if (reserve_one((void **)&m->headers, &m->cap_headers, m->n_headers,
+			sizeof(*m->headers)) != 0)
+		return -1;
+	struct header *h = &m->headers[m->n_headers];
+	h->name = strdup(name);
+	h->value = strdup(value);
+	if (h->name == NULL || h->value == NULL) {
+		free(h->name);
+		free(h->value);
+		return -1;
+	}
+	m->n_headers++;
+	m->header_bytes += bytes;
+	return 0;
+}
+
+int msg_add_body(struct conn *c, const void *data, size_t len)
+{
+	struct msg *m = c->msg;
+	if (m->body_too_large)
+		return 0;
+	if (spool_append(m->body, data, len) == 0)
+		return 0;
+	if (errno == EFBIG) {
+		m->body_too_large = true;
+		return 0;
+	}
+	return -1;
+}

@@ -1,0 +1,70 @@
+/* Per-connection and per-message state. A connection owns at most one
+ * message; msg_end() is the only way a message is freed, and it is
+ * reached from eom, abort and close alike. */
+#ifndef SMX_MILTER_MSGCTX_H
+#define SMX_MILTER_MSGCTX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <smx/cfg.h>
+#include <smx/spool.h>
+
+struct header {
+	char *name;
+	char *value;		/* as received, leading space included */
+};
+
+struct msg {
+	char *sender;		/* normalized envelope sender, "" for <> */
+	char *auth_authen;	/* SASL login or NULL */
+	char **rcpts;		/* normalized envelope recipients */
+	size_t n_rcpts, cap_rcpts;
+	struct header *headers;
+	size_t n_headers, cap_headers;
+	size_t header_bytes;
+	bool headers_truncated;	/* over the header limit: not all kept */
+	struct spool *body;
+	bool body_too_large;	/* over max_message_size: not all kept */
+};
+
+struct conn {
+	struct cfg *cfg;	/* snapshot for the current message */
+	struct sockaddr_storage client;
+	bool has_client;	/* false for locally injected mail */
+	char client_text[64];	/* printable client address for logs */
+	struct msg *msg;
+};
+
+/* Creates the state of a new connection with a reference to the current
+ * configuration. client may be NULL. Returns NULL when out of memory. */
+struct conn *conn_new(const struct sockaddr *client);
+
+/* Ends any message in progress and frees the connection; sets *conn to
+ * NULL. NULL-safe. */
+void conn_free(struct conn **conn);
+
+/* Starts a message from the envelope sender path (as the MTA sent it).
+ * Ends a previous one first, and takes the newest configuration snapshot
+ * so a reload applies from the next message on. Returns 0 or -1 when out
+ * of memory or when the path is not an address. */
+int msg_begin(struct conn *conn, const char *sender_path,
+	      const char *auth_authen);
+
+/* Records a recipient path. Returns 0 or -1 (out of memory, bad path). */
+int msg_add_rcpt(struct msg *msg, const char *rcpt_path);
+
+/* Records a header. Past the header limit the header is not kept and
+ * headers_truncated is set; returns -1 only when out of memory. */
+int msg_add_header(struct msg *msg, const char *name, const char *value);
+
+/* Appends body bytes to the spool. Past max_message_size the bytes are
+ * dropped and body_too_large is set (returns 0). Returns -1 with errno
+ * when the spool cannot be written. */
+int msg_add_body(struct conn *conn, const void *data, size_t len);
+
+/* Frees the message of the connection, if any. */
+void msg_end(struct conn *conn);
+
+#endif

@@ -1,0 +1,30 @@
+/* Process-wide state of the daemon: the current configuration snapshot
+ * and the count of messages in flight. These are the only globals; both
+ * are guarded here. */
+#ifndef SMX_MILTER_RUNTIME_H
+#define SMX_MILTER_RUNTIME_H
+
+#include <stdbool.h>
+
+#include <smx/cfg.h>
+
+/* Installs cfg as the current snapshot (takes over the caller's
+ * reference) and drops the reference to the previous one. */
+void runtime_set_config(struct cfg *cfg);
+
+/* Returns a new reference to the current snapshot; release it with
+ * cfg_unref(). Never NULL once runtime_set_config has run. */
+struct cfg *runtime_config(void);
+
+/* Counts a message entering (envfrom) and leaving (eom/abort/close). */
+void runtime_message_begin(void);
+void runtime_message_end(void);
+
+/* Stops admitting new work, then waits up to timeout_s seconds for the
+ * messages in flight to finish. Returns true if all finished. */
+bool runtime_drain(unsigned timeout_s);
+
+/* True once runtime_drain has started. */
+bool runtime_draining(void);
+
+#endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <smx/log.h>
 #include <smx/mailaddr.h>
 
 /* Postfix refuses headers beyond 100 KB by default (header_size_limit);
@@ -169,8 +170,15 @@ int msg_add_body(struct conn *c, const void *data, size_t len)
 	struct msg *m = c->msg;
 	if (m->body_too_large)
 		return 0;
-	if (spool_append(m->body, data, len) == 0)
+	bool was_on_disk = spool_on_disk(m->body);
+	if (spool_append(m->body, data, len) == 0) {
+		if (!was_on_disk && spool_on_disk(m->body))
+			smx_log(LOG_DEBUG, "body over %zu bytes: spooled to a "
+				"private file in %s",
+				c->cfg->milter.spool_threshold,
+				c->cfg->milter.spool_directory);
 		return 0;
+	}
 	if (errno == EFBIG) {
 		m->body_too_large = true;
 		return 0;

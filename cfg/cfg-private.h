@@ -35,6 +35,7 @@ extern const size_t cfg_settings_count;
 /* Where problems are reported while a file is loaded. */
 struct cfg_report {
 	const char *file;
+	const char *dir;	/* of file: relative @include names are there */
 	struct cfg_errors *errors;
 	int failed;
 };

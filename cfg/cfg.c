@@ -43,17 +43,22 @@ void cfg_error(struct cfg_report *report, const config_setting_t *where,
 	va_end(ap);
 
 	/* An @include'd file reports its own name, not the main file's. */
-	const char *file = report->file;
+	const char *file = report->file, *prefix = "";
 	unsigned line = 0;
 	if (where != NULL) {
 		const char *src = config_setting_source_file(where);
-		if (src != NULL)
+		if (src != NULL && strcmp(src, report->file) != 0) {
 			file = src;
+			if (src[0] != '/' && report->dir != NULL)
+				prefix = report->dir;
+		}
 		line = config_setting_source_line(where);
 	}
 	char *text = NULL;
-	int n = line > 0 ? asprintf(&text, "%s:%u: %s", file, line, msg)
-			 : asprintf(&text, "%s: %s", file, msg);
+	const char *sep = prefix[0] != '\0' ? "/" : "";
+	int n = line > 0 ? asprintf(&text, "%s%s%s:%u: %s", prefix, sep, file,
+				    line, msg)
+			 : asprintf(&text, "%s%s%s: %s", prefix, sep, file, msg);
 	report->failed = 1;
 	if (n >= 0)
 		errors_append(report->errors, text, line);
@@ -136,17 +141,23 @@ static void report_parse_error(const config_t *lc, const char *path,
 
 /* Relative @include paths are resolved next to the main file, not in
  * whatever directory the daemon happens to run in. */
-static void set_include_dir(config_t *lc, const char *path)
+static char *set_include_dir(config_t *lc, const char *path)
 {
 	char *copy = strdup(path);
 	if (copy == NULL)
-		return;
+		return NULL;
 	char *slash = strrchr(copy, '/');
-	if (slash != NULL) {
-		*slash = '\0';
-		config_set_include_dir(lc, copy[0] != '\0' ? copy : "/");
+	if (slash == NULL) {
+		free(copy);
+		return NULL;
 	}
-	free(copy);
+	*slash = '\0';
+	if (copy[0] == '\0') {
+		copy[0] = '/';
+		copy[1] = '\0';
+	}
+	config_set_include_dir(lc, copy);
+	return copy;
 }
 
 static void cfg_destroy(struct cfg *cfg)
@@ -161,6 +172,7 @@ struct cfg *cfg_load(const char *path, struct cfg_errors *errors)
 {
 	struct cfg_report report = { .file = path, .errors = errors };
 	struct cfg *cfg = calloc(1, sizeof(*cfg));
+	char *include_dir = NULL;
 	config_t lc;
 	config_init(&lc);
 	if (cfg == NULL || (cfg->file = strdup(path)) == NULL) {
@@ -169,7 +181,8 @@ struct cfg *cfg_load(const char *path, struct cfg_errors *errors)
 		goto fail;
 	}
 	cfg->refs = 1;
-	set_include_dir(&lc, path);
+	include_dir = set_include_dir(&lc, path);
+	report.dir = include_dir;
 	errno = 0;
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
 		report_parse_error(&lc, path, &report);
@@ -181,9 +194,11 @@ struct cfg *cfg_load(const char *path, struct cfg_errors *errors)
 	if (report.failed)
 		goto fail;
 	config_destroy(&lc);
+	free(include_dir);
 	return cfg;
 fail:
 	config_destroy(&lc);
+	free(include_dir);
 	if (cfg != NULL)
 		cfg_destroy(cfg);
 	return NULL;

@@ -1,0 +1,259 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <smx/cfg.h>
+
+static char dir[512];
+
+static int setup_dir(void **state)
+{
+	(void)state;
+	const char *base = getenv("SMX_TEST_DIR");
+	snprintf(dir, sizeof(dir), "%s", base != NULL ? base : ".");
+	return 0;
+}
+
+/* Writes text to DIR/name and returns the path (static buffer). */
+static const char *write_file(const char *name, const char *text)
+{
+	static char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static const char minimal[] =
+	"milter: { internal_domains = [ \"Example.COM\" ]; };\n";
+
+static void minimal_file_gets_defaults(void **state)
+{
+	(void)state;
+	struct cfg_errors errors = { 0 };
+	struct cfg *cfg = cfg_load(write_file("min.conf", minimal), &errors);
+	assert_non_null(cfg);
+	assert_int_equal(errors.count, 0);
+	assert_string_equal(cfg->milter.socket, "inet:8891@127.0.0.1");
+	assert_int_equal(cfg->milter.n_internal_domains, 1);
+	assert_string_equal(cfg->milter.internal_domains[0], "example.com");
+	assert_int_equal(cfg->milter.n_trusted_networks, 2);
+	assert_int_equal(cfg->milter.spool_threshold, 1024 * 1024);
+	assert_int_equal(cfg->milter.max_message_size, 100 * 1024 * 1024);
+	assert_int_equal(cfg->milter.shutdown_timeout, 30);
+	assert_non_null(cfg->milter.authserv_id);
+	assert_null(cfg->milter.user);
+	assert_string_equal(cfg->store.backend, "sqlite");
+	assert_string_equal(cfg->store.path, "/var/lib/smime-milter/store.db");
+	assert_string_equal(cfg->keys.master_key_file,
+			    "/var/lib/smime-milter/master.key");
+	cfg_unref(&cfg);
+	assert_null(cfg);
+}
+
+static void full_file_is_read(void **state)
+{
+	(void)state;
+	const char *text =
+		"milter: {\n"
+		"  socket = \"unix:/run/smime/milter.sock\";\n"
+		"  authserv_id = \"mx.example.com\";\n"
+		"  internal_domains = [ \"example.com\", \".corp.example\" ];\n"
+		"  trusted_networks = [ \"10.0.0.0/8\", \"2001:db8::/32\" ];\n"
+		"  user = \"smime-milter\";\n"
+		"  pidfile = \"/run/smime/pid\";\n"
+		"  spool_threshold = \"64K\";\n"
+		"  max_message_size = 52428800;\n"
+		"  shutdown_timeout = \"2m\";\n"
+		"  log_level = \"debug\";\n"
+		"};\n"
+		"store: { backend = \"postgresql\";\n"
+		"  conninfo = \"host=db dbname=smime\"; pool_size = 4; };\n";
+	struct cfg_errors errors = { 0 };
+	struct cfg *cfg = cfg_load(write_file("full.conf", text), &errors);
+	for (size_t i = 0; i < errors.count; i++)
+		print_error("%s\n", errors.lines[i]);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->milter.socket, "unix:/run/smime/milter.sock");
+	assert_string_equal(cfg->milter.authserv_id, "mx.example.com");
+	assert_int_equal(cfg->milter.n_internal_domains, 2);
+	assert_int_equal(cfg->milter.n_trusted_networks, 2);
+	assert_int_equal(cfg->milter.trusted_networks[1].prefix, 32);
+	assert_string_equal(cfg->milter.user, "smime-milter");
+	assert_int_equal(cfg->milter.spool_threshold, 64 * 1024);
+	assert_int_equal(cfg->milter.max_message_size, 52428800);
+	assert_int_equal(cfg->milter.shutdown_timeout, 120);
+	assert_string_equal(cfg->milter.log_level, "debug");
+	assert_string_equal(cfg->store.backend, "postgresql");
+	assert_string_equal(cfg->store.conninfo, "host=db dbname=smime");
+	assert_int_equal(cfg->store.pool_size, 4);
+	/* a second reference keeps the snapshot alive */
+	struct cfg *other = cfg_ref(cfg);
+	cfg_unref(&cfg);
+	assert_string_equal(other->milter.user, "smime-milter");
+	cfg_unref(&other);
+}
+
+/* Loads text and checks that the load fails with exactly the expected
+ * error lines, each given without the "DIR/" prefix of the path. */
+static void expect_errors(const char *name, const char *text,
+			  const char *const *want, size_t n_want)
+{
+	struct cfg_errors errors = { 0 };
+	struct cfg *cfg = cfg_load(write_file(name, text), &errors);
+	if (cfg != NULL)
+		fail_msg("%s: loaded although it is wrong", name);
+	for (size_t i = 0; i < errors.count && i < n_want; i++) {
+		char full[1024];
+		snprintf(full, sizeof(full), "%s/%s", dir, want[i]);
+		if (strcmp(errors.lines[i], full) != 0)
+			fail_msg("%s: error %zu:\n got  %s\n want %s", name, i,
+				 errors.lines[i], full);
+	}
+	if (errors.count != n_want) {
+		for (size_t i = 0; i < errors.count; i++)
+			print_error("  %s\n", errors.lines[i]);
+		fail_msg("%s: %zu errors, want %zu", name, errors.count, n_want);
+	}
+	cfg_errors_free(&errors);
+}
+
+static void every_error_has_file_and_line_in_order(void **state)
+{
+	(void)state;
+	const char *text =
+		"milter: {\n"					/* 1 */
+		"  socket = \"tcp:99\";\n"			/* 2 */
+		"  internal_domains = [ \"exa mple.com\" ];\n"	/* 3 */
+		"  trusted_networks = [ \"10.0.0.1/8\",\n"	/* 4 */
+		"                       \"::1/129\" ];\n"	/* 5 */
+		"  spool_threshold = \"12X\";\n"		/* 6 */
+		"  bogus = 1;\n"				/* 7 */
+		"  shutdown_timeout = 7200;\n"			/* 8 */
+		"  log_level = \"loud\";\n"			/* 9 */
+		"  user = 5;\n"					/* 10 */
+		"};\n"						/* 11 */
+		"store: { backend = \"postgresql\"; };\n"	/* 12 */
+		"policy: { };\n";				/* 13 */
+	const char *const want[] = {
+		"bad.conf:2: milter.socket: 'tcp:99' is not inet:PORT@HOST, "
+		"inet6:PORT@HOST or unix:/PATH",
+		"bad.conf:3: milter.internal_domains: 'exa mple.com' is not a "
+		"domain name",
+		"bad.conf:4: milter.trusted_networks: '10.0.0.1/8' is not a "
+		"network (address/prefix, host bits clear)",
+		"bad.conf:5: milter.trusted_networks: '::1/129' is not a network "
+		"(address/prefix, host bits clear)",
+		"bad.conf:6: milter.spool_threshold: expected a size in bytes, "
+		"such as 1048576 or \"1M\"",
+		"bad.conf:7: unknown setting 'milter.bogus'",
+		"bad.conf:8: milter.shutdown_timeout: 7200 is out of range "
+		"[0, 3600]",
+		"bad.conf:9: milter.log_level: 'loud' is not one of the allowed "
+		"values",
+		"bad.conf:10: milter.user: expected a string",
+		"bad.conf:12: store.conninfo: required with backend "
+		"\"postgresql\"",
+		"bad.conf:13: unknown group 'policy'",
+	};
+	expect_errors("bad.conf", text, want, sizeof(want) / sizeof(want[0]));
+}
+
+static void semantic_errors(void **state)
+{
+	(void)state;
+	const char *const no_domains[] = {
+		"nodom.conf:1: milter.internal_domains: required: the domains "
+		"of the organization, such as [ \"example.com\" ]",
+	};
+	expect_errors("nodom.conf", "milter: { socket = \"inet:1@localhost\"; };\n",
+		      no_domains, 1);
+	const char *const relative[] = {
+		"rel.conf:2: store.path: must be an absolute path",
+		"rel.conf:3: keys.master_key_file: must be an absolute path",
+	};
+	expect_errors("rel.conf",
+		      "milter: { internal_domains = \"example.com\"; };\n"
+		      "store: { path = \"store.db\"; };\n"
+		      "keys: { master_key_file = \"k\"; };\n",
+		      relative, 2);
+	const char *const empty[] = {
+		"empty.conf:1: milter.socket: must not be empty",
+	};
+	expect_errors("empty.conf",
+		      "milter: { socket = \"\"; internal_domains = \"e.com\"; };\n",
+		      empty, 1);
+}
+
+static void syntax_error_and_missing_file(void **state)
+{
+	(void)state;
+	const char *const syntax[] = { "syn.conf:2: syntax error" };
+	expect_errors("syn.conf", "milter: {\n  x = ;\n};\n", syntax, 1);
+
+	struct cfg_errors errors = { 0 };
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/does-not-exist.conf", dir);
+	assert_null(cfg_load(path, &errors));
+	assert_int_equal(errors.count, 1);
+	assert_non_null(strstr(errors.lines[0], "does-not-exist.conf: cannot "
+					     "read"));
+	cfg_errors_free(&errors);
+}
+
+static void included_file_errors_name_that_file(void **state)
+{
+	(void)state;
+	write_file("inc-part.conf", "\n\nstore: { pool_size = 0; };\n");
+	struct cfg_errors errors = { 0 };
+	/* a relative @include is found next to the main file */
+	const char *main_path = write_file(
+		"inc-main.conf",
+		"milter: { internal_domains = [ \"example.com\" ]; };\n"
+		"@include \"inc-part.conf\"\n");
+	assert_null(cfg_load(main_path, &errors));
+	assert_int_equal(errors.count, 1);
+	char want[1024];
+	snprintf(want, sizeof(want), "%s/inc-part.conf:3: store.pool_size: 0 "
+		 "is out of range [1, 256]", dir);
+	assert_string_equal(errors.lines[0], want);
+	cfg_errors_free(&errors);
+}
+
+static void key_names_are_listed(void **state)
+{
+	(void)state;
+	char buf[128];
+	size_t n = 0;
+	int saw_socket = 0;
+	while (cfg_key_name(n, buf, sizeof(buf)) != NULL) {
+		if (strcmp(buf, "milter.socket") == 0)
+			saw_socket = 1;
+		n++;
+	}
+	assert_true(n > 10);
+	assert_true(saw_socket);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(minimal_file_gets_defaults),
+		cmocka_unit_test(full_file_is_read),
+		cmocka_unit_test(every_error_has_file_and_line_in_order),
+		cmocka_unit_test(semantic_errors),
+		cmocka_unit_test(syntax_error_and_missing_file),
+		cmocka_unit_test(included_file_errors_name_that_file),
+		cmocka_unit_test(key_names_are_listed),
+	};
+	return cmocka_run_group_tests(tests, setup_dir, NULL);
+}

@@ -64,7 +64,7 @@ static bool valid_port(const char *p, const char *end)
 
 /* The forms libmilter accepts: {unix|local}:/path, /path,
  * inet:port@host, inet6:port@host (host optional for inet). */
-static bool valid_socket(const char *s)
+bool cfg_socket_valid(const char *s)
 {
 	if (s[0] == '/')
 		return true;
@@ -98,7 +98,7 @@ static void check_milter(struct cfg *cfg, const config_t *lc,
 			 struct cfg_report *report)
 {
 	struct cfg_milter *m = &cfg->milter;
-	if (m->socket != NULL && !valid_socket(m->socket))
+	if (m->socket != NULL && !cfg_socket_valid(m->socket))
 		cfg_error(report, where(lc, "milter.socket"), "milter.socket: "
 			  "'%s' is not inet:PORT@HOST, inet6:PORT@HOST or "
 			  "unix:/PATH", m->socket);

@@ -303,8 +303,7 @@ int main(int argc, char **argv)
 	struct cfg *cfg = load_config(o.config, 1);
 	if (cfg == NULL)
 		return EXIT_USAGE;
-	if (o.socket != NULL && socket_path(o.socket) == NULL &&
-	    strncmp(o.socket, "inet", 4) != 0) {
+	if (o.socket != NULL && !cfg_socket_valid(o.socket)) {
 		fprintf(stderr, "smime-milter: -p %s: not inet:PORT@HOST or "
 			"unix:/PATH\n", o.socket);
 		cfg_unref(&cfg);

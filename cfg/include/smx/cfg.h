@@ -75,6 +75,10 @@ void cfg_unref(struct cfg **cfg);
 /* Frees the lines and empties errors. */
 void cfg_errors_free(struct cfg_errors *errors);
 
+/* True when spec is a milter socket libmilter accepts: inet:PORT@HOST,
+ * inet6:PORT@HOST, unix:/PATH, local:/PATH or /PATH. */
+bool cfg_socket_valid(const char *spec);
+
 /* Names of every accepted key as "group.key", for documentation checks:
  * returns the i-th name, or NULL past the end. */
 const char *cfg_key_name(size_t i, char *buf, size_t bufsize);

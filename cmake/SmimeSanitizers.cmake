@@ -6,3 +6,14 @@ if(SMIME_SANITIZE)
   add_compile_options(${_smx_san})
   add_link_options(${_smx_san})
 endif()
+
+# -DSMIME_FUZZ=ON (clang): every object is instrumented for libFuzzer
+# coverage and checked by ASan+UBSan; fuzz targets link -fsanitize=fuzzer.
+if(SMIME_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "SMIME_FUZZ needs clang: CC=clang cmake ...")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
+                      -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

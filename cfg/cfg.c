@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <smx/policy-engine.h>
+
 /* Keeps errors in line order, whichever check found them first. */
 static void errors_append(struct cfg_errors *errors, char *text,
 			  unsigned line)
@@ -76,6 +78,8 @@ static const struct cfg_setting *find_setting(const char *group,
 
 static int known_group(const char *group)
 {
+	if (strcmp(group, "policy") == 0)	/* read by the policy library */
+		return 1;
 	for (size_t i = 0; i < cfg_settings_count; i++)
 		if (strcmp(cfg_settings[i].group, group) == 0)
 			return 1;
@@ -96,6 +100,8 @@ static void check_unknown(const config_t *lc, struct cfg_report *report)
 				  gname);
 			continue;
 		}
+		if (strcmp(gname, "policy") == 0)
+			continue;
 		for (int j = 0; j < config_setting_length(g); j++) {
 			const config_setting_t *e =
 				config_setting_get_elem(g, j);
@@ -116,6 +122,12 @@ static void apply_settings(struct cfg *cfg, const config_t *lc,
 		const config_setting_t *elem = config_lookup(lc, path);
 		cfg_set_value(cfg, s, elem, report);
 	}
+}
+
+static void report_policy(void *ctx, const config_setting_t *where,
+			  const char *message)
+{
+	cfg_error(ctx, where, "%s", message);
 }
 
 static void report_parse_error(const config_t *lc, const char *path,
@@ -164,6 +176,7 @@ static void cfg_destroy(struct cfg *cfg)
 {
 	for (size_t i = 0; i < cfg_settings_count; i++)
 		cfg_free_value(cfg, &cfg_settings[i]);
+	policy_free(&cfg->policy);
 	free(cfg->file);
 	free(cfg);
 }
@@ -190,6 +203,8 @@ struct cfg *cfg_load(const char *path, struct cfg_errors *errors)
 	}
 	check_unknown(&lc, &report);
 	apply_settings(cfg, &lc, &report);
+	cfg->policy = policy_from_config(config_lookup(&lc, "policy"),
+					 report_policy, &report);
 	cfg_check_groups(cfg, &lc, &report);
 	if (report.failed)
 		goto fail;

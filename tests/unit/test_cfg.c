@@ -143,7 +143,7 @@ static void every_error_has_file_and_line_in_order(void **state)
 		"  user = 5;\n"					/* 10 */
 		"};\n"						/* 11 */
 		"store: { backend = \"postgresql\"; };\n"	/* 12 */
-		"policy: { };\n";				/* 13 */
+		"ca: { };\n";					/* 13 */
 	const char *const want[] = {
 		"bad.conf:2: milter.socket: 'tcp:99' is not inet:PORT@HOST, "
 		"inet6:PORT@HOST or unix:/PATH",
@@ -163,7 +163,7 @@ static void every_error_has_file_and_line_in_order(void **state)
 		"bad.conf:10: milter.user: expected a string",
 		"bad.conf:12: store.conninfo: required with backend "
 		"\"postgresql\"",
-		"bad.conf:13: unknown group 'policy'",
+		"bad.conf:13: unknown group 'ca'",
 	};
 	expect_errors("bad.conf", text, want, sizeof(want) / sizeof(want[0]));
 }

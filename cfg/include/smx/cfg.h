@@ -40,6 +40,8 @@ struct cfg_keys {
 	char *master_key_file;
 };
 
+struct policy;
+
 /* A loaded configuration. Read-only once loaded: share it between
  * threads with cfg_ref()/cfg_unref(), never modify it. */
 struct cfg {
@@ -47,6 +49,7 @@ struct cfg {
 	struct cfg_milter milter;
 	struct cfg_store store;
 	struct cfg_keys keys;
+	struct policy *policy;		/* the `policy` group (policy-engine.h) */
 	int refs;			/* private: use cfg_ref/cfg_unref */
 };
 

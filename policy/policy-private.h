@@ -1,0 +1,51 @@
+/* The policy as loaded: shared by the loader and the decision code. */
+#ifndef SMX_POLICY_PRIVATE_H
+#define SMX_POLICY_PRIVATE_H
+
+#include <smx/policy-engine.h>
+
+/* legacy_interop is a tri-state: 0 unset, 1 false, 2 true. */
+struct policy_layer {
+	char *key;		/* domain or address, lower case */
+	char *label;		/* "domain x", "address y", "default" */
+	int sign;		/* enum policy_sign */
+	int encrypt;		/* enum policy_encrypt */
+	int on_missing;		/* enum policy_action */
+	int on_sign_failure;	/* enum policy_action */
+	int legacy_interop;
+};
+
+struct policy_login {
+	char *login;
+	char **addresses;
+	size_t n_addresses;
+};
+
+struct policy {
+	struct policy_layer builtin;
+	struct policy_layer defaults;
+	struct policy_layer *domains;
+	size_t n_domains;
+	struct policy_layer *addresses;
+	size_t n_addresses;
+	char *subject_tag;
+	char *trigger_header;
+	char **allow_unauthenticated;
+	size_t n_allow_unauthenticated;
+	struct policy_login *logins;
+	size_t n_logins;
+	enum policy_mixed mixed;
+	enum policy_internal internal_mail;
+	bool encrypt_to_sender;
+	bool harvest_untrusted;
+	bool decrypt_inbound;
+	char *archive_certificate;
+};
+
+/* The layers that apply to addr, least specific first: built-in, default,
+ * the best matching domain layer, the address layer. Returns the count
+ * (2..4) written to layers. */
+size_t policy_layers_for(const struct policy *policy, const char *addr,
+			 const struct policy_layer *layers[4]);
+
+#endif

@@ -94,6 +94,7 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 			errno == ENOMEM ? "out of memory" : "bad sender");
 		return tempfail(ctx, "smime-milter: cannot process message");
 	}
+	decide_sender(c);
 	return SMFIS_CONTINUE;
 }
 
@@ -102,12 +103,7 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 	struct conn *c = conn_of(ctx);
 	if (c == NULL || c->msg == NULL)
 		return tempfail(ctx, "smime-milter: no message state");
-	if (msg_add_rcpt(c->msg, argv[0]) != 0) {
-		smx_log(LOG_ERR, "%s: cannot record recipient",
-			queue_id(ctx));
-		return tempfail(ctx, "smime-milter: cannot process recipient");
-	}
-	return SMFIS_CONTINUE;
+	return decide_recipient(ctx, c, queue_id(ctx), argv[0]);
 }
 
 /* Registered only so that Postfix gets an answer after DATA instead of

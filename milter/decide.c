@@ -1,13 +1,33 @@
+/* Decisions and their log lines.
+ *
+ * This build has no certificate source yet (the store and the directory
+ * arrive with their issues) and cannot sign or encrypt: every recipient's
+ * certificate is therefore "missing", so a recipient whose policy requires
+ * encryption is refused (or the message tempfailed or held) exactly as
+ * policy says, and nothing that must be encrypted is ever sent in clear. */
 #include "decide.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <smx/log.h>
+#include <smx/mailaddr.h>
 #include <smx/policy.h>
+
+static void fill_site(const struct cfg *cfg, struct policy_site *site)
+{
+	const struct cfg_milter *mc = &cfg->milter;
+	site->internal_domains = mc->internal_domains;
+	site->n_internal_domains = mc->n_internal_domains;
+	site->trusted_networks = mc->trusted_networks;
+	site->n_trusted_networks = mc->n_trusted_networks;
+}
 
 static enum policy_direction classify(const struct conn *c, char *reason,
 				      size_t size)
 {
 	const struct msg *m = c->msg;
-	const struct cfg_milter *mc = &c->cfg->milter;
 	struct policy_envelope env = {
 		.sender = m->sender,
 		.recipients = m->rcpts,
@@ -16,27 +36,148 @@ static enum policy_direction classify(const struct conn *c, char *reason,
 		.client = c->has_client ? (const struct sockaddr *)&c->client
 					: NULL,
 	};
-	struct policy_site site = {
-		.internal_domains = mc->internal_domains,
-		.n_internal_domains = mc->n_internal_domains,
-		.trusted_networks = mc->trusted_networks,
-		.n_trusted_networks = mc->n_trusted_networks,
-	};
+	struct policy_site site;
+	fill_site(c->cfg, &site);
 	return policy_classify(&env, &site, reason, size);
+}
+
+void decide_sender(struct conn *c)
+{
+	char reason[128];
+	/* With no recipient yet, "outbound" means: internal sender,
+	 * trusted client. */
+	c->msg->sender_trusted = classify(c, reason, sizeof(reason)) ==
+				 POLICY_OUTBOUND;
+}
+
+/* Replies with code/xcode/text; libmilter wants writable strings. */
+static void set_reply(SMFICTX *ctx, const char *code, const char *xcode,
+		      const char *text)
+{
+	char c[4], x[16], t[512];
+	snprintf(c, sizeof(c), "%s", code);
+	snprintf(x, sizeof(x), "%s", xcode);
+	snprintf(t, sizeof(t), "%s", text);
+	smfi_setreply(ctx, c, x, t);
+}
+
+sfsistat decide_recipient(SMFICTX *ctx, struct conn *c, const char *qid,
+			  const char *rcpt_path)
+{
+	struct msg *m = c->msg;
+	char *rcpt = mailaddr_normalize(rcpt_path);
+	if (rcpt == NULL)
+		return SMFIS_TEMPFAIL;
+	enum policy_rcpt_verdict v = POLICY_RCPT_ACCEPT;
+	enum policy_group group = POLICY_GROUP_PLAIN;
+	char reason[400] = "";
+	if (m->sender_trusted)
+		v = policy_rcpt_decide(c->cfg->policy, m->sender, rcpt,
+				       POLICY_MISSING, m->group, &group, reason,
+				       sizeof(reason));
+	static const struct { const char *code, *xcode, *action; } replies[] = {
+		[POLICY_RCPT_REJECT] = { "550", "5.7.1", "reject" },
+		[POLICY_RCPT_TEMPFAIL] = { "450", "4.7.1", "tempfail" },
+		[POLICY_RCPT_SPLIT] = { "452", "4.5.3", "defer" },
+	};
+	if (v != POLICY_RCPT_ACCEPT) {
+		smx_log(LOG_INFO, "%s: direction=outbound from=<%s> rcpt=<%s> "
+			"action=%s reason=\"%s\"", qid, m->sender, rcpt,
+			replies[v].action, reason);
+		set_reply(ctx, replies[v].code, replies[v].xcode, reason);
+		free(rcpt);
+		return v == POLICY_RCPT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	}
+	free(rcpt);
+	if (msg_add_rcpt(m, rcpt_path) != 0)
+		return SMFIS_TEMPFAIL;
+	if (m->group == POLICY_GROUP_NONE)
+		m->group = group;
+	return SMFIS_CONTINUE;
+}
+
+/* Builds the policy input: no certificate or key source exists yet. */
+static int policy_input(const struct conn *c, enum policy_direction dir,
+			struct policy_message_input *in,
+			struct policy_rcpt_input **rcpts_r)
+{
+	const struct msg *m = c->msg;
+	struct policy_rcpt_input *r = calloc(m->n_rcpts ? m->n_rcpts : 1,
+					     sizeof(*r));
+	if (r == NULL)
+		return -1;
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		r[i].address = m->rcpts[i];
+		r[i].cert = POLICY_MISSING;
+	}
+	const char *trigger = NULL;
+	const char *trigger_name = policy_trigger_header(c->cfg->policy);
+	if (trigger_name != NULL)
+		trigger = msg_header(m, trigger_name);
+	*in = (struct policy_message_input){
+		.direction = dir, .sender = m->sender, .from = NULL,
+		.auth_login = m->auth_authen,
+		.subject = msg_header(m, "Subject"),
+		.trigger_header = trigger, .rcpts = r, .n_rcpts = m->n_rcpts,
+		.signing_key = POLICY_MISSING, .can_sign = false,
+	};
+	*rcpts_r = r;
+	return 0;
+}
+
+static sfsistat apply(SMFICTX *ctx, const struct policy_decision *d,
+		      const char **action)
+{
+	switch (d->action) {
+	case POLICY_ACTION_REJECT:
+		*action = "reject";
+		set_reply(ctx, "550", "5.7.1", d->reason);
+		return SMFIS_REJECT;
+	case POLICY_ACTION_TEMPFAIL:
+		*action = "tempfail";
+		set_reply(ctx, "451", "4.7.1", d->reason);
+		return SMFIS_TEMPFAIL;
+	case POLICY_ACTION_HOLD: {
+		*action = "hold";
+		char reason[sizeof(d->reason) + 16];
+		snprintf(reason, sizeof(reason), "smime-milter: %s", d->reason);
+		if (smfi_quarantine(ctx, reason) == MI_SUCCESS)
+			return SMFIS_CONTINUE;
+		*action = "tempfail";	/* could not hold: never deliver */
+		return SMFIS_TEMPFAIL;
+	}
+	default:
+		*action = "pass";
+		return SMFIS_CONTINUE;
+	}
 }
 
 sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 {
-	(void)ctx;
 	const struct msg *m = c->msg;
-	char reason[256];
-	enum policy_direction dir = classify(c, reason, sizeof(reason));
+	char why[256];
+	enum policy_direction dir = classify(c, why, sizeof(why));
+	struct policy_message_input in;
+	struct policy_rcpt_input *rcpts = NULL;
+	struct policy_decision d;
+	const char *action = "tempfail";
+	sfsistat rc;
+	if (policy_input(c, dir, &in, &rcpts) != 0 ||
+	    policy_decide(c->cfg->policy, &in, &d) != 0) {
+		smx_log(LOG_ERR, "%s: out of memory deciding the message", qid);
+		free(rcpts);
+		return SMFIS_TEMPFAIL;
+	}
+	rc = apply(ctx, &d, &action);
 	const char *note = m->body_too_large ? "; over max_message_size"
 			   : m->headers_truncated ? "; header limit reached"
 						  : "";
 	smx_log(LOG_INFO, "%s: direction=%s from=<%s> rcpts=%zu size=%zu "
-		"client=%s action=pass reason=\"%s%s\"", qid,
+		"client=%s action=%s reason=\"%s; %s%s\"", qid,
 		policy_direction_name(dir), m->sender, m->n_rcpts,
-		spool_size(m->body), c->client_text, reason, note);
-	return SMFIS_CONTINUE;
+		spool_size(m->body), c->client_text, action, why, d.reason,
+		note);
+	policy_decision_release(&d);
+	free(rcpts);
+	return rc;
 }

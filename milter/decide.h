@@ -1,5 +1,5 @@
-/* What happens to a message at end of message, and the one log line
- * that records it. */
+/* What happens to a message: recipients at RCPT time, the message at end
+ * of message, and the one log line that records each decision. */
 #ifndef SMX_MILTER_DECIDE_H
 #define SMX_MILTER_DECIDE_H
 
@@ -7,9 +7,20 @@
 
 #include "msgctx.h"
 
-/* The modifications this filter may make (none yet: every message
- * passes unchanged). Later capabilities add SMFIF_* flags here. */
-#define MILTER_ACTIONS 0UL
+/* The modifications this filter may make. Quarantine puts a message in
+ * Postfix's hold queue when policy says "hold". Later capabilities (sign,
+ * encrypt, Authentication-Results) add SMFIF_* flags here. */
+#define MILTER_ACTIONS (SMFIF_QUARANTINE)
+
+/* Notes at MAIL time whether the policy applies to this message's
+ * recipients (internal sender, trusted client). */
+void decide_sender(struct conn *conn);
+
+/* Decides a recipient at RCPT time: accepts it (and records it), or
+ * refuses it with 550 5.7.1 / 450 4.7.1 / 452 4.5.3 and a reply naming
+ * the recipient. Returns the libmilter answer. */
+sfsistat decide_recipient(SMFICTX *ctx, struct conn *conn, const char *qid,
+			  const char *rcpt_path);
 
 /* Classifies the message, applies what policy asks for, logs one line
  * (queue id, direction, sender, recipient count, action, reason) and

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <smx/log.h>
 #include <smx/mailaddr.h>
@@ -139,6 +140,18 @@ int msg_add_rcpt(struct msg *m, const char *rcpt_path)
 	}
 	m->rcpts[m->n_rcpts++] = addr;
 	return 0;
+}
+
+const char *msg_header(const struct msg *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_headers; i++)
+		if (strcasecmp(m->headers[i].name, name) == 0) {
+			const char *v = m->headers[i].value;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			return v;
+		}
+	return NULL;
 }
 
 int msg_add_header(struct msg *m, const char *name, const char *value)

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <smx/cfg.h>
+#include <smx/policy-engine.h>
 #include <smx/spool.h>
 
 struct header {
@@ -27,6 +28,9 @@ struct msg {
 	bool headers_truncated;	/* over the header limit: not all kept */
 	struct spool *body;
 	bool body_too_large;	/* over max_message_size: not all kept */
+	bool sender_trusted;	/* internal sender, trusted client: the
+				 * policy applies from RCPT on */
+	enum policy_group group;	/* of the recipients accepted so far */
 };
 
 struct conn {
@@ -54,6 +58,10 @@ int msg_begin(struct conn *conn, const char *sender_path,
 
 /* Records a recipient path. Returns 0 or -1 (out of memory, bad path). */
 int msg_add_rcpt(struct msg *msg, const char *rcpt_path);
+
+/* Finds the first header called name (any case); its value without the
+ * leading space, or NULL. */
+const char *msg_header(const struct msg *msg, const char *name);
 
 /* Records a header. Past the header limit the header is not kept and
  * headers_truncated is set; returns -1 only when out of memory. */

@@ -420,4 +420,5 @@ bool policy_decrypt_inbound(const struct policy *p) { return p->decrypt_inbound;
 bool policy_encrypt_to_sender(const struct policy *p) { return p->encrypt_to_sender; }
 enum policy_mixed policy_mixed_recipients(const struct policy *p) { return p->mixed; }
 enum policy_internal policy_internal_mail(const struct policy *p) { return p->internal_mail; }
+const char *policy_trigger_header(const struct policy *p) { return p->trigger_header; }
 const char *policy_archive_certificate(const struct policy *p) { return p->archive_certificate; }

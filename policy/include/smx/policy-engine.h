@@ -54,6 +54,8 @@ bool policy_decrypt_inbound(const struct policy *policy);
 bool policy_encrypt_to_sender(const struct policy *policy);
 enum policy_mixed policy_mixed_recipients(const struct policy *policy);
 enum policy_internal policy_internal_mail(const struct policy *policy);
+/* The name of the trigger header, or NULL. */
+const char *policy_trigger_header(const struct policy *policy);
 /* Path or fingerprint of the archive certificate, or NULL. */
 const char *policy_archive_certificate(const struct policy *policy);
 

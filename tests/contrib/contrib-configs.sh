@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The shipped example configuration and example policy are valid: what an
+# administrator copies must pass `smime-milter -n` as it is.
+. "$SMX_SOURCE_DIR/tests/lib/common.sh"
+contrib="$SMX_SOURCE_DIR/contrib"
+"$SMX_BIN_DIR/smime-milter" -n -c "$contrib/smime-milter.conf" || fail "contrib/smime-milter.conf is not valid"
+cp "$contrib/smime-milter.conf" "$contrib/policy-example.conf" "$SMX_TEST_DIR/"
+echo '@include "policy-example.conf"' >> "$SMX_TEST_DIR/smime-milter.conf"
+"$SMX_BIN_DIR/smime-milter" -n -c "$SMX_TEST_DIR/smime-milter.conf" || fail "contrib/policy-example.conf is not valid"
+echo PASS

@@ -1,26 +1,40 @@
-/* smimectl: the administrator's tool. Commands arrive with the
- * capabilities they manage (store, CA, directory, policy); this version
- * checks the configuration and reports versions. */
+/* smimectl: the administrator's tool. main only parses the global
+ * options and dispatches; each command group lives in its own file
+ * (cmd-identity.c, cmd-certs.c, cmd-trust.c). Exit codes: 0 success,
+ * 1 usage or configuration error, 2 runtime failure. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <smx/cfg.h>
 #include <smx/directory.h>
+#include <smx/log.h>
 #include <smx/smime.h>
-#include <smx/store.h>
+
+#include "ctl.h"
 
 #define DEFAULT_CONFIG "/etc/smime-milter/smime-milter.conf"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: smimectl [-c FILE] COMMAND\n"
+		"usage: smimectl [-c FILE] [--json] COMMAND [ARGS]\n"
 		"       smimectl -V\n"
 		"commands:\n"
-		"  check      validate the configuration file\n"
-		"  version    print versions of smimectl and its libraries\n");
+		"  check                  validate the configuration file\n"
+		"  version                print versions of smimectl and its libraries\n"
+		"  init                   create the store schema and the master key\n"
+		"  import-p12 FILE [--password-file F]\n"
+		"  export-p12 EMAIL OUT [--password-file F] [--legacy] [--delete-key]\n"
+		"                         [--fingerprint FP]\n"
+		"  import-cert [--pin] FILE...   PEM, DER or PKCS#7 certificates\n"
+		"  list [EMAIL]           certificates, newest first\n"
+		"  show FINGERPRINT       one certificate in detail\n"
+		"  remove FINGERPRINT [--force]\n"
+		"  trust add FILE... | trust list | trust remove FINGERPRINT\n"
+		"  trust pin FINGERPRINT | trust unpin FINGERPRINT\n"
+		"  stats                  store figures and counters\n"
+		"--json prints machine-readable output.\n");
 }
 
 static int cmd_version(void)
@@ -30,45 +44,81 @@ static int cmd_version(void)
 	       smime_library_versions(a, sizeof(a)),
 	       store_library_versions(b, sizeof(b)),
 	       directory_library_version(c, sizeof(c)));
-	return 0;
+	return CTL_OK;
 }
 
-static int cmd_check(const char *path)
+static int cmd_check(struct ctl *ctl, int argc, char **argv)
 {
-	struct cfg_errors errors = { 0 };
-	struct cfg *cfg = cfg_load(path, &errors);
-	for (size_t i = 0; i < errors.count; i++)
-		fprintf(stderr, "%s\n", errors.lines[i]);
-	cfg_errors_free(&errors);
-	if (cfg == NULL)
-		return 1;
-	printf("%s: configuration OK\n", path);
-	cfg_unref(&cfg);
-	return 0;
+	(void)argc;
+	(void)argv;
+	if (ctl_load_cfg(ctl) != CTL_OK)
+		return CTL_USAGE;
+	printf("%s: configuration OK\n", ctl->config_path);
+	return CTL_OK;
+}
+
+static const struct {
+	const char *name;
+	ctl_cmd_fn *fn;
+} commands[] = {
+	{ "check", cmd_check },
+	{ "init", ctl_cmd_init },
+	{ "import-p12", ctl_cmd_import_p12 },
+	{ "export-p12", ctl_cmd_export_p12 },
+	{ "import-cert", ctl_cmd_import_cert },
+	{ "list", ctl_cmd_list },
+	{ "show", ctl_cmd_show },
+	{ "remove", ctl_cmd_remove },
+	{ "trust", ctl_cmd_trust },
+	{ "stats", ctl_cmd_stats },
+};
+
+/* Removes every "--json" from argv; returns the new argc. */
+static int take_json(int argc, char **argv, bool *json)
+{
+	int out = 0;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			*json = true;
+		else
+			argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
 }
 
 int main(int argc, char **argv)
 {
-	const char *config = DEFAULT_CONFIG;
+	struct ctl ctl = { .config_path = DEFAULT_CONFIG };
 	int ch;
+	argc = take_json(argc, argv, &ctl.json);
 	while ((ch = getopt(argc, argv, "+c:Vh")) != -1) {
 		switch (ch) {
-		case 'c': config = optarg; break;
+		case 'c': ctl.config_path = optarg; break;
 		case 'V': return cmd_version();
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
+		case 'h': usage(stdout); return CTL_OK;
+		default: usage(stderr); return CTL_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
-		return 1;
+		return CTL_USAGE;
 	}
 	const char *cmd = argv[optind];
 	if (strcmp(cmd, "version") == 0)
 		return cmd_version();
-	if (strcmp(cmd, "check") == 0)
-		return cmd_check(config);
-	fprintf(stderr, "smimectl: unknown command '%s'\n", cmd);
-	usage(stderr);
-	return 1;
+	smx_log_open("smimectl", SMX_LOG_STDERR, 0);
+	smx_log_set_level(LOG_NOTICE);
+	int rc = -1;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			rc = commands[i].fn(&ctl, argc - optind, argv + optind);
+	if (rc < 0) {
+		ctl_error("unknown command '%s'", cmd);
+		usage(stderr);
+		rc = CTL_USAGE;
+	}
+	store_close(&ctl.store);
+	cfg_unref(&ctl.cfg);
+	return rc;
 }

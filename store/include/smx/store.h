@@ -1,9 +1,351 @@
-/* The shared certificate and key store. The backends (SQLite, PostgreSQL)
- * arrive with the store issue; until then only their versions are known. */
+/* The shared certificate and key store: certificates (imported, harvested,
+ * found in the directory, issued), the private keys of internal users
+ * (encrypted at rest under the master key), trust anchors, each sender's
+ * preferred encryption certificate, the directory cache, the harvest log
+ * and counters. One API over two backends (SQLite, PostgreSQL), chosen by
+ * store.backend in the configuration.
+ *
+ * Every function is thread-safe on one struct store: each call borrows a
+ * connection from a small pool. Functions that fail return SMX_TEMPFAIL
+ * when the database could not answer (busy past store.busy_timeout,
+ * connection lost), SMX_NOTFOUND when the thing does not exist, and log
+ * the details (with the file, address or fingerprint) through smx_log.
+ * The header exposes no OpenSSL or database types: certificates go in
+ * and come out as DER, private keys as unencrypted PKCS#8 DER. */
 #ifndef SMX_STORE_H
 #define SMX_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <smx/status.h>
+
+struct cfg;
+struct store;
+
+/* Where a certificate came from. */
+enum store_source {
+	STORE_SOURCE_IMPORTED = 0,	/* smimectl import-p12 / import-cert */
+	STORE_SOURCE_HARVESTED,		/* from a verified inbound signature */
+	STORE_SOURCE_DIRECTORY,		/* from the LDAP directory */
+	STORE_SOURCE_ISSUED,		/* by the built-in CA */
+};
+
+/* How far a certificate is trusted. Only TRUSTED and PINNED certificates
+ * are ever selected to encrypt to or to sign with. */
+enum store_trust {
+	STORE_TRUST_NONE = 0,	/* chain not verified ("unverified") */
+	STORE_TRUST_CHAIN,	/* chain verified to a trust anchor */
+	STORE_TRUST_PINNED,	/* an administrator vouched for it */
+};
+
+/* Extended key usage, as parsed from the certificate. */
+#define STORE_EKU_ABSENT	0x01u	/* no extension: any use */
+#define STORE_EKU_EMAIL		0x02u	/* id-kp-emailProtection */
+#define STORE_EKU_ANY		0x04u	/* anyExtendedKeyUsage */
+#define STORE_EKU_OTHER		0x08u	/* anything else */
+
+/* Key usage bits (RFC 5280 order); key_usage is STORE_KU_ABSENT when
+ * the certificate has no keyUsage extension. */
+#define STORE_KU_DIGITAL_SIGNATURE	0x0001u
+#define STORE_KU_NON_REPUDIATION	0x0002u
+#define STORE_KU_KEY_ENCIPHERMENT	0x0004u
+#define STORE_KU_DATA_ENCIPHERMENT	0x0008u
+#define STORE_KU_KEY_AGREEMENT		0x0010u
+#define STORE_KU_KEY_CERT_SIGN		0x0020u
+#define STORE_KU_CRL_SIGN		0x0040u
+#define STORE_KU_ABSENT			0x8000u
+
+/* A certificate with the metadata parsed from it. A plain record: the
+ * caller that receives one owns it and frees it with store_cert_free(). */
+struct store_cert {
+	char fingerprint[65];		/* SHA-256 of the DER, lower-case hex */
+	unsigned char *der;
+	size_t der_len;
+	char *subject;			/* RFC 2253 one-line form */
+	char *issuer;
+	char *serial;			/* upper-case hex */
+	int64_t not_before, not_after;	/* seconds since the epoch */
+	char **emails;			/* lower-case; SAN rfc822Name and the
+					 * subject emailAddress */
+	size_t n_emails;
+	unsigned key_usage;		/* STORE_KU_* */
+	unsigned eku;			/* STORE_EKU_* */
+	char key_type[12];		/* "rsa", "ec", "ed25519", ... */
+	bool is_ca;			/* basicConstraints cA */
+	enum store_source source;
+	enum store_trust trust;
+	bool revoked;
+	bool has_key;			/* a private key is held for it */
+	int64_t first_seen, last_seen;
+	unsigned char *smime_caps;	/* DER SMIMECapabilities, or NULL */
+	size_t smime_caps_len;
+};
+
+/* Frees a certificate record and sets *cert to NULL. NULL-safe. */
+void store_cert_free(struct store_cert **cert);
+
+/* Frees an array of n records (from store_cert_list) and sets *certs to
+ * NULL. NULL-safe. */
+void store_cert_list_free(struct store_cert ***certs, size_t n);
+
+/* Parses DER into a record without touching any store: fingerprint,
+ * names, validity, emails, usages. source/trust are left zero. Returns
+ * SMX_OK, or SMX_PERMFAIL when the bytes are not an X.509 certificate.
+ * The caller frees *cert_r with store_cert_free(). */
+enum smx_status store_cert_parse(const unsigned char *der, size_t len,
+				 struct store_cert **cert_r);
+
+/* Flags for store_open(). */
+#define STORE_OPEN_CREATE_KEY	0x01u	/* create the master key file
+					 * (mode 0600) when it is missing */
+
+/* Opens the store that cfg->store describes, runs the schema migrations
+ * (creating the schema in an empty database), and loads the master key
+ * from cfg->keys.master_key_file when that file exists. A missing key
+ * file is not an error here (the store then holds certificates but yields
+ * no private key, see store_key_status); a key file readable by group or
+ * others, or of the wrong length, is SMX_CONFIG. A database whose schema
+ * is newer than this program knows is SMX_CONFIG with a message saying
+ * so; an unreachable database is SMX_TEMPFAIL. Returns the store (owned
+ * by the caller, free with store_close) or NULL with *status_r set. cfg
+ * is only read during the call. */
+struct store *store_open(const struct cfg *cfg, unsigned flags,
+			 enum smx_status *status_r);
+
+/* Closes every connection and frees the store; sets *store to NULL.
+ * NULL-safe. No call may be running on the store. */
+void store_close(struct store **store);
+
+/* The schema version of the database and the newest one this program
+ * knows. */
+int store_schema_version(const struct store *store);
+int store_schema_latest(void);
+
+/* The backend name ("sqlite" or "postgresql"). */
+const char *store_backend_name(const struct store *store);
+
+/* Whether private keys can be used: SMX_OK (master key loaded and it
+ * matches the store), SMX_NOTFOUND (no master key file), SMX_CONFIG (the
+ * key file does not match the store: wrong key, detected by the AEAD tag
+ * of the store's key-check record). */
+enum smx_status store_key_status(const struct store *store);
+
+/* --- certificates ------------------------------------------------------ */
+
+/* Inserts a certificate, or updates the one with the same fingerprint
+ * (idempotent): the metadata is parsed from der; last_seen becomes now;
+ * first_seen, an earlier source and the revoked flag are kept; trust
+ * only ever rises (an unverified harvest never lowers a pinned cert);
+ * smime_caps replaces the stored value when not NULL. fingerprint_r (65
+ * bytes, may be NULL) receives the fingerprint. *created_r (may be NULL)
+ * says whether the row is new. Returns SMX_OK, SMX_PERMFAIL (not a
+ * certificate) or SMX_TEMPFAIL. */
+enum smx_status store_cert_put(struct store *store, const unsigned char *der,
+			       size_t len, enum store_source source,
+			       enum store_trust trust,
+			       const unsigned char *smime_caps, size_t caps_len,
+			       char *fingerprint_r, bool *created_r);
+
+/* Looks a certificate up by fingerprint (64 hex digits; colons and case
+ * are ignored). Returns SMX_OK with *cert_r owned by the caller,
+ * SMX_NOTFOUND or SMX_TEMPFAIL. */
+enum smx_status store_cert_get(struct store *store, const char *fingerprint,
+			       struct store_cert **cert_r);
+
+/* Lists certificates for one address (email != NULL, any case), or all
+ * of them, newest first. *certs_r is an array of *n_r records owned by
+ * the caller (store_cert_list_free). An empty result is SMX_OK with
+ * *n_r == 0. */
+enum smx_status store_cert_list(struct store *store, const char *email,
+				struct store_cert ***certs_r, size_t *n_r);
+
+/* Removes a certificate with its key, addresses and preferences.
+ * Returns SMX_OK, SMX_NOTFOUND or SMX_TEMPFAIL. */
+enum smx_status store_cert_remove(struct store *store,
+				  const char *fingerprint);
+
+/* Sets the trust level (an administrator pins or unpins). */
+enum smx_status store_cert_set_trust(struct store *store,
+				     const char *fingerprint,
+				     enum store_trust trust);
+
+/* Marks a certificate revoked (or not). A revoked certificate is never
+ * selected. */
+enum smx_status store_cert_set_revoked(struct store *store,
+				       const char *fingerprint, bool revoked);
+
+/* --- private keys ------------------------------------------------------ */
+
+/* Stores the private key (PKCS#8 DER, unencrypted) of the certificate
+ * with that fingerprint, encrypted under the master key. The key must
+ * match the certificate (else SMX_PERMFAIL). Needs store_key_status() ==
+ * SMX_OK (else that status). Replaces an existing key. */
+enum smx_status store_key_put(struct store *store, const char *fingerprint,
+			      const unsigned char *pkcs8, size_t len);
+
+/* Decrypts the key of a certificate. *pkcs8_r (owned by the caller,
+ * clear it with store_secret_free) receives PKCS#8 DER. Returns SMX_OK,
+ * SMX_NOTFOUND (no key stored, or no master key file), SMX_CONFIG (the
+ * master key does not open it: wrong key file or tampered row; logged),
+ * SMX_TEMPFAIL. */
+enum smx_status store_key_get(struct store *store, const char *fingerprint,
+			      unsigned char **pkcs8_r, size_t *len_r);
+
+/* Deletes the key of a certificate; the certificate stays. */
+enum smx_status store_key_remove(struct store *store,
+				 const char *fingerprint);
+
+/* Overwrites and frees a secret returned by the store; sets *p NULL. */
+void store_secret_free(unsigned char **p, size_t len);
+
+/* --- selection --------------------------------------------------------- */
+
+enum store_purpose {
+	STORE_PURPOSE_ENCRYPT,	/* a recipient's certificate */
+	STORE_PURPOSE_SIGN,	/* a sender's certificate with its key */
+};
+
+/* Why a candidate was not selected. */
+enum store_reject {
+	STORE_USABLE = 0,
+	STORE_REJECT_CA,		/* a CA certificate, not an end entity */
+	STORE_REJECT_NOT_YET_VALID,
+	STORE_REJECT_EXPIRED,
+	STORE_REJECT_REVOKED,
+	STORE_REJECT_UNTRUSTED,		/* neither chain-verified nor pinned */
+	STORE_REJECT_KEY_USAGE,		/* keyUsage forbids the purpose */
+	STORE_REJECT_EKU,		/* EKU present without emailProtection */
+	STORE_REJECT_NO_KEY,		/* signing: no private key held */
+};
+
+/* A short English reason ("expired", "key usage does not allow
+ * encryption", ...) for logs and smimectl explain. */
+const char *store_reject_text(enum store_reject reason,
+			      enum store_purpose purpose);
+
+struct store_candidate {
+	struct store_cert *cert;
+	enum store_reject reason;	/* STORE_USABLE for usable ones */
+	bool preferred;		/* named by the latest
+				 * SMIMEEncryptionKeyPreference */
+};
+
+/* Every certificate of an address, usable ones first in the order to
+ * use them (the preferred one, then newest notBefore first), then the
+ * rejected ones with their reasons. */
+struct store_selection {
+	struct store_candidate *items;
+	size_t count;
+	size_t n_usable;	/* items[0 .. n_usable-1] are usable */
+};
+
+/* The one certificate-selection rule (SPEC section 5) for everyone: the
+ * certificates of email (any case), usable for purpose at time now: an
+ * end entity, valid now, not revoked, trusted or pinned, keyUsage absent
+ * or allowing the purpose (encrypt: keyEncipherment for RSA, keyAgreement
+ * for EC; sign: digitalSignature or nonRepudiation), EKU absent or
+ * emailProtection, and for signing a private key held. Returns SMX_OK
+ * when at least one is usable (the best is items[0]), SMX_NOTFOUND when
+ * none is (the selection still lists the rejected candidates, possibly
+ * none), SMX_TEMPFAIL. *sel_r is owned by the caller in the first two
+ * cases (store_selection_free). */
+enum smx_status store_select(struct store *store, const char *email,
+			     enum store_purpose purpose, time_t now,
+			     struct store_selection **sel_r);
+
+/* Frees a selection and sets *sel NULL. NULL-safe. */
+void store_selection_free(struct store_selection **sel);
+
+/* Records that sender's latest SMIMEEncryptionKeyPreference names the
+ * certificate with that fingerprint (which should be in the store). */
+enum smx_status store_preference_set(struct store *store, const char *email,
+				     const char *fingerprint);
+
+/* The fingerprint (65 bytes) preferred by email, or SMX_NOTFOUND. */
+enum smx_status store_preference_get(struct store *store, const char *email,
+				     char *fingerprint_r);
+
+/* --- trust anchors ----------------------------------------------------- */
+
+struct store_anchor {
+	char fingerprint[65];
+	char *subject;
+	int64_t not_after;
+	int64_t added;
+	unsigned char *der;
+	size_t der_len;
+};
+
+/* Adds a trust anchor (a CA certificate, DER). Idempotent. *created_r
+ * (may be NULL) says whether it is new. SMX_PERMFAIL: not a certificate. */
+enum smx_status store_anchor_add(struct store *store, const unsigned char *der,
+				 size_t len, char *fingerprint_r,
+				 bool *created_r);
+
+/* Lists every anchor; the caller frees with store_anchor_list_free. */
+enum smx_status store_anchor_list(struct store *store,
+				  struct store_anchor **anchors_r, size_t *n_r);
+void store_anchor_list_free(struct store_anchor **anchors, size_t n);
+
+/* Removes an anchor: SMX_OK, SMX_NOTFOUND, SMX_TEMPFAIL. */
+enum smx_status store_anchor_remove(struct store *store,
+				    const char *fingerprint);
+
+/* --- directory cache --------------------------------------------------- */
+
+/* Records the answer of the directory for email until now + ttl:
+ * found (its certificates were put with STORE_SOURCE_DIRECTORY) or not
+ * (a negative entry). Replaces an older entry. */
+enum smx_status store_dircache_put(struct store *store, const char *email,
+				   bool found, time_t now, unsigned ttl);
+
+/* Looks the cache up: SMX_OK with *found_r when an entry is still valid
+ * at now, SMX_NOTFOUND when there is none or it has expired (the
+ * directory must be asked), SMX_TEMPFAIL. */
+enum smx_status store_dircache_get(struct store *store, const char *email,
+				   time_t now, bool *found_r);
+
+/* Deletes the entries that expired before now; *n_r (may be NULL) gets
+ * the count. */
+enum smx_status store_dircache_purge(struct store *store, time_t now,
+				     size_t *n_r);
+
+/* --- harvest log and counters ------------------------------------------ */
+
+/* Appends one harvest record. message_id may be NULL. */
+enum smx_status store_harvest_log(struct store *store, time_t when,
+				  const char *message_id, const char *sender,
+				  const char *fingerprint, bool created);
+
+/* Adds delta to the named counter (created at 0), atomically across
+ * processes and hosts. Names are short identifiers ("signed",
+ * "encrypted", ...). */
+enum smx_status store_counter_add(struct store *store, const char *name,
+				  int64_t delta);
+
+struct store_stat {
+	char *name;
+	int64_t value;
+};
+
+/* Figures for smimectl stats: certificates (total, per source, with
+ * keys), anchors, cache entries, harvest records, then every counter
+ * ("counter.NAME"). The caller frees with store_stats_free. */
+enum smx_status store_stats(struct store *store, time_t now,
+			    struct store_stat **stats_r, size_t *n_r);
+void store_stats_free(struct store_stat **stats, size_t n);
+
+/* --- names and helpers ------------------------------------------------- */
+
+const char *store_source_name(enum store_source source);
+const char *store_trust_name(enum store_trust trust);
+
+/* Normalizes a fingerprint (strips colons and spaces, lower-cases) into
+ * out (65 bytes). Returns false unless it is 64 hex digits. */
+bool store_fingerprint_normalize(const char *in, char *out);
 
 /* Writes the versions of the database client libraries linked in. */
 const char *store_library_versions(char *buf, size_t size);

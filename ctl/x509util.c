@@ -1,0 +1,149 @@
+#include "x509util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#define MAX_CHAIN 8
+
+X509 *x509_from_der(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	return d2i_X509(NULL, &p, (long)len);
+}
+
+size_t x509_to_der(X509 *x, unsigned char **der_r)
+{
+	unsigned char *tmp = NULL;
+	int len = i2d_X509(x, &tmp);
+	*der_r = NULL;
+	if (len <= 0)
+		return 0;
+	*der_r = malloc((size_t)len);
+	if (*der_r != NULL)
+		memcpy(*der_r, tmp, (size_t)len);
+	OPENSSL_free(tmp);
+	return *der_r ? (size_t)len : 0;
+}
+
+void x509_stack_free(STACK_OF(X509) **sk)
+{
+	if (sk == NULL || *sk == NULL)
+		return;
+	sk_X509_pop_free(*sk, X509_free);
+	*sk = NULL;
+}
+
+static int push_der(STACK_OF(X509) *sk, const unsigned char *der, size_t len)
+{
+	X509 *x = x509_from_der(der, len);
+	if (x == NULL)
+		return 0;	/* skip what does not parse */
+	if (!sk_X509_push(sk, x)) {
+		X509_free(x);
+		return -1;
+	}
+	return 0;
+}
+
+STACK_OF(X509) *x509_from_store(struct store *store, bool anchors)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	int rc = sk ? 0 : -1;
+	if (rc == 0 && anchors) {
+		struct store_anchor *list = NULL;
+		size_t n = 0;
+		rc = store_anchor_list(store, &list, &n) == SMX_OK ? 0 : -1;
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = push_der(sk, list[i].der, list[i].der_len);
+		store_anchor_list_free(&list, n);
+	} else if (rc == 0) {
+		struct store_cert **list = NULL;
+		size_t n = 0;
+		rc = store_cert_list(store, NULL, &list, &n) == SMX_OK ? 0 : -1;
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = push_der(sk, list[i]->der, list[i]->der_len);
+		store_cert_list_free(&list, n);
+	}
+	if (rc != 0)
+		x509_stack_free(&sk);
+	return sk;
+}
+
+static X509 *issuer_in(X509 *x, STACK_OF(X509) *pool)
+{
+	for (int i = 0; i < sk_X509_num(pool); i++) {
+		X509 *cand = sk_X509_value(pool, i);
+		if (X509_cmp(cand, x) != 0 &&
+		    X509_check_issued(cand, x) == X509_V_OK)
+			return cand;
+	}
+	return NULL;
+}
+
+STACK_OF(X509) *x509_chain_for(X509 *leaf, STACK_OF(X509) *pool)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	X509 *cur = leaf;
+	for (int depth = 0; chain != NULL && depth < MAX_CHAIN; depth++) {
+		if (X509_check_issued(cur, cur) == X509_V_OK)
+			break;	/* self-signed: the top */
+		X509 *up = pool ? issuer_in(cur, pool) : NULL;
+		if (up == NULL || !X509_up_ref(up))
+			break;
+		if (!sk_X509_push(chain, up)) {
+			X509_free(up);
+			break;
+		}
+		cur = up;
+	}
+	return chain;
+}
+
+static int add_all(X509_STORE *xs, STACK_OF(X509) *sk)
+{
+	for (int i = 0; i < sk_X509_num(sk); i++)
+		if (!X509_STORE_add_cert(xs, sk_X509_value(sk, i)))
+			return -1;
+	return 0;
+}
+
+enum store_trust x509_verify(struct store *store, X509 *leaf,
+			     STACK_OF(X509) *extra, char *why, size_t size)
+{
+	enum store_trust trust = STORE_TRUST_NONE;
+	X509_STORE *xs = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	STACK_OF(X509) *anchors = x509_from_store(store, true);
+	STACK_OF(X509) *untrusted = x509_from_store(store, false);
+	snprintf(why, size, "the store did not answer");
+	if (xs == NULL || ctx == NULL || anchors == NULL || untrusted == NULL)
+		goto done;
+	for (int i = 0; extra != NULL && i < sk_X509_num(extra); i++) {
+		X509 *x = sk_X509_value(extra, i);
+		if (X509_up_ref(x) && !sk_X509_push(untrusted, x))
+			X509_free(x);
+	}
+	X509_STORE_set_default_paths(xs);
+	if (add_all(xs, anchors) != 0 ||
+	    !X509_STORE_CTX_init(ctx, xs, leaf, untrusted))
+		goto done;
+	if (X509_verify_cert(ctx) == 1) {
+		trust = STORE_TRUST_CHAIN;
+		snprintf(why, size, "chain verified");
+	} else {
+		snprintf(why, size, "%s", X509_verify_cert_error_string(
+				 X509_STORE_CTX_get_error(ctx)));
+	}
+done:
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(xs);
+	x509_stack_free(&anchors);
+	x509_stack_free(&untrusted);
+	ERR_clear_error();
+	return trust;
+}

@@ -1,0 +1,35 @@
+/* OpenSSL views of the store for smimectl: certificates as X509 objects,
+ * chains for export, and chain verification for import. */
+#ifndef SMX_CTL_X509UTIL_H
+#define SMX_CTL_X509UTIL_H
+
+#include <stddef.h>
+
+#include <openssl/x509.h>
+
+#include <smx/store.h>
+
+/* X509 from DER (NULL when it does not parse). */
+X509 *x509_from_der(const unsigned char *der, size_t len);
+
+/* DER of x into a malloc'd buffer; returns its length or 0. */
+size_t x509_to_der(X509 *x, unsigned char **der_r);
+
+/* Every trust anchor (anchors true) or every stored certificate as X509
+ * objects; NULL when the store does not answer. */
+STACK_OF(X509) *x509_from_store(struct store *store, bool anchors);
+
+/* The issuers of leaf up to a self-signed one, found in pool (stored
+ * certificates and anchors). Always returns a stack (maybe empty). */
+STACK_OF(X509) *x509_chain_for(X509 *leaf, STACK_OF(X509) *pool);
+
+/* Verifies leaf to the store's trust anchors and the system bundle, with
+ * extra (may be NULL) and the stored certificates as intermediates.
+ * Returns STORE_TRUST_CHAIN or STORE_TRUST_NONE with the reason in why. */
+enum store_trust x509_verify(struct store *store, X509 *leaf,
+			     STACK_OF(X509) *extra, char *why, size_t size);
+
+/* Frees a stack and its certificates; sets *sk NULL. */
+void x509_stack_free(STACK_OF(X509) **sk);
+
+#endif

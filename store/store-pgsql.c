@@ -1,0 +1,369 @@
+/* The PostgreSQL backend (libpq): a pool of up to store.pool_size
+ * connections, made lazily, each statement prepared once per connection
+ * and run with bound parameters; results come back in binary form.
+ * Several MX hosts can share one database: every write is a short
+ * transaction and upserts use ON CONFLICT, so concurrent writers never
+ * fail on each other's rows. A lost connection is reset on next use; a
+ * server that does not answer is SMX_TEMPFAIL. */
+#include "store-private.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <smx/cfg.h>
+#include <smx/log.h>
+
+#define STMT_CACHE 64
+#define MAX_PARAMS 16
+
+/* Type OIDs of the built-in types the store's columns use. */
+#define OID_BOOL 16
+#define OID_BYTEA 17
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
+
+struct store_conn {
+	PGconn *pg;
+	const char *prepared[STMT_CACHE];
+	size_t n_prepared;
+	bool broken;
+};
+
+struct store_db {
+	char *conninfo;
+	unsigned busy_ms;
+	size_t size;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct store_conn **idle;
+	size_t n_idle, n_open;
+};
+
+static void quiet_notices(void *arg, const char *message)
+{
+	(void)arg;
+	smx_log(LOG_DEBUG, "store (postgresql): %s", message);
+}
+
+static void conn_free(struct store_conn **conn)
+{
+	if (*conn == NULL)
+		return;
+	PQfinish((*conn)->pg);
+	free(*conn);
+	*conn = NULL;
+}
+
+static enum smx_status result_status(struct store_conn *c, PGresult *res,
+				     const char *what)
+{
+	ExecStatusType es = PQresultStatus(res);
+	if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK)
+		return SMX_OK;
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+				: NULL;
+	if (state == NULL)
+		state = "";
+	if (PQstatus(c->pg) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "57", 2) == 0)
+		c->broken = true;
+	bool transient = strcmp(state, "40001") == 0 ||
+			 strcmp(state, "40P01") == 0 ||
+			 strcmp(state, "55P03") == 0;
+	smx_log(transient ? LOG_WARNING : LOG_ERR,
+		"store (postgresql): %s: %s%s", what, state,
+		res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg));
+	if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
+		return SMX_PERMFAIL;
+	return SMX_TEMPFAIL;
+}
+
+static enum smx_status conn_open(struct store_db *db, struct store_conn **conn_r)
+{
+	struct store_conn *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return SMX_TEMPFAIL;
+	c->pg = PQconnectdb(db->conninfo);
+	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+		smx_log(LOG_ERR, "store (postgresql): cannot connect with "
+			"store.conninfo: %s", c->pg ? PQerrorMessage(c->pg)
+						    : "out of memory");
+		conn_free(&c);
+		return SMX_TEMPFAIL;
+	}
+	PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
+	/* Lock waits end after the busy timeout, like SQLite's. */
+	char ms[32];
+	snprintf(ms, sizeof(ms), "%ums", db->busy_ms);
+	const char *values[1] = { ms };
+	PGresult *res = PQexecParams(c->pg, "SELECT set_config('lock_timeout', "
+				     "$1, false)", 1, NULL, values, NULL, NULL, 0);
+	enum smx_status st = result_status(c, res, "set lock_timeout");
+	PQclear(res);
+	if (st != SMX_OK) {
+		conn_free(&c);
+		return st;
+	}
+	*conn_r = c;
+	return SMX_OK;
+}
+
+static void db_free(struct store_db **db_p)
+{
+	struct store_db *db = *db_p;
+	if (db == NULL)
+		return;
+	for (size_t i = 0; i < db->n_idle; i++)
+		conn_free(&db->idle[i]);
+	pthread_mutex_destroy(&db->mu);
+	pthread_cond_destroy(&db->cv);
+	free(db->idle);
+	free(db->conninfo);
+	free(db);
+	*db_p = NULL;
+}
+
+static enum smx_status pg_open(const struct cfg *cfg, struct store_db **db_r)
+{
+	struct store_db *db = calloc(1, sizeof(*db));
+	struct store_conn *first = NULL;
+	enum smx_status st = SMX_TEMPFAIL;
+	if (db == NULL)
+		return SMX_TEMPFAIL;
+	pthread_mutex_init(&db->mu, NULL);
+	pthread_cond_init(&db->cv, NULL);
+	db->busy_ms = cfg->store.busy_timeout;
+	db->size = cfg->store.pool_size > 0 ? cfg->store.pool_size : 1;
+	db->conninfo = strdup(cfg->store.conninfo ? cfg->store.conninfo : "");
+	db->idle = calloc(db->size, sizeof(*db->idle));
+	if (db->conninfo == NULL || db->idle == NULL)
+		goto fail;
+	if ((st = conn_open(db, &first)) != SMX_OK)
+		goto fail;
+	db->idle[db->n_idle++] = first;
+	db->n_open = 1;
+	*db_r = db;
+	return SMX_OK;
+fail:
+	db_free(&db);
+	return st;
+}
+
+static void pg_close(struct store_db **db)
+{
+	db_free(db);
+}
+
+static enum smx_status pg_acquire(struct store_db *db,
+				  struct store_conn **conn_r)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += db->busy_ms / 1000 + 1;
+	enum smx_status st = SMX_OK;
+	*conn_r = NULL;
+	pthread_mutex_lock(&db->mu);
+	while (db->n_idle == 0 && db->n_open >= db->size) {
+		if (pthread_cond_timedwait(&db->cv, &db->mu, &until) ==
+		    ETIMEDOUT) {
+			smx_log(LOG_WARNING, "store (postgresql): all %zu "
+				"connections busy", db->size);
+			st = SMX_TEMPFAIL;
+			break;
+		}
+	}
+	if (st == SMX_OK && db->n_idle > 0)
+		*conn_r = db->idle[--db->n_idle];
+	else if (st == SMX_OK)
+		db->n_open++;
+	pthread_mutex_unlock(&db->mu);
+	if (st != SMX_OK || *conn_r != NULL)
+		return st;
+	st = conn_open(db, conn_r);
+	if (st != SMX_OK) {
+		pthread_mutex_lock(&db->mu);
+		db->n_open--;
+		pthread_cond_signal(&db->cv);
+		pthread_mutex_unlock(&db->mu);
+	}
+	return st;
+}
+
+static void pg_release(struct store_db *db, struct store_conn **conn,
+		       bool broken)
+{
+	if (*conn == NULL)
+		return;
+	if (!broken && PQtransactionStatus((*conn)->pg) != PQTRANS_IDLE)
+		broken = true;	/* never hand out a connection mid-transaction */
+	pthread_mutex_lock(&db->mu);
+	if (broken) {
+		conn_free(conn);
+		db->n_open--;
+	} else {
+		db->idle[db->n_idle++] = *conn;
+		*conn = NULL;
+	}
+	pthread_cond_signal(&db->cv);
+	pthread_mutex_unlock(&db->mu);
+}
+
+static enum smx_status pg_script(struct store_conn *c, const char *sql)
+{
+	PGresult *res = PQexec(c->pg, sql);
+	enum smx_status st = result_status(c, res, "statement");
+	PQclear(res);
+	return st;
+}
+
+static enum smx_status pg_begin(struct store_conn *c, bool write)
+{
+	(void)write;	/* READ COMMITTED; upserts resolve conflicts */
+	return pg_script(c, "BEGIN");
+}
+
+static enum smx_status pg_commit(struct store_conn *c)
+{
+	return pg_script(c, "COMMIT");
+}
+
+static void pg_rollback(struct store_conn *c)
+{
+	PGresult *res = PQexec(c->pg, "ROLLBACK");
+	PQclear(res);
+}
+
+static bool pg_broken(struct store_conn *c)
+{
+	return c == NULL || c->broken || PQstatus(c->pg) != CONNECTION_OK;
+}
+
+/* The name of the statement prepared for sql on this connection,
+ * preparing it on first use. */
+static enum smx_status prepare(struct store_conn *c, const char *sql,
+			       size_t n, char *name, size_t size)
+{
+	for (size_t i = 0; i < c->n_prepared; i++) {
+		if (c->prepared[i] == sql) {
+			snprintf(name, size, "smx%zu", i);
+			return SMX_OK;
+		}
+	}
+	if (c->n_prepared >= STMT_CACHE) {
+		name[0] = '\0';	/* unnamed statement, prepared each time */
+	} else {
+		snprintf(name, size, "smx%zu", c->n_prepared);
+	}
+	PGresult *res = PQprepare(c->pg, name, sql, (int)n, NULL);
+	enum smx_status st = result_status(c, res, "prepare");
+	PQclear(res);
+	if (st == SMX_OK && name[0] != '\0')
+		c->prepared[c->n_prepared++] = sql;
+	return st;
+}
+
+static struct store_value decode_cell(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return SV_NULL;
+	const char *p = PQgetvalue(res, row, col);
+	int len = PQgetlength(res, row, col);
+	uint64_t u64;
+	uint32_t u32;
+	uint16_t u16;
+	switch (PQftype(res, col)) {
+	case OID_INT8:
+		memcpy(&u64, p, sizeof(u64));
+		return SV_INT((int64_t)be64toh(u64));
+	case OID_INT4:
+		memcpy(&u32, p, sizeof(u32));
+		return SV_INT((int32_t)be32toh(u32));
+	case OID_INT2:
+		memcpy(&u16, p, sizeof(u16));
+		return SV_INT((int16_t)be16toh(u16));
+	case OID_BOOL:
+		return SV_INT(p[0] != 0);
+	case OID_BYTEA:
+		return (struct store_value){ .type = STORE_V_BLOB, .p = p,
+					     .len = (size_t)len };
+	default:	/* text, varchar, name: the bytes themselves */
+		return (struct store_value){ .type = STORE_V_TEXT, .p = p,
+					     .len = (size_t)len };
+	}
+}
+
+static int fetch_rows(const PGresult *res, struct store_rows *rows)
+{
+	struct store_value cells[32];
+	int nf = PQnfields(res);
+	if (nf > 32)
+		return -1;
+	if (rows->n_rows == 0)
+		rows->n_cols = (size_t)nf;
+	for (int r = 0; r < PQntuples(res); r++) {
+		for (int f = 0; f < nf; f++)
+			cells[f] = decode_cell(res, r, f);
+		if (store_rows_add(rows, cells) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static enum smx_status pg_exec(struct store_conn *c, const char *sql,
+			       const struct store_value *params, size_t n,
+			       struct store_rows *rows, int64_t *changes_r)
+{
+	const char *values[MAX_PARAMS];
+	int lengths[MAX_PARAMS], formats[MAX_PARAMS];
+	char ints[MAX_PARAMS][24], name[24];
+	if (n > MAX_PARAMS)
+		return SMX_PERMFAIL;
+	enum smx_status st = prepare(c, sql, n, name, sizeof(name));
+	if (st != SMX_OK)
+		return st;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_value *v = &params[i];
+		values[i] = v->p;
+		lengths[i] = (int)v->len;
+		formats[i] = v->type == STORE_V_BLOB ? 1 : 0;
+		if (v->type == STORE_V_INT) {
+			snprintf(ints[i], sizeof(ints[i]), "%" PRId64, v->i);
+			values[i] = ints[i];
+		} else if (v->type == STORE_V_NULL) {
+			values[i] = NULL;
+		}
+	}
+	PGresult *res = PQexecPrepared(c->pg, name, (int)n, values, lengths,
+				       formats, 1);
+	st = result_status(c, res, "query");
+	if (st == SMX_OK && rows != NULL && fetch_rows(res, rows) != 0)
+		st = SMX_TEMPFAIL;
+	if (st == SMX_OK && changes_r != NULL)
+		*changes_r = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return st;
+}
+
+const struct store_driver store_driver_pgsql = {
+	.name = "postgresql",
+	.open = pg_open,
+	.close = pg_close,
+	.acquire = pg_acquire,
+	.release = pg_release,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.exec = pg_exec,
+	.script = pg_script,
+	.broken = pg_broken,
+	.migration_lock_sql = "SELECT pg_advisory_xact_lock(7274023451)",
+	.migrations = store_schema_pgsql,
+	.n_migrations = STORE_SCHEMA_VERSION,
+};

@@ -1,0 +1,76 @@
+/* The schema of each backend, as numbered migrations: entry i upgrades a
+ * database from version i to i + 1. Add new entries at the end, for both
+ * backends at once, and never edit an entry that has shipped. */
+#include "store-private.h"
+
+/* The two dialects differ in column types only (BLOB/BYTEA, the
+ * auto-increment key); the statements the store runs are shared. */
+#define SCHEMA_V1(BLOB, SERIAL_PK) \
+	"CREATE TABLE store_meta (" \
+	"  name TEXT PRIMARY KEY," \
+	"  value " BLOB ");" \
+	"CREATE TABLE certs (" \
+	"  fingerprint TEXT PRIMARY KEY," \
+	"  der " BLOB " NOT NULL," \
+	"  subject TEXT NOT NULL," \
+	"  issuer TEXT NOT NULL," \
+	"  serial TEXT NOT NULL," \
+	"  not_before BIGINT NOT NULL," \
+	"  not_after BIGINT NOT NULL," \
+	"  key_usage INTEGER NOT NULL," \
+	"  eku INTEGER NOT NULL," \
+	"  key_type TEXT NOT NULL," \
+	"  is_ca INTEGER NOT NULL," \
+	"  source INTEGER NOT NULL," \
+	"  trust INTEGER NOT NULL," \
+	"  revoked INTEGER NOT NULL DEFAULT 0," \
+	"  first_seen BIGINT NOT NULL," \
+	"  last_seen BIGINT NOT NULL," \
+	"  smime_caps " BLOB ");" \
+	"CREATE INDEX certs_not_after ON certs (not_after);" \
+	"CREATE TABLE cert_emails (" \
+	"  email TEXT NOT NULL," \
+	"  fingerprint TEXT NOT NULL REFERENCES certs (fingerprint)" \
+	"    ON DELETE CASCADE," \
+	"  PRIMARY KEY (email, fingerprint));" \
+	"CREATE INDEX cert_emails_fp ON cert_emails (fingerprint);" \
+	"CREATE TABLE cert_keys (" \
+	"  fingerprint TEXT PRIMARY KEY REFERENCES certs (fingerprint)" \
+	"    ON DELETE CASCADE," \
+	"  sealed " BLOB " NOT NULL," \
+	"  created BIGINT NOT NULL);" \
+	"CREATE TABLE anchors (" \
+	"  fingerprint TEXT PRIMARY KEY," \
+	"  der " BLOB " NOT NULL," \
+	"  subject TEXT NOT NULL," \
+	"  not_after BIGINT NOT NULL," \
+	"  added BIGINT NOT NULL);" \
+	"CREATE TABLE enc_preferences (" \
+	"  email TEXT PRIMARY KEY," \
+	"  fingerprint TEXT NOT NULL," \
+	"  updated BIGINT NOT NULL);" \
+	"CREATE TABLE dir_cache (" \
+	"  email TEXT PRIMARY KEY," \
+	"  found INTEGER NOT NULL," \
+	"  fetched BIGINT NOT NULL," \
+	"  expires BIGINT NOT NULL);" \
+	"CREATE INDEX dir_cache_expires ON dir_cache (expires);" \
+	"CREATE TABLE harvest_log (" \
+	"  id " SERIAL_PK "," \
+	"  logged_at BIGINT NOT NULL," \
+	"  message_id TEXT," \
+	"  sender TEXT NOT NULL," \
+	"  fingerprint TEXT NOT NULL," \
+	"  created INTEGER NOT NULL);" \
+	"CREATE INDEX harvest_log_at ON harvest_log (logged_at);" \
+	"CREATE TABLE counters (" \
+	"  name TEXT PRIMARY KEY," \
+	"  value BIGINT NOT NULL);"
+
+const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
+	SCHEMA_V1("BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+};
+
+const char *const store_schema_pgsql[STORE_SCHEMA_VERSION] = {
+	SCHEMA_V1("BYTEA", "BIGSERIAL PRIMARY KEY"),
+};

@@ -1,0 +1,134 @@
+/* The certificate-selection rule of SPEC section 5, in one place: which
+ * of an address's certificates may be used to encrypt to it or to sign
+ * as it, in which order, and why each other one may not. */
+#include "store-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *store_reject_text(enum store_reject reason,
+			      enum store_purpose purpose)
+{
+	bool enc = purpose == STORE_PURPOSE_ENCRYPT;
+	switch (reason) {
+	case STORE_USABLE: return "usable";
+	case STORE_REJECT_CA: return "a CA certificate, not a user's";
+	case STORE_REJECT_NOT_YET_VALID: return "not valid yet";
+	case STORE_REJECT_EXPIRED: return "expired";
+	case STORE_REJECT_REVOKED: return "revoked";
+	case STORE_REJECT_UNTRUSTED:
+		return "not trusted (chain not verified, not pinned)";
+	case STORE_REJECT_KEY_USAGE:
+		return enc ? "key usage does not allow encryption"
+			   : "key usage does not allow signing";
+	case STORE_REJECT_EKU:
+		return "extended key usage lacks emailProtection";
+	case STORE_REJECT_NO_KEY: return "no private key held";
+	}
+	return "unknown";
+}
+
+static bool key_usage_ok(const struct store_cert *c, enum store_purpose p)
+{
+	unsigned ku = c->key_usage;
+	if (ku & STORE_KU_ABSENT)
+		return true;
+	if (p == STORE_PURPOSE_SIGN)
+		return (ku & (STORE_KU_DIGITAL_SIGNATURE |
+			      STORE_KU_NON_REPUDIATION)) != 0;
+	/* RSA transports the content key, EC agrees on it (RFC 8550). */
+	if (strcmp(c->key_type, "ec") == 0 || strcmp(c->key_type, "x25519") == 0)
+		return (ku & STORE_KU_KEY_AGREEMENT) != 0;
+	return (ku & STORE_KU_KEY_ENCIPHERMENT) != 0;
+}
+
+/* The first rule a certificate breaks, or STORE_USABLE. */
+static enum store_reject judge(const struct store_cert *c,
+			       enum store_purpose p, time_t now)
+{
+	if (c->is_ca)
+		return STORE_REJECT_CA;
+	if (c->not_before > (int64_t)now)
+		return STORE_REJECT_NOT_YET_VALID;
+	if (c->not_after < (int64_t)now)
+		return STORE_REJECT_EXPIRED;
+	if (c->revoked)
+		return STORE_REJECT_REVOKED;
+	if (c->trust != STORE_TRUST_CHAIN && c->trust != STORE_TRUST_PINNED)
+		return STORE_REJECT_UNTRUSTED;
+	if (!key_usage_ok(c, p))
+		return STORE_REJECT_KEY_USAGE;
+	if (!(c->eku & (STORE_EKU_ABSENT | STORE_EKU_EMAIL)))
+		return STORE_REJECT_EKU;
+	if (p == STORE_PURPOSE_SIGN && !c->has_key)
+		return STORE_REJECT_NO_KEY;
+	return STORE_USABLE;
+}
+
+/* Usable first; among them the preferred one, then newest notBefore
+ * (store_cert_list already returns newest first, and the sort is made
+ * stable by comparing the original positions). */
+static int compare(const void *a, const void *b)
+{
+	const struct store_candidate *x = a, *y = b;
+	bool ux = x->reason == STORE_USABLE, uy = y->reason == STORE_USABLE;
+	if (ux != uy)
+		return ux ? -1 : 1;
+	if (ux && x->preferred != y->preferred)
+		return x->preferred ? -1 : 1;
+	if (x->cert->not_before != y->cert->not_before)
+		return x->cert->not_before > y->cert->not_before ? -1 : 1;
+	return strcmp(x->cert->fingerprint, y->cert->fingerprint);
+}
+
+enum smx_status store_select(struct store *store, const char *email,
+			     enum store_purpose purpose, time_t now,
+			     struct store_selection **sel_r)
+{
+	struct store_cert **certs = NULL;
+	size_t n = 0;
+	char pref[65] = "";
+	*sel_r = NULL;
+	enum smx_status st = store_cert_list(store, email, &certs, &n);
+	if (st != SMX_OK)
+		return st;
+	if (purpose == STORE_PURPOSE_ENCRYPT) {
+		st = store_preference_get(store, email, pref);
+		if (st == SMX_TEMPFAIL)
+			goto done;
+	}
+	struct store_selection *sel = calloc(1, sizeof(*sel));
+	if (sel == NULL || (sel->items = calloc(n + 1, sizeof(*sel->items))) ==
+				   NULL) {
+		free(sel);
+		st = SMX_TEMPFAIL;
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct store_candidate *cand = &sel->items[i];
+		cand->cert = certs[i];
+		certs[i] = NULL;
+		cand->reason = judge(cand->cert, purpose, now);
+		cand->preferred = strcmp(cand->cert->fingerprint, pref) == 0;
+		if (cand->reason == STORE_USABLE)
+			sel->n_usable++;
+	}
+	sel->count = n;
+	qsort(sel->items, n, sizeof(*sel->items), compare);
+	*sel_r = sel;
+	st = sel->n_usable > 0 ? SMX_OK : SMX_NOTFOUND;
+done:
+	store_cert_list_free(&certs, n);
+	return st;
+}
+
+void store_selection_free(struct store_selection **sel)
+{
+	if (sel == NULL || *sel == NULL)
+		return;
+	for (size_t i = 0; i < (*sel)->count; i++)
+		store_cert_free(&(*sel)->items[i].cert);
+	free((*sel)->items);
+	free(*sel);
+	*sel = NULL;
+}

@@ -1,0 +1,531 @@
+/* The store contract: every operation of smx/store.h, run the same way
+ * against each backend (registered as store_contract_sqlite and
+ * store_contract_pgsql). */
+#include "contract.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <smx/log.h>
+
+struct certgen_ca *contract_ca;
+
+void contract_issue(const char *email, const struct certgen_opts *opts,
+		    struct issued *out)
+{
+	struct certgen_opts o = { .email = email, .key_usage = "default",
+				  .eku = "emailProtection", .from_days = -1,
+				  .to_days = 365 };
+	static long serial = 100;
+	if (opts != NULL) {
+		o = *opts;
+		o.email = email;
+	}
+	o.serial = serial++;
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(certgen_issue(contract_ca, &o, &out->der,
+				       &out->der_len, &out->key,
+				       &out->key_len), 0);
+	certgen_fingerprint(out->der, out->der_len, out->fp);
+}
+
+void contract_issued_free(struct issued *i)
+{
+	free(i->der);
+	free(i->key);
+	memset(i, 0, sizeof(*i));
+}
+
+int contract_setup(void **state)
+{
+	harness_reset();
+	struct store *store = harness_open();
+	if (store == NULL)
+		return -1;
+	*state = store;
+	return 0;
+}
+
+int contract_teardown(void **state)
+{
+	struct store *store = *state;
+	store_close(&store);
+	return 0;
+}
+
+/* --- schema ------------------------------------------------------------ */
+
+static void open_creates_schema_and_reopens(void **state)
+{
+	struct store *store = *state;
+	assert_int_equal(store_schema_version(store), store_schema_latest());
+	assert_string_equal(store_backend_name(store), harness_backend());
+	assert_int_equal(store_key_status(store), SMX_OK);
+	struct store *again = harness_open();
+	assert_non_null(again);
+	assert_int_equal(store_schema_version(again), store_schema_latest());
+	store_close(&again);
+	assert_null(again);
+}
+
+static void newer_schema_is_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(harness_sql("UPDATE store_schema SET version = 999"), 0);
+	struct cfg *cfg = harness_cfg(NULL, 2);
+	enum smx_status st = SMX_OK;
+	struct store *store = store_open(cfg, 0, &st);
+	assert_null(store);
+	assert_int_equal(st, SMX_CONFIG);
+	cfg_unref(&cfg);
+}
+
+/* An unreachable PostgreSQL is "try again later"; a SQLite file that
+ * cannot be created is a configuration error. */
+static void unreachable_database_is_not_notfound(void **state)
+{
+	(void)state;
+	const char *file = harness_path(1, "broken.conf");
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fprintf(f, "milter: { internal_domains = [ \"example.com\" ]; };\n");
+	if (harness_is_pgsql())
+		fprintf(f, "store: { backend = \"postgresql\"; conninfo = "
+			"\"host=127.0.0.1 port=1 connect_timeout=2\"; };\n");
+	else
+		fprintf(f, "store: { path = \"/nonexistent/dir/store.db\"; };\n");
+	fclose(f);
+	struct cfg_errors errors = { 0 };
+	struct cfg *cfg = cfg_load(file, &errors);
+	cfg_errors_free(&errors);
+	assert_non_null(cfg);
+	enum smx_status st = SMX_OK;
+	assert_null(store_open(cfg, 0, &st));
+	assert_int_equal(st, harness_is_pgsql() ? SMX_TEMPFAIL : SMX_CONFIG);
+	cfg_unref(&cfg);
+}
+
+/* --- certificates ------------------------------------------------------ */
+
+static void put_parses_every_field(void **state)
+{
+	struct store *store = *state;
+	struct issued a;
+	struct certgen_opts o = { .rsa = true, .key_usage = "default",
+				  .eku = "emailProtection,clientAuth",
+				  .from_days = -2, .to_days = 30 };
+	contract_issue("Alice@Example.COM", &o, &a);
+	char fp[65];
+	bool created = false;
+	static const unsigned char caps[] = { 0x30, 0x00 };
+	assert_int_equal(store_cert_put(store, a.der, a.der_len,
+					STORE_SOURCE_HARVESTED,
+					STORE_TRUST_CHAIN, caps, sizeof(caps),
+					fp, &created), SMX_OK);
+	assert_true(created);
+	assert_string_equal(fp, a.fp);
+	struct store_cert *c = NULL;
+	assert_int_equal(store_cert_get(store, fp, &c), SMX_OK);
+	assert_string_equal(c->fingerprint, a.fp);
+	assert_int_equal(c->n_emails, 1);
+	assert_string_equal(c->emails[0], "alice@example.com");
+	assert_non_null(strstr(c->subject, "CN=Alice@Example.COM"));
+	assert_non_null(strstr(c->issuer, "CN=Test CA"));
+	assert_string_equal(c->serial, "64");	/* serial 100 */
+	assert_string_equal(c->key_type, "rsa");
+	assert_int_equal(c->key_usage, STORE_KU_DIGITAL_SIGNATURE |
+					       STORE_KU_KEY_ENCIPHERMENT);
+	assert_int_equal(c->eku, STORE_EKU_EMAIL | STORE_EKU_OTHER);
+	assert_false(c->is_ca);
+	assert_int_equal(c->source, STORE_SOURCE_HARVESTED);
+	assert_int_equal(c->trust, STORE_TRUST_CHAIN);
+	assert_false(c->revoked);
+	assert_false(c->has_key);
+	assert_true(c->not_after - c->not_before == 32 * 86400);
+	assert_int_equal(c->smime_caps_len, sizeof(caps));
+	assert_memory_equal(c->der, a.der, a.der_len);
+	store_cert_free(&c);
+	assert_null(c);
+	contract_issued_free(&a);
+}
+
+static void put_is_idempotent_and_trust_only_rises(void **state)
+{
+	struct store *store = *state;
+	struct issued a;
+	contract_issue("bob@example.org", NULL, &a);
+	bool created = true;
+	assert_int_equal(store_cert_put(store, a.der, a.der_len,
+					STORE_SOURCE_IMPORTED,
+					STORE_TRUST_PINNED, NULL, 0, NULL,
+					&created), SMX_OK);
+	assert_true(created);
+	struct store_cert *c1 = NULL, *c2 = NULL;
+	assert_int_equal(store_cert_get(store, a.fp, &c1), SMX_OK);
+	sleep(1);
+	assert_int_equal(store_cert_put(store, a.der, a.der_len,
+					STORE_SOURCE_HARVESTED,
+					STORE_TRUST_NONE, NULL, 0, NULL,
+					&created), SMX_OK);
+	assert_false(created);
+	assert_int_equal(store_cert_get(store, a.fp, &c2), SMX_OK);
+	assert_int_equal(c2->first_seen, c1->first_seen);
+	assert_true(c2->last_seen > c1->last_seen);
+	assert_int_equal(c2->trust, STORE_TRUST_PINNED);
+	assert_int_equal(c2->source, STORE_SOURCE_IMPORTED);
+	struct store_cert **list = NULL;
+	size_t n = 0;
+	assert_int_equal(store_cert_list(store, NULL, &list, &n), SMX_OK);
+	assert_int_equal(n, 1);
+	store_cert_list_free(&list, n);
+	store_cert_free(&c1);
+	store_cert_free(&c2);
+	contract_issued_free(&a);
+}
+
+static void put_refuses_garbage(void **state)
+{
+	static const unsigned char junk[] = "not a certificate";
+	assert_int_equal(store_cert_put(*state, junk, sizeof(junk),
+					STORE_SOURCE_IMPORTED, STORE_TRUST_NONE,
+					NULL, 0, NULL, NULL), SMX_PERMFAIL);
+}
+
+static void list_by_address_ignores_case(void **state)
+{
+	struct store *store = *state;
+	struct issued a, b;
+	struct certgen_opts two = { .email2 = "Carol.Alias@Example.org",
+				    .key_usage = "default",
+				    .eku = "emailProtection", .to_days = 10 };
+	contract_issue("carol@example.org", &two, &a);
+	contract_issue("dave@example.org", NULL, &b);
+	assert_int_equal(store_cert_put(store, a.der, a.der_len, 0, 1, NULL, 0,
+					NULL, NULL), SMX_OK);
+	assert_int_equal(store_cert_put(store, b.der, b.der_len, 0, 1, NULL, 0,
+					NULL, NULL), SMX_OK);
+	struct store_cert **list = NULL;
+	size_t n = 0;
+	assert_int_equal(store_cert_list(store, "CAROL.alias@example.ORG",
+					 &list, &n), SMX_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0]->fingerprint, a.fp);
+	store_cert_list_free(&list, n);
+	assert_int_equal(store_cert_list(store, "nobody@example.org", &list,
+					 &n), SMX_OK);
+	assert_int_equal(n, 0);
+	store_cert_list_free(&list, n);
+	assert_int_equal(store_cert_list(store, NULL, &list, &n), SMX_OK);
+	assert_int_equal(n, 2);
+	store_cert_list_free(&list, n);
+	contract_issued_free(&a);
+	contract_issued_free(&b);
+}
+
+static void remove_takes_key_and_addresses(void **state)
+{
+	struct store *store = *state;
+	struct issued a;
+	contract_issue("erin@example.com", NULL, &a);
+	assert_int_equal(store_cert_put(store, a.der, a.der_len, 0, 2, NULL, 0,
+					NULL, NULL), SMX_OK);
+	assert_int_equal(store_key_put(store, a.fp, a.key, a.key_len), SMX_OK);
+	assert_int_equal(store_preference_set(store, "erin@example.com", a.fp),
+			 SMX_OK);
+	assert_int_equal(store_cert_remove(store, a.fp), SMX_OK);
+	assert_int_equal(store_cert_remove(store, a.fp), SMX_NOTFOUND);
+	struct store_cert *c = NULL;
+	assert_int_equal(store_cert_get(store, a.fp, &c), SMX_NOTFOUND);
+	assert_null(c);
+	unsigned char *k = NULL;
+	size_t klen = 0;
+	assert_int_equal(store_key_get(store, a.fp, &k, &klen), SMX_NOTFOUND);
+	struct store_cert **list = NULL;
+	size_t n = 9;
+	assert_int_equal(store_cert_list(store, "erin@example.com", &list, &n),
+			 SMX_OK);
+	assert_int_equal(n, 0);
+	store_cert_list_free(&list, n);
+	char fp[65];
+	assert_int_equal(store_preference_get(store, "erin@example.com", fp),
+			 SMX_NOTFOUND);
+	contract_issued_free(&a);
+}
+
+static void flags_trust_and_revoked(void **state)
+{
+	struct store *store = *state;
+	struct issued a;
+	contract_issue("frank@example.com", NULL, &a);
+	assert_int_equal(store_cert_put(store, a.der, a.der_len, 1, 0, NULL, 0,
+					NULL, NULL), SMX_OK);
+	assert_int_equal(store_cert_set_trust(store, a.fp, STORE_TRUST_PINNED),
+			 SMX_OK);
+	assert_int_equal(store_cert_set_revoked(store, a.fp, true), SMX_OK);
+	struct store_cert *c = NULL;
+	assert_int_equal(store_cert_get(store, a.fp, &c), SMX_OK);
+	assert_int_equal(c->trust, STORE_TRUST_PINNED);
+	assert_true(c->revoked);
+	store_cert_free(&c);
+	char other[65];
+	memset(other, 'a', 64);
+	other[64] = '\0';
+	assert_int_equal(store_cert_set_trust(store, other, 1), SMX_NOTFOUND);
+	assert_int_equal(store_cert_set_revoked(store, "xyz", true),
+			 SMX_NOTFOUND);
+	contract_issued_free(&a);
+}
+
+/* --- keys -------------------------------------------------------------- */
+
+static void key_round_trip_and_mismatch(void **state)
+{
+	struct store *store = *state;
+	struct issued a, b;
+	contract_issue("gina@example.com", NULL, &a);
+	contract_issue("gina@example.com", NULL, &b);
+	assert_int_equal(store_cert_put(store, a.der, a.der_len, 0, 2, NULL, 0,
+					NULL, NULL), SMX_OK);
+	assert_int_equal(store_key_put(store, a.fp, b.key, b.key_len),
+			 SMX_PERMFAIL);
+	unsigned char *k = NULL;
+	size_t klen = 0;
+	assert_int_equal(store_key_get(store, a.fp, &k, &klen), SMX_NOTFOUND);
+	assert_int_equal(store_key_put(store, a.fp, a.key, a.key_len), SMX_OK);
+	assert_int_equal(store_key_get(store, a.fp, &k, &klen), SMX_OK);
+	assert_int_equal(klen, a.key_len);
+	assert_memory_equal(k, a.key, klen);
+	store_secret_free(&k, klen);
+	assert_null(k);
+	struct store_cert *c = NULL;
+	assert_int_equal(store_cert_get(store, a.fp, &c), SMX_OK);
+	assert_true(c->has_key);
+	store_cert_free(&c);
+	assert_int_equal(store_key_remove(store, a.fp), SMX_OK);
+	assert_int_equal(store_key_remove(store, a.fp), SMX_NOTFOUND);
+	assert_int_equal(store_cert_get(store, a.fp, &c), SMX_OK);
+	assert_false(c->has_key);
+	store_cert_free(&c);
+	contract_issued_free(&a);
+	contract_issued_free(&b);
+}
+
+static struct store *open_with_key(const char *key_file, enum smx_status *st)
+{
+	struct cfg *cfg = harness_cfg(key_file, 2);
+	struct store *s = store_open(cfg, 0, st);
+	cfg_unref(&cfg);
+	return s;
+}
+
+static void master_key_missing_or_wrong_yields_no_key(void **state)
+{
+	struct store *store = *state;
+	struct issued a;
+	contract_issue("hank@example.com", NULL, &a);
+	assert_int_equal(store_cert_put(store, a.der, a.der_len, 0, 2, NULL, 0,
+					NULL, NULL), SMX_OK);
+	assert_int_equal(store_key_put(store, a.fp, a.key, a.key_len), SMX_OK);
+	/* the store without its key file */
+	enum smx_status st = SMX_TEMPFAIL;
+	const char *missing = harness_path(0, "absent.key");
+	unlink(missing);
+	struct store *copy = open_with_key(missing, &st);
+	assert_non_null(copy);
+	assert_int_equal(store_key_status(copy), SMX_NOTFOUND);
+	unsigned char *k = NULL;
+	size_t klen = 0;
+	assert_int_equal(store_key_get(copy, a.fp, &k, &klen), SMX_NOTFOUND);
+	assert_null(k);
+	assert_int_equal(store_key_put(copy, a.fp, a.key, a.key_len),
+			 SMX_NOTFOUND);
+	store_close(&copy);
+	/* a different key file */
+	const char *wrong = harness_path(0, "wrong.key");
+	unlink(wrong);
+	int fd = open(wrong, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	static const char other[] =
+		"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+	assert_int_equal(write(fd, other, sizeof(other) - 1), sizeof(other) - 1);
+	close(fd);
+	copy = open_with_key(wrong, &st);
+	assert_non_null(copy);
+	assert_int_equal(store_key_status(copy), SMX_CONFIG);
+	assert_int_equal(store_key_get(copy, a.fp, &k, &klen), SMX_CONFIG);
+	assert_null(k);
+	store_close(&copy);
+	/* group-readable key file: refused */
+	chmod(wrong, 0640);
+	assert_null(open_with_key(wrong, &st));
+	assert_int_equal(st, SMX_CONFIG);
+	contract_issued_free(&a);
+}
+
+static void tampered_key_row_is_detected(void **state)
+{
+	struct store *store = *state;
+	struct issued a, b;
+	contract_issue("ivan@example.com", NULL, &a);
+	contract_issue("judy@example.com", NULL, &b);
+	assert_int_equal(store_cert_put(store, a.der, a.der_len, 0, 2, NULL, 0,
+					NULL, NULL), SMX_OK);
+	assert_int_equal(store_cert_put(store, b.der, b.der_len, 0, 2, NULL, 0,
+					NULL, NULL), SMX_OK);
+	assert_int_equal(store_key_put(store, a.fp, a.key, a.key_len), SMX_OK);
+	assert_int_equal(store_key_put(store, b.fp, b.key, b.key_len), SMX_OK);
+	/* moving a sealed key to another certificate's row must not work */
+	char sql[512];
+	snprintf(sql, sizeof(sql), "UPDATE cert_keys SET sealed = (SELECT "
+		 "sealed FROM cert_keys WHERE fingerprint = '%s') WHERE "
+		 "fingerprint = '%s'", a.fp, b.fp);
+	assert_int_equal(harness_sql(sql), 0);
+	unsigned char *k = NULL;
+	size_t klen = 0;
+	assert_int_equal(store_key_get(store, b.fp, &k, &klen), SMX_CONFIG);
+	assert_null(k);
+	assert_int_equal(store_key_get(store, a.fp, &k, &klen), SMX_OK);
+	store_secret_free(&k, klen);
+	contract_issued_free(&a);
+	contract_issued_free(&b);
+}
+
+/* --- small tables ------------------------------------------------------ */
+
+static void anchors_add_list_remove(void **state)
+{
+	struct store *store = *state;
+	size_t len = 0;
+	const unsigned char *der = certgen_ca_der(contract_ca, &len);
+	char fp[65], want[65];
+	bool created = false;
+	certgen_fingerprint(der, len, want);
+	assert_int_equal(store_anchor_add(store, der, len, fp, &created), SMX_OK);
+	assert_true(created);
+	assert_string_equal(fp, want);
+	assert_int_equal(store_anchor_add(store, der, len, fp, &created), SMX_OK);
+	assert_false(created);
+	struct store_anchor *list = NULL;
+	size_t n = 0;
+	assert_int_equal(store_anchor_list(store, &list, &n), SMX_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].fingerprint, want);
+	assert_memory_equal(list[0].der, der, len);
+	assert_non_null(strstr(list[0].subject, "Test CA"));
+	store_anchor_list_free(&list, n);
+	assert_int_equal(store_anchor_remove(store, want), SMX_OK);
+	assert_int_equal(store_anchor_remove(store, want), SMX_NOTFOUND);
+}
+
+static void dircache_expires(void **state)
+{
+	struct store *store = *state;
+	bool found = false;
+	time_t now = 1700000000;
+	assert_int_equal(store_dircache_get(store, "x@partner.example", now,
+					    &found), SMX_NOTFOUND);
+	assert_int_equal(store_dircache_put(store, "X@Partner.example", true,
+					    now, 3600), SMX_OK);
+	assert_int_equal(store_dircache_put(store, "y@partner.example", false,
+					    now, 300), SMX_OK);
+	assert_int_equal(store_dircache_get(store, "x@partner.example",
+					    now + 10, &found), SMX_OK);
+	assert_true(found);
+	assert_int_equal(store_dircache_get(store, "y@partner.example",
+					    now + 10, &found), SMX_OK);
+	assert_false(found);
+	assert_int_equal(store_dircache_get(store, "y@partner.example",
+					    now + 300, &found), SMX_NOTFOUND);
+	size_t purged = 0;
+	assert_int_equal(store_dircache_purge(store, now + 301, &purged), SMX_OK);
+	assert_int_equal(purged, 1);
+	assert_int_equal(store_dircache_put(store, "x@partner.example", false,
+					    now + 400, 60), SMX_OK);
+	assert_int_equal(store_dircache_get(store, "x@partner.example",
+					    now + 401, &found), SMX_OK);
+	assert_false(found);
+}
+
+static int64_t stat_value(struct store_stat *stats, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(stats[i].name, name) == 0)
+			return stats[i].value;
+	return -1;
+}
+
+static void harvest_log_counters_and_stats(void **state)
+{
+	struct store *store = *state;
+	struct issued a;
+	contract_issue("kim@partner.example", NULL, &a);
+	assert_int_equal(store_cert_put(store, a.der, a.der_len,
+					STORE_SOURCE_HARVESTED, 1, NULL, 0,
+					NULL, NULL), SMX_OK);
+	assert_int_equal(store_harvest_log(store, time(NULL), "<m1@x>",
+					   "Kim@Partner.example", a.fp, true),
+			 SMX_OK);
+	assert_int_equal(store_harvest_log(store, time(NULL), NULL,
+					   "kim@partner.example", a.fp, false),
+			 SMX_OK);
+	assert_int_equal(store_counter_add(store, "signed", 3), SMX_OK);
+	assert_int_equal(store_counter_add(store, "signed", 2), SMX_OK);
+	assert_int_equal(store_anchor_add(store, certgen_ca_der(contract_ca,
+		&(size_t){ 0 }), 0, NULL, NULL), SMX_PERMFAIL);
+	struct store_stat *stats = NULL;
+	size_t n = 0;
+	assert_int_equal(store_stats(store, time(NULL), &stats, &n), SMX_OK);
+	assert_int_equal(stat_value(stats, n, "certificates"), 1);
+	assert_int_equal(stat_value(stats, n, "certificates.harvested"), 1);
+	assert_int_equal(stat_value(stats, n, "certificates.imported"), 0);
+	assert_int_equal(stat_value(stats, n, "harvest_log"), 2);
+	assert_int_equal(stat_value(stats, n, "counter.signed"), 5);
+	assert_int_equal(stat_value(stats, n, "private_keys"), 0);
+	store_stats_free(&stats, n);
+	assert_null(stats);
+	contract_issued_free(&a);
+}
+
+int contract_run_basic(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, contract_setup, contract_teardown)
+		T(open_creates_schema_and_reopens),
+		T(newer_schema_is_refused),
+		T(unreachable_database_is_not_notfound),
+		T(put_parses_every_field),
+		T(put_is_idempotent_and_trust_only_rises),
+		T(put_refuses_garbage),
+		T(list_by_address_ignores_case),
+		T(remove_takes_key_and_addresses),
+		T(flags_trust_and_revoked),
+		T(key_round_trip_and_mismatch),
+		T(master_key_missing_or_wrong_yields_no_key),
+		T(tampered_key_row_is_detected),
+		T(anchors_add_list_remove),
+		T(dircache_expires),
+		T(harvest_log_counters_and_stats),
+#undef T
+	};
+	return cmocka_run_group_tests_name("store basic", tests, NULL, NULL);
+}
+
+int main(void)
+{
+	harness_init();
+	smx_log_open("store-contract", SMX_LOG_STDERR, 0);
+	smx_log_set_level(LOG_WARNING);
+	contract_ca = certgen_ca_new("Test CA");
+	if (contract_ca == NULL)
+		return 1;
+	int failed = contract_run_basic();
+	failed += contract_run_select();
+	failed += contract_run_concurrency();
+	certgen_ca_free(&contract_ca);
+	return failed == 0 ? 0 : 1;
+}

@@ -138,7 +138,7 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *data, size_t len)
 	struct conn *c = conn_of(ctx);
 	if (c == NULL || c->msg == NULL)
 		return tempfail(ctx, "smime-milter: no message state");
-	if (msg_add_body(c, data, len) != 0) {
+	if (msg_add_body(c, queue_id(ctx), data, len) != 0) {
 		smx_log(LOG_ERR, "%s: cannot spool message body in %s: %s",
 			queue_id(ctx), c->cfg->milter.spool_directory,
 			strerror(errno));

@@ -66,8 +66,13 @@ sfsistat decide_recipient(SMFICTX *ctx, struct conn *c, const char *qid,
 {
 	struct msg *m = c->msg;
 	char *rcpt = mailaddr_normalize(rcpt_path);
-	if (rcpt == NULL)
-		return SMFIS_TEMPFAIL;
+	if (rcpt == NULL) {
+		smx_log(LOG_WARNING, "%s: from=<%s> recipient is not an "
+			"address: refused", qid, m->sender);
+		set_reply(ctx, "501", "5.1.3", "smime-milter: bad recipient "
+			  "address syntax");
+		return SMFIS_REJECT;
+	}
 	enum policy_rcpt_verdict v = POLICY_RCPT_ACCEPT;
 	enum policy_group group = POLICY_GROUP_PLAIN;
 	char reason[400] = "";
@@ -89,8 +94,11 @@ sfsistat decide_recipient(SMFICTX *ctx, struct conn *c, const char *qid,
 		return v == POLICY_RCPT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	}
 	free(rcpt);
-	if (msg_add_rcpt(m, rcpt_path) != 0)
+	if (msg_add_rcpt(m, rcpt_path) != 0) {
+		smx_log(LOG_ERR, "%s: out of memory recording a recipient", qid);
+		set_reply(ctx, "451", "4.3.0", "smime-milter: out of memory");
 		return SMFIS_TEMPFAIL;
+	}
 	if (m->group == POLICY_GROUP_NONE)
 		m->group = group;
 	return SMFIS_CONTINUE;
@@ -175,8 +183,7 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 	smx_log(LOG_INFO, "%s: direction=%s from=<%s> rcpts=%zu size=%zu "
 		"client=%s action=%s reason=\"%s; %s%s\"", qid,
 		policy_direction_name(dir), m->sender, m->n_rcpts,
-		spool_size(m->body), c->client_text, action, why, d.reason,
-		note);
+		m->body_bytes, c->client_text, action, why, d.reason, note);
 	policy_decision_release(&d);
 	free(rcpts);
 	return rc;

@@ -2,12 +2,11 @@
  * socket is opened (as root if need be) before privileges are dropped,
  * and no thread exists before the daemon has forked.
  *
- * libmilter runs its own signal thread that stops the filter on SIGHUP.
- * To make SIGHUP reload instead, smfi_main() runs in a second thread and
- * the main thread waits in sigwait(): Linux hands a signal sent to the
- * process to its main thread first when that thread is waiting for it,
- * so libmilter's thread never sees it. The main thread only records the
- * signal and waits again at once; a reloader thread does the work. */
+ * libmilter runs its own signal thread that stops the filter on SIGHUP;
+ * sigpark.c parks that thread, so the signals stay blocked and pending
+ * until the main thread takes them with sigwaitinfo(). smfi_main() runs
+ * in a second thread; the main thread only waits for signals, hands a
+ * SIGHUP to the reloader thread, and drives the graceful stop. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -182,20 +181,18 @@ static void *milter_thread(void *arg)
 }
 
 /* Waits for signals until the daemon should stop. Returns the exit code. */
-static int signal_loop(const sigset_t *set, const int *milter_rc)
+static int signal_loop(const sigset_t *set)
 {
 	for (;;) {
-		int sig = 0;
-		if (sigwait(set, &sig) != 0)
+		int sig = sigwaitinfo(set, NULL);
+		if (sig < 0)
 			continue;
 		if (sig == SIGHUP) {
 			reloader_signal(0);
 			continue;
 		}
-		if (sig == SIGUSR1) {
-			smx_log(LOG_ERR, "milter loop ended unexpectedly");
-			return *milter_rc == MI_SUCCESS ? 0 : EXIT_RUNTIME;
-		}
+		if (sig == SIGUSR1)	/* smfi_main returned on its own */
+			return EXIT_RUNTIME;
 		struct cfg *cfg = runtime_config();
 		unsigned timeout = cfg->milter.shutdown_timeout;
 		cfg_unref(&cfg);
@@ -283,12 +280,17 @@ static int run(const struct options *o, struct cfg *cfg)
 		return EXIT_RUNTIME;
 	}
 	smx_log(LOG_INFO, "smime-milter %s listening on %s", SMX_VERSION, sock);
-	int rc = signal_loop(&set, &milter_rc);
+	int rc = signal_loop(&set);
 	pthread_join(milter_tid, NULL);
+	if (rc != 0)
+		smx_log(LOG_ERR, "milter loop ended unexpectedly (%s)",
+			milter_rc == MI_SUCCESS ? "stopped" : "failed");
 	reloader_signal(1);
 	pthread_join(reload_tid, NULL);
 	if (cfg->milter.pidfile)
 		unlink(cfg->milter.pidfile);
+	if (socket_path(sock) != NULL)	/* a stale socket confuses admins */
+		unlink(socket_path(sock));
 	runtime_set_config(NULL);
 	smx_log(LOG_INFO, "smime-milter stopped");
 	return rc;

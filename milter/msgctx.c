@@ -178,16 +178,18 @@ int msg_add_header(struct msg *m, const char *name, const char *value)
 	return 0;
 }
 
-int msg_add_body(struct conn *c, const void *data, size_t len)
+int msg_add_body(struct conn *c, const char *qid, const void *data,
+		 size_t len)
 {
 	struct msg *m = c->msg;
+	m->body_bytes += len;
 	if (m->body_too_large)
 		return 0;
 	bool was_on_disk = spool_on_disk(m->body);
 	if (spool_append(m->body, data, len) == 0) {
 		if (!was_on_disk && spool_on_disk(m->body))
-			smx_log(LOG_DEBUG, "body over %zu bytes: spooled to a "
-				"private file in %s",
+			smx_log(LOG_DEBUG, "%s: body over %zu bytes: spooled "
+				"to a private file in %s", qid,
 				c->cfg->milter.spool_threshold,
 				c->cfg->milter.spool_directory);
 		return 0;

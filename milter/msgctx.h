@@ -27,6 +27,7 @@ struct msg {
 	size_t header_bytes;
 	bool headers_truncated;	/* over the header limit: not all kept */
 	struct spool *body;
+	size_t body_bytes;	/* received, kept or not */
 	bool body_too_large;	/* over max_message_size: not all kept */
 	bool sender_trusted;	/* internal sender, trusted client: the
 				 * policy applies from RCPT on */
@@ -70,7 +71,8 @@ int msg_add_header(struct msg *msg, const char *name, const char *value);
 /* Appends body bytes to the spool. Past max_message_size the bytes are
  * dropped and body_too_large is set (returns 0). Returns -1 with errno
  * when the spool cannot be written. */
-int msg_add_body(struct conn *conn, const void *data, size_t len);
+int msg_add_body(struct conn *conn, const char *qid, const void *data,
+		 size_t len);
 
 /* Frees the message of the connection, if any. */
 void msg_end(struct conn *conn);

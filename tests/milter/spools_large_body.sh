@@ -10,7 +10,8 @@ mt_conf "$CONF" "spool_directory = \"$SPOOL\"" 'spool_threshold = "4K"' \
 mt_start "$CONF"
 mt_run spools_large_body.lua -D spooldir="$SPOOL"
 
-expect_log_count "debug: body over 4096 bytes: spooled to a private file in $SPOOL" 2
+expect_log_once "debug: L1: body over 4096 bytes: spooled to a private file in $SPOOL"
+expect_log_once "debug: L3: body over 4096 bytes: spooled to a private file in $SPOOL"
 expect_decision 'L1: direction=inbound from=<s@remote.test> rcpts=1 size=200000 client=192.0.2.10 action=pass' '1 internal recipient'
 expect_log_once 'info: L2: direction=inbound from=<s@remote.test> rcpts=1 size=4096 '
 expect_log_once 'info: L3: direction=inbound from=<s@remote.test> rcpts=1 size=4097 '

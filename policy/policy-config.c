@@ -208,6 +208,7 @@ static int parse_layer(struct loader *ld, const config_setting_t *g,
 	char label[300];
 	snprintf(label, sizeof(label), "%s%s%s", name_key ? name_key : "default",
 		 name_key ? " " : "", name_key ? layer->key : "");
+	free(layer->label);
 	layer->label = strdup(label);
 	return layer->label != NULL ? 0 : -1;
 }

@@ -1,0 +1,447 @@
+/* The MIME entity to sign: the message's Content-* headers and body in
+ * canonical form (CRLF, 7-bit). GMime parses the structure and writes
+ * re-encoded parts; this file only decides which parts need it. */
+#include "smime-private.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_DEPTH 64		/* deeper nesting is copied as it is */
+
+struct hdr {
+	char *name;
+	char *value;
+	bool mime;		/* Content-* or MIME-Version */
+};
+
+struct smime_entity {
+	size_t threshold;
+	char *dir;
+	struct hdr *hdrs;
+	size_t n_hdrs, cap_hdrs;
+	bool body_started;
+	bool finished;
+	struct tmpstore *raw;	/* entity headers, blank line, body as given */
+	struct tmpstore *out;	/* the canonical entity */
+	unsigned flags;
+};
+
+static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
+
+static void gmime_init_once(void)
+{
+	g_mime_init();
+}
+
+void smime_init(void)
+{
+	pthread_once(&gmime_once, gmime_init_once);
+}
+
+struct smime_entity *smime_entity_new(size_t mem_threshold, const char *dir)
+{
+	smime_init();
+	struct smime_entity *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	e->threshold = mem_threshold ? mem_threshold : SMIME_DEFAULT_THRESHOLD;
+	e->dir = strdup(dir != NULL ? dir : "/tmp");
+	e->raw = tmpstore_new(e->threshold, e->dir);
+	if (e->dir == NULL || e->raw == NULL)
+		smime_entity_free(&e);
+	return e;
+}
+
+static bool is_mime_header(const char *name)
+{
+	return strncasecmp(name, "Content-", 8) == 0 ||
+	       strcasecmp(name, "MIME-Version") == 0;
+}
+
+enum smx_status smime_entity_header(struct smime_entity *e, const char *name,
+				    const char *value)
+{
+	if (e->body_started || e->finished)
+		return SMX_PERMFAIL;
+	if (e->n_hdrs == e->cap_hdrs) {
+		size_t cap = e->cap_hdrs ? e->cap_hdrs * 2 : 16;
+		struct hdr *h = realloc(e->hdrs, cap * sizeof(*h));
+		if (h == NULL)
+			return SMX_TEMPFAIL;
+		e->hdrs = h;
+		e->cap_hdrs = cap;
+	}
+	struct hdr *h = &e->hdrs[e->n_hdrs];
+	h->name = strdup(name);
+	h->value = strdup(value != NULL ? value : "");
+	if (h->name == NULL || h->value == NULL) {
+		free(h->name);
+		free(h->value);
+		return SMX_TEMPFAIL;
+	}
+	h->mime = is_mime_header(name);
+	e->n_hdrs++;
+	return SMX_OK;
+}
+
+/* Writes "name: value" with every line break in value made CRLF. */
+static int write_header(struct smime_entity *e, const struct hdr *h)
+{
+	const char *v = h->value;
+	if (tmpstore_write(e->raw, h->name, strlen(h->name)) != 0 ||
+	    tmpstore_write(e->raw, ":", 1) != 0 ||
+	    (*v != ' ' && *v != '\t' && tmpstore_write(e->raw, " ", 1) != 0))
+		return -1;
+	while (*v != '\0') {
+		size_t n = strcspn(v, "\r\n");
+		if (tmpstore_write(e->raw, v, n) != 0)
+			return -1;
+		v += n;
+		if (*v == '\0')
+			break;
+		v += (v[0] == '\r' && v[1] == '\n') ? 2 : 1;
+		if (tmpstore_write(e->raw, "\r\n", 2) != 0)
+			return -1;
+	}
+	for (v = h->value; *v != '\0'; v++)
+		if ((unsigned char)*v & 0x80)
+			e->flags |= SMIME_ENTITY_8BIT_LEFT;
+	return tmpstore_write(e->raw, "\r\n", 2);
+}
+
+/* The header block of the entity: the Content-* headers in their order,
+ * or the RFC 2045 default type when there is no Content-Type. */
+static int start_body(struct smime_entity *e)
+{
+	bool has_type = false;
+	e->body_started = true;
+	for (size_t i = 0; i < e->n_hdrs; i++)
+		if (strcasecmp(e->hdrs[i].name, "Content-Type") == 0)
+			has_type = true;
+	if (!has_type) {
+		static const char deflt[] =
+			"Content-Type: text/plain; charset=us-ascii\r\n";
+		if (tmpstore_write(e->raw, deflt, sizeof(deflt) - 1) != 0)
+			return -1;
+		e->flags |= SMIME_ENTITY_DEFAULT_TYPE;
+	}
+	for (size_t i = 0; i < e->n_hdrs; i++) {
+		const struct hdr *h = &e->hdrs[i];
+		if (h->mime && strcasecmp(h->name, "MIME-Version") != 0 &&
+		    write_header(e, h) != 0)
+			return -1;
+	}
+	return tmpstore_write(e->raw, "\r\n", 2);
+}
+
+enum smx_status smime_entity_body(struct smime_entity *e, const void *data,
+				  size_t len)
+{
+	if (e->finished)
+		return SMX_PERMFAIL;
+	if (!e->body_started && start_body(e) != 0)
+		return SMX_TEMPFAIL;
+	if (tmpstore_write(e->raw, data, len) != 0)
+		return SMX_TEMPFAIL;
+	return SMX_OK;
+}
+
+enum smx_status smime_entity_body_spool(struct smime_entity *e,
+					struct spool *body)
+{
+	char buf[SMIME_CHUNK];
+	ssize_t n;
+	if (spool_rewind(body) != 0)
+		return SMX_TEMPFAIL;
+	while ((n = spool_read(body, buf, sizeof(buf))) > 0) {
+		enum smx_status st = smime_entity_body(e, buf, (size_t)n);
+		if (st != SMX_OK)
+			return st;
+	}
+	return n < 0 ? SMX_TEMPFAIL : SMX_OK;
+}
+
+/* --- deciding what to re-encode ------------------------------------------ */
+
+static int plan_object(struct smime_entity *e, GMimeObject *obj, int depth);
+
+static bool has_8bit(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if ((unsigned char)*s & 0x80)
+			return true;
+	return false;
+}
+
+/* A container labelled 8bit or binary gets the label removed (7bit is the
+ * default) since everything inside it is made 7-bit. Returns 1 when the
+ * label was removed. */
+static int relabel_container(GMimeObject *obj)
+{
+	const char *cte = g_mime_object_get_header(obj,
+						   "Content-Transfer-Encoding");
+	if (cte == NULL)
+		return 0;
+	GMimeContentEncoding enc = g_mime_content_encoding_from_string(cte);
+	if (enc != GMIME_CONTENT_ENCODING_8BIT &&
+	    enc != GMIME_CONTENT_ENCODING_BINARY)
+		return 0;
+	g_mime_object_remove_header(obj, "Content-Transfer-Encoding");
+	return 1;
+}
+
+/* Reads a leaf's content as it is encoded now and scans it. */
+static int scan_leaf(GMimeDataWrapper *content, struct scan *sc)
+{
+	GMimeStream *s = g_mime_data_wrapper_get_stream(content);
+	char buf[SMIME_CHUNK];
+	ssize_t n;
+	if (s == NULL)
+		return 0;
+	if (g_mime_stream_reset(s) != 0)
+		return -1;
+	/* A bounded GMimeStreamFs answers -1 at its end: eos tells. */
+	while ((n = g_mime_stream_read(s, buf, sizeof(buf))) > 0)
+		scan_bytes(sc, buf, (size_t)n);
+	bool failed = n < 0 && !g_mime_stream_eos(s);
+	scan_end(sc);
+	g_mime_stream_reset(s);
+	return failed ? -1 : 0;
+}
+
+static int plan_leaf(struct smime_entity *e, GMimePart *part)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(part);
+	GMimeContentEncoding enc = g_mime_part_get_content_encoding(part);
+	struct scan sc = { 0 };
+	if (content != NULL && scan_leaf(content, &sc) != 0)
+		return -1;
+	if (scan_clean(&sc) && enc != GMIME_CONTENT_ENCODING_8BIT &&
+	    enc != GMIME_CONTENT_ENCODING_BINARY)
+		return 0;
+	GMimeContentType *ct = g_mime_object_get_content_type(
+		GMIME_OBJECT(part));
+	bool text = ct == NULL || g_mime_content_type_is_type(ct, "text", "*");
+	g_mime_part_set_content_encoding(part, text ?
+		GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE :
+		GMIME_CONTENT_ENCODING_BASE64);
+	e->flags |= SMIME_ENTITY_REENCODED;
+	return 1;
+}
+
+static int plan_multipart(struct smime_entity *e, GMimeMultipart *mp,
+			  int depth)
+{
+	int changed = relabel_container(GMIME_OBJECT(mp));
+	/* Parts of an existing signature or encryption must stay as they
+	 * are: re-encoding them would break what they protect. */
+	if (GMIME_IS_MULTIPART_SIGNED(mp) || GMIME_IS_MULTIPART_ENCRYPTED(mp))
+		return changed;
+	int n = g_mime_multipart_get_count(mp);
+	for (int i = 0; i < n; i++) {
+		int r = plan_object(e, g_mime_multipart_get_part(mp, i),
+				    depth + 1);
+		if (r < 0)
+			return -1;
+		changed |= r;
+	}
+	/* Nobody reads the prologue and epilogue; 8-bit there goes. */
+	if (has_8bit(g_mime_multipart_get_prologue(mp))) {
+		g_mime_multipart_set_prologue(mp, NULL);
+		changed = 1;
+	}
+	if (has_8bit(g_mime_multipart_get_epilogue(mp))) {
+		g_mime_multipart_set_epilogue(mp, NULL);
+		changed = 1;
+	}
+	return changed;
+}
+
+/* message/rfc822 may not be base64 or quoted-printable (RFC 2046
+ * 5.2.1): its own parts are re-encoded instead. Raw 8-bit in its headers
+ * cannot be fixed without changing the attached message. */
+static int plan_message_part(struct smime_entity *e, GMimeMessagePart *mpart,
+			     int depth)
+{
+	int changed = relabel_container(GMIME_OBJECT(mpart));
+	GMimeMessage *msg = g_mime_message_part_get_message(mpart);
+	if (msg == NULL)
+		return changed;
+	GMimeHeaderList *list = g_mime_object_get_header_list(
+		GMIME_OBJECT(msg));
+	int n = g_mime_header_list_get_count(list);
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		if (has_8bit(g_mime_header_get_raw_value(h)))
+			e->flags |= SMIME_ENTITY_8BIT_LEFT;
+	}
+	GMimeObject *body = g_mime_message_get_mime_part(msg);
+	if (body == NULL)
+		return changed;
+	int r = plan_object(e, body, depth + 1);
+	return r < 0 ? -1 : (changed | r);
+}
+
+static int plan_object(struct smime_entity *e, GMimeObject *obj, int depth)
+{
+	if (depth > MAX_DEPTH)
+		return 0;
+	if (GMIME_IS_MULTIPART(obj))
+		return plan_multipart(e, GMIME_MULTIPART(obj), depth);
+	if (GMIME_IS_MESSAGE_PART(obj))
+		return plan_message_part(e, GMIME_MESSAGE_PART(obj), depth);
+	if (GMIME_IS_PART(obj))
+		return plan_leaf(e, GMIME_PART(obj));
+	return 0;
+}
+
+/* --- writing the canonical entity ---------------------------------------- */
+
+/* A stream writing into out with every bare LF made CRLF (GMime leaves a
+ * few, e.g. after an epilogue; the body may have them). */
+static GMimeStream *crlf_stream(struct tmpstore *out)
+{
+	GMimeStream *fs = g_mime_stream_filter_new(tmpstore_stream(out));
+	GMimeFilter *f = g_mime_filter_unix2dos_new(FALSE);
+	g_mime_stream_filter_add(GMIME_STREAM_FILTER(fs), f);
+	g_object_unref(f);
+	return fs;
+}
+
+static int copy_raw(struct tmpstore *raw, GMimeStream *dst)
+{
+	char buf[SMIME_CHUNK];
+	ssize_t n;
+	if (tmpstore_rewind(raw) != 0)
+		return -1;
+	while ((n = tmpstore_read(raw, buf, sizeof(buf))) > 0)
+		if (g_mime_stream_write(dst, buf, (size_t)n) != n)
+			return -1;
+	return n < 0 ? -1 : 0;
+}
+
+static int write_object(GMimeObject *top, GMimeStream *dst)
+{
+	GMimeFormatOptions *fo = g_mime_format_options_new();
+	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+	ssize_t n = g_mime_object_write_to_stream(top, fo, dst);
+	g_mime_format_options_free(fo);
+	return n < 0 ? -1 : 0;
+}
+
+static GMimeObject *parse_raw(struct tmpstore *raw)
+{
+	GMimeStream *s = tmpstore_stream(raw);
+	if (g_mime_stream_seek(s, 0, GMIME_STREAM_SEEK_SET) != 0)
+		return NULL;
+	GMimeParser *parser = g_mime_parser_new_with_stream(s);
+	/* Leaves stay references into the stream, not copies in memory. */
+	g_mime_parser_set_persist_stream(parser, TRUE);
+	GMimeObject *top = g_mime_parser_construct_part(parser, NULL);
+	g_object_unref(parser);
+	return top;
+}
+
+static enum smx_status build_out(struct smime_entity *e, GMimeObject *top,
+				 bool changed, struct smime_error *err)
+{
+	size_t raw_size = tmpstore_size(e->raw);
+	/* Worst cases: LF -> CRLF doubles, quoted-printable triples. */
+	e->out = tmpstore_new_for(e->threshold, e->dir,
+				  raw_size * (changed ? 3 : 2));
+	if (e->out == NULL) {
+		smime_err_set(err, "cannot create a temporary file in %s",
+			      e->dir);
+		return SMX_TEMPFAIL;
+	}
+	GMimeStream *dst = crlf_stream(e->out);
+	int rc = changed ? write_object(top, dst) : copy_raw(e->raw, dst);
+	if (rc == 0 && g_mime_stream_flush(dst) != 0)
+		rc = -1;
+	g_object_unref(dst);
+	if (rc != 0) {
+		smime_err_set(err, "cannot write the signed entity to %s",
+			      e->dir);
+		return SMX_TEMPFAIL;
+	}
+	return SMX_OK;
+}
+
+enum smx_status smime_entity_finish(struct smime_entity *e,
+				    struct smime_error *err)
+{
+	smime_err_set(err, "%s", "");
+	if (e->finished) {
+		smime_err_set(err, "the entity is already finished");
+		return SMX_PERMFAIL;
+	}
+	e->finished = true;
+	if (!e->body_started && start_body(e) != 0) {
+		smime_err_set(err, "cannot store the message in %s", e->dir);
+		return SMX_TEMPFAIL;
+	}
+	GMimeObject *top = parse_raw(e->raw);
+	if (top == NULL) {
+		smime_err_set(err, "GMime cannot parse the MIME structure");
+		return SMX_PERMFAIL;
+	}
+	int changed = plan_object(e, top, 0);
+	enum smx_status st = SMX_TEMPFAIL;
+	if (changed < 0)
+		smime_err_set(err, "cannot read the stored message");
+	else
+		st = build_out(e, top, changed > 0, err);
+	g_object_unref(top);
+	tmpstore_free(&e->raw);	/* the parts referred to it until now */
+	return st;
+}
+
+unsigned smime_entity_flags(const struct smime_entity *e)
+{
+	return e->flags;
+}
+
+size_t smime_entity_size(const struct smime_entity *e)
+{
+	return e->out != NULL ? tmpstore_size(e->out) : 0;
+}
+
+int smime_entity_rewind(struct smime_entity *e)
+{
+	return e->out != NULL ? tmpstore_rewind(e->out) : -1;
+}
+
+ssize_t smime_entity_read(struct smime_entity *e, void *buf, size_t len)
+{
+	return e->out != NULL ? tmpstore_read(e->out, buf, len) : -1;
+}
+
+size_t entity_header_count(const struct smime_entity *e)
+{
+	return e->n_hdrs;
+}
+
+const char *entity_header_name(const struct smime_entity *e, size_t i,
+			       bool *mime_r)
+{
+	*mime_r = e->hdrs[i].mime;
+	return e->hdrs[i].name;
+}
+
+void smime_entity_free(struct smime_entity **e)
+{
+	if (e == NULL || *e == NULL)
+		return;
+	for (size_t i = 0; i < (*e)->n_hdrs; i++) {
+		free((*e)->hdrs[i].name);
+		free((*e)->hdrs[i].value);
+	}
+	free((*e)->hdrs);
+	tmpstore_free(&(*e)->raw);
+	tmpstore_free(&(*e)->out);
+	free((*e)->dir);
+	free(*e);
+	*e = NULL;
+}

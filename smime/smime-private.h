@@ -1,0 +1,92 @@
+/* Internals shared by the files of smx_smime. Not installed. */
+#ifndef SMX_SMIME_PRIVATE_H
+#define SMX_SMIME_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <gmime/gmime.h>
+#include <openssl/bio.h>
+
+#include <smx/smime.h>
+#include <smx/spool.h>
+
+#define SMIME_DEFAULT_THRESHOLD (1024u * 1024u)
+#define SMIME_CHUNK 65536
+
+/* --- temporary storage -------------------------------------------------
+ * Bytes in a GMimeStreamMem up to a threshold, then in an unnamed 0600
+ * file (GMimeStreamFs), so GMime can parse and write them and the size in
+ * memory stays bounded. */
+struct tmpstore;
+
+/* An empty store that starts in memory and moves to a file in dir once
+ * more than threshold bytes were written with tmpstore_write(). */
+struct tmpstore *tmpstore_new(size_t threshold, const char *dir);
+
+/* An empty store that GMime writes into directly: in memory when
+ * expected bytes fit under the threshold, in a file otherwise. */
+struct tmpstore *tmpstore_new_for(size_t threshold, const char *dir,
+				  size_t expected);
+
+/* Appends bytes. Returns 0 or -1 (memory, file creation or write). */
+int tmpstore_write(struct tmpstore *ts, const void *data, size_t len);
+
+/* The underlying stream (owned by the store), positioned wherever the
+ * last operation left it. */
+GMimeStream *tmpstore_stream(struct tmpstore *ts);
+
+/* Bytes held. */
+size_t tmpstore_size(struct tmpstore *ts);
+
+/* Reading from the start: returns 0 or -1; count, 0 at the end, -1. */
+int tmpstore_rewind(struct tmpstore *ts);
+ssize_t tmpstore_read(struct tmpstore *ts, void *buf, size_t len);
+
+/* Frees the store (the file goes away); sets *ts to NULL. NULL-safe. */
+void tmpstore_free(struct tmpstore **ts);
+
+/* --- 7-bit scanner -----------------------------------------------------
+ * Tells whether content may travel as 7bit unchanged: no byte above 127,
+ * no NUL, no CR outside CRLF, no line longer than 998 octets (CR and LF
+ * not counted). Feed it in chunks; call scan_end() after the last. */
+struct scan {
+	bool eightbit, nul, bare_cr, pending_cr;
+	size_t line, maxline;
+};
+
+void scan_bytes(struct scan *sc, const void *data, size_t len);
+void scan_end(struct scan *sc);
+bool scan_clean(const struct scan *sc);
+
+/* --- entity internals for the signer ------------------------------------ */
+
+/* The headers given to the entity, in order; *mime_r says whether the
+ * header is Content-* or MIME-Version. */
+size_t entity_header_count(const struct smime_entity *entity);
+const char *entity_header_name(const struct smime_entity *entity, size_t i,
+			       bool *mime_r);
+
+/* --- errors ------------------------------------------------------------ */
+
+/* Formats into err (NULL-safe). */
+void smime_err_set(struct smime_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Formats into err and appends the first OpenSSL error of this thread
+ * (then clears the queue). */
+void smime_err_ssl(struct smime_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* --- BIO adapters ------------------------------------------------------ */
+
+/* A write-only BIO appending to spool; with lf_to_crlf every LF is
+ * written as CRLF (for OpenSSL's base64 output). The spool stays the
+ * caller's. */
+BIO *smime_bio_spool_sink(struct spool *spool, bool lf_to_crlf);
+
+/* A read-only BIO reading the entity from its start. */
+BIO *smime_bio_entity_source(struct smime_entity *entity);
+
+#endif

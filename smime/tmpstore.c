@@ -1,0 +1,158 @@
+/* Temporary storage for the stages of building an entity: memory up to a
+ * threshold, then a private unnamed file. */
+#include "smime-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct tmpstore {
+	GMimeStream *stream;
+	size_t threshold;
+	size_t size;		/* bytes written through tmpstore_write */
+	bool on_disk;
+	char *dir;
+};
+
+/* O_TMPFILE: the file never has a name. Where the file system lacks it,
+ * mkstemp + unlink leaves a name for a moment only, mode 0600 either way
+ * (the same approach as common/spool.c). */
+static int open_private_file(const char *dir)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+			errno != EINVAL))
+		return fd;
+	char path[4096];
+	if (snprintf(path, sizeof(path), "%s/smime-tmp.XXXXXX", dir) >=
+	    (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+static GMimeStream *file_stream(const char *dir)
+{
+	int fd = open_private_file(dir);
+	if (fd < 0)
+		return NULL;
+	GMimeStream *s = g_mime_stream_fs_new(fd);
+	if (s == NULL)
+		close(fd);
+	return s;
+}
+
+struct tmpstore *tmpstore_new(size_t threshold, const char *dir)
+{
+	struct tmpstore *ts = calloc(1, sizeof(*ts));
+	if (ts == NULL)
+		return NULL;
+	ts->dir = strdup(dir != NULL ? dir : "/tmp");
+	ts->stream = g_mime_stream_mem_new();
+	if (ts->dir == NULL || ts->stream == NULL) {
+		tmpstore_free(&ts);
+		return NULL;
+	}
+	ts->threshold = threshold;
+	return ts;
+}
+
+struct tmpstore *tmpstore_new_for(size_t threshold, const char *dir,
+				  size_t expected)
+{
+	struct tmpstore *ts = tmpstore_new(threshold, dir);
+	if (ts == NULL || expected <= threshold)
+		return ts;
+	GMimeStream *fs = file_stream(ts->dir);
+	if (fs == NULL) {
+		tmpstore_free(&ts);
+		return NULL;
+	}
+	g_object_unref(ts->stream);
+	ts->stream = fs;
+	ts->on_disk = true;
+	return ts;
+}
+
+static int write_all(GMimeStream *s, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = g_mime_stream_write(s, p, len);
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int move_to_disk(struct tmpstore *ts)
+{
+	GMimeStream *fs = file_stream(ts->dir);
+	if (fs == NULL)
+		return -1;
+	GByteArray *mem = g_mime_stream_mem_get_byte_array(
+		GMIME_STREAM_MEM(ts->stream));
+	if (write_all(fs, mem->data, mem->len) != 0) {
+		g_object_unref(fs);
+		return -1;
+	}
+	g_object_unref(ts->stream);
+	ts->stream = fs;
+	ts->on_disk = true;
+	return 0;
+}
+
+int tmpstore_write(struct tmpstore *ts, const void *data, size_t len)
+{
+	if (!ts->on_disk && ts->size + len > ts->threshold &&
+	    move_to_disk(ts) != 0)
+		return -1;
+	if (write_all(ts->stream, data, len) != 0)
+		return -1;
+	ts->size += len;
+	return 0;
+}
+
+GMimeStream *tmpstore_stream(struct tmpstore *ts)
+{
+	return ts->stream;
+}
+
+size_t tmpstore_size(struct tmpstore *ts)
+{
+	gint64 len = g_mime_stream_length(ts->stream);
+	return len < 0 ? 0 : (size_t)len;
+}
+
+int tmpstore_rewind(struct tmpstore *ts)
+{
+	return g_mime_stream_seek(ts->stream, 0, GMIME_STREAM_SEEK_SET) < 0 ?
+		-1 : 0;
+}
+
+ssize_t tmpstore_read(struct tmpstore *ts, void *buf, size_t len)
+{
+	ssize_t n = g_mime_stream_read(ts->stream, buf, len);
+	/* GMime streams may answer -1 instead of 0 at their end. */
+	return n < 0 && g_mime_stream_eos(ts->stream) ? 0 : n;
+}
+
+void tmpstore_free(struct tmpstore **ts)
+{
+	if (ts == NULL || *ts == NULL)
+		return;
+	if ((*ts)->stream != NULL)
+		g_object_unref((*ts)->stream);
+	free((*ts)->dir);
+	free(*ts);
+	*ts = NULL;
+}

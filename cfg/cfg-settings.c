@@ -23,6 +23,9 @@ static const char *const facilities[] = {
 	"local4", "local5", "local6", "local7", NULL
 };
 static const char *const log_levels[] = { "info", "debug", NULL };
+static const char *const sign_formats[] = { "clear", "opaque", NULL };
+static const char *const sign_digests[] = { "sha256", "sha384", "sha512",
+					    NULL };
 
 const struct cfg_setting cfg_settings[] = {
 	{ "milter", "socket", CFG_STRING, FIELD(milter.socket), 0,
@@ -53,6 +56,10 @@ const struct cfg_setting cfg_settings[] = {
 	  FIELD(milter.syslog_facility), 0, "mail", 0, 0, facilities },
 	{ "milter", "log_level", CFG_CHOICE, FIELD(milter.log_level), 0,
 	  "info", 0, 0, log_levels },
+	{ "milter", "sign_format", CFG_CHOICE, FIELD(milter.sign_format), 0,
+	  "clear", 0, 0, sign_formats },
+	{ "milter", "sign_digest", CFG_CHOICE, FIELD(milter.sign_digest), 0,
+	  "sha256", 0, 0, sign_digests },
 
 	{ "store", "backend", CFG_CHOICE, FIELD(store.backend), 0, "sqlite", 0,
 	  0, backends },

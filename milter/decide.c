@@ -1,19 +1,24 @@
 /* Decisions and their log lines.
  *
- * This build has no certificate source yet (the store and the directory
- * arrive with their issues) and cannot sign or encrypt: every recipient's
- * certificate is therefore "missing", so a recipient whose policy requires
- * encryption is refused (or the message tempfailed or held) exactly as
- * policy says, and nothing that must be encrypted is ever sent in clear. */
+ * This build signs but cannot encrypt yet: every recipient's certificate
+ * is therefore "missing" to the policy, so a recipient whose policy
+ * requires encryption is refused (or the message tempfailed or held)
+ * exactly as policy says, and nothing that must be encrypted is ever sent
+ * in clear. Signing keys come from the store. */
 #include "decide.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <smx/log.h>
 #include <smx/mailaddr.h>
 #include <smx/policy.h>
+
+#include "fromaddr.h"
+#include "runtime.h"
+#include "signing.h"
 
 static void fill_site(const struct cfg *cfg, struct policy_site *site)
 {
@@ -104,9 +109,43 @@ sfsistat decide_recipient(SMFICTX *ctx, struct conn *c, const char *qid,
 	return SMFIS_CONTINUE;
 }
 
-/* Builds the policy input: no certificate or key source exists yet. */
+static size_t header_count(const struct msg *m, const char *name)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->n_headers; i++)
+		n += strcasecmp(m->headers[i].name, name) == 0;
+	return n;
+}
+
+/* The signing identity: the From: address when there is exactly one
+ * From: header holding exactly one mailbox. */
+static char *signing_identity(const struct msg *m)
+{
+	const char *from = msg_header(m, "From");
+	return from != NULL && header_count(m, "From") == 1
+		       ? from_header_address(from) : NULL;
+}
+
+/* S/MIME or PGP protection the client applied itself. */
+static void client_protection(const struct msg *m, bool *is_signed,
+			      bool *is_encrypted)
+{
+	const char *ct = msg_header(m, "Content-Type");
+	*is_signed = *is_encrypted = false;
+	if (ct == NULL)
+		return;
+	if (strcasestr(ct, "multipart/signed") != NULL)
+		*is_signed = true;
+	else if (strcasestr(ct, "multipart/encrypted") != NULL)
+		*is_encrypted = true;
+	else if (strcasestr(ct, "pkcs7-mime") != NULL)
+		*(strcasestr(ct, "signed-data") ? is_signed : is_encrypted) = true;
+}
+
+/* Builds the policy input. Certificates are "missing" (no encryption
+ * yet); the signing key is looked up in the store for outbound mail. */
 static int policy_input(const struct conn *c, enum policy_direction dir,
-			struct policy_message_input *in,
+			const char *from, struct policy_message_input *in,
 			struct policy_rcpt_input **rcpts_r)
 {
 	const struct msg *m = c->msg;
@@ -122,13 +161,18 @@ static int policy_input(const struct conn *c, enum policy_direction dir,
 	const char *trigger_name = policy_trigger_header(c->cfg->policy);
 	if (trigger_name != NULL)
 		trigger = msg_header(m, trigger_name);
+	bool outgoing = dir == POLICY_OUTBOUND || dir == POLICY_INTERNAL;
 	*in = (struct policy_message_input){
-		.direction = dir, .sender = m->sender, .from = NULL,
+		.direction = dir, .sender = m->sender, .from = from,
 		.auth_login = m->auth_authen,
 		.subject = msg_header(m, "Subject"),
 		.trigger_header = trigger, .rcpts = r, .n_rcpts = m->n_rcpts,
-		.signing_key = POLICY_MISSING, .can_sign = false,
+		.signing_key = outgoing && from != NULL
+				       ? signing_key_state(runtime_store(), from)
+				       : POLICY_MISSING,
+		.can_sign = true,
 	};
+	client_protection(m, &in->client_signed, &in->client_encrypted);
 	*rcpts_r = r;
 	return 0;
 }
@@ -155,9 +199,32 @@ static sfsistat apply(SMFICTX *ctx, const struct policy_decision *d,
 		return SMFIS_TEMPFAIL;
 	}
 	default:
-		*action = "pass";
+		*action = d->sign ? "sign" : "pass";
 		return SMFIS_CONTINUE;
 	}
+}
+
+/* Signs when the decision says so. A failure follows on_sign_failure:
+ * "send" lets the message go unsigned, anything else refuses it. */
+static void sign_if_decided(SMFICTX *ctx, struct conn *c, const char *from,
+			    struct policy_decision *d)
+{
+	if (d->action != POLICY_ACTION_SEND || !d->sign)
+		return;
+	char why[300];
+	enum smx_status st = signing_apply(ctx, runtime_store(), c, from, why,
+					   sizeof(why));
+	if (st == SMX_OK)
+		return;
+	d->sign = false;
+	size_t used = strlen(d->reason);
+	snprintf(d->reason + used, sizeof(d->reason) - used,
+		 "; signing failed: %s", why);
+	enum policy_action fail = (enum policy_action)d->on_sign_failure.value;
+	if (fail != POLICY_ACTION_SEND || st == SMX_TEMPFAIL)
+		d->action = fail == POLICY_ACTION_REJECT && st != SMX_TEMPFAIL
+				    ? POLICY_ACTION_REJECT
+				    : POLICY_ACTION_TEMPFAIL;
 }
 
 sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
@@ -170,12 +237,15 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 	struct policy_decision d;
 	const char *action = "tempfail";
 	sfsistat rc;
-	if (policy_input(c, dir, &in, &rcpts) != 0 ||
+	char *from = signing_identity(m);
+	if (policy_input(c, dir, from, &in, &rcpts) != 0 ||
 	    policy_decide(c->cfg->policy, &in, &d) != 0) {
 		smx_log(LOG_ERR, "%s: out of memory deciding the message", qid);
 		free(rcpts);
+		free(from);
 		return SMFIS_TEMPFAIL;
 	}
+	sign_if_decided(ctx, c, from, &d);
 	rc = apply(ctx, &d, &action);
 	const char *note = m->body_too_large ? "; over max_message_size"
 			   : m->headers_truncated ? "; header limit reached"
@@ -186,5 +256,6 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 		m->body_bytes, c->client_text, action, why, d.reason, note);
 	policy_decision_release(&d);
 	free(rcpts);
+	free(from);
 	return rc;
 }

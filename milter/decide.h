@@ -7,10 +7,11 @@
 
 #include "msgctx.h"
 
-/* The modifications this filter may make. Quarantine puts a message in
- * Postfix's hold queue when policy says "hold". Later capabilities (sign,
- * encrypt, Authentication-Results) add SMFIF_* flags here. */
-#define MILTER_ACTIONS (SMFIF_QUARANTINE)
+/* The modifications this filter may make: the signed body and its
+ * headers, and quarantine (Postfix's hold queue) when policy says
+ * "hold". */
+#define MILTER_ACTIONS (SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS | \
+			SMFIF_QUARANTINE)
 
 /* Notes at MAIL time whether the policy applies to this message's
  * recipients (internal sender, trusted client). */

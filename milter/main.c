@@ -25,6 +25,7 @@
 #include "callbacks.h"
 #include "daemon.h"
 #include "runtime.h"
+#include "signing.h"
 
 #define DEFAULT_CONFIG "/etc/smime-milter/smime-milter.conf"
 #define EXIT_USAGE 1
@@ -139,6 +140,7 @@ static void reload(const char *path)
 	cfg_unref(&old);
 	apply_log_level(fresh);
 	runtime_set_config(fresh);
+	signing_cache_clear();	/* options or identities may have changed */
 	smx_log(LOG_INFO, "reload: configuration %s loaded", path);
 }
 
@@ -262,6 +264,8 @@ static int run(const struct options *o, struct cfg *cfg)
 	if (cfg->milter.user &&
 	    privileges_drop(cfg->milter.user, socket_path(sock)) != 0)
 		return EXIT_RUNTIME;
+	smime_init();
+	runtime_open_store(cfg);
 
 	sigset_t set;
 	sigemptyset(&set);
@@ -291,6 +295,8 @@ static int run(const struct options *o, struct cfg *cfg)
 		unlink(cfg->milter.pidfile);
 	if (socket_path(sock) != NULL)	/* a stale socket confuses admins */
 		unlink(socket_path(sock));
+	signing_cache_clear();
+	runtime_close_store();
 	runtime_set_config(NULL);
 	smx_log(LOG_INFO, "smime-milter stopped");
 	return rc;

@@ -3,11 +3,19 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <smx/log.h>
+#include <smx/store.h>
+
+#define STORE_RETRY_SECONDS 30
+
 static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t runtime_idle = PTHREAD_COND_INITIALIZER;
 static struct cfg *current_cfg;
 static unsigned messages_in_flight;
 static bool draining;
+static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct store *shared_store;
+static time_t store_attempt;
 
 void runtime_set_config(struct cfg *cfg)
 {
@@ -63,4 +71,50 @@ bool runtime_drain(unsigned timeout_s)
 	bool idle = messages_in_flight == 0;
 	pthread_mutex_unlock(&runtime_lock);
 	return idle;
+}
+
+/* Called with store_lock held. */
+static void try_open_store(const struct cfg *cfg)
+{
+	enum smx_status st = SMX_OK;
+	store_attempt = time(NULL);
+	shared_store = store_open(cfg, 0, &st);
+	if (shared_store == NULL)
+		smx_log(LOG_ERR, "store %s: cannot open (%s); certificates and "
+			"keys are unknown until it can be opened",
+			cfg->store.backend, smx_status_name(st));
+	else if (store_key_status(shared_store) != SMX_OK)
+		smx_log(LOG_WARNING, "store: private keys unavailable (master "
+			"key file %s missing or wrong): nothing can be signed",
+			cfg->keys.master_key_file);
+}
+
+void runtime_open_store(const struct cfg *cfg)
+{
+	pthread_mutex_lock(&store_lock);
+	if (shared_store == NULL)
+		try_open_store(cfg);
+	pthread_mutex_unlock(&store_lock);
+}
+
+struct store *runtime_store(void)
+{
+	pthread_mutex_lock(&store_lock);
+	if (shared_store == NULL &&
+	    time(NULL) - store_attempt >= STORE_RETRY_SECONDS) {
+		struct cfg *cfg = runtime_config();
+		if (cfg != NULL)
+			try_open_store(cfg);
+		cfg_unref(&cfg);
+	}
+	struct store *s = shared_store;
+	pthread_mutex_unlock(&store_lock);
+	return s;
+}
+
+void runtime_close_store(void)
+{
+	pthread_mutex_lock(&store_lock);
+	store_close(&shared_store);
+	pthread_mutex_unlock(&store_lock);
 }

@@ -16,6 +16,21 @@ void runtime_set_config(struct cfg *cfg);
  * cfg_unref(). Never NULL once runtime_set_config has run. */
 struct cfg *runtime_config(void);
 
+struct store;
+
+/* Opens the store of cfg (at start-up, after the privilege drop). A
+ * store that cannot be opened now is retried later by runtime_store. */
+void runtime_open_store(const struct cfg *cfg);
+
+/* The shared store, or NULL while it cannot be opened (then certificate
+ * and key lookups are "unknown", and policy fails closed). Retries the
+ * opening at most every 30 seconds. The store lives until
+ * runtime_close_store. */
+struct store *runtime_store(void);
+
+/* Closes the store at shutdown, when no message is in flight. */
+void runtime_close_store(void);
+
 /* Counts a message entering (envfrom) and leaving (eom/abort/close). */
 void runtime_message_begin(void);
 void runtime_message_end(void);

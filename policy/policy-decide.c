@@ -232,11 +232,16 @@ static void decide_sign(const struct policy *p,
 	const struct policy_layer *sl[4];
 	size_t sn = policy_layers_for(p, in->from ? in->from : in->sender, sl);
 	d->sign_source = resolve(sl, sn, PROP(sign));
+	d->on_sign_failure = resolve(sl, sn, PROP(on_sign_failure));
 	enum policy_sign want = (enum policy_sign)d->sign_source.value;
 	if (want == POLICY_SIGN_NEVER ||
 	    (want == POLICY_SIGN_ON_REQUEST && !triggered)) {
 		add_reason(d, "not signed: sign %s (%s)", policy_sign_name(want),
 			   d->sign_source.layer);
+		return;
+	}
+	if (in->client_signed) {
+		add_reason(d, "not signed: already signed by the client");
 		return;
 	}
 	if (!in->can_sign) {
@@ -256,7 +261,7 @@ static void decide_sign(const struct policy *p,
 			   d->sign_source.layer);
 		return;
 	}
-	struct policy_source fail = resolve(sl, sn, PROP(on_sign_failure));
+	struct policy_source fail = d->on_sign_failure;
 	add_reason(d, "no signing key for <%s>%s: %s (%s)", in->from,
 		   in->signing_key == POLICY_UNKNOWN ? " (store unavailable)" : "",
 		   fail.value == POLICY_ACTION_SEND ? "sent unsigned"
@@ -398,6 +403,11 @@ int policy_decide(const struct policy *p,
 		return -1;
 	d.n_rcpts = in->n_rcpts;
 	d.process = wants_processing(p, in, &d);
+	if (d.process && in->client_encrypted) {
+		/* Encrypted by the client: never in clear, never touched. */
+		d.process = false;
+		add_reason(&d, "already encrypted by the client: left as is");
+	}
 	if (d.process) {
 		bool tag = subject_has_tag(p, in->subject);
 		bool hdr = header_triggers(p, in->trigger_header);

@@ -371,6 +371,30 @@ static void no_signing_capability_never_claims_a_signature(void **state)
 	policy_decision_release(&d);
 }
 
+static void client_protected_messages_are_left_alone(void **state)
+{
+	struct policy_rcpt_input r[] = { { "x@partner.example", POLICY_MISSING } };
+	struct policy_message_input in = {
+		.direction = POLICY_OUTBOUND, .sender = "alice@example.com",
+		.from = "alice@example.com", .auth_login = "alice@example.com",
+		.rcpts = r, .n_rcpts = 1, .signing_key = POLICY_AVAILABLE,
+		.can_sign = true, .client_encrypted = true,
+	};
+	struct policy_decision d;
+	assert_int_equal(policy_decide(P(state), &in, &d), 0);
+	assert_false(d.process || d.sign || d.encrypt);
+	assert_int_equal(d.action, POLICY_ACTION_SEND);
+	policy_decision_release(&d);
+
+	in.client_encrypted = false;
+	in.client_signed = true;	/* signed but not encrypted: required */
+	assert_int_equal(policy_decide(P(state), &in, &d), 0);
+	assert_false(d.sign);
+	assert_int_equal(d.action, POLICY_ACTION_REJECT);
+	assert_non_null(strstr(d.reason, "already signed by the client"));
+	policy_decision_release(&d);
+}
+
 static void directions_and_internal_mail(void **state)
 {
 	struct policy_rcpt_input r[] = { { "carol@example.com", POLICY_MISSING } };
@@ -520,6 +544,7 @@ int main(void)
 		cmocka_unit_test(triggers_raise_and_are_stripped),
 		cmocka_unit_test(signing_identity_and_failures),
 		cmocka_unit_test(no_signing_capability_never_claims_a_signature),
+		cmocka_unit_test(client_protected_messages_are_left_alone),
 		cmocka_unit_test(directions_and_internal_mail),
 		cmocka_unit_test(legacy_interop_follows_recipient_domain),
 		cmocka_unit_test(fail_closed_for_every_combination),

@@ -26,6 +26,8 @@ struct cfg_milter {
 	unsigned milter_timeout;	/* seconds libmilter waits on the MTA */
 	char *syslog_facility;
 	char *log_level;		/* "info" or "debug" */
+	char *sign_format;		/* "clear" or "opaque" */
+	char *sign_digest;		/* "sha256", "sha384", "sha512" */
 };
 
 struct cfg_store {

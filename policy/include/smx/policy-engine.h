@@ -121,6 +121,8 @@ struct policy_message_input {
 	size_t n_rcpts;
 	enum policy_availability signing_key;	/* key for `from` */
 	bool can_sign;			/* false: this build cannot sign */
+	bool client_signed;		/* the client sent S/MIME signed mail */
+	bool client_encrypted;		/* ... or encrypted mail: left as is */
 };
 
 struct policy_rcpt_decision {
@@ -140,6 +142,7 @@ struct policy_decision {
 	bool strip_subject_tag;		/* remove the tag from Subject */
 	bool strip_trigger_header;	/* remove the trigger header */
 	struct policy_source sign_source;
+	struct policy_source on_sign_failure;	/* if signing fails later */
 	struct policy_rcpt_decision *rcpts;	/* n_rcpts entries */
 	size_t n_rcpts;
 	char reason[512];		/* why, for the log line */

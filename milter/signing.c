@@ -1,0 +1,311 @@
+/* Signing at end of message. Keys are decrypted and signers built once
+ * per identity, then kept for SIGNER_TTL seconds, so that a busy gateway
+ * does not unseal a key per message while a re-imported or revoked
+ * identity still takes effect within minutes. */
+#include "signing.h"
+
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <smx/log.h>
+#include <smx/smime.h>
+
+#define SIGNER_TTL 300
+#define SIGNER_CACHE_SIZE 64
+#define REPLACE_CHUNK 65535	/* libmilter's largest body chunk */
+
+struct cached_signer {
+	char fingerprint[65];
+	struct smime_signer *signer;
+	time_t loaded;
+	unsigned refs;		/* the cache's own reference counts one */
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cached_signer *cache[SIGNER_CACHE_SIZE];
+
+static void cached_release(struct cached_signer *c)
+{
+	pthread_mutex_lock(&cache_lock);
+	bool last = --c->refs == 0;
+	pthread_mutex_unlock(&cache_lock);
+	if (last) {
+		smime_signer_free(&c->signer);
+		free(c);
+	}
+}
+
+void signing_cache_clear(void)
+{
+	for (size_t i = 0; i < SIGNER_CACHE_SIZE; i++) {
+		pthread_mutex_lock(&cache_lock);
+		struct cached_signer *c = cache[i];
+		cache[i] = NULL;
+		pthread_mutex_unlock(&cache_lock);
+		if (c != NULL)
+			cached_release(c);
+	}
+}
+
+/* Finds a fresh signer for fingerprint and takes a reference, or NULL. */
+static struct cached_signer *cache_find(const char *fingerprint, time_t now)
+{
+	struct cached_signer *hit = NULL;
+	pthread_mutex_lock(&cache_lock);
+	for (size_t i = 0; i < SIGNER_CACHE_SIZE && hit == NULL; i++)
+		if (cache[i] != NULL &&
+		    strcmp(cache[i]->fingerprint, fingerprint) == 0 &&
+		    now - cache[i]->loaded < SIGNER_TTL) {
+			hit = cache[i];
+			hit->refs++;
+		}
+	pthread_mutex_unlock(&cache_lock);
+	return hit;
+}
+
+/* Puts c in the cache (replacing the same identity or the oldest). */
+static void cache_insert(struct cached_signer *c)
+{
+	struct cached_signer *evicted = NULL;
+	pthread_mutex_lock(&cache_lock);
+	size_t slot = 0;
+	for (size_t i = 0; i < SIGNER_CACHE_SIZE; i++) {
+		if (cache[i] == NULL || strcmp(cache[i]->fingerprint,
+					       c->fingerprint) == 0) {
+			slot = i;
+			break;
+		}
+		if (cache[i]->loaded < cache[slot]->loaded)
+			slot = i;
+	}
+	evicted = cache[slot];
+	cache[slot] = c;
+	c->refs++;
+	pthread_mutex_unlock(&cache_lock);
+	if (evicted != NULL)
+		cached_release(evicted);
+}
+
+enum policy_availability signing_key_state(struct store *store,
+					   const char *from)
+{
+	if (store == NULL || from == NULL)
+		return store == NULL ? POLICY_UNKNOWN : POLICY_MISSING;
+	struct store_selection *sel = NULL;
+	enum smx_status st = store_select(store, from, STORE_PURPOSE_SIGN,
+					  time(NULL), &sel);
+	store_selection_free(&sel);
+	return st == SMX_OK ? POLICY_AVAILABLE
+	       : st == SMX_NOTFOUND ? POLICY_MISSING : POLICY_UNKNOWN;
+}
+
+static X509 *x509_from_der(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	return d2i_X509(NULL, &p, (long)len);
+}
+
+/* The anchors that issued cert, sent along so that a recipient with an
+ * incomplete store can still build the chain. */
+static STACK_OF(X509) *chain_for(struct store *store, X509 *cert)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	struct store_anchor *anchors = NULL;
+	size_t n = 0;
+	if (chain == NULL || store_anchor_list(store, &anchors, &n) != SMX_OK)
+		return chain;
+	for (size_t i = 0; i < n; i++) {
+		X509 *a = x509_from_der(anchors[i].der, anchors[i].der_len);
+		if (a != NULL && X509_check_issued(a, cert) == X509_V_OK &&
+		    sk_X509_push(chain, a) > 0)
+			continue;
+		X509_free(a);
+	}
+	store_anchor_list_free(&anchors, n);
+	return chain;
+}
+
+/* The sender's encryption certificate when it differs from the signing
+ * one (named in SMIMEEncryptionKeyPreference), or NULL. */
+static X509 *encryption_cert(struct store *store, const char *from,
+			     const char *signing_fp)
+{
+	struct store_selection *sel = NULL;
+	X509 *x = NULL;
+	if (store_select(store, from, STORE_PURPOSE_ENCRYPT, time(NULL),
+			 &sel) == SMX_OK &&
+	    strcmp(sel->items[0].cert->fingerprint, signing_fp) != 0)
+		x = x509_from_der(sel->items[0].cert->der,
+				  sel->items[0].cert->der_len);
+	store_selection_free(&sel);
+	return x;
+}
+
+static EVP_PKEY *load_key(struct store *store, const char *fp,
+			  enum smx_status *st)
+{
+	unsigned char *pkcs8 = NULL;
+	size_t len = 0;
+	*st = store_key_get(store, fp, &pkcs8, &len);
+	if (*st != SMX_OK)
+		return NULL;
+	const unsigned char *p = pkcs8;
+	EVP_PKEY *key = d2i_AutoPrivateKey(NULL, &p, (long)len);
+	store_secret_free(&pkcs8, len);
+	if (key == NULL)
+		*st = SMX_PERMFAIL;
+	return key;
+}
+
+static enum smx_status make_signer(struct store *store, const struct cfg *cfg,
+				   const struct store_cert *sc, const char *from,
+				   struct cached_signer **out,
+				   struct smime_error *err)
+{
+	enum smx_status st = SMX_TEMPFAIL;
+	X509 *cert = x509_from_der(sc->der, sc->der_len);
+	EVP_PKEY *key = cert ? load_key(store, sc->fingerprint, &st) : NULL;
+	STACK_OF(X509) *chain = NULL;
+	X509 *enc = NULL;
+	struct cached_signer *c = NULL;
+	if (key == NULL) {
+		snprintf(err->text, sizeof(err->text), "cannot load the key of "
+			 "%s (%s)", sc->fingerprint, smx_status_name(st));
+		goto done;
+	}
+	chain = chain_for(store, cert);
+	enc = encryption_cert(store, from, sc->fingerprint);
+	struct smime_sign_options opts = {
+		.format = strcmp(cfg->milter.sign_format, "opaque") == 0
+				  ? SMIME_SIGN_OPAQUE : SMIME_SIGN_CLEAR,
+		.digest = strcmp(cfg->milter.sign_digest, "sha512") == 0
+				  ? SMIME_DIGEST_SHA512
+			  : strcmp(cfg->milter.sign_digest, "sha384") == 0
+				  ? SMIME_DIGEST_SHA384 : SMIME_DIGEST_SHA256,
+		.mem_threshold = cfg->milter.spool_threshold,
+		.spool_dir = cfg->milter.spool_directory,
+	};
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		st = SMX_TEMPFAIL;
+		goto done;
+	}
+	st = smime_signer_new(key, cert, chain, enc, &opts, &c->signer, err);
+	if (st != SMX_OK) {
+		free(c);
+		c = NULL;
+		goto done;
+	}
+	memcpy(c->fingerprint, sc->fingerprint, sizeof(c->fingerprint));
+	c->loaded = time(NULL);
+	c->refs = 1;	/* the caller's */
+	cache_insert(c);
+done:
+	X509_free(cert);
+	X509_free(enc);
+	EVP_PKEY_free(key);
+	sk_X509_pop_free(chain, X509_free);
+	*out = c;
+	return st;
+}
+
+/* A signer for from's best signing identity, with a reference for the
+ * caller (release with cached_release). */
+static enum smx_status get_signer(struct store *store, const struct cfg *cfg,
+				  const char *from, struct cached_signer **out,
+				  struct smime_error *err)
+{
+	struct store_selection *sel = NULL;
+	enum smx_status st = store_select(store, from, STORE_PURPOSE_SIGN,
+					  time(NULL), &sel);
+	if (st != SMX_OK) {
+		snprintf(err->text, sizeof(err->text), "no usable signing "
+			 "identity for <%s> (%s)", from, smx_status_name(st));
+		store_selection_free(&sel);
+		return st == SMX_NOTFOUND ? SMX_PERMFAIL : st;
+	}
+	const struct store_cert *sc = sel->items[0].cert;
+	*out = cache_find(sc->fingerprint, time(NULL));
+	if (*out == NULL)
+		st = make_signer(store, cfg, sc, from, out, err);
+	store_selection_free(&sel);
+	return st;
+}
+
+static enum smx_status feed(struct smime_sign *s, struct msg *m)
+{
+	for (size_t i = 0; i < m->n_headers; i++) {
+		enum smx_status st = smime_sign_header(s, m->headers[i].name,
+						       m->headers[i].value);
+		if (st != SMX_OK)
+			return st;
+	}
+	return smime_sign_body_spool(s, m->body);
+}
+
+/* Hands the edits and the new body to the MTA. Any failure here leaves
+ * the MTA's copy half changed: the caller must tempfail the message. */
+static int hand_over(SMFICTX *ctx, struct smime_sign *s)
+{
+	for (size_t i = 0; i < smime_sign_edit_count(s); i++) {
+		const struct smime_header_edit *e = smime_sign_edit(s, i);
+		char *name = strdup(e->name);
+		char *value = e->value ? strdup(e->value) : NULL;
+		int rc = name == NULL || (e->value && value == NULL) ? MI_FAILURE
+			 : e->op == SMIME_EDIT_DELETE
+				 ? smfi_chgheader(ctx, name, (int)e->index, NULL)
+				 : smfi_addheader(ctx, name, value);
+		free(name);
+		free(value);
+		if (rc != MI_SUCCESS)
+			return -1;
+	}
+	struct spool *body = smime_sign_result_body(s);
+	unsigned char buf[REPLACE_CHUNK];
+	ssize_t n;
+	if (spool_rewind(body) != 0)
+		return -1;
+	while ((n = spool_read(body, buf, sizeof(buf))) > 0)
+		if (smfi_replacebody(ctx, buf, (int)n) != MI_SUCCESS)
+			return -1;
+	return n == 0 ? 0 : -1;
+}
+
+enum smx_status signing_apply(SMFICTX *ctx, struct store *store,
+			      struct conn *conn, const char *from,
+			      char *why, size_t size)
+{
+	struct smime_error err = { "" };
+	struct cached_signer *cs = NULL;
+	struct smime_sign *s = NULL;
+	struct msg *m = conn->msg;
+	enum smx_status st = SMX_PERMFAIL;
+	if (m->body_too_large || m->headers_truncated) {
+		snprintf(err.text, sizeof(err.text), "message over the size "
+			 "limits: cannot sign");
+		goto done;
+	}
+	st = get_signer(store, conn->cfg, from, &cs, &err);
+	if (st != SMX_OK)
+		goto done;
+	s = smime_sign_begin(cs->signer);
+	st = s == NULL ? SMX_TEMPFAIL : feed(s, m);
+	if (st == SMX_OK)
+		st = smime_sign_eom(s, &err);
+	if (st == SMX_OK && hand_over(ctx, s) != 0) {
+		snprintf(err.text, sizeof(err.text), "the MTA refused the "
+			 "changes");
+		st = SMX_TEMPFAIL;
+	}
+done:
+	snprintf(why, size, "%s", st == SMX_OK ? "" : err.text);
+	smime_sign_free(&s);
+	if (cs != NULL)
+		cached_release(cs);
+	return st;
+}

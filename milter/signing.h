@@ -1,0 +1,34 @@
+/* Outbound signing in the milter: the sender's identity from the store,
+ * a cache of ready signers, and the result applied through libmilter. */
+#ifndef SMX_MILTER_SIGNING_H
+#define SMX_MILTER_SIGNING_H
+
+#include <libmilter/mfapi.h>
+#include <stddef.h>
+
+#include <smx/policy-engine.h>
+#include <smx/status.h>
+#include <smx/store.h>
+
+#include "msgctx.h"
+
+/* Whether `from` has a usable signing certificate with its key:
+ * AVAILABLE, MISSING, or UNKNOWN when the store cannot answer (or there
+ * is no store). */
+enum policy_availability signing_key_state(struct store *store,
+					   const char *from);
+
+/* Signs the message of conn as `from` and hands the header edits and
+ * the new body to the MTA. Returns SMX_OK; SMX_TEMPFAIL when the store
+ * or the system failed; SMX_PERMFAIL when this message or key cannot be
+ * signed. why receives the reason (no secrets). Nothing is changed in
+ * the MTA's copy unless SMX_OK is returned or an edit itself failed
+ * (then SMX_TEMPFAIL: the caller must not let the message through). */
+enum smx_status signing_apply(SMFICTX *ctx, struct store *store,
+			      struct conn *conn, const char *from,
+			      char *why, size_t size);
+
+/* Drops every cached signer (after a reload). */
+void signing_cache_clear(void);
+
+#endif

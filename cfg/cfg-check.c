@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static const config_setting_t *where(const config_t *lc, const char *path)
@@ -144,10 +145,179 @@ static void check_store(struct cfg *cfg, const config_t *lc,
 			  "keys.master_key_file: must be an absolute path");
 }
 
+/* A filter template: RFC 4515 text where every %s stands for the escaped
+ * address and %% for a percent sign. Returns NULL when it is fine, or
+ * what is wrong with it. */
+static const char *ldap_filter_problem(const char *f)
+{
+	int depth = 0, placeholders = 0;
+	if (f[0] != '(')
+		return "must start with '('";
+	for (const char *p = f; *p != '\0'; p++) {
+		if (*p == '%') {
+			if (p[1] == 's')
+				placeholders++;
+			else if (p[1] != '%')
+				return "only %s (the address) and %% may follow '%'";
+			p++;
+		} else if (*p == '\\') {
+			if (!isxdigit((unsigned char)p[1]) ||
+			    !isxdigit((unsigned char)p[2]))
+				return "'\\' must be followed by two hex digits";
+			p += 2;
+		} else if (*p == '(') {
+			depth++;
+		} else if (*p == ')') {
+			if (--depth < 0)
+				return "unbalanced parentheses";
+			if (depth == 0 && p[1] != '\0')
+				return "text after the closing parenthesis";
+		}
+	}
+	if (depth != 0)
+		return "unbalanced parentheses";
+	return placeholders == 0 ? "needs the placeholder %s for the address"
+				 : NULL;
+}
+
+static bool valid_ldap_uri(const char *u, bool *ldaps)
+{
+	*ldaps = strncasecmp(u, "ldaps://", 8) == 0;
+	if (!*ldaps && strncasecmp(u, "ldap://", 7) != 0 &&
+	    strncasecmp(u, "ldapi://", 8) != 0)
+		return false;
+	for (; *u != '\0'; u++)
+		if ((unsigned char)*u <= ' ' || (unsigned char)*u >= 0x7f)
+			return false;
+	return true;
+}
+
+static void check_ldap_uris(struct cfg_ldap *l, const config_t *lc,
+			    struct cfg_report *report)
+{
+	for (size_t i = 0; i < l->n_uri; i++) {
+		bool ldaps;
+		if (!valid_ldap_uri(l->uri[i], &ldaps))
+			cfg_error(report, where(lc, "ldap.uri"), "ldap.uri: "
+				  "'%s' is not an ldap://, ldaps:// or ldapi:// "
+				  "URI", l->uri[i]);
+		else if (ldaps && l->starttls)
+			cfg_error(report, where(lc, "ldap.starttls"),
+				  "ldap.starttls: '%s' already uses TLS; "
+				  "StartTLS needs ldap:// URIs", l->uri[i]);
+	}
+}
+
+static bool valid_attribute(const char *a)
+{
+	for (; *a != '\0'; a++)
+		if (!isalnum((unsigned char)*a) && strchr("-;.", *a) == NULL)
+			return false;
+	return true;
+}
+
+static void check_ldap_paths(struct cfg_ldap *l, const config_t *lc,
+			     struct cfg_report *report)
+{
+	if (l->bind_dn != NULL && l->bind_password_file == NULL)
+		cfg_error(report, where(lc, "ldap.bind_dn"), "ldap.bind_dn: "
+			  "needs ldap.bind_password_file");
+	if (l->bind_dn == NULL && l->bind_password_file != NULL)
+		cfg_error(report, where(lc, "ldap.bind_password_file"),
+			  "ldap.bind_password_file: needs ldap.bind_dn");
+	if (l->bind_password_file != NULL && l->bind_password_file[0] != '/')
+		cfg_error(report, where(lc, "ldap.bind_password_file"),
+			  "ldap.bind_password_file: must be an absolute path");
+	if (l->ca_file != NULL && l->ca_file[0] != '/')
+		cfg_error(report, where(lc, "ldap.ca_file"),
+			  "ldap.ca_file: must be an absolute path");
+}
+
+/* The ldap group is optional; once present it needs a uri and a base. */
+static void check_ldap(struct cfg *cfg, const config_t *lc,
+		       struct cfg_report *report)
+{
+	struct cfg_ldap *l = &cfg->ldap;
+	if (where(lc, "ldap") == NULL)
+		return;
+	if (l->n_uri == 0)
+		cfg_error(report, where(lc, "ldap"), "ldap.uri: required in "
+			  "the ldap group, such as [ \"ldap://ldap.example.com\" ]");
+	if (l->base == NULL)
+		cfg_error(report, where(lc, "ldap"), "ldap.base: required in "
+			  "the ldap group, such as \"dc=example,dc=com\"");
+	check_ldap_uris(l, lc, report);
+	check_ldap_paths(l, lc, report);
+	const char *problem = l->filter ? ldap_filter_problem(l->filter) : NULL;
+	if (problem != NULL)
+		cfg_error(report, where(lc, "ldap.filter"), "ldap.filter: '%s': "
+			  "%s", l->filter, problem);
+	for (size_t i = 0; i < l->n_attributes; i++)
+		if (!valid_attribute(l->attributes[i]))
+			cfg_error(report, where(lc, "ldap.attributes"),
+				  "ldap.attributes: '%s' is not an attribute "
+				  "description", l->attributes[i]);
+}
+
+/* A distinguished name in RFC 4514 form: TYPE=value pairs separated by
+ * unescaped commas, such as "CN=Example CA,O=Example". The CA library
+ * parses it for real; this catches typing mistakes at -n time. */
+static bool valid_ca_subject(const char *s)
+{
+	bool in_value = false, have_type = false, have_value = false;
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p == '\\' && in_value && p[1] != '\0') {
+			p++;
+			have_value = true;
+		} else if (*p == ',' && in_value) {
+			if (!have_value)
+				return false;
+			in_value = have_type = have_value = false;
+		} else if (*p == '=' && !in_value) {
+			if (!have_type)
+				return false;
+			in_value = true;
+		} else if (in_value) {
+			have_value = have_value || *p != ' ';
+		} else if (isalnum((unsigned char)*p) || *p == '.') {
+			have_type = true;
+		} else if (*p != ' ') {
+			return false;
+		}
+	}
+	return in_value && have_value;
+}
+
+static void check_ca(struct cfg *cfg, const config_t *lc,
+		     struct cfg_report *report)
+{
+	struct cfg_ca *ca = &cfg->ca;
+	if (ca->subject != NULL && !valid_ca_subject(ca->subject))
+		cfg_error(report, where(lc, "ca.subject"), "ca.subject: '%s' is "
+			  "not a distinguished name such as \"CN=Example CA,"
+			  "O=Example\"", ca->subject);
+	if (ca->crl_url != NULL && strncmp(ca->crl_url, "http://", 7) != 0 &&
+	    strncmp(ca->crl_url, "ldap://", 7) != 0)
+		cfg_error(report, where(lc, "ca.crl_url"), "ca.crl_url: '%s' "
+			  "is not an http:// or ldap:// URL", ca->crl_url);
+	/* 0: out of range, reported already */
+	if (ca->ca_lifetime == 0 || ca->cert_lifetime == 0)
+		return;
+	if (ca->cert_lifetime > ca->ca_lifetime)
+		cfg_error(report, where(lc, "ca.cert_lifetime"),
+			  "ca.cert_lifetime: longer than ca.ca_lifetime");
+	if (ca->renew_before >= ca->cert_lifetime)
+		cfg_error(report, where(lc, "ca.renew_before"),
+			  "ca.renew_before: must be shorter than "
+			  "ca.cert_lifetime");
+}
+
 void cfg_check_groups(struct cfg *cfg, const config_t *lc,
 		      struct cfg_report *report)
 {
 	check_domains(cfg, lc, report);
 	check_milter(cfg, lc, report);
 	check_store(cfg, lc, report);
+	check_ldap(cfg, lc, report);
+	check_ca(cfg, lc, report);
 }

@@ -16,6 +16,8 @@
 #define KIB 1024ULL
 #define MIB (1024ULL * 1024ULL)
 #define GIB (1024ULL * 1024ULL * 1024ULL)
+#define DAY 86400ULL
+#define YEAR (365ULL * DAY)	/* the "y" suffix: 365 days */
 
 static const char *const backends[] = { "sqlite", "postgresql", NULL };
 static const char *const facilities[] = {
@@ -25,6 +27,9 @@ static const char *const facilities[] = {
 static const char *const log_levels[] = { "info", "debug", NULL };
 static const char *const sign_formats[] = { "clear", "opaque", NULL };
 static const char *const sign_digests[] = { "sha256", "sha384", "sha512",
+					    NULL };
+static const char *const ca_key_types[] = { "rsa-2048", "rsa-3072",
+					    "rsa-4096", "ec-p256", "ec-p384",
 					    NULL };
 
 const struct cfg_setting cfg_settings[] = {
@@ -74,6 +79,50 @@ const struct cfg_setting cfg_settings[] = {
 
 	{ "keys", "master_key_file", CFG_STRING, FIELD(keys.master_key_file),
 	  0, "/var/lib/smime-milter/master.key", 0, 0, NULL },
+
+	{ "ldap", "uri", CFG_STRLIST, FIELD(ldap.uri), FIELD(ldap.n_uri), NULL,
+	  0, 0, NULL },
+	{ "ldap", "bind_dn", CFG_STRING, FIELD(ldap.bind_dn), 0, NULL, 0, 0,
+	  NULL },
+	{ "ldap", "bind_password_file", CFG_STRING,
+	  FIELD(ldap.bind_password_file), 0, NULL, 0, 0, NULL },
+	{ "ldap", "starttls", CFG_BOOL, FIELD(ldap.starttls), 0, "false", 0, 0,
+	  NULL },
+	{ "ldap", "ca_file", CFG_STRING, FIELD(ldap.ca_file), 0, NULL, 0, 0,
+	  NULL },
+	{ "ldap", "base", CFG_STRING, FIELD(ldap.base), 0, NULL, 0, 0, NULL },
+	{ "ldap", "filter", CFG_STRING, FIELD(ldap.filter), 0,
+	  "(|(mail=%s)(proxyAddresses=smtp:%s))", 0, 0, NULL },
+	{ "ldap", "attributes", CFG_STRLIST, FIELD(ldap.attributes),
+	  FIELD(ldap.n_attributes),
+	  "userCertificate;binary userSMIMECertificate userCertificate", 0, 0,
+	  NULL },
+	{ "ldap", "timeout", CFG_DURATION, FIELD(ldap.timeout), 0, "5s", 1, 300,
+	  NULL },
+	{ "ldap", "cache_ttl", CFG_DURATION, FIELD(ldap.cache_ttl), 0, "4h", 0,
+	  30 * 86400, NULL },
+	{ "ldap", "negative_ttl", CFG_DURATION, FIELD(ldap.negative_ttl), 0,
+	  "15m", 0, 86400, NULL },
+	{ "ldap", "publish", CFG_BOOL, FIELD(ldap.publish), 0, "false", 0, 0,
+	  NULL },
+
+	{ "ca", "subject", CFG_STRING, FIELD(ca.subject), 0,
+	  "CN=smime-milter organization CA", 0, 0, NULL },
+	{ "ca", "key_type", CFG_CHOICE, FIELD(ca.key_type), 0, "rsa-3072", 0,
+	  0, ca_key_types },
+	{ "ca", "ca_lifetime", CFG_DURATION, FIELD(ca.ca_lifetime), 0, "10y",
+	  DAY, 30 * YEAR, NULL },
+	{ "ca", "cert_lifetime", CFG_DURATION, FIELD(ca.cert_lifetime), 0,
+	  "2y", DAY, 10 * YEAR, NULL },
+	{ "ca", "renew_before", CFG_DURATION, FIELD(ca.renew_before), 0, "30d",
+	  0, YEAR, NULL },
+	{ "ca", "crl_validity", CFG_DURATION, FIELD(ca.crl_validity), 0, "7d",
+	  3600, YEAR, NULL },
+	{ "ca", "crl_url", CFG_STRING, FIELD(ca.crl_url), 0, NULL, 0, 0, NULL },
+	{ "ca", "separate_encryption_cert", CFG_BOOL,
+	  FIELD(ca.separate_encryption_cert), 0, "false", 0, 0, NULL },
+	{ "ca", "auto_enroll", CFG_BOOL, FIELD(ca.auto_enroll), 0, "false", 0,
+	  0, NULL },
 };
 const size_t cfg_settings_count = sizeof(cfg_settings) / sizeof(cfg_settings[0]);
 
@@ -111,8 +160,8 @@ static int parse_size(const char *text, unsigned long long *out)
 
 static int parse_duration(const char *text, unsigned long long *out)
 {
-	static const unsigned long long f[] = { 1, 60, 3600, 86400 };
-	return parse_suffixed(text, "smhd", f, out);
+	static const unsigned long long f[] = { 1, 60, 3600, DAY, YEAR };
+	return parse_suffixed(text, "smhdy", f, out);
 }
 
 /* Reads a number from an integer element or a string with a suffix. */

@@ -34,6 +34,12 @@ static void usage(FILE *out)
 		"  trust add FILE... | trust list | trust remove FINGERPRINT\n"
 		"  trust pin FINGERPRINT | trust unpin FINGERPRINT\n"
 		"  stats                  store figures and counters\n"
+		"  ca init [--subject DN] [--key-type T] [--lifetime D]\n"
+		"  ca import FILE.p12 [--password-file F]\n"
+		"  ca issue EMAIL [--separate-encryption] [--force]\n"
+		"  ca cert                the organization CA certificate (PEM)\n"
+		"  ca revoke FINGERPRINT [--reason R]\n"
+		"  ca crl [--out FILE] [--der]\n"
 		"--json prints machine-readable output.\n");
 }
 
@@ -57,6 +63,8 @@ static int cmd_check(struct ctl *ctl, int argc, char **argv)
 	return CTL_OK;
 }
 
+int ctl_cmd_ca(struct ctl *ctl, int argc, char **argv);	/* cmd-ca.c */
+
 static const struct {
 	const char *name;
 	ctl_cmd_fn *fn;
@@ -71,6 +79,7 @@ static const struct {
 	{ "remove", ctl_cmd_remove },
 	{ "trust", ctl_cmd_trust },
 	{ "stats", ctl_cmd_stats },
+	{ "ca", ctl_cmd_ca },
 };
 
 /* Removes every "--json" from argv; returns the new argc. */

@@ -143,7 +143,7 @@ static void every_error_has_file_and_line_in_order(void **state)
 		"  user = 5;\n"					/* 10 */
 		"};\n"						/* 11 */
 		"store: { backend = \"postgresql\"; };\n"	/* 12 */
-		"ca: { };\n";					/* 13 */
+		"cache: { };\n";				/* 13 */
 	const char *const want[] = {
 		"bad.conf:2: milter.socket: 'tcp:99' is not inet:PORT@HOST, "
 		"inet6:PORT@HOST or unix:/PATH",
@@ -163,7 +163,7 @@ static void every_error_has_file_and_line_in_order(void **state)
 		"bad.conf:10: milter.user: expected a string",
 		"bad.conf:12: store.conninfo: required with backend "
 		"\"postgresql\"",
-		"bad.conf:13: unknown group 'ca'",
+		"bad.conf:13: unknown group 'cache'",
 	};
 	expect_errors("bad.conf", text, want, sizeof(want) / sizeof(want[0]));
 }
@@ -244,6 +244,102 @@ static void key_names_are_listed(void **state)
 	assert_true(saw_socket);
 }
 
+static void ldap_group_is_optional_read_and_checked(void **state)
+{
+	(void)state;
+	struct cfg_errors errors = { 0 };
+	struct cfg *cfg = cfg_load(write_file("noldap.conf", minimal), &errors);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->ldap.n_uri, 0);	/* no directory */
+	assert_int_equal(cfg->ldap.n_attributes, 3);
+	assert_string_equal(cfg->ldap.attributes[0], "userCertificate;binary");
+	assert_string_equal(cfg->ldap.attributes[1], "userSMIMECertificate");
+	assert_string_equal(cfg->ldap.attributes[2], "userCertificate");
+	assert_string_equal(cfg->ldap.filter,
+			    "(|(mail=%s)(proxyAddresses=smtp:%s))");
+	assert_int_equal(cfg->ldap.timeout, 5);
+	assert_false(cfg->ldap.publish);
+	cfg_unref(&cfg);
+
+	cfg = cfg_load(write_file("ldap.conf",
+		"milter: { internal_domains = \"example.com\"; };\n"
+		"ldap: { uri = [ \"ldap://a.example\", \"LDAPS://b.example:636\","
+		" \"ldapi://%2Frun%2Fslapd%2Fldapi\" ];\n"
+		"  bind_dn = \"cn=smime,dc=example,dc=com\";\n"
+		"  bind_password_file = \"/etc/smime-milter/ldap.pw\";\n"
+		"  ca_file = \"/etc/ssl/certs/ca.pem\"; base = \"dc=example,dc=com\";\n"
+		"  filter = \"(&(objectClass=person)(mail=%s))\";\n"
+		"  attributes = \"userCertificate;binary\"; timeout = \"3s\";\n"
+		"  cache_ttl = \"1h\"; negative_ttl = 60; publish = true; };\n"),
+		&errors);
+	for (size_t i = 0; i < errors.count; i++)
+		print_error("%s\n", errors.lines[i]);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->ldap.n_uri, 3);
+	assert_string_equal(cfg->ldap.uri[1], "LDAPS://b.example:636");
+	assert_string_equal(cfg->ldap.bind_dn, "cn=smime,dc=example,dc=com");
+	assert_string_equal(cfg->ldap.filter, "(&(objectClass=person)(mail=%s))");
+	assert_int_equal(cfg->ldap.n_attributes, 1);
+	assert_int_equal(cfg->ldap.timeout, 3);
+	assert_int_equal(cfg->ldap.cache_ttl, 3600);
+	assert_int_equal(cfg->ldap.negative_ttl, 60);
+	assert_true(cfg->ldap.publish);
+	assert_false(cfg->ldap.starttls);
+	cfg_unref(&cfg);
+
+	const char *const want[] = {
+		"badldap.conf:2: ldap.uri: 'http://x' is not an ldap://, "
+		"ldaps:// or ldapi:// URI",
+		"badldap.conf:3: ldap.starttls: 'ldaps://y' already uses TLS; "
+		"StartTLS needs ldap:// URIs",
+		"badldap.conf:4: ldap.bind_dn: needs ldap.bind_password_file",
+		"badldap.conf:5: ldap.filter: '(mail=%s)(x=*)': text after the "
+		"closing parenthesis",
+		"badldap.conf:6: ldap.attributes: 'user cert' is not an "
+		"attribute description",
+		"badldap.conf:7: ldap.ca_file: must be an absolute path",
+	};
+	expect_errors("badldap.conf",
+		"milter: { internal_domains = \"example.com\"; };\n"
+		"ldap: { uri = [ \"http://x\", \"ldaps://y\" ]; base = \"o=x\";\n"
+		"  starttls = true;\n"
+		"  bind_dn = \"cn=a\";\n"
+		"  filter = \"(mail=%s)(x=*)\";\n"
+		"  attributes = [ \"user cert\" ];\n"
+		"  ca_file = \"ca.pem\"; };\n",
+		want, sizeof(want) / sizeof(want[0]));
+
+	const char *const filters[][2] = {
+		{ "(mail=%s", "unbalanced parentheses" },
+		{ "(mail=x)", "needs the placeholder %s for the address" },
+		{ "(mail=%d)", "only %s (the address) and %% may follow '%'" },
+		{ "mail=%s", "must start with '('" },
+		{ "(mail=%s\\\\zz)", "'\\' must be followed by two hex digits" },
+	};
+	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+		char text[512], line[512];
+		snprintf(text, sizeof(text), "milter: { internal_domains = "
+			 "\"e.com\"; };\nldap: { uri = \"ldap://h\"; base = "
+			 "\"o=x\"; filter = \"%s\"; };\n", filters[i][0]);
+		snprintf(line, sizeof(line), "filter.conf:2: ldap.filter: "
+			 "'%s': %s", filters[i][0], filters[i][1]);
+		const char *one[] = { line };
+		/* the file holds "\\\\zz": libconfig reads it as "\\zz" */
+		if (i == 4)
+			snprintf(line, sizeof(line), "filter.conf:2: ldap.filter: "
+				 "'(mail=%%s\\zz)': %s", filters[i][1]);
+		expect_errors("filter.conf", text, one, 1);
+	}
+	const char *const missing[] = {
+		"missing.conf:2: ldap.uri: required in the ldap group, such as "
+		"[ \"ldap://ldap.example.com\" ]",
+		"missing.conf:2: ldap.base: required in the ldap group, such as "
+		"\"dc=example,dc=com\"",
+	};
+	expect_errors("missing.conf", "milter: { internal_domains = \"e.com\"; };"
+		      "\nldap: { timeout = 2; };\n", missing, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +350,7 @@ int main(void)
 		cmocka_unit_test(syntax_error_and_missing_file),
 		cmocka_unit_test(included_file_errors_name_that_file),
 		cmocka_unit_test(key_names_are_listed),
+		cmocka_unit_test(ldap_group_is_optional_read_and_checked),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, NULL);
 }

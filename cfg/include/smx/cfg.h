@@ -42,6 +42,39 @@ struct cfg_keys {
 	char *master_key_file;
 };
 
+/* The optional `ldap` group: the organization's directory. No uri (the
+ * group left out): no directory is used. */
+struct cfg_ldap {
+	char **uri;			/* ldap://, ldaps://, ldapi://; failover */
+	size_t n_uri;
+	char *bind_dn;			/* NULL: anonymous */
+	char *bind_password_file;	/* read at each connect; not o+r */
+	bool starttls;
+	char *ca_file;			/* PEM trust anchors for TLS */
+	char *base;
+	char *filter;			/* every %s is the escaped address */
+	char **attributes;
+	size_t n_attributes;
+	unsigned timeout;		/* seconds: network and operation */
+	unsigned cache_ttl;		/* seconds a found result is reused */
+	unsigned negative_ttl;		/* seconds a miss is reused */
+	bool publish;			/* allow writing certificates */
+};
+
+/* The optional `ca` group: the organization CA (smimectl ca ...).
+ * Durations are in seconds. */
+struct cfg_ca {
+	char *subject;			/* DN of a new CA, RFC 4514 order */
+	char *key_type;			/* "rsa-2048" .. "ec-p384" */
+	unsigned ca_lifetime;		/* validity of a new CA certificate */
+	unsigned cert_lifetime;		/* validity of issued certificates */
+	unsigned renew_before;		/* reissue this long before expiry */
+	unsigned crl_validity;		/* nextUpdate = thisUpdate + this */
+	char *crl_url;			/* CRL distribution point, or NULL */
+	bool separate_encryption_cert;	/* a signing and an encryption cert */
+	bool auto_enroll;		/* milter issues on first signed mail */
+};
+
 struct policy;
 
 /* A loaded configuration. Read-only once loaded: share it between
@@ -51,6 +84,8 @@ struct cfg {
 	struct cfg_milter milter;
 	struct cfg_store store;
 	struct cfg_keys keys;
+	struct cfg_ldap ldap;
+	struct cfg_ca ca;		/* the `ca` group */
 	struct policy *policy;		/* the `policy` group (policy-engine.h) */
 	int refs;			/* private: use cfg_ref/cfg_unref */
 };

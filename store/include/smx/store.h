@@ -350,4 +350,74 @@ bool store_fingerprint_normalize(const char *in, char *out);
 /* Writes the versions of the database client libraries linked in. */
 const char *store_library_versions(char *buf, size_t size);
 
+/* --- organization CA (store-ca.c) -------------------------------------- */
+
+/* Records the certificate with that fingerprint (put in the store with
+ * its key beforehand) as the organization CA, unless a CA is recorded
+ * already: the first caller wins, also between processes. current_r (65
+ * bytes, may be NULL) receives the recorded CA's fingerprint. Returns
+ * SMX_OK when fingerprint is now the CA, SMX_PERMFAIL when another CA was
+ * recorded before (current_r names it), SMX_TEMPFAIL. */
+enum smx_status store_ca_set(struct store *store, const char *fingerprint,
+			     char *current_r);
+
+/* The fingerprint (65 bytes) of the organization CA: SMX_OK,
+ * SMX_NOTFOUND (no CA yet) or SMX_TEMPFAIL. */
+enum smx_status store_ca_get(struct store *store, char *fingerprint_r);
+
+/* One entry of a CA's revocation list. */
+struct store_revocation {
+	char fingerprint[65];	/* of the revoked certificate */
+	char *serial;		/* upper-case hex, as in struct store_cert */
+	int64_t revoked_at;	/* seconds since the epoch */
+	int reason;		/* RFC 5280 CRLReason code, 0..10 */
+};
+
+/* Revokes a certificate issued by the CA ca_fingerprint: in one
+ * transaction, sets its revoked flag (it is never selected again) and
+ * records serial, time and reason for the CRL. Revoking again keeps the
+ * first record (*created_r false; may be NULL). The record survives
+ * store_cert_remove. Returns SMX_OK, SMX_NOTFOUND (no such certificate),
+ * SMX_PERMFAIL (malformed fingerprint, serial or reason), SMX_TEMPFAIL. */
+enum smx_status store_revocation_add(struct store *store,
+				     const char *fingerprint,
+				     const char *ca_fingerprint,
+				     const char *serial, int64_t revoked_at,
+				     int reason, bool *created_r);
+
+/* Every revocation recorded for the CA ca_fingerprint, by fingerprint.
+ * An empty list is SMX_OK with *n_r == 0. The caller frees *list_r with
+ * store_revocation_list_free. */
+enum smx_status store_revocation_list(struct store *store,
+				      const char *ca_fingerprint,
+				      struct store_revocation **list_r,
+				      size_t *n_r);
+void store_revocation_list_free(struct store_revocation **list, size_t n);
+
+/* Adds 1 to the named counter (created at 0) and returns the new value in
+ * *value_r, atomically across processes and hosts: two callers never get
+ * the same value. Used for CRL numbers; shown by store_stats. */
+enum smx_status store_counter_next(struct store *store, const char *name,
+				   int64_t *value_r);
+
+/* A named lock held across threads, processes and (PostgreSQL) hosts
+ * sharing the store: SQLite locks one byte of the file "<database>-lock"
+ * (open file description locks); PostgreSQL takes a session advisory
+ * lock on a connection borrowed from the pool for as long as the lock is
+ * held (so store.pool_size must be at least 2). Different names may
+ * share a lock; they then only wait for each other. */
+struct store_lock;
+
+/* Waits up to timeout_ms for the lock called name. Returns SMX_OK with
+ * *lock_r owned by the caller (store_lock_release), SMX_TEMPFAIL when
+ * the time ran out or the database did not answer (logged), SMX_CONFIG
+ * when the SQLite database has no file. */
+enum smx_status store_lock_acquire(struct store *store, const char *name,
+				   unsigned timeout_ms,
+				   struct store_lock **lock_r);
+
+/* Releases the lock, frees it and sets *lock NULL. NULL-safe. A lock
+ * also ends when its process exits. */
+void store_lock_release(struct store_lock **lock);
+
 #endif

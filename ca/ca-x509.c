@@ -1,0 +1,212 @@
+/* X.509 building blocks of the CA: keys, names, serials, validity,
+ * extensions and encodings, all by OpenSSL. Values that come from users
+ * (addresses, URLs) are never passed through OpenSSL's configuration
+ * syntax: the callers build those extensions from structures. */
+#include "ca-private.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <smx/log.h>
+
+void ca_log_ossl(const char *what)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+	smx_log(LOG_ERR, "ca: %s: %s", what, r ? r : "OpenSSL error");
+	ERR_clear_error();
+}
+
+static const struct {
+	const char *name;
+	const char *alg;	/* "RSA" or "EC" */
+	unsigned bits;
+	const char *curve;
+} key_types[] = {
+	{ "rsa-2048", "RSA", 2048, NULL },
+	{ "rsa-3072", "RSA", 3072, NULL },
+	{ "rsa-4096", "RSA", 4096, NULL },
+	{ "ec-p256", "EC", 0, "P-256" },
+	{ "ec-p384", "EC", 0, "P-384" },
+};
+#define N_KEY_TYPES (sizeof(key_types) / sizeof(key_types[0]))
+
+bool ca_key_type_valid(const char *key_type)
+{
+	for (size_t i = 0; key_type != NULL && i < N_KEY_TYPES; i++)
+		if (strcmp(key_types[i].name, key_type) == 0)
+			return true;
+	return false;
+}
+
+EVP_PKEY *ca_keygen(const char *key_type)
+{
+	EVP_PKEY *key = NULL;
+	for (size_t i = 0; key_type != NULL && i < N_KEY_TYPES; i++) {
+		if (strcmp(key_types[i].name, key_type) != 0)
+			continue;
+		if (key_types[i].curve != NULL)
+			key = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+						key_types[i].curve);
+		else
+			key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
+						(size_t)key_types[i].bits);
+		if (key == NULL)
+			ca_log_ossl(key_type);
+		return key;
+	}
+	smx_log(LOG_ERR, "ca: unknown key type '%s'", key_type ? key_type : "");
+	return NULL;
+}
+
+const EVP_MD *ca_digest_for(const EVP_PKEY *signer)
+{
+	char group[64] = "";
+	if (EVP_PKEY_is_a(signer, "EC") &&
+	    EVP_PKEY_get_utf8_string_param(signer, OSSL_PKEY_PARAM_GROUP_NAME,
+					   group, sizeof(group), NULL) == 1 &&
+	    (strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0))
+		return EVP_sha384();
+	return EVP_sha256();
+}
+
+/* --- names ------------------------------------------------------------- */
+
+/* Copies one RDN "TYPE=value" of the text starting at *p into type and
+ * value (unescaping "\," and friends), advancing *p past its comma. */
+static int next_rdn(const char **p, char *type, size_t tsize, char *value,
+		    size_t vsize)
+{
+	const char *s = *p;
+	size_t t = 0, v = 0;
+	while (*s == ' ')
+		s++;
+	while (*s != '\0' && *s != '=' && t + 1 < tsize)
+		type[t++] = *s++;
+	while (t > 0 && type[t - 1] == ' ')
+		t--;
+	type[t] = '\0';
+	if (*s != '=' || t == 0)
+		return -1;
+	s++;
+	while (*s == ' ')
+		s++;
+	while (*s != '\0' && *s != ',' && v + 1 < vsize) {
+		if (*s == '\\' && s[1] != '\0')
+			s++;
+		value[v++] = *s++;
+	}
+	while (v > 0 && value[v - 1] == ' ' && (v < 2 || value[v - 2] != '\\'))
+		v--;
+	value[v] = '\0';
+	if (v == 0 || (*s != '\0' && *s != ','))
+		return -1;
+	*p = *s == ',' ? s + 1 : s;
+	return 0;
+}
+
+X509_NAME *ca_name_parse(const char *dn)
+{
+	X509_NAME *name = X509_NAME_new();
+	char type[64], value[256];
+	const char *p = dn;
+	if (name == NULL)
+		return NULL;
+	while (*p != '\0') {
+		if (next_rdn(&p, type, sizeof(type), value, sizeof(value)) != 0)
+			goto bad;
+		/* RFC 4514 lists the most specific RDN first: prepend. */
+		if (X509_NAME_add_entry_by_txt(name, type, MBSTRING_UTF8,
+					       (const unsigned char *)value, -1,
+					       0, 0) != 1)
+			goto bad;
+	}
+	if (X509_NAME_entry_count(name) == 0)
+		goto bad;
+	return name;
+bad:
+	ERR_clear_error();
+	smx_log(LOG_ERR, "ca: '%s' is not a distinguished name such as "
+		"\"CN=Example CA,O=Example\" (near '%s')", dn, p);
+	X509_NAME_free(name);
+	return NULL;
+}
+
+/* --- serial, validity, extensions -------------------------------------- */
+
+int ca_set_serial(X509 *x)
+{
+	BIGNUM *bn = BN_new();
+	int rc = -1;
+	/* 159 bits, top bit set: positive, 20 octets, 158 random bits. */
+	if (bn != NULL && BN_priv_rand(bn, 159, BN_RAND_TOP_ONE,
+				       BN_RAND_BOTTOM_ANY) == 1) {
+		ASN1_INTEGER *ai = BN_to_ASN1_INTEGER(bn, NULL);
+		if (ai != NULL && X509_set_serialNumber(x, ai) == 1)
+			rc = 0;
+		ASN1_INTEGER_free(ai);
+	}
+	BN_free(bn);
+	return rc;
+}
+
+int ca_set_validity(X509 *x, int64_t from, int64_t to)
+{
+	ASN1_TIME *a = ASN1_TIME_set(NULL, (time_t)from);
+	ASN1_TIME *b = ASN1_TIME_set(NULL, (time_t)to);
+	int rc = (a != NULL && b != NULL && X509_set1_notBefore(x, a) == 1 &&
+		  X509_set1_notAfter(x, b) == 1) ? 0 : -1;
+	ASN1_TIME_free(a);
+	ASN1_TIME_free(b);
+	return rc;
+}
+
+int ca_add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	int rc = (ext != NULL && X509_add_ext(x, ext, -1) == 1) ? 0 : -1;
+	X509_EXTENSION_free(ext);
+	if (rc != 0)
+		ca_log_ossl(OBJ_nid2sn(nid));
+	return rc;
+}
+
+/* --- encodings --------------------------------------------------------- */
+
+size_t ca_cert_to_der(X509 *x, unsigned char **der_r)
+{
+	unsigned char *tmp = NULL;
+	int len = i2d_X509(x, &tmp);
+	*der_r = NULL;
+	if (len <= 0)
+		return 0;
+	*der_r = malloc((size_t)len);
+	if (*der_r != NULL)
+		memcpy(*der_r, tmp, (size_t)len);
+	OPENSSL_free(tmp);
+	return *der_r != NULL ? (size_t)len : 0;
+}
+
+size_t ca_key_to_pkcs8(EVP_PKEY *key, unsigned char **der_r)
+{
+	PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(key);
+	unsigned char *tmp = NULL;
+	int len = p8 != NULL ? i2d_PKCS8_PRIV_KEY_INFO(p8, &tmp) : -1;
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	*der_r = NULL;
+	if (len <= 0)
+		return 0;
+	*der_r = malloc((size_t)len);
+	if (*der_r != NULL)
+		memcpy(*der_r, tmp, (size_t)len);
+	OPENSSL_clear_free(tmp, (size_t)len);
+	return *der_r != NULL ? (size_t)len : 0;
+}

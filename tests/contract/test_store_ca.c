@@ -1,0 +1,325 @@
+/* The store functions the organization CA relies on (store-ca.c), run
+ * the same way against each backend (store_ca_contract_sqlite and
+ * store_ca_contract_pgsql): the CA marker (first writer wins), revocation
+ * records, counters that hand out values, and named locks that exclude
+ * other threads and other processes. On PostgreSQL the suite uses its own
+ * database (smx_store_ca), so it may run next to store_contract_pgsql. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <smx/log.h>
+#include <smx/store.h>
+
+#include "certgen.h"
+#include "harness.h"
+
+static struct certgen_ca *test_ca;
+
+struct cert {
+	unsigned char *der, *key;
+	size_t der_len, key_len;
+	char fp[65];
+};
+
+static void make_cert(const char *email, long serial, struct cert *out)
+{
+	struct certgen_opts o = { .email = email, .key_usage = "default",
+				  .eku = "emailProtection", .from_days = -1,
+				  .to_days = 365, .serial = serial };
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(certgen_issue(test_ca, &o, &out->der, &out->der_len,
+				       &out->key, &out->key_len), 0);
+	certgen_fingerprint(out->der, out->der_len, out->fp);
+}
+
+static void put_cert(struct store *store, struct cert *c)
+{
+	assert_int_equal(store_cert_put(store, c->der, c->der_len,
+					STORE_SOURCE_ISSUED, STORE_TRUST_CHAIN,
+					NULL, 0, NULL, NULL), SMX_OK);
+	assert_int_equal(store_key_put(store, c->fp, c->key, c->key_len),
+			 SMX_OK);
+}
+
+static void free_cert(struct cert *c)
+{
+	free(c->der);
+	free(c->key);
+	memset(c, 0, sizeof(*c));
+}
+
+static int setup(void **state)
+{
+	harness_reset();
+	*state = harness_open();
+	return *state != NULL ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	struct store *store = *state;
+	store_close(&store);
+	return 0;
+}
+
+static void ca_marker_first_writer_wins(void **state)
+{
+	struct store *store = *state;
+	struct cert a, b;
+	char fp[65] = "";
+	make_cert("ca-a@example.com", 11, &a);
+	make_cert("ca-b@example.com", 12, &b);
+	put_cert(store, &a);
+	put_cert(store, &b);
+	assert_int_equal(store_ca_get(store, fp), SMX_NOTFOUND);
+	assert_int_equal(store_ca_set(store, a.fp, fp), SMX_OK);
+	assert_string_equal(fp, a.fp);
+	assert_int_equal(store_ca_set(store, b.fp, fp), SMX_PERMFAIL);
+	assert_string_equal(fp, a.fp);
+	assert_int_equal(store_ca_set(store, a.fp, NULL), SMX_OK);
+	assert_int_equal(store_ca_get(store, fp), SMX_OK);
+	assert_string_equal(fp, a.fp);
+	assert_int_equal(store_ca_set(store, "not hex", fp), SMX_PERMFAIL);
+	free_cert(&a);
+	free_cert(&b);
+}
+
+static void revocation_is_recorded_once_and_outlives_the_row(void **state)
+{
+	struct store *store = *state;
+	struct cert c;
+	struct store_cert *got = NULL;
+	struct store_revocation *list = NULL;
+	size_t n = 0;
+	bool created = false;
+	const char *ca_fp = "ab" "00000000000000000000000000000000000000000000"
+			    "000000000000000000";
+	make_cert("revoked@example.com", 77, &c);
+	put_cert(store, &c);
+	assert_int_equal(store_revocation_add(store, c.fp, ca_fp, "4D", 1000,
+					      1, &created), SMX_OK);
+	assert_true(created);
+	assert_int_equal(store_cert_get(store, c.fp, &got), SMX_OK);
+	assert_true(got->revoked);
+	store_cert_free(&got);
+	/* again: the first record stays */
+	assert_int_equal(store_revocation_add(store, c.fp, ca_fp, "4D", 2000,
+					      4, &created), SMX_OK);
+	assert_false(created);
+	assert_int_equal(store_cert_remove(store, c.fp), SMX_OK);
+	assert_int_equal(store_revocation_list(store, ca_fp, &list, &n), SMX_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].fingerprint, c.fp);
+	assert_string_equal(list[0].serial, "4D");
+	assert_int_equal(list[0].revoked_at, 1000);
+	assert_int_equal(list[0].reason, 1);
+	store_revocation_list_free(&list, n);
+	assert_null(list);
+	/* another CA's list is empty */
+	assert_int_equal(store_revocation_list(store, c.fp, &list, &n), SMX_OK);
+	assert_int_equal(n, 0);
+	store_revocation_list_free(&list, n);
+	/* unknown certificate, malformed input */
+	assert_int_equal(store_revocation_add(store, c.fp, ca_fp, "4D", 1, 1,
+					      NULL), SMX_NOTFOUND);
+	assert_int_equal(store_revocation_add(store, ca_fp, ca_fp, "4d; --", 1,
+					      1, NULL), SMX_PERMFAIL);
+	free_cert(&c);
+}
+
+static void revoked_certificate_is_never_selected(void **state)
+{
+	struct store *store = *state;
+	struct cert c;
+	struct store_selection *sel = NULL;
+	make_cert("sel@example.com", 78, &c);
+	put_cert(store, &c);
+	assert_int_equal(store_select(store, "sel@example.com",
+				      STORE_PURPOSE_SIGN, time(NULL), &sel),
+			 SMX_OK);
+	store_selection_free(&sel);
+	assert_int_equal(store_revocation_add(store, c.fp, c.fp, "4E",
+					      time(NULL), 0, NULL), SMX_OK);
+	for (int p = 0; p < 2; p++) {
+		assert_int_equal(store_select(store, "sel@example.com",
+					      (enum store_purpose)p, time(NULL),
+					      &sel), SMX_NOTFOUND);
+		assert_int_equal(sel->count, 1);
+		assert_int_equal(sel->items[0].reason, STORE_REJECT_REVOKED);
+		store_selection_free(&sel);
+	}
+	free_cert(&c);
+}
+
+struct counter_worker {
+	struct store *store;
+	int64_t values[25];
+	int failures;
+	pthread_t tid;
+};
+
+static void *count_up(void *arg)
+{
+	struct counter_worker *w = arg;
+	for (size_t i = 0; i < 25; i++)
+		if (store_counter_next(w->store, "ca.test", &w->values[i]) !=
+		    SMX_OK)
+			w->failures++;
+	return NULL;
+}
+
+static void counter_next_never_repeats(void **state)
+{
+	struct store *store = *state;
+	struct counter_worker w[4];
+	bool seen[101] = { false };
+	for (int t = 0; t < 4; t++) {
+		w[t] = (struct counter_worker){ .store = store };
+		assert_int_equal(pthread_create(&w[t].tid, NULL, count_up,
+						&w[t]), 0);
+	}
+	for (int t = 0; t < 4; t++) {
+		pthread_join(w[t].tid, NULL);
+		assert_int_equal(w[t].failures, 0);
+		for (int i = 0; i < 25; i++) {
+			int64_t v = w[t].values[i];
+			assert_true(v >= 1 && v <= 100);
+			assert_false(seen[v]);
+			seen[v] = true;
+		}
+	}
+	int64_t v = 0;
+	assert_int_equal(store_counter_next(store, "ca.test", &v), SMX_OK);
+	assert_int_equal(v, 101);
+}
+
+/* A second process tries the lock; exit 0 when the outcome is want. */
+static int child_try_lock(const char *name, enum smx_status want)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct cfg *cfg = harness_cfg(NULL, 2);
+		enum smx_status st = SMX_TEMPFAIL;
+		struct store *store = cfg ? store_open(cfg, 0, &st) : NULL;
+		struct store_lock *lock = NULL;
+		if (store != NULL)
+			st = store_lock_acquire(store, name, 300, &lock);
+		int rc = store != NULL && st == want ? 0 : 1;
+		if (rc != 0)
+			fprintf(stderr, "child: lock '%s': status %d, want %d\n",
+				name, (int)st, (int)want);
+		store_lock_release(&lock);
+		store_close(&store);
+		cfg_unref(&cfg);
+		_exit(rc);
+	}
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct lock_try {
+	struct store *store;
+	enum smx_status st;
+};
+
+static void *thread_try_lock(void *arg)
+{
+	struct lock_try *t = arg;
+	struct store_lock *lock = NULL;
+	t->st = store_lock_acquire(t->store, "ca-issue:a@example.com", 200,
+				   &lock);
+	store_lock_release(&lock);
+	return NULL;
+}
+
+static void lock_excludes_threads_and_processes(void **state)
+{
+	struct store *store = *state;
+	struct store_lock *lock = NULL, *other = NULL;
+	pthread_t tid;
+	struct lock_try t = { store, SMX_OK };
+	assert_int_equal(store_lock_acquire(store, "ca-issue:a@example.com",
+					    1000, &lock), SMX_OK);
+	/* another thread of this process, another process: wait, give up */
+	assert_int_equal(pthread_create(&tid, NULL, thread_try_lock, &t), 0);
+	pthread_join(tid, NULL);
+	assert_int_equal(t.st, SMX_TEMPFAIL);
+	assert_int_equal(child_try_lock("ca-issue:a@example.com",
+					SMX_TEMPFAIL), 0);
+	/* another name is free */
+	assert_int_equal(store_lock_acquire(store, "ca-issue:b@example.com",
+					    1000, &other), SMX_OK);
+	store_lock_release(&other);
+	store_lock_release(&lock);
+	assert_null(lock);
+	store_lock_release(&lock);	/* NULL-safe */
+	assert_int_equal(child_try_lock("ca-issue:a@example.com", SMX_OK), 0);
+	assert_int_equal(pthread_create(&tid, NULL, thread_try_lock, &t), 0);
+	pthread_join(tid, NULL);
+	assert_int_equal(t.st, SMX_OK);
+}
+
+/* PostgreSQL: a database of our own next to the fixture's. */
+static void use_own_pg_database(void)
+{
+	const char *file = getenv("SMX_PG_CONNINFO_FILE");
+	char line[1024], own[1200];
+	FILE *f = file ? fopen(file, "r") : NULL;
+	if (f == NULL)
+		return;	/* harness_init skips or fails */
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	PGconn *pg = PQconnectdb(line);
+	PQclear(PQexec(pg, "CREATE DATABASE smx_store_ca"));	/* may exist */
+	PQfinish(pg);
+	snprintf(own, sizeof(own), "%s/conninfo-ca",
+		 getenv("SMX_TEST_DIR") ? getenv("SMX_TEST_DIR") : ".");
+	f = fopen(own, "w");
+	if (f == NULL)
+		return;
+	fprintf(f, "%s dbname=smx_store_ca\n", line);
+	fclose(f);
+	setenv("SMX_PG_CONNINFO_FILE", own, 1);
+}
+
+int main(void)
+{
+	const char *backend = getenv("SMX_STORE_BACKEND");
+	if (backend != NULL && strcmp(backend, "postgresql") == 0)
+		use_own_pg_database();
+	harness_init();
+	smx_log_open("store-ca-contract", SMX_LOG_STDERR, 0);
+	smx_log_set_level(LOG_ERR);
+	test_ca = certgen_ca_new("Store CA test");
+	if (test_ca == NULL)
+		return 1;
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(ca_marker_first_writer_wins),
+		T(revocation_is_recorded_once_and_outlives_the_row),
+		T(revoked_certificate_is_never_selected),
+		T(counter_next_never_repeats),
+		T(lock_excludes_threads_and_processes),
+#undef T
+	};
+	int failed = cmocka_run_group_tests_name("store ca", tests, NULL, NULL);
+	certgen_ca_free(&test_ca);
+	return failed == 0 ? 0 : 1;
+}

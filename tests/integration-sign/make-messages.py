@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Writes the test messages for the signing integration test into DIR:
+7bit.eml, 8bit.eml (UTF-8, 8bit transfer encoding), mixed.eml (text plus
+a 2 MB base64 attachment). Each has From: FROM and To: TO headers.
+  make-messages.py DIR FROM TO"""
+import base64
+import os
+import random
+import sys
+
+out, sender, rcpt = sys.argv[1:4]
+head = (f"From: Test Sender <{sender}>\r\nTo: <{rcpt}>\r\n"
+        "Subject: signing test\r\nMIME-Version: 1.0\r\n")
+
+
+def write(name, data):
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+
+
+write("7bit.eml", (head + "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+                   "Hello,\r\nthis is plain 7-bit text.\r\n"
+                   "From here on, a line that mbox would mangle.\r\n").encode())
+write("8bit.eml", (head + "Content-Type: text/plain; charset=utf-8\r\n"
+                   "Content-Transfer-Encoding: 8bit\r\n\r\n"
+                   "Grüße aus Köln – naïve café, 日本語のテキスト.\r\n").encode())
+rnd = random.Random(42)
+blob = bytes(rnd.getrandbits(8) for _ in range(2 * 1024 * 1024))
+att = base64.encodebytes(blob).replace(b"\n", b"\r\n")
+write("mixed.eml", (head + "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+                    "--b1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+                    "See the attachment.\r\n"
+                    "--b1\r\nContent-Type: application/octet-stream; name=\"blob.bin\"\r\n"
+                    "Content-Transfer-Encoding: base64\r\n"
+                    "Content-Disposition: attachment; filename=\"blob.bin\"\r\n\r\n"
+                    ).encode() + att + b"--b1--\r\n")

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Outbound signing through a real Postfix: SASL-authenticated senders whose
+# identities were imported with smimectl get their mail signed, and the
+# signature at the sink verifies with OpenSSL, gpgsm and NSS (RSA and
+# ECDSA signers; 7-bit, 8-bit and multipart messages with a 2 MB
+# attachment); the signed content decodes to what was sent. A login may
+# not sign as another address; a sender without key is deferred, as the
+# default on_sign_failure says.
+. "$SMX_SOURCE_DIR/tests/lib/common.sh"
+. "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+set -e
+pf_need_peers
+need_cmd openssl gpgsm gpgconf certutil cmsutil saslpasswd2
+TOOL="$SMX_SOURCE_DIR/tests/interop-sign/mime_tool.py"
+HERE="$SMX_SOURCE_DIR/tests/integration-sign"
+
+pki=$(fresh_dir pki)
+q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
+q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
+  -out "$pki/ca.pem" -days 7 -subj "/CN=Sign Test CA" \
+  -addext "basicConstraints=critical,CA:TRUE" \
+  -addext "keyUsage=critical,keyCertSign,cRLSign"
+echo secret-p12 > "$pki/p12.pw"
+# issue NAME EMAIL KEYSPEC...: certificate + PKCS#12 for an address
+issue() {
+  local name=$1 email=$2
+  shift 2
+  q openssl req -newkey "$@" -nodes -keyout "$pki/$name.key" \
+    -out "$pki/$name.csr" -subj "/CN=$name"
+  q openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.pem" \
+    -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/$name.pem" -days 7 \
+    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$email")
+  q openssl pkcs12 -export -in "$pki/$name.pem" -inkey "$pki/$name.key" \
+    -certfile "$pki/ca.pem" -out "$pki/$name.p12" -passout "file:$pki/p12.pw"
+}
+issue alice alice@example.com rsa:2048
+issue erin erin@example.com ec -pkeyopt ec_paramgen_curve:P-256
+
+pf_init --sasl
+sink_start
+write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT"
+ctl() { "$SMX_BIN_DIR/smimectl" -c "$PF_MILTER_CONF" "$@"; }
+q ctl init
+q ctl trust add "$pki/ca.pem"
+q ctl import-p12 "$pki/alice.p12" --password-file "$pki/p12.pw"
+q ctl import-p12 "$pki/erin.p12" --password-file "$pki/p12.pw"
+pf_start_milter
+for u in alice erin bob carol; do pf_add_sasl_user "$u@example.com" "pw-$u"; done
+pf_start
+
+# Judges: gpgsm and NSS trust the test CA.
+export GNUPGHOME="$SMX_TEST_DIR/gnupg"
+rm -rf "$GNUPGHOME" "$SMX_TEST_DIR/nss"
+mkdir -m 700 "$GNUPGHOME" "$SMX_TEST_DIR/nss"
+printf 'disable-crl-checks\ndisable-policy-checks\n' > "$GNUPGHOME/gpgsm.conf"
+printf 'allow-mark-trusted\n' > "$GNUPGHOME/gpg-agent.conf"
+trap 'rc=$?; gpgconf --kill all >/dev/null 2>&1; (exit $rc); pf_cleanup' EXIT
+q gpgsm --batch --import "$pki/ca.pem"
+echo "$(openssl x509 -in "$pki/ca.pem" -noout -fingerprint -sha1 | sed 's/.*=//') S" \
+  > "$GNUPGHOME/trustlist.txt"
+q certutil -N -d "sql:$SMX_TEST_DIR/nss" --empty-password
+q certutil -A -d "sql:$SMX_TEST_DIR/nss" -n ca -t "C,C,C" -i "$pki/ca.pem"
+
+msgs=$(fresh_dir messages)
+# submit LOGIN FROM FILE OUT: sends FILE unchanged (dot-stuffed, no
+# extra line end: swaks -ndf) on the submission port.
+submit() {
+  python3 "$SMX_SOURCE_DIR/tests/integration/msgtool.py" wire "$3" "$3.wire" ||
+    fail "cannot dot-stuff $3"
+  pf_send "$4" --server "127.0.0.1:$PF_SUBMIT_PORT" -a PLAIN -au "$1" \
+    -ap "pw-${1%@*}" --from "$2" --to rcpt@partner.example -ndf \
+    --data "@$3.wire"
+}
+
+# verify_signed SINKFILE ORIGINAL: three implementations agree.
+verify_signed() {
+  local f=$1 orig=$2 w
+  w=$(mktemp -d "$SMX_TEST_DIR/verify.XXXXXX")
+  python3 "$HERE/sink-to-message.py" "$f" "$w/message.eml"
+  python3 "$TOOL" check-7bit "$w/message.eml" || fail "$f: not 7-bit CRLF"
+  python3 "$TOOL" extract-clear "$w/message.eml" "$w/content" "$w/sig.der" ||
+    fail "$f: not a multipart/signed message"
+  openssl cms -verify -binary -inform DER -in "$w/sig.der" \
+    -content "$w/content" -CAfile "$pki/ca.pem" -purpose smimesign \
+    -out /dev/null 2> "$w/openssl.err" || fail "$f: openssl: $(cat "$w/openssl.err")"
+  gpgsm --batch --verify "$w/sig.der" "$w/content" > "$w/gpgsm.out" 2>&1 ||
+    fail "$f: gpgsm: $(cat "$w/gpgsm.out")"
+  grep -q "Good signature" "$w/gpgsm.out" || fail "$f: gpgsm: no good signature"
+  cmsutil -D -i "$w/sig.der" -c "$w/content" -d "sql:$SMX_TEST_DIR/nss" -u 4 \
+    > /dev/null 2> "$w/nss.err" || fail "$f: cmsutil: $(cat "$w/nss.err")"
+  python3 "$TOOL" compare "$orig" "$w/content" ||
+    fail "$f: the signed content differs from $orig"
+}
+
+# delivered OUT: the sink file of the message a swaks transcript queued.
+delivered() {
+  local qid
+  qid=$(pf_queue_id "$1")
+  [ -n "$qid" ] || { cat "$1" >&2; fail "no queue id in $1"; }
+  pf_wait_delivered "$qid"
+  sink_file_for "$qid"
+}
+
+for signer in alice erin; do
+  python3 "$HERE/make-messages.py" "$msgs" "$signer@example.com" rcpt@partner.example
+  for m in 7bit 8bit mixed; do
+    out="$msgs/$signer-$m.out"
+    submit "$signer@example.com" "$signer@example.com" "$msgs/$m.eml" "$out" ||
+      { cat "$out" >&2; fail "$signer/$m: submission failed"; }
+    f=$(delivered "$out")
+    verify_signed "$f" "$msgs/$m.eml"
+    grep -q "$(pf_queue_id "$out"): direction=outbound .* action=sign " "$PF_MILTER_LOG" ||
+      fail "$signer/$m: no 'action=sign' log line"
+    echo "ok: $signer $m signed and verified by OpenSSL, gpgsm and NSS"
+  done
+done
+
+# bob logs in but writes From: alice: never signed as alice.
+python3 "$HERE/make-messages.py" "$msgs" alice@example.com rcpt@partner.example
+submit bob@example.com alice@example.com "$msgs/7bit.eml" "$msgs/bob.out" ||
+  { cat "$msgs/bob.out" >&2; fail "bob: submission failed"; }
+f=$(delivered "$msgs/bob.out")
+grep -qi "^Content-Type: multipart/signed" "$f" && fail "bob's message was signed as alice"
+grep -q "may not sign as <alice@example.com>" "$PF_MILTER_LOG" || fail "no refusal reason logged"
+echo "ok: a login cannot sign as another address"
+
+# carol has no key: the default on_sign_failure defers the message.
+python3 "$HERE/make-messages.py" "$msgs" carol@example.com rcpt@partner.example
+if submit carol@example.com carol@example.com "$msgs/7bit.eml" "$msgs/carol.out"; then
+  cat "$msgs/carol.out" >&2
+  fail "carol's message was accepted without a key"
+fi
+grep -q "451 4.7.1" "$msgs/carol.out" || { cat "$msgs/carol.out" >&2; fail "carol: want 451 4.7.1"; }
+echo "ok: a sender without key is deferred"
+echo PASS

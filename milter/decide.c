@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include <smx/log.h>
 #include <smx/mailaddr.h>
 #include <smx/policy.h>
 
+#include "enroll.h"
 #include "fromaddr.h"
 #include "runtime.h"
 #include "signing.h"
@@ -168,7 +170,8 @@ static int policy_input(const struct conn *c, enum policy_direction dir,
 		.subject = msg_header(m, "Subject"),
 		.trigger_header = trigger, .rcpts = r, .n_rcpts = m->n_rcpts,
 		.signing_key = outgoing && from != NULL
-				       ? signing_key_state(runtime_store(), from)
+				       ? signing_key_state(runtime_store(), from,
+							   NULL)
 				       : POLICY_MISSING,
 		.can_sign = true,
 	};
@@ -227,6 +230,43 @@ static void sign_if_decided(SMFICTX *ctx, struct conn *c, const char *from,
 				    : POLICY_ACTION_TEMPFAIL;
 }
 
+/* With ca.auto_enroll, a sender that policy wants signed gets a
+ * certificate from the organization CA when it has none (or its
+ * certificate is due for renewal), and the decision is made again. */
+static int decide_with_enrollment(const struct conn *c, const char *qid,
+				  const char *from,
+				  struct policy_message_input *in,
+				  struct policy_decision *d)
+{
+	const struct cfg *cfg = c->cfg;
+	int64_t not_after = 0;
+	if (cfg->ca.auto_enroll && from != NULL &&
+	    in->signing_key == POLICY_AVAILABLE &&
+	    signing_key_state(runtime_store(), from, &not_after) ==
+		    POLICY_AVAILABLE &&
+	    enroll_renewal_due(cfg, not_after, time(NULL))) {
+		char why[200];
+		if (enroll_sender(runtime_store(), cfg, qid, from, why,
+				  sizeof(why)) != SMX_OK)
+			smx_log(LOG_WARNING, "%s: %s", qid, why);
+	}
+	if (policy_decide(cfg->policy, in, d) != 0)
+		return -1;
+	if (!d->needs_key || !cfg->ca.auto_enroll ||
+	    in->signing_key == POLICY_UNKNOWN)
+		return 0;
+	char why[200];
+	if (enroll_sender(runtime_store(), cfg, qid, from, why,
+			  sizeof(why)) != SMX_OK) {
+		size_t used = strlen(d->reason);
+		snprintf(d->reason + used, sizeof(d->reason) - used, "; %s", why);
+		return 0;
+	}
+	policy_decision_release(d);
+	in->signing_key = signing_key_state(runtime_store(), from, NULL);
+	return policy_decide(cfg->policy, in, d);
+}
+
 sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 {
 	const struct msg *m = c->msg;
@@ -239,7 +279,7 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 	sfsistat rc;
 	char *from = signing_identity(m);
 	if (policy_input(c, dir, from, &in, &rcpts) != 0 ||
-	    policy_decide(c->cfg->policy, &in, &d) != 0) {
+	    decide_with_enrollment(c, qid, from, &in, &d) != 0) {
 		smx_log(LOG_ERR, "%s: out of memory deciding the message", qid);
 		free(rcpts);
 		free(from);

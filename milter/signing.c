@@ -92,13 +92,16 @@ static void cache_insert(struct cached_signer *c)
 }
 
 enum policy_availability signing_key_state(struct store *store,
-					   const char *from)
+					   const char *from,
+					   int64_t *not_after_r)
 {
 	if (store == NULL || from == NULL)
 		return store == NULL ? POLICY_UNKNOWN : POLICY_MISSING;
 	struct store_selection *sel = NULL;
 	enum smx_status st = store_select(store, from, STORE_PURPOSE_SIGN,
 					  time(NULL), &sel);
+	if (st == SMX_OK && not_after_r != NULL)
+		*not_after_r = sel->items[0].cert->not_after;
 	store_selection_free(&sel);
 	return st == SMX_OK ? POLICY_AVAILABLE
 	       : st == SMX_NOTFOUND ? POLICY_MISSING : POLICY_UNKNOWN;

@@ -13,10 +13,12 @@
 #include "msgctx.h"
 
 /* Whether `from` has a usable signing certificate with its key:
- * AVAILABLE, MISSING, or UNKNOWN when the store cannot answer (or there
- * is no store). */
+ * AVAILABLE (then *not_after_r, which may be NULL, gets its expiry),
+ * MISSING, or UNKNOWN when the store cannot answer (or there is no
+ * store). */
 enum policy_availability signing_key_state(struct store *store,
-					   const char *from);
+					   const char *from,
+					   int64_t *not_after_r);
 
 /* Signs the message of conn as `from` and hands the header edits and
  * the new body to the MTA. Returns SMX_OK; SMX_TEMPFAIL when the store

@@ -262,6 +262,7 @@ static void decide_sign(const struct policy *p,
 		return;
 	}
 	struct policy_source fail = d->on_sign_failure;
+	d->needs_key = true;
 	add_reason(d, "no signing key for <%s>%s: %s (%s)", in->from,
 		   in->signing_key == POLICY_UNKNOWN ? " (store unavailable)" : "",
 		   fail.value == POLICY_ACTION_SEND ? "sent unsigned"

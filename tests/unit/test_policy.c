@@ -345,6 +345,14 @@ static void signing_identity_and_failures(void **state)
 		struct policy_decision d;
 		decide(P(state), cases[i].from, cases[i].login, cases[i].subject,
 		       NULL, r, 1, cases[i].key, &d);
+		/* enrolment is offered exactly when signing was wanted,
+		 * allowed, and only the key was missing */
+		bool want_key = cases[i].key != POLICY_AVAILABLE &&
+				strcmp(cases[i].from, "ceo@example.com") != 0 &&
+				strcmp(cases[i].from, "shy@example.com") != 0;
+		if (d.needs_key != want_key)
+			fail_msg("case %zu (%s): needs_key=%d, want %d", i,
+				 cases[i].from, d.needs_key, want_key);
 		if (d.sign != cases[i].sign || d.action != cases[i].action)
 			fail_msg("case %zu (%s as %s): sign=%d action=%s (%s)", i,
 				 cases[i].login ? cases[i].login : "-",

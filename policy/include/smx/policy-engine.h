@@ -137,6 +137,8 @@ struct policy_decision {
 	enum policy_action action;	/* SEND, TEMPFAIL, HOLD or REJECT */
 	bool process;			/* false: pass unchanged (inbound...) */
 	bool sign;
+	bool needs_key;			/* sign wanted and allowed, no key:
+					 * the caller may enroll one */
 	bool encrypt;
 	bool legacy_interop;		/* some recipient needs legacy forms */
 	bool strip_subject_tag;		/* remove the tag from Subject */

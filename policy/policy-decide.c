@@ -347,8 +347,8 @@ static void decide_encrypt(bool any_required, struct policy_decision *d)
 	if (d->n_rcpts == 0 || without > 0 || wanting == 0 ||
 	    (never > 0 && !any_required)) {
 		add_reason(d, "not encrypted: %s", d->n_rcpts == 0 ? "no recipients"
-			   : without > 0 ? "not every recipient has a certificate"
 			   : never > 0 ? "a recipient's policy says never"
+			   : without > 0 ? "not every recipient has a certificate"
 				       : "no recipient wants encryption");
 		return;
 	}

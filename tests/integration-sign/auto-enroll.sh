@@ -15,6 +15,7 @@ MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
 pf_init --sasl
 sink_start
 write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT"
+rm -f "$SMX_TEST_DIR"/store.db* "$SMX_TEST_DIR/master.key"  # a previous run's
 printf 'ca: { auto_enroll = true; key_type = "ec-p256"; };\n' >> "$PF_MILTER_CONF"
 ctl() { "$SMX_BIN_DIR/smimectl" -c "$PF_MILTER_CONF" "$@"; }
 ctl init > /dev/null || fail "smimectl init"

@@ -39,6 +39,7 @@ issue erin erin@example.com ec -pkeyopt ec_paramgen_curve:P-256
 pf_init --sasl
 sink_start
 write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT"
+rm -f "$SMX_TEST_DIR"/store.db* "$SMX_TEST_DIR/master.key"  # a previous run's
 ctl() { "$SMX_BIN_DIR/smimectl" -c "$PF_MILTER_CONF" "$@"; }
 q ctl init
 q ctl trust add "$pki/ca.pem"

@@ -127,7 +127,7 @@ stop_milter() {
     i=$((i + 1))
   done
   kill -KILL "$MILTER_PID" 2>/dev/null || true
-  wait "$MILTER_PID" 2>/dev/null
-  MILTER_RC=$?
+  MILTER_RC=0
+  wait "$MILTER_PID" 2>/dev/null || MILTER_RC=$?
   MILTER_PID=
 }

@@ -306,10 +306,12 @@ sink_stop() {
 
 # pf_milter_conf_passthrough [extra milter keys...]: writes PF_MILTER_CONF
 # for tests that want mail through unchanged: write_milter_conf plus a
-# policy that neither signs nor encrypts, and a store and master key made
-# by smimectl init (as an installation would have them).
+# policy that neither signs nor encrypts, and a new store and master key
+# made by smimectl init (as an installation would have them; a previous
+# run's are removed first).
 pf_milter_conf_passthrough() {
   write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT" "$@"
+  rm -f "$SMX_TEST_DIR/store.db" "$SMX_TEST_DIR/store.db-"* "$SMX_TEST_DIR/master.key"
   cat >>"$PF_MILTER_CONF" <<'EOF'
 policy: { default: { sign = "never"; encrypt = "never"; }; };
 EOF

@@ -18,6 +18,22 @@
  *	  -> smime_sign_edit_count/smime_sign_edit: header edits to apply
  *	  -> smime_sign_result_body: the new body
  *	smime_sign_free(&sign)
+ *
+ * Verifying an inbound message (see "verifying" below):
+ *
+ *	smime_verifier_new(&opts, &verifier, &err)	once per
+ *					configuration, shared by threads
+ *	smime_verifier_add_anchor(verifier, der, len, &err)	before sharing
+ *	vfy = smime_verify_begin(verifier)		per message
+ *	smime_verify_header(vfy, name, value)		every header, in order
+ *	smime_verify_body(vfy, data, len) / smime_verify_body_spool()
+ *	smime_verify_eom(vfy, &info, &err)
+ *	  -> smime_verify_edit_count/smime_verify_edit: forged
+ *	     Authentication-Results to delete, ours to insert
+ *	  -> smime_verify_signature_count/_signature: one result each
+ *	  -> smime_verify_harvest_count/_harvest: certificates to store
+ *	     (smx/smime-harvest.h writes them to the store)
+ *	smime_verify_free(&vfy)
  */
 #ifndef SMX_SMIME_H
 #define SMX_SMIME_H
@@ -25,6 +41,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -122,19 +139,24 @@ void smime_entity_free(struct smime_entity **entity);
 enum smime_edit_op {
 	SMIME_EDIT_DELETE,	/* remove occurrence `index` of `name` */
 	SMIME_EDIT_ADD,		/* append `name: value` */
+	SMIME_EDIT_INSERT,	/* insert `name: value` at position `index`
+				 * (0: above every other header; the
+				 * smfi_insheader(ctx, index, ...) meaning) */
 };
 
 /* One change to the outer headers. Deletions come first, and for one name
  * from the highest index down, so that applying them in order never
  * shifts an index still to be used (smfi_chgheader(ctx, name, index,
  * NULL)). index counts from 1 among the headers given with that name,
- * compared case-insensitively. value (ADD only) starts with a space, like
- * the values a milter receives with SMFIP_HDR_LEADSPC; it is one line. */
+ * compared case-insensitively. value (ADD, INSERT) starts with a space,
+ * like the values a milter receives with SMFIP_HDR_LEADSPC; it is one line
+ * for signing, and may be folded with LF + TAB (as libmilter expects) for
+ * the Authentication-Results header of verification. */
 struct smime_header_edit {
 	enum smime_edit_op op;
 	const char *name;
-	unsigned index;		/* DELETE only */
-	const char *value;	/* ADD only */
+	unsigned index;		/* DELETE, INSERT */
+	const char *value;	/* ADD, INSERT */
 };
 
 /* --- signing ------------------------------------------------------------ */
@@ -223,5 +245,242 @@ unsigned smime_sign_entity_flags(const struct smime_sign *sign);
 
 /* Frees everything of the message; sets *sign to NULL. NULL-safe. */
 void smime_sign_free(struct smime_sign **sign);
+
+
+/* --- verifying ------------------------------------------------------------ */
+
+/* The result of one signature, with the RFC 7281 / RFC 8601 names
+ * (smime_result_name). The meaning this implementation gives them:
+ *   none       the message carries no S/MIME signature
+ *   pass       the signature is valid over the exact bytes received, the
+ *              signer certificate chains to a trust anchor for S/MIME
+ *              signing at the verification time, and its email address
+ *              is the From address
+ *   fail       the signature does not match the content (altered in
+ *              transit, or forged)
+ *   policy     the signature is mathematically valid, but the signer is
+ *              not acceptable: chain untrusted, certificate expired or
+ *              not yet valid, key usage or EKU forbids email signing, no
+ *              email address, or the address is not the From address
+ *   neutral    the signature cannot be judged here: signer certificate
+ *              absent from the message, or an algorithm this OpenSSL does
+ *              not support
+ *   temperror  a local problem (memory, I/O): another try may succeed
+ *   permerror  the S/MIME structure is malformed, or a verification
+ *              limit was reached (hostile or broken input) */
+enum smime_result {
+	SMIME_RESULT_NONE = 0,
+	SMIME_RESULT_PASS,
+	SMIME_RESULT_FAIL,
+	SMIME_RESULT_POLICY,
+	SMIME_RESULT_NEUTRAL,
+	SMIME_RESULT_TEMPERROR,
+	SMIME_RESULT_PERMERROR,
+};
+
+/* "none", "pass", "fail", "policy", "neutral", "temperror", "permerror". */
+const char *smime_result_name(enum smime_result result);
+
+/* Why a signature got its result (the first reason found). */
+enum smime_reason {
+	SMIME_REASON_OK = 0,		/* pass */
+	SMIME_REASON_BAD_SIGNATURE,	/* fail: digest or signature wrong */
+	SMIME_REASON_EMBEDDED_CONTENT,	/* fail: a detached signature that
+					 * carries content of its own */
+	SMIME_REASON_NO_SIGNER_CERT,	/* neutral */
+	SMIME_REASON_UNSUPPORTED,	/* neutral: algorithm not available */
+	SMIME_REASON_UNTRUSTED,		/* policy: no chain to an anchor */
+	SMIME_REASON_EXPIRED,		/* policy: a certificate expired */
+	SMIME_REASON_NOT_YET_VALID,	/* policy */
+	SMIME_REASON_USAGE,		/* policy: keyUsage/EKU/purpose */
+	SMIME_REASON_CHAIN,		/* policy: another chain error */
+	SMIME_REASON_NO_EMAIL,		/* policy: certificate has no email */
+	SMIME_REASON_FROM_MISMATCH,	/* policy: not the (single) From */
+	SMIME_REASON_MALFORMED,		/* permerror */
+	SMIME_REASON_LIMIT,		/* permerror: a bound was reached */
+	SMIME_REASON_RESOURCE,		/* temperror */
+};
+
+/* Defaults of the bounds in struct smime_verify_options. */
+#define SMIME_VERIFY_MAX_SIGNATURES	8
+#define SMIME_VERIFY_MAX_CERTIFICATES	32
+#define SMIME_VERIFY_MAX_DEPTH		16
+#define SMIME_VERIFY_MAX_PARTS		1000
+#define SMIME_VERIFY_MAX_BYTES		(64u * 1024u * 1024u)
+#define SMIME_VERIFY_SYSTEM_CA_FILE	"/etc/ssl/certs/ca-certificates.crt"
+
+struct smime_verify_options {
+	/* Our authserv-id (milter.authserv_id): names the header we add
+	 * and the forged ones we remove. Required; printable ASCII without
+	 * space, ';', '(' or '"'. */
+	const char *authserv_id;
+	/* PEM bundle of trusted roots: NULL means the system bundle
+	 * (SMIME_VERIFY_SYSTEM_CA_FILE), "" means none. A missing file is
+	 * an error unless it is the default. */
+	const char *ca_file;
+	/* An extra PEM file of trusted roots (NULL: none); more anchors
+	 * come from the store through smime_verifier_add_anchor(). */
+	const char *extra_ca_file;
+	/* Bounds; 0 means the SMIME_VERIFY_* default. */
+	unsigned max_signatures;	/* signatures verified per message */
+	unsigned max_certificates;	/* certificates in one signature */
+	unsigned max_depth;		/* MIME nesting searched */
+	unsigned max_parts;		/* MIME parts in the message */
+	size_t max_bytes;		/* one signed content, or one CMS
+					 * object, decoded */
+	size_t mem_threshold;		/* per message; 0: 1 MiB */
+	const char *spool_dir;		/* NULL: "/tmp" */
+	/* Harvest rules (SPEC section 6): also harvest certificates whose
+	 * chain does not verify, as unverified; only harvest when an
+	 * Authentication-Results header from one of dmarc_authserv_ids
+	 * says dmarc=pass for the From domain. */
+	bool harvest_untrusted;
+	bool harvest_require_dmarc;
+	const char *const *dmarc_authserv_ids;
+	size_t n_dmarc_authserv_ids;
+	/* Verification time; 0 means the current time of each message.
+	 * For tests that replay old messages. */
+	time_t verify_time;
+};
+
+/* A verification configuration: options and the trust anchors. Built
+ * once, then shared read-only by any number of threads. */
+struct smime_verifier;
+
+/* Makes a verifier: copies opts, loads ca_file and extra_ca_file.
+ * Returns SMX_OK and *verifier_r, SMX_CONFIG (no authserv_id, a bad
+ * authserv_id, an unreadable or empty CA file: err names it) or
+ * SMX_TEMPFAIL (memory). */
+enum smx_status smime_verifier_new(const struct smime_verify_options *opts,
+				   struct smime_verifier **verifier_r,
+				   struct smime_error *err);
+
+/* Adds a trust anchor (DER certificate, e.g. from store_anchor_list()).
+ * Only before the verifier is shared with other threads. Returns SMX_OK,
+ * SMX_PERMFAIL (not a certificate) or SMX_TEMPFAIL. */
+enum smx_status smime_verifier_add_anchor(struct smime_verifier *verifier,
+					  const unsigned char *der,
+					  size_t len, struct smime_error *err);
+
+/* Frees a verifier; sets *verifier to NULL. NULL-safe. No smime_verify
+ * made from it may still be in use. */
+void smime_verifier_free(struct smime_verifier **verifier);
+
+/* The verification of one message. */
+struct smime_verify;
+
+/* Starts verifying a message. The verifier must outlive the result.
+ * Returns NULL when out of memory. */
+struct smime_verify *smime_verify_begin(const struct smime_verifier *verifier);
+
+/* Records one header as the milter sees it (value may start with the
+ * space after the colon and may contain folding). Headers are counted
+ * per name (any case) from 1, so the DELETE edits name the right one:
+ * give every header, in order. Must come before any body. Returns SMX_OK,
+ * SMX_PERMFAIL (after the body started) or SMX_TEMPFAIL (memory). */
+enum smx_status smime_verify_header(struct smime_verify *vfy,
+				    const char *name, const char *value);
+
+/* Appends body bytes exactly as received. Returns SMX_OK or
+ * SMX_TEMPFAIL (memory, temporary file). */
+enum smx_status smime_verify_body(struct smime_verify *vfy, const void *data,
+				  size_t len);
+
+/* Appends the whole content of a spool (read from its start). */
+enum smx_status smime_verify_body_spool(struct smime_verify *vfy,
+					struct spool *body);
+
+/* What the caller knows about the message beyond its content. */
+struct smime_verify_msginfo {
+	const char *envelope_sender;	/* for the harvest log; may be NULL */
+	bool outbound;			/* classified outbound: results are
+					 * reported, nothing is harvested */
+};
+
+/* Finds and verifies every signature, decides what to harvest, and
+ * builds the Authentication-Results header. Hostile or malformed
+ * content is a result (permerror), never an error: the return is SMX_OK
+ * whenever a header could be built, even a "temperror" one. Returns
+ * SMX_TEMPFAIL only when not even that was possible (memory), with the
+ * reason in err (may be NULL); the caller then delivers the message
+ * unchanged. info may be NULL (inbound, no sender). Call once. */
+enum smx_status smime_verify_eom(struct smime_verify *vfy,
+				 const struct smime_verify_msginfo *info,
+				 struct smime_error *err);
+
+/* After smime_verify_eom(): the header edits in the order to apply them:
+ * every existing Authentication-Results header whose authserv-id is ours
+ * is deleted (highest index first), then ours is inserted at the top.
+ * The pointers live as long as vfy. */
+size_t smime_verify_edit_count(const struct smime_verify *vfy);
+const struct smime_header_edit *smime_verify_edit(
+	const struct smime_verify *vfy, size_t i);
+
+/* The value of our Authentication-Results header (with its leading
+ * space, folded with LF + TAB), e.g.
+ *   " mx.example.org; smime=pass (signature verified)
+ *	body.smime-identifier=alice@example.com body.smime-part=1
+ *	body.smime-serial=1E body.smime-issuer=\"CN=CA,O=Example\""
+ * Every text taken from the message is stripped of control characters
+ * and quoted as RFC 8601 requires. */
+const char *smime_verify_ar_value(const struct smime_verify *vfy);
+
+/* The overall result for logs: the result of the first signature, or
+ * none. */
+enum smime_result smime_verify_result(const struct smime_verify *vfy);
+
+/* One signature found in the message (strings are NULL when unknown;
+ * they live as long as vfy and hold no control characters). */
+struct smime_signature {
+	enum smime_result result;
+	enum smime_reason reason;
+	const char *comment;	/* short reason, for the header and logs */
+	const char *part;	/* "1" = the body, "1.2" = its 2nd part, a
+				 * part inside opaque content adds ".1" */
+	bool opaque;		/* application/pkcs7-mime signed-data */
+	bool signature_valid;	/* the CMS signature matched the content */
+	bool chain_trusted;	/* the signer chained to an anchor */
+	bool from_match;	/* a certificate address is the From */
+	const char *identifier;	/* the matching (else first) address of
+				 * the signer certificate */
+	const char *serial;	/* upper-case hex */
+	const char *issuer;	/* RFC 2253 one-line form */
+	const char *fingerprint;	/* SHA-256 of the signer cert, hex */
+	const char *harvest_comment;	/* why nothing was harvested, or
+					 * NULL when something was */
+};
+
+size_t smime_verify_signature_count(const struct smime_verify *vfy);
+const struct smime_signature *smime_verify_signature(
+	const struct smime_verify *vfy, size_t i);
+
+/* A certificate the harvest rules accepted (SPEC section 6). */
+struct smime_harvest_cert {
+	const unsigned char *der;
+	size_t der_len;
+	bool trusted;		/* chain verified (else: unverified, only
+				 * with harvest_untrusted) */
+	bool enc_preference;	/* named by SMIMEEncryptionKeyPreference
+				 * (or the signer itself when the
+				 * signature names no other) */
+	const unsigned char *smime_caps;	/* DER SMIMECapabilities of
+						 * the signature, or NULL */
+	size_t caps_len;
+	const char *email;	/* the From address, lower case */
+	const char *fingerprint;	/* SHA-256, lower-case hex */
+	size_t signature;	/* index into the signatures */
+};
+
+size_t smime_verify_harvest_count(const struct smime_verify *vfy);
+const struct smime_harvest_cert *smime_verify_harvest(
+	const struct smime_verify *vfy, size_t i);
+
+/* The Message-ID (without angle brackets) and the From address (lower
+ * case) as found in the headers, NULL when absent or not exactly one. */
+const char *smime_verify_message_id(const struct smime_verify *vfy);
+const char *smime_verify_from(const struct smime_verify *vfy);
+
+/* Frees everything of the message; sets *vfy to NULL. NULL-safe. */
+void smime_verify_free(struct smime_verify **vfy);
 
 #endif

@@ -1,0 +1,221 @@
+/* The harvest rules (SPEC section 6): which certificates of the verified
+ * signatures go into the store, and with which trust. A pure decision
+ * over what verification found; smime-harvest.c writes it to the store. */
+#include "verify-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#define MAX_EMAILS 32
+
+/* --- certificate facts --------------------------------------------------- */
+
+static void add_email(char **list, size_t *n, const ASN1_STRING *s)
+{
+	int len = ASN1_STRING_length(s);
+	const unsigned char *d = ASN1_STRING_get0_data(s);
+	if (*n >= MAX_EMAILS || len <= 0 || len > 254 ||
+	    memchr(d, '\0', (size_t)len) != NULL)
+		return;
+	char *e = malloc((size_t)len + 1);
+	if (e == NULL)
+		return;
+	for (int i = 0; i < len; i++)
+		e[i] = (d[i] >= 'A' && d[i] <= 'Z') ? (char)(d[i] - 'A' + 'a') :
+			(char)d[i];
+	e[len] = '\0';
+	char *clean = verify_clean_dup(e);
+	free(e);
+	if (clean != NULL && strchr(clean, '@') != NULL)
+		list[(*n)++] = clean;
+	else
+		free(clean);
+}
+
+char **cert_emails(X509 *x, size_t *n_r)
+{
+	char **list = calloc(MAX_EMAILS, sizeof(char *));
+	size_t n = 0;
+	*n_r = 0;
+	if (list == NULL)
+		return NULL;
+	GENERAL_NAMES *san = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
+					      NULL);
+	for (int i = 0; i < sk_GENERAL_NAME_num(san); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
+		if (g->type == GEN_EMAIL)
+			add_email(list, &n, g->d.rfc822Name);
+	}
+	GENERAL_NAMES_free(san);
+	X509_NAME *subj = X509_get_subject_name(x);
+	for (int i = -1; n == 0 &&
+	     (i = X509_NAME_get_index_by_NID(subj, NID_pkcs9_emailAddress,
+					     i)) >= 0;)
+		add_email(list, &n, X509_NAME_ENTRY_get_data(
+				      X509_NAME_get_entry(subj, i)));
+	if (n == 0) {
+		free(list);
+		return NULL;
+	}
+	*n_r = n;
+	return list;
+}
+
+void cert_emails_free(char **emails, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(emails[i]);
+	free(emails);
+}
+
+bool cert_usage_ok(X509 *x, unsigned ku_any)
+{
+	uint32_t ku = X509_get_key_usage(x);
+	uint32_t xku = X509_get_extended_key_usage(x);
+	return (ku == UINT32_MAX || (ku & ku_any) != 0) &&
+	       (xku == UINT32_MAX || (xku & XKU_SMIME) != 0);
+}
+
+bool cert_time_ok(X509 *x, time_t t)
+{
+	return X509_cmp_time(X509_get0_notBefore(x), &t) < 0 &&
+	       X509_cmp_time(X509_get0_notAfter(x), &t) > 0;
+}
+
+/* --- the decision ------------------------------------------------------------ */
+
+static bool has_email(X509 *x, const char *email)
+{
+	size_t n = 0;
+	char **list = cert_emails(x, &n);
+	bool hit = false;
+	for (size_t i = 0; i < n; i++)
+		hit = hit || strcmp(list[i], email) == 0;
+	cert_emails_free(list, n);
+	return hit;
+}
+
+static void fingerprint(X509 *x, char out[65])
+{
+	unsigned char md[32];
+	unsigned len = 0;
+	static const char hex[] = "0123456789abcdef";
+	out[0] = '\0';
+	if (X509_digest(x, EVP_sha256(), md, &len) != 1 || len != 32)
+		return;
+	for (unsigned i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* Adds x to the harvest unless it is there already. */
+static int add_cert(struct smime_verify *m, size_t sig, X509 *x,
+		    bool trusted, bool pref)
+{
+	const struct sigrec *s = &m->sigs[sig];
+	char fp[65];
+	fingerprint(x, fp);
+	for (size_t i = 0; i < m->n_hv; i++)
+		if (strcmp(m->hv[i].fingerprint, fp) == 0) {
+			m->hv[i].pub.enc_preference |= pref;
+			return 0;
+		}
+	if (m->n_hv == m->cap_hv) {
+		size_t cap = m->cap_hv ? m->cap_hv * 2 : 4;
+		struct hvrec *h = realloc(m->hv, cap * sizeof(*h));
+		if (h == NULL)
+			return -1;
+		m->hv = h;
+		m->cap_hv = cap;
+	}
+	struct hvrec *h = &m->hv[m->n_hv];
+	memset(h, 0, sizeof(*h));
+	int len = i2d_X509(x, &h->der);
+	h->email = strdup(m->from);
+	if (len <= 0 || h->email == NULL) {
+		OPENSSL_free(h->der);
+		free(h->email);
+		return -1;
+	}
+	memcpy(h->fingerprint, fp, sizeof(fp));
+	h->pub.der_len = (size_t)len;
+	h->pub.trusted = trusted;
+	h->pub.enc_preference = pref;
+	h->pub.smime_caps = s->caps;
+	h->pub.caps_len = s->caps_len;
+	h->pub.signature = sig;
+	m->n_hv++;
+	return 0;
+}
+
+/* Why the signer of s may not be harvested, or NULL; *trusted_r says
+ * with which trust it may. */
+static const char *signer_refusal(const struct smime_verify *m,
+				  const struct sigrec *s, bool *trusted_r)
+{
+	*trusted_r = s->pub.chain_trusted;
+	if (m->outbound)
+		return "outbound message";
+	if (!s->pub.signature_valid || s->signer == NULL)
+		return "signature not valid";
+	if (!s->pub.from_match)
+		return "signer is not the From address";
+	if (!s->leaf_time_ok)
+		return "certificate not valid now";
+	if (!s->leaf_usage_ok)
+		return "certificate not for email signing";
+	if (!s->pub.chain_trusted &&
+	    !(m->v->harvest_untrusted && s->chain_untrusted_only))
+		return "certificate chain not acceptable";
+	if (m->v->require_dmarc && !m->dmarc_pass)
+		return "no trusted dmarc=pass for the From domain";
+	return NULL;
+}
+
+/* The certificate named by SMIMEEncryptionKeyPreference, when it is for
+ * the same address and usable to encrypt. */
+static int harvest_pref(struct smime_verify *m, size_t i)
+{
+	struct sigrec *s = &m->sigs[i];
+	X509 *p = s->pref;
+	if (p == NULL || X509_cmp(p, s->signer) == 0 ||
+	    !has_email(p, m->from) || !cert_time_ok(p, m->now) ||
+	    !cert_usage_ok(p, KU_KEY_ENCIPHERMENT | KU_KEY_AGREEMENT))
+		return 0;
+	int err = sigcheck_chain(m, p, s->certs, X509_PURPOSE_ANY);
+	if (err == X509_V_OK)
+		return add_cert(m, i, p, true, true);
+	if (m->v->harvest_untrusted && sigcheck_untrusted_only(err))
+		return add_cert(m, i, p, false, true);
+	return 0;
+}
+
+int harvest_decide(struct smime_verify *m)
+{
+	for (size_t i = 0; i < m->n_sigs; i++) {
+		struct sigrec *s = &m->sigs[i];
+		bool trusted;
+		const char *why = signer_refusal(m, s, &trusted);
+		if (why != NULL) {
+			s->harvest_comment = strdup(why);
+			if (s->harvest_comment == NULL)
+				return -1;
+			continue;
+		}
+		/* the signer is the preferred encryption certificate when
+		 * the signature names no other one */
+		bool pref = (!s->pref_named ||
+			     (s->pref != NULL && X509_cmp(s->pref,
+							  s->signer) == 0)) &&
+			    cert_usage_ok(s->signer, KU_KEY_ENCIPHERMENT |
+					  KU_KEY_AGREEMENT);
+		if (add_cert(m, i, s->signer, trusted, pref) != 0 ||
+		    harvest_pref(m, i) != 0)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,569 @@
+/* Checking one CMS SignedData: the signature over the exact content, the
+ * signer's chain to the anchors for S/MIME signing at the verification
+ * time, its address against From; and what the harvest needs later (the
+ * certificate set, SMIMECapabilities, SMIMEEncryptionKeyPreference).
+ * The cost is bounded before any public-key operation: the object size
+ * (by the caller), the number of certificates and of signers. */
+#include "verify-private.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+/* --- BIOs -------------------------------------------------------------------- */
+
+static int gs_read(BIO *bio, char *buf, int len)
+{
+	GMimeStream *s = BIO_get_data(bio);
+	if (len <= 0)
+		return 0;
+	ssize_t n = g_mime_stream_read(s, buf, (size_t)len);
+	if (n < 0)
+		return g_mime_stream_eos(s) ? 0 : -1;
+	return (int)n;
+}
+
+static long gs_ctrl(BIO *bio, int cmd, long num, void *ptr)
+{
+	(void)bio;
+	(void)num;
+	(void)ptr;
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+struct sink {
+	struct tmpstore *ts;
+	size_t max, total;
+	bool over;
+};
+
+static int sink_write(BIO *bio, const char *data, int len)
+{
+	struct sink *s = BIO_get_data(bio);
+	if (len <= 0)
+		return 0;
+	s->total += (size_t)len;
+	if (s->total > s->max) {
+		s->over = true;
+		return -1;
+	}
+	return tmpstore_write(s->ts, data, (size_t)len) == 0 ? len : -1;
+}
+
+static BIO_METHOD *gs_method, *sink_method;
+static pthread_once_t methods_once = PTHREAD_ONCE_INIT;
+
+static void make_methods(void)
+{
+	gs_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+				 "smime gmime source");
+	if (gs_method != NULL) {
+		BIO_meth_set_read(gs_method, gs_read);
+		BIO_meth_set_ctrl(gs_method, gs_ctrl);
+	}
+	sink_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+				   "smime bounded sink");
+	if (sink_method != NULL) {
+		BIO_meth_set_write(sink_method, sink_write);
+		BIO_meth_set_ctrl(sink_method, gs_ctrl);
+	}
+}
+
+static BIO *bio_with(BIO_METHOD *meth, void *data)
+{
+	BIO *bio = meth != NULL ? BIO_new(meth) : NULL;
+	if (bio != NULL) {
+		BIO_set_data(bio, data);
+		BIO_set_init(bio, 1);
+	}
+	return bio;
+}
+
+BIO *verify_bio_gstream(GMimeStream *stream)
+{
+	pthread_once(&methods_once, make_methods);
+	return bio_with(gs_method, stream);
+}
+
+/* --- parsing ----------------------------------------------------------------- */
+
+static CMS_ContentInfo *parse_cms(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	if (len > (size_t)0x7fffffff)
+		return NULL;
+	return d2i_CMS_ContentInfo(NULL, &p, (long)len);
+}
+
+int sigcheck_sniff(const unsigned char *der, size_t len, bool *detached_r)
+{
+	CMS_ContentInfo *cms = parse_cms(der, len);
+	int nid = NID_undef;
+	*detached_r = false;
+	if (cms != NULL) {
+		nid = OBJ_obj2nid(CMS_get0_type(cms));
+		if (nid == NID_pkcs7_signed) {
+			*detached_r = CMS_is_detached(cms) == 1;
+			if (sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms)) <= 0)
+				nid = NID_pkcs7_data;	/* certs-only */
+		}
+		if (nid == NID_undef)
+			nid = NID_pkcs7_data;	/* CMS, unknown type */
+	}
+	CMS_ContentInfo_free(cms);
+	ERR_clear_error();
+	return nid;
+}
+
+/* --- the signature ----------------------------------------------------------- */
+
+/* Sorts OpenSSL's error queue into a result. */
+static void classify_failure(struct sigrec *rec)
+{
+	unsigned long e, first = 0;
+	bool bad = false, nocert = false, unsup = false, mem = false;
+	while ((e = ERR_get_error()) != 0) {
+		int lib = ERR_GET_LIB(e), r = ERR_GET_REASON(e);
+		if (first == 0)
+			first = e;
+		if (lib == ERR_LIB_CMS && (r == CMS_R_CONTENT_VERIFY_ERROR ||
+					   r == CMS_R_VERIFICATION_FAILURE))
+			bad = true;
+		else if (lib == ERR_LIB_CMS &&
+			 r == CMS_R_SIGNER_CERTIFICATE_NOT_FOUND)
+			nocert = true;
+		else if ((lib == ERR_LIB_CMS &&
+			  (r == CMS_R_UNKNOWN_DIGEST_ALGORITHM ||
+			   r == CMS_R_UNSUPPORTED_TYPE)) ||
+			 r == ERR_R_UNSUPPORTED ||
+			 (lib == ERR_LIB_EVP &&
+			  (r == EVP_R_UNSUPPORTED_ALGORITHM ||
+			   r == EVP_R_DECODE_ERROR)))
+			unsup = true;
+		else if (r == ERR_R_MALLOC_FAILURE)
+			mem = true;
+	}
+	const char *why = first ? ERR_reason_error_string(first) : NULL;
+	if (mem)
+		sig_set(rec, SMIME_RESULT_TEMPERROR, SMIME_REASON_RESOURCE,
+			"out of memory");
+	else if (nocert)
+		sig_set(rec, SMIME_RESULT_NEUTRAL, SMIME_REASON_NO_SIGNER_CERT,
+			"signer certificate not in the message");
+	else if (bad)
+		sig_set(rec, SMIME_RESULT_FAIL, SMIME_REASON_BAD_SIGNATURE,
+			"signature does not match the content");
+	else if (unsup)
+		sig_set(rec, SMIME_RESULT_NEUTRAL, SMIME_REASON_UNSUPPORTED,
+			"unsupported algorithm");
+	else
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
+			"signature not verifiable: %s", why ? why : "unknown");
+}
+
+/* The structural checks before any cryptography. Returns the CMS or
+ * NULL with rec set. */
+static CMS_ContentInfo *open_cms(struct smime_verify *m, struct sigrec *rec,
+				 const unsigned char *der, size_t len,
+				 bool detached)
+{
+	CMS_ContentInfo *cms = parse_cms(der, len);
+	ERR_clear_error();
+	if (cms == NULL || OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
+			"not a CMS SignedData");
+		goto fail;
+	}
+	int n_si = sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms));
+	STACK_OF(X509) *certs = CMS_get1_certs(cms);
+	int n_certs = certs != NULL ? sk_X509_num(certs) : 0;
+	rec->certs = certs;
+	if (n_si <= 0) {
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
+			"SignedData without a signer");
+	} else if ((unsigned)n_certs > m->v->max_certificates ||
+		   (unsigned)n_si > m->v->max_certificates) {
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+			"more than %u certificates or signers",
+			m->v->max_certificates);
+	} else if (detached && CMS_is_detached(cms) != 1) {
+		sig_set(rec, SMIME_RESULT_FAIL, SMIME_REASON_EMBEDDED_CONTENT,
+			"detached signature carries content of its own");
+	} else if (!detached && CMS_is_detached(cms) == 1) {
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
+			"signed-data without content");
+	} else {
+		return cms;
+	}
+fail:
+	CMS_ContentInfo_free(cms);
+	return NULL;
+}
+
+/* Verifies the signature values only (no chain). Returns 1 valid, 0 not
+ * (rec set), -1 resources. */
+static int check_math(struct smime_verify *m, struct sigrec *rec,
+		      CMS_ContentInfo *cms, struct tmpstore *content,
+		      struct tmpstore **content_r)
+{
+	struct sink sk = { NULL, m->v->max_bytes, 0, false };
+	BIO *in = NULL, *out = NULL;
+	int rc = -1;
+	pthread_once(&methods_once, make_methods);
+	if (content != NULL && (tmpstore_rewind(content) != 0 ||
+				(in = verify_bio_gstream(
+					 tmpstore_stream(content))) == NULL))
+		goto done;
+	if (content_r != NULL) {
+		sk.ts = tmpstore_new(m->v->threshold, m->v->dir);
+		if (sk.ts == NULL || (out = bio_with(sink_method, &sk)) == NULL)
+			goto done;
+	}
+	ERR_clear_error();
+	if (CMS_verify(cms, NULL, NULL, in, out,
+		       CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) == 1) {
+		rc = 1;
+		if (content_r != NULL) {
+			*content_r = sk.ts;
+			sk.ts = NULL;
+		}
+	} else if (sk.over) {
+		ERR_clear_error();
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+			"signed content over %zu bytes", m->v->max_bytes);
+		rc = 0;
+	} else {
+		classify_failure(rec);
+		rc = 0;
+	}
+done:
+	BIO_free(in);
+	BIO_free(out);
+	tmpstore_free(&sk.ts);
+	return rc;
+}
+
+/* --- the signer -------------------------------------------------------------- */
+
+static void hex_fingerprint(X509 *x, char out[65])
+{
+	unsigned char md[32];
+	unsigned len = 0;
+	static const char hex[] = "0123456789abcdef";
+	out[0] = '\0';
+	if (X509_digest(x, EVP_sha256(), md, &len) != 1 || len != 32)
+		return;
+	for (unsigned i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static char *issuer_text(X509 *x)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *text = NULL, *data;
+	if (b == NULL)
+		return NULL;
+	if (X509_NAME_print_ex(b, X509_get_issuer_name(x), 0,
+			       XN_FLAG_RFC2253) >= 0 &&
+	    BIO_write(b, "", 1) == 1 && BIO_get_mem_data(b, &data) > 0)
+		text = verify_clean_dup(data);
+	BIO_free(b);
+	return text;
+}
+
+static char *serial_text(X509 *x)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+	char *text = hex != NULL ? verify_clean_dup(hex) : NULL;
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return text;
+}
+
+/* The signer certificate of the first signer and what it says. */
+static X509 *find_signer(CMS_ContentInfo *cms, struct sigrec *rec)
+{
+	X509 *signer = NULL;
+	CMS_set1_signers_certs(cms, NULL, 0);
+	ERR_clear_error();
+	CMS_SignerInfo *si = sk_CMS_SignerInfo_value(
+		CMS_get0_SignerInfos(cms), 0);
+	CMS_SignerInfo_get0_algs(si, NULL, &signer, NULL, NULL);
+	if (signer == NULL)
+		return NULL;
+	X509_up_ref(signer);
+	rec->signer = signer;
+	hex_fingerprint(signer, rec->fingerprint);
+	rec->serial = serial_text(signer);
+	rec->issuer = issuer_text(signer);
+	return signer;
+}
+
+/* The signer's addresses: the one equal to From, else the first. */
+static void match_from(struct smime_verify *m, struct sigrec *rec)
+{
+	size_t n = 0;
+	char **emails = cert_emails(rec->signer, &n);
+	const char *pick = n > 0 ? emails[0] : NULL;
+	for (size_t i = 0; i < n; i++)
+		if (m->from != NULL && strcmp(emails[i], m->from) == 0) {
+			pick = emails[i];
+			rec->pub.from_match = true;
+		}
+	if (pick != NULL)
+		rec->identifier = verify_clean_dup(pick);
+	cert_emails_free(emails, n);
+}
+
+/* --- the chain ------------------------------------------------------------- */
+
+/* Verifies x up to an anchor for purpose at the verification time.
+ * Returns the X509_V_ERR code (X509_V_OK when it chains). */
+int sigcheck_chain(struct smime_verify *m, X509 *x, STACK_OF(X509) *untrusted,
+		   int purpose)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int err = X509_V_ERR_OUT_OF_MEM;
+	if (ctx == NULL || X509_STORE_CTX_init(ctx, m->v->anchors, x,
+					       untrusted) != 1)
+		goto done;
+	X509_STORE_CTX_set_purpose(ctx, purpose);
+	X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(ctx);
+	X509_VERIFY_PARAM_set_time(p, m->now);
+	X509_VERIFY_PARAM_set_depth(p, 10);
+	err = X509_verify_cert(ctx) == 1 ? X509_V_OK :
+		X509_STORE_CTX_get_error(ctx);
+done:
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+	return err;
+}
+
+bool sigcheck_untrusted_only(int err)
+{
+	return err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+	       err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+	       err == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ||
+	       err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+	       err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+	       err == X509_V_ERR_CERT_UNTRUSTED;
+}
+
+static void judge_chain(struct sigrec *rec, int err)
+{
+	if (err == X509_V_OK) {
+		rec->pub.chain_trusted = true;
+		return;
+	}
+	rec->chain_untrusted_only = sigcheck_untrusted_only(err);
+	if (rec->chain_untrusted_only)
+		sig_set(rec, SMIME_RESULT_POLICY, SMIME_REASON_UNTRUSTED,
+			"certificate chain not trusted");
+	else if (err == X509_V_ERR_CERT_HAS_EXPIRED)
+		sig_set(rec, SMIME_RESULT_POLICY, SMIME_REASON_EXPIRED,
+			"certificate expired");
+	else if (err == X509_V_ERR_CERT_NOT_YET_VALID)
+		sig_set(rec, SMIME_RESULT_POLICY, SMIME_REASON_NOT_YET_VALID,
+			"certificate not yet valid");
+	else if (err == X509_V_ERR_EE_KEY_TOO_SMALL)
+		sig_set(rec, SMIME_RESULT_POLICY, SMIME_REASON_CHAIN,
+			"signer key too weak");
+	else if (err == X509_V_ERR_INVALID_PURPOSE)
+		sig_set(rec, SMIME_RESULT_POLICY, SMIME_REASON_USAGE,
+			"certificate not for email signing");
+	else if (err == X509_V_ERR_OUT_OF_MEM)
+		sig_set(rec, SMIME_RESULT_TEMPERROR, SMIME_REASON_RESOURCE,
+			"out of memory");
+	else
+		sig_set(rec, SMIME_RESULT_POLICY, SMIME_REASON_CHAIN,
+			"certificate chain: %s",
+			X509_verify_cert_error_string(err));
+}
+
+/* --- attributes for the harvest ---------------------------------------------- */
+
+/* Reads a DER tag and length; returns the content or NULL. */
+static const unsigned char *der_item(const unsigned char *p,
+				     const unsigned char *end, int *tag_r,
+				     size_t *len_r)
+{
+	if (end - p < 2)
+		return NULL;
+	*tag_r = p[0];
+	size_t len = p[1];
+	p += 2;
+	if (len & 0x80) {
+		size_t nb = len & 0x7f;
+		if (nb == 0 || nb > 3 || (size_t)(end - p) < nb)
+			return NULL;
+		len = 0;
+		while (nb-- > 0)
+			len = (len << 8) | *p++;
+	}
+	if ((size_t)(end - p) < len)
+		return NULL;
+	*len_r = len;
+	return p;
+}
+
+static bool same_ski(X509 *x, const unsigned char *id, size_t len)
+{
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(x);
+	return ski != NULL && (size_t)ASN1_STRING_length(ski) == len &&
+	       memcmp(ASN1_STRING_get0_data(ski), id, len) == 0;
+}
+
+/* Finds the certificate an SMIMEEncryptionKeyPreference value names:
+ * [0] issuerAndSerialNumber, [1] rKeyId (its subjectKeyIdentifier) or
+ * [2] subjectAltKeyIdentifier. */
+static X509 *pref_target(STACK_OF(X509) *certs, const unsigned char *der,
+			 size_t len)
+{
+	int tag;
+	size_t clen;
+	const unsigned char *end = der + len;
+	const unsigned char *c = der_item(der, end, &tag, &clen);
+	X509_NAME *name = NULL;
+	ASN1_INTEGER *serial = NULL;
+	X509 *hit = NULL;
+	if (c == NULL)
+		return NULL;
+	if (tag == 0xa0) {
+		const unsigned char *q = c;
+		name = d2i_X509_NAME(NULL, &q, (long)clen);
+		if (name != NULL)
+			serial = d2i_ASN1_INTEGER(NULL, &q,
+						  (long)(c + clen - q));
+	} else if (tag == 0xa1) {
+		c = der_item(c, c + clen, &tag, &clen);
+		if (c == NULL || tag != 0x04)
+			return NULL;
+	} else if (tag != 0x82) {
+		return NULL;
+	}
+	for (int i = 0; i < sk_X509_num(certs) && hit == NULL; i++) {
+		X509 *x = sk_X509_value(certs, i);
+		if (name != NULL ?
+			    serial != NULL &&
+			    X509_NAME_cmp(name, X509_get_issuer_name(x)) == 0 &&
+			    ASN1_INTEGER_cmp(serial,
+					     X509_get0_serialNumber(x)) == 0 :
+			    same_ski(x, c, clen))
+			hit = x;
+	}
+	X509_NAME_free(name);
+	ASN1_INTEGER_free(serial);
+	ERR_clear_error();
+	return hit;
+}
+
+/* The whole DER of a signed attribute's single value, or NULL. */
+static const ASN1_STRING *attr_der(CMS_SignerInfo *si, int nid)
+{
+	int idx = CMS_signed_get_attr_by_NID(si, nid, -1);
+	X509_ATTRIBUTE *a = idx >= 0 ? CMS_signed_get_attr(si, idx) : NULL;
+	ASN1_TYPE *t = a != NULL ? X509_ATTRIBUTE_get0_type(a, 0) : NULL;
+	if (t == NULL || (t->type != V_ASN1_SEQUENCE &&
+			  t->type != V_ASN1_OTHER))
+		return NULL;
+	return t->value.asn1_string;
+}
+
+static int read_attributes(CMS_ContentInfo *cms, struct sigrec *rec)
+{
+	CMS_SignerInfo *si = sk_CMS_SignerInfo_value(
+		CMS_get0_SignerInfos(cms), 0);
+	const ASN1_STRING *caps = attr_der(si, NID_SMIMECapabilities);
+	const ASN1_STRING *pref = attr_der(si, NID_id_smime_aa_encrypKeyPref);
+	if (caps != NULL && ASN1_STRING_length(caps) > 0 &&
+	    ASN1_STRING_length(caps) <= 4096) {
+		rec->caps_len = (size_t)ASN1_STRING_length(caps);
+		rec->caps = malloc(rec->caps_len);
+		if (rec->caps == NULL)
+			return -1;
+		memcpy(rec->caps, ASN1_STRING_get0_data(caps), rec->caps_len);
+	}
+	if (pref != NULL) {
+		rec->pref_named = true;
+		X509 *x = pref_target(rec->certs, ASN1_STRING_get0_data(pref),
+				      (size_t)ASN1_STRING_length(pref));
+		if (x != NULL && X509_up_ref(x) == 1)
+			rec->pref = x;
+	}
+	return 0;
+}
+
+/* RSA and DSA signer keys under 1024 bits prove nothing. */
+static bool weak_key(X509 *x)
+{
+	EVP_PKEY *k = X509_get0_pubkey(x);
+	if (k == NULL)
+		return true;
+	if (EVP_PKEY_is_a(k, "RSA") || EVP_PKEY_is_a(k, "RSA-PSS") ||
+	    EVP_PKEY_is_a(k, "DSA"))
+		return EVP_PKEY_get_bits(k) < 1024;
+	return false;
+}
+
+/* --- putting it together ----------------------------------------------------- */
+
+int sigcheck(struct smime_verify *m, struct sigrec *rec,
+	     const unsigned char *der, size_t der_len,
+	     struct tmpstore *content, struct tmpstore **content_r)
+{
+	CMS_ContentInfo *cms = open_cms(m, rec, der, der_len,
+					content != NULL);
+	int rc = 0;
+	if (cms == NULL)
+		return 0;
+	X509 *signer = find_signer(cms, rec);
+	if ((rec->serial == NULL || rec->issuer == NULL) && signer != NULL) {
+		rc = -1;
+		goto done;
+	}
+	if (signer != NULL)
+		match_from(m, rec);
+	int math = check_math(m, rec, cms, content, content_r);
+	if (math <= 0) {
+		rc = math;
+		goto done;
+	}
+	rec->pub.signature_valid = true;
+	if (signer == NULL) {	/* CMS_verify found it; we did not */
+		sig_set(rec, SMIME_RESULT_NEUTRAL, SMIME_REASON_NO_SIGNER_CERT,
+			"signer certificate not in the message");
+		goto done;
+	}
+	rec->leaf_time_ok = cert_time_ok(signer, m->now);
+	rec->leaf_usage_ok = cert_usage_ok(signer, KU_DIGITAL_SIGNATURE |
+					   KU_NON_REPUDIATION);
+	if (read_attributes(cms, rec) != 0) {
+		rc = -1;
+		goto done;
+	}
+	sig_set(rec, SMIME_RESULT_PASS, SMIME_REASON_OK, "signature verified");
+	judge_chain(rec, weak_key(signer) ? X509_V_ERR_EE_KEY_TOO_SMALL :
+			 sigcheck_chain(m, signer, rec->certs,
+					X509_PURPOSE_SMIME_SIGN));
+	if (rec->pub.result != SMIME_RESULT_PASS)
+		goto done;
+	if (rec->identifier == NULL)
+		sig_set(rec, SMIME_RESULT_POLICY, SMIME_REASON_NO_EMAIL,
+			"certificate has no email address");
+	else if (!rec->pub.from_match)
+		sig_set(rec, SMIME_RESULT_POLICY, SMIME_REASON_FROM_MISMATCH,
+			"signer is not the From address");
+done:
+	CMS_ContentInfo_free(cms);
+	ERR_clear_error();
+	return rc;
+}

@@ -1,0 +1,55 @@
+/* The store side of the harvest: see smx/smime-harvest.h. */
+#include <smx/smime-harvest.h>
+
+#include <stdbool.h>
+#include <syslog.h>
+
+#include <smx/log.h>
+
+static enum smx_status put_one(struct store *store,
+			       const struct smime_verify *vfy,
+			       const struct smime_harvest_cert *h,
+			       const char *sender, time_t now, bool *created_r)
+{
+	char fp[65];
+	const char *mid = smime_verify_message_id(vfy);
+	enum smx_status st = store_cert_put(
+		store, h->der, h->der_len, STORE_SOURCE_HARVESTED,
+		h->trusted ? STORE_TRUST_CHAIN : STORE_TRUST_NONE,
+		h->smime_caps, h->caps_len, fp, created_r);
+	if (st == SMX_OK && h->enc_preference)
+		st = store_preference_set(store, h->email, fp);
+	if (st == SMX_OK)
+		st = store_harvest_log(store, now, mid, sender, fp, *created_r);
+	smx_log(st == SMX_OK ? LOG_INFO : LOG_WARNING,
+		"harvest: message-id=<%s> sender=<%s> from=<%s> "
+		"fingerprint=%s trust=%s%s%s: %s",
+		mid ? mid : "", sender, h->email, fp,
+		h->trusted ? "chain" : "unverified",
+		*created_r ? " new" : " known",
+		h->enc_preference ? " preferred" : "", smx_status_name(st));
+	return st;
+}
+
+enum smx_status smime_harvest_store(struct store *store,
+				    const struct smime_verify *vfy,
+				    const struct smime_verify_msginfo *info,
+				    time_t now, size_t *created_r)
+{
+	size_t created = 0;
+	enum smx_status st = SMX_OK;
+	const char *sender = info != NULL && info->envelope_sender != NULL ?
+		info->envelope_sender : smime_verify_from(vfy);
+	for (size_t i = 0; st == SMX_OK && i < smime_verify_harvest_count(vfy);
+	     i++) {
+		bool is_new = false;
+		st = put_one(store, vfy, smime_verify_harvest(vfy, i),
+			     sender ? sender : "", now, &is_new);
+		created += is_new;
+	}
+	if (st == SMX_OK && created > 0)
+		st = store_counter_add(store, "harvested", (int64_t)created);
+	if (created_r != NULL)
+		*created_r = created;
+	return st;
+}

@@ -1,0 +1,167 @@
+/* Internals of verification, shared by verifier.c, verify.c, walk.c,
+ * sigcheck.c, authres.c and harvest.c. Not installed. */
+#ifndef SMX_SMIME_VERIFY_PRIVATE_H
+#define SMX_SMIME_VERIFY_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <gmime/gmime.h>
+#include <openssl/x509.h>
+
+#include "smime-private.h"
+
+#define VERIFY_MAX_VALUE 256	/* longest property value in the header */
+#define VERIFY_MAX_PATH 96	/* longest part path ("1.2.1...") */
+
+struct smime_verifier {
+	char *authserv_id;
+	X509_STORE *anchors;
+	unsigned max_signatures, max_certificates, max_depth, max_parts;
+	size_t max_bytes, threshold;
+	char *dir;
+	bool harvest_untrusted, require_dmarc;
+	char **dmarc_ids;
+	size_t n_dmarc_ids;
+	time_t verify_time;
+};
+
+/* One signature and everything learnt about it. */
+struct sigrec {
+	struct smime_signature pub;	/* its strings point into this */
+	char part[VERIFY_MAX_PATH];
+	char fingerprint[65];
+	char *comment, *identifier, *serial, *issuer;
+	char *harvest_comment;
+	X509 *signer;			/* referenced; NULL when unknown */
+	STACK_OF(X509) *certs;		/* the signature's certificate set */
+	unsigned char *caps;		/* DER SMIMECapabilities or NULL */
+	size_t caps_len;
+	X509 *pref;			/* named by SMIMEEncryptionKeyPreference
+					 * and present in certs; referenced */
+	bool pref_named;		/* the attribute is there at all */
+	bool chain_untrusted_only;	/* the chain error says "no anchor" */
+	bool leaf_time_ok, leaf_usage_ok;
+};
+
+/* A certificate chosen by the harvest rules. */
+struct hvrec {
+	struct smime_harvest_cert pub;
+	unsigned char *der;
+	char *email;
+	char fingerprint[65];
+};
+
+struct vhdr {
+	char *name;
+	char *value;
+};
+
+struct smime_verify {
+	const struct smime_verifier *v;
+	struct vhdr *hdrs;
+	size_t n_hdrs, cap_hdrs;
+	struct tmpstore *raw;		/* headers, CRLF, body as received */
+	bool body_started, done;
+	time_t now;
+	char *from, *message_id;
+	bool dmarc_pass;
+	bool outbound;
+	struct sigrec *sigs;
+	size_t n_sigs, cap_sigs;
+	unsigned n_checked;		/* signatures verified */
+	bool limit_sigs_hit, limit_parts_hit, limit_depth_hit;
+	unsigned parts_seen;
+	struct hvrec *hv;
+	size_t n_hv, cap_hv;
+	struct smime_header_edit *edits;
+	size_t n_edits;
+	char *ar;
+};
+
+/* --- verify.c ------------------------------------------------------------ */
+
+/* Appends a signature record (zeroed, part copied). NULL when out of
+ * memory. */
+struct sigrec *verify_add_sig(struct smime_verify *m, const char *part,
+			      bool opaque);
+
+/* Sets the result, reason and comment of a record. */
+void sig_set(struct sigrec *s, enum smime_result result,
+	     enum smime_reason reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* A copy of text without control characters or bytes above 126, cut at
+ * VERIFY_MAX_VALUE bytes. NULL when out of memory. */
+char *verify_clean_dup(const char *text);
+
+/* --- walk.c -------------------------------------------------------------- */
+
+/* Parses the message in raw (headers from offset 0, body from
+ * body_offset) and verifies every signature found. Returns 0, or -1 when
+ * out of memory (the records made so far stay). */
+int walk_message(struct smime_verify *m, GMimeStream *raw);
+
+/* --- sigcheck.c ---------------------------------------------------------- */
+
+/* Verifies one CMS SignedData (der) found at rec->part. content: the
+ * canonical signed bytes of a detached signature (NULL for opaque);
+ * content_r (opaque only, may be NULL): receives the signed content in a
+ * new temporary store (owned by the caller) when the signature could be
+ * checked at all. Fills rec; returns 0, or -1 when out of memory. */
+int sigcheck(struct smime_verify *m, struct sigrec *rec,
+	     const unsigned char *der, size_t der_len,
+	     struct tmpstore *content, struct tmpstore **content_r);
+
+/* Verifies x up to an anchor for purpose (X509_PURPOSE_*) at the
+ * verification time, with untrusted as intermediates. Returns the
+ * X509_V_ERR code: X509_V_OK when it chains. */
+int sigcheck_chain(struct smime_verify *m, X509 *x, STACK_OF(X509) *untrusted,
+		   int purpose);
+
+/* True when a chain error only says "no path to an anchor". */
+bool sigcheck_untrusted_only(int err);
+
+/* The CMS content type of der: NID_pkcs7_signed for a SignedData with at
+ * least one signer (*detached_r says whether it lacks its content),
+ * NID_undef when der is not CMS, another NID else (NID_pkcs7_data for
+ * certs-only and unknown types). */
+int sigcheck_sniff(const unsigned char *der, size_t len, bool *detached_r);
+
+/* A read-only BIO over a GMime stream from its current position. */
+BIO *verify_bio_gstream(GMimeStream *stream);
+
+/* --- authres.c ----------------------------------------------------------- */
+
+/* Copies the authserv-id of an Authentication-Results value into out
+ * (lower case). Returns false when none can be read. */
+bool ar_authserv_id(const char *value, char *out, size_t size);
+
+/* True when value (an Authentication-Results header) has a dmarc=pass
+ * result whose header.from is domain (any case). */
+bool ar_dmarc_pass(const char *value, const char *domain);
+
+/* Builds the header value and the edits. Returns 0 or -1 (memory). */
+int ar_build(struct smime_verify *m);
+
+/* --- harvest.c ----------------------------------------------------------- */
+
+/* Applies the harvest rules to every signature record. Returns 0 or -1
+ * (memory). */
+int harvest_decide(struct smime_verify *m);
+
+/* Email addresses of a certificate (SAN rfc822Name, else the subject
+ * emailAddress), lower case, at most 32. The caller frees with
+ * cert_emails_free. NULL with *n_r 0 when there is none. */
+char **cert_emails(X509 *cert, size_t *n_r);
+void cert_emails_free(char **emails, size_t n);
+
+/* True when x carries no keyUsage or one of the bits in ku_any, and no
+ * EKU or emailProtection among its EKU. */
+bool cert_usage_ok(X509 *x, unsigned ku_any);
+
+/* True when t lies inside the certificate's validity. */
+bool cert_time_ok(X509 *x, time_t t);
+
+#endif

@@ -1,0 +1,368 @@
+/* Verifying one message: headers and body are collected as received
+ * (headers, blank line, body) into temporary storage; at the end of the
+ * message the structure is walked, every signature verified, the harvest
+ * decided and the Authentication-Results header built. */
+#include "verify-private.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+struct smime_verify *smime_verify_begin(const struct smime_verifier *v)
+{
+	smime_init();
+	struct smime_verify *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	m->v = v;
+	m->raw = tmpstore_new(v->threshold, v->dir);
+	if (m->raw == NULL)
+		smime_verify_free(&m);
+	return m;
+}
+
+enum smx_status smime_verify_header(struct smime_verify *m, const char *name,
+				    const char *value)
+{
+	if (m->body_started || m->done)
+		return SMX_PERMFAIL;
+	if (m->n_hdrs == m->cap_hdrs) {
+		size_t cap = m->cap_hdrs ? m->cap_hdrs * 2 : 16;
+		struct vhdr *h = realloc(m->hdrs, cap * sizeof(*h));
+		if (h == NULL)
+			return SMX_TEMPFAIL;
+		m->hdrs = h;
+		m->cap_hdrs = cap;
+	}
+	struct vhdr *h = &m->hdrs[m->n_hdrs];
+	h->name = strdup(name);
+	h->value = strdup(value != NULL ? value : "");
+	if (h->name == NULL || h->value == NULL) {
+		free(h->name);
+		free(h->value);
+		return SMX_TEMPFAIL;
+	}
+	m->n_hdrs++;
+	return SMX_OK;
+}
+
+/* "name: value" with every line break of the value made CRLF. */
+static int write_header(struct tmpstore *ts, const struct vhdr *h)
+{
+	const char *v = h->value;
+	if (tmpstore_write(ts, h->name, strlen(h->name)) != 0 ||
+	    tmpstore_write(ts, ":", 1) != 0 ||
+	    (*v != ' ' && *v != '\t' && tmpstore_write(ts, " ", 1) != 0))
+		return -1;
+	while (*v != '\0') {
+		size_t n = strcspn(v, "\r\n");
+		if (tmpstore_write(ts, v, n) != 0)
+			return -1;
+		v += n;
+		if (*v == '\0')
+			break;
+		v += (v[0] == '\r' && v[1] == '\n') ? 2 : 1;
+		if (tmpstore_write(ts, "\r\n", 2) != 0)
+			return -1;
+	}
+	return tmpstore_write(ts, "\r\n", 2);
+}
+
+static int start_body(struct smime_verify *m)
+{
+	m->body_started = true;
+	for (size_t i = 0; i < m->n_hdrs; i++)
+		if (write_header(m->raw, &m->hdrs[i]) != 0)
+			return -1;
+	return tmpstore_write(m->raw, "\r\n", 2);
+}
+
+enum smx_status smime_verify_body(struct smime_verify *m, const void *data,
+				  size_t len)
+{
+	if (m->done)
+		return SMX_PERMFAIL;
+	if (!m->body_started && start_body(m) != 0)
+		return SMX_TEMPFAIL;
+	return tmpstore_write(m->raw, data, len) == 0 ? SMX_OK : SMX_TEMPFAIL;
+}
+
+enum smx_status smime_verify_body_spool(struct smime_verify *m,
+					struct spool *body)
+{
+	char buf[SMIME_CHUNK];
+	ssize_t n;
+	if (spool_rewind(body) != 0)
+		return SMX_TEMPFAIL;
+	while ((n = spool_read(body, buf, sizeof(buf))) > 0) {
+		enum smx_status st = smime_verify_body(m, buf, (size_t)n);
+		if (st != SMX_OK)
+			return st;
+	}
+	return n < 0 ? SMX_TEMPFAIL : SMX_OK;
+}
+
+/* --- records --------------------------------------------------------------- */
+
+char *verify_clean_dup(const char *text)
+{
+	size_t n = 0;
+	char *out = malloc(VERIFY_MAX_VALUE + 1);
+	if (out == NULL)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)text;
+	     *p != '\0' && n < VERIFY_MAX_VALUE; p++)
+		if (*p >= 0x20 && *p < 0x7f)
+			out[n++] = (char)*p;
+	out[n] = '\0';
+	return out;
+}
+
+struct sigrec *verify_add_sig(struct smime_verify *m, const char *part,
+			      bool opaque)
+{
+	if (m->n_sigs == m->cap_sigs) {
+		size_t cap = m->cap_sigs ? m->cap_sigs * 2 : 4;
+		struct sigrec *s = realloc(m->sigs, cap * sizeof(*s));
+		if (s == NULL)
+			return NULL;
+		m->sigs = s;
+		m->cap_sigs = cap;
+	}
+	struct sigrec *s = &m->sigs[m->n_sigs++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->part, sizeof(s->part), "%s", part);
+	s->pub.opaque = opaque;
+	s->pub.result = SMIME_RESULT_PERMERROR;
+	s->pub.reason = SMIME_REASON_MALFORMED;
+	return s;
+}
+
+void sig_set(struct sigrec *s, enum smime_result result,
+	     enum smime_reason reason, const char *fmt, ...)
+{
+	char buf[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	s->pub.result = result;
+	s->pub.reason = reason;
+	free(s->comment);
+	s->comment = verify_clean_dup(buf);
+}
+
+static void sigrec_clear(struct sigrec *s)
+{
+	free(s->comment);
+	free(s->identifier);
+	free(s->serial);
+	free(s->issuer);
+	free(s->harvest_comment);
+	free(s->caps);
+	X509_free(s->signer);
+	X509_free(s->pref);
+	sk_X509_pop_free(s->certs, X509_free);
+}
+
+/* Points the public view of every record at its strings (the array may
+ * have moved while records were added). */
+static void publish(struct smime_verify *m)
+{
+	for (size_t i = 0; i < m->n_sigs; i++) {
+		struct sigrec *s = &m->sigs[i];
+		s->pub.comment = s->comment;
+		s->pub.part = s->part;
+		s->pub.identifier = s->identifier;
+		s->pub.serial = s->serial;
+		s->pub.issuer = s->issuer;
+		s->pub.fingerprint = s->fingerprint[0] ? s->fingerprint : NULL;
+		s->pub.harvest_comment = s->harvest_comment;
+	}
+	for (size_t i = 0; i < m->n_hv; i++) {
+		struct hvrec *h = &m->hv[i];
+		h->pub.der = h->der;
+		h->pub.email = h->email;
+		h->pub.fingerprint = h->fingerprint;
+	}
+}
+
+/* --- end of message ------------------------------------------------------ */
+
+/* The single From address (lower case) and the Message-ID. */
+static void read_identity(struct smime_verify *m)
+{
+	const char *from = NULL, *mid = NULL;
+	int n_from = 0;
+	for (size_t i = 0; i < m->n_hdrs; i++) {
+		if (strcasecmp(m->hdrs[i].name, "From") == 0) {
+			from = m->hdrs[i].value;
+			n_from++;
+		} else if (strcasecmp(m->hdrs[i].name, "Message-ID") == 0 &&
+			   mid == NULL) {
+			mid = m->hdrs[i].value;
+		}
+	}
+	if (mid != NULL) {
+		mid += strspn(mid, " \t\r\n<");
+		char *c = verify_clean_dup(mid);
+		if (c != NULL)
+			c[strcspn(c, ">")] = '\0';
+		m->message_id = c;
+	}
+	if (n_from != 1)
+		return;
+	InternetAddressList *l = internet_address_list_parse(NULL, from);
+	if (l != NULL && internet_address_list_length(l) == 1) {
+		InternetAddress *a = internet_address_list_get_address(l, 0);
+		if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+			const char *addr = internet_address_mailbox_get_addr(
+				INTERNET_ADDRESS_MAILBOX(a));
+			char *c = addr && strchr(addr, '@') ?
+				verify_clean_dup(addr) : NULL;
+			for (char *p = c; p != NULL && *p; p++)
+				if (*p >= 'A' && *p <= 'Z')
+					*p = (char)(*p - 'A' + 'a');
+			m->from = c;
+		}
+	}
+	if (l != NULL)
+		g_object_unref(l);
+}
+
+/* dmarc=pass from a trusted authserv-id for the From domain. */
+static void read_dmarc(struct smime_verify *m)
+{
+	const char *at = m->from ? strrchr(m->from, '@') : NULL;
+	char id[256];
+	if (at == NULL)
+		return;
+	for (size_t i = 0; i < m->n_hdrs && !m->dmarc_pass; i++) {
+		const struct vhdr *h = &m->hdrs[i];
+		if (strcasecmp(h->name, "Authentication-Results") != 0 ||
+		    !ar_authserv_id(h->value, id, sizeof(id)))
+			continue;
+		for (size_t k = 0; k < m->v->n_dmarc_ids; k++)
+			if (strcasecmp(id, m->v->dmarc_ids[k]) == 0 &&
+			    ar_dmarc_pass(h->value, at + 1))
+				m->dmarc_pass = true;
+	}
+}
+
+enum smx_status smime_verify_eom(struct smime_verify *m,
+				 const struct smime_verify_msginfo *info,
+				 struct smime_error *err)
+{
+	if (m->done) {
+		smime_err_set(err, "smime_verify_eom called twice");
+		return SMX_PERMFAIL;
+	}
+	m->done = true;
+	m->outbound = info != NULL && info->outbound;
+	m->now = m->v->verify_time ? m->v->verify_time : time(NULL);
+	bool resource = !m->body_started && start_body(m) != 0;
+	read_identity(m);
+	read_dmarc(m);
+	if (!resource && walk_message(m, tmpstore_stream(m->raw)) != 0)
+		resource = true;
+	if (resource) {
+		struct sigrec *s = verify_add_sig(m, "1", false);
+		if (s != NULL)
+			sig_set(s, SMIME_RESULT_TEMPERROR,
+				SMIME_REASON_RESOURCE, "out of resources");
+	}
+	ERR_clear_error();
+	if (harvest_decide(m) != 0 || ar_build(m) != 0) {
+		smime_err_set(err, "out of memory building the result");
+		return SMX_TEMPFAIL;
+	}
+	publish(m);
+	return SMX_OK;
+}
+
+/* --- results --------------------------------------------------------------- */
+
+size_t smime_verify_edit_count(const struct smime_verify *m)
+{
+	return m->n_edits;
+}
+
+const struct smime_header_edit *smime_verify_edit(
+	const struct smime_verify *m, size_t i)
+{
+	return i < m->n_edits ? &m->edits[i] : NULL;
+}
+
+const char *smime_verify_ar_value(const struct smime_verify *m)
+{
+	return m->ar;
+}
+
+enum smime_result smime_verify_result(const struct smime_verify *m)
+{
+	return m->n_sigs > 0 ? m->sigs[0].pub.result : SMIME_RESULT_NONE;
+}
+
+size_t smime_verify_signature_count(const struct smime_verify *m)
+{
+	return m->n_sigs;
+}
+
+const struct smime_signature *smime_verify_signature(
+	const struct smime_verify *m, size_t i)
+{
+	return i < m->n_sigs ? &m->sigs[i].pub : NULL;
+}
+
+size_t smime_verify_harvest_count(const struct smime_verify *m)
+{
+	return m->n_hv;
+}
+
+const struct smime_harvest_cert *smime_verify_harvest(
+	const struct smime_verify *m, size_t i)
+{
+	return i < m->n_hv ? &m->hv[i].pub : NULL;
+}
+
+const char *smime_verify_message_id(const struct smime_verify *m)
+{
+	return m->message_id;
+}
+
+const char *smime_verify_from(const struct smime_verify *m)
+{
+	return m->from;
+}
+
+void smime_verify_free(struct smime_verify **mp)
+{
+	if (mp == NULL || *mp == NULL)
+		return;
+	struct smime_verify *m = *mp;
+	for (size_t i = 0; i < m->n_hdrs; i++) {
+		free(m->hdrs[i].name);
+		free(m->hdrs[i].value);
+	}
+	free(m->hdrs);
+	for (size_t i = 0; i < m->n_sigs; i++)
+		sigrec_clear(&m->sigs[i]);
+	free(m->sigs);
+	for (size_t i = 0; i < m->n_hv; i++) {
+		OPENSSL_free(m->hv[i].der);
+		free(m->hv[i].email);
+	}
+	free(m->hv);
+	free(m->edits);		/* names and values point elsewhere */
+	free(m->ar);
+	free(m->from);
+	free(m->message_id);
+	tmpstore_free(&m->raw);
+	free(m);
+	*mp = NULL;
+}

@@ -77,6 +77,23 @@ const struct cfg_setting cfg_settings[] = {
 	{ "store", "pool_size", CFG_UINT, FIELD(store.pool_size), 0, "8", 1,
 	  256, NULL },
 
+	{ "verify", "ca_file", CFG_STRING, FIELD(verify.ca_file), 0,
+	  "/etc/ssl/certs/ca-certificates.crt", 0, 0, NULL },
+	{ "verify", "extra_ca_file", CFG_STRING, FIELD(verify.extra_ca_file), 0,
+	  NULL, 0, 0, NULL },
+	{ "verify", "max_signatures", CFG_UINT, FIELD(verify.max_signatures),
+	  0, "8", 1, 64, NULL },
+	{ "verify", "max_certificates", CFG_UINT,
+	  FIELD(verify.max_certificates), 0, "32", 1, 1000, NULL },
+	{ "verify", "max_depth", CFG_UINT, FIELD(verify.max_depth), 0, "16", 1,
+	  64, NULL },
+	{ "verify", "max_parts", CFG_UINT, FIELD(verify.max_parts), 0, "1000",
+	  10, 100000, NULL },
+	{ "verify", "max_bytes", CFG_SIZE, FIELD(verify.max_bytes), 0, "64M",
+	  64 * KIB, 1 * GIB, NULL },
+	{ "verify", "authentication_results_none", CFG_BOOL,
+	  FIELD(verify.authentication_results_none), 0, "false", 0, 0, NULL },
+
 	{ "keys", "master_key_file", CFG_STRING, FIELD(keys.master_key_file),
 	  0, "/var/lib/smime-milter/master.key", 0, 0, NULL },
 

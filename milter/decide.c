@@ -18,6 +18,7 @@
 #include <smx/policy.h>
 
 #include "enroll.h"
+#include "inbound.h"
 #include "fromaddr.h"
 #include "runtime.h"
 #include "signing.h"
@@ -286,14 +287,22 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 		return SMFIS_TEMPFAIL;
 	}
 	sign_if_decided(ctx, c, from, &d);
+	char verified[400] = "";
+	/* A message over the limits was not kept whole: its signatures
+	 * cannot be checked, and it passes unchanged (the log says why). */
+	if (dir == POLICY_INBOUND && !m->body_too_large &&
+	    !m->headers_truncated &&
+	    inbound_apply(ctx, c, qid, verified, sizeof(verified)) != 0)
+		d.action = POLICY_ACTION_TEMPFAIL;	/* half-edited copy */
 	rc = apply(ctx, &d, &action);
 	const char *note = m->body_too_large ? "; over max_message_size"
 			   : m->headers_truncated ? "; header limit reached"
 						  : "";
 	smx_log(LOG_INFO, "%s: direction=%s from=<%s> rcpts=%zu size=%zu "
-		"client=%s action=%s reason=\"%s; %s%s\"", qid,
+		"client=%s action=%s reason=\"%s; %s%s\"%s%s", qid,
 		policy_direction_name(dir), m->sender, m->n_rcpts,
-		m->body_bytes, c->client_text, action, why, d.reason, note);
+		m->body_bytes, c->client_text, action, why, d.reason, note,
+		verified[0] ? " verify=" : "", verified);
 	policy_decision_release(&d);
 	free(rcpts);
 	free(from);

@@ -25,6 +25,7 @@
 #include "callbacks.h"
 #include "daemon.h"
 #include "runtime.h"
+#include "inbound.h"
 #include "signing.h"
 
 #define DEFAULT_CONFIG "/etc/smime-milter/smime-milter.conf"
@@ -141,6 +142,7 @@ static void reload(const char *path)
 	apply_log_level(fresh);
 	runtime_set_config(fresh);
 	signing_cache_clear();	/* options or identities may have changed */
+	inbound_cache_clear();
 	smx_log(LOG_INFO, "reload: configuration %s loaded", path);
 }
 
@@ -296,6 +298,7 @@ static int run(const struct options *o, struct cfg *cfg)
 	if (socket_path(sock) != NULL)	/* a stale socket confuses admins */
 		unlink(socket_path(sock));
 	signing_cache_clear();
+	inbound_cache_clear();
 	runtime_close_store();
 	runtime_set_config(NULL);
 	smx_log(LOG_INFO, "smime-milter stopped");

@@ -335,6 +335,11 @@ static void parse_top(struct loader *ld, const config_setting_t *e,
 		parse_bool(ld, e, key, &p->harvest_untrusted);
 	else if (strcmp(key, "decrypt_inbound") == 0)
 		parse_bool(ld, e, key, &p->decrypt_inbound);
+	else if (strcmp(key, "harvest_require_dmarc") == 0)
+		parse_bool(ld, e, key, &p->harvest_require_dmarc);
+	else if (strcmp(key, "dmarc_authserv_ids") == 0)
+		parse_string_list(ld, e, key, &p->dmarc_authserv_ids,
+				  &p->n_dmarc_authserv_ids);
 	else if (strcmp(key, "archive_certificate") == 0)
 		parse_string(ld, e, key, &p->archive_certificate);
 	else
@@ -369,6 +374,10 @@ struct policy *policy_from_config(const struct config_setting_t *group,
 		for (int i = 0; i < config_setting_length(group); i++)
 			parse_top(&ld, config_setting_get_elem(group, (unsigned)i),
 				  p);
+	if (p->harvest_require_dmarc && p->n_dmarc_authserv_ids == 0)
+		complain(&ld, group, "policy: harvest_require_dmarc needs "
+			 "dmarc_authserv_ids (the authserv-ids whose dmarc=pass "
+			 "is trusted)");
 	if (ld.failed || p->builtin.label == NULL || p->defaults.label == NULL) {
 		if (!ld.failed)
 			report(ctx, group, "policy: out of memory");
@@ -409,6 +418,7 @@ void policy_free(struct policy **pp)
 	}
 	free(p->logins);
 	free_strings(p->allow_unauthenticated, p->n_allow_unauthenticated);
+	free_strings(p->dmarc_authserv_ids, p->n_dmarc_authserv_ids);
 	free(p->subject_tag);
 	free(p->trigger_header);
 	free(p->archive_certificate);
@@ -421,5 +431,11 @@ bool policy_decrypt_inbound(const struct policy *p) { return p->decrypt_inbound;
 bool policy_encrypt_to_sender(const struct policy *p) { return p->encrypt_to_sender; }
 enum policy_mixed policy_mixed_recipients(const struct policy *p) { return p->mixed; }
 enum policy_internal policy_internal_mail(const struct policy *p) { return p->internal_mail; }
+bool policy_harvest_require_dmarc(const struct policy *p) { return p->harvest_require_dmarc; }
+char *const *policy_dmarc_authserv_ids(const struct policy *p, size_t *n_r)
+{
+	*n_r = p->n_dmarc_authserv_ids;
+	return p->dmarc_authserv_ids;
+}
 const char *policy_trigger_header(const struct policy *p) { return p->trigger_header; }
 const char *policy_archive_certificate(const struct policy *p) { return p->archive_certificate; }

@@ -39,6 +39,9 @@ struct policy {
 	bool encrypt_to_sender;
 	bool harvest_untrusted;
 	bool decrypt_inbound;
+	bool harvest_require_dmarc;
+	char **dmarc_authserv_ids;
+	size_t n_dmarc_authserv_ids;
 	char *archive_certificate;
 };
 

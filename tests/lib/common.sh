@@ -84,15 +84,25 @@ write_milter_conf() {
     inet:*|unix:*|local:*|inet6:*) ;;
     *) sock="inet:$sock@127.0.0.1" ;;
   esac
+  # An extra "key = value" replaces the default of that key (libconfig
+  # refuses a key given twice).
+  local defaults=(
+    "socket = \"$sock\""
+    "authserv_id = \"mx.example.com\""
+    "internal_domains = [ \"example.com\" ]"
+    "trusted_networks = [ \"127.0.0.0/8\", \"::1\" ]"
+    "spool_directory = \"$SMX_TEST_DIR\""
+    "shutdown_timeout = \"10s\""
+  )
   {
     echo "milter: {"
-    echo "  socket = \"$sock\";"
-    echo "  authserv_id = \"mx.example.com\";"
-    echo "  internal_domains = [ \"example.com\" ];"
-    echo "  trusted_networks = [ \"127.0.0.0/8\", \"::1\" ];"
-    echo "  spool_directory = \"$SMX_TEST_DIR\";"
-    echo "  shutdown_timeout = \"10s\";"
-    local kv
+    local kv extra
+    for kv in "${defaults[@]}"; do
+      for extra in "$@"; do
+        [ "${extra%%[ =]*}" = "${kv%%[ =]*}" ] && continue 2
+      done
+      echo "  $kv;"
+    done
     for kv in "$@"; do echo "  $kv;"; done
     echo "};"
     echo "store: { backend = \"sqlite\"; path = \"$SMX_TEST_DIR/store.db\"; };"

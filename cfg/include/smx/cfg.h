@@ -75,6 +75,18 @@ struct cfg_ca {
 	bool auto_enroll;		/* milter issues on first signed mail */
 };
 
+/* Inbound verification bounds and trust (the `verify` group). */
+struct cfg_verify {
+	char *ca_file;			/* PEM roots; "" means none */
+	char *extra_ca_file;		/* more roots, or NULL */
+	unsigned max_signatures;
+	unsigned max_certificates;
+	unsigned max_depth;
+	unsigned max_parts;
+	size_t max_bytes;
+	bool authentication_results_none;	/* add smime=none too */
+};
+
 struct policy;
 
 /* A loaded configuration. Read-only once loaded: share it between
@@ -86,6 +98,7 @@ struct cfg {
 	struct cfg_keys keys;
 	struct cfg_ldap ldap;
 	struct cfg_ca ca;		/* the `ca` group */
+	struct cfg_verify verify;	/* the `verify` group */
 	struct policy *policy;		/* the `policy` group (policy-engine.h) */
 	int refs;			/* private: use cfg_ref/cfg_unref */
 };

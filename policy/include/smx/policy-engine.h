@@ -54,6 +54,10 @@ bool policy_decrypt_inbound(const struct policy *policy);
 bool policy_encrypt_to_sender(const struct policy *policy);
 enum policy_mixed policy_mixed_recipients(const struct policy *policy);
 enum policy_internal policy_internal_mail(const struct policy *policy);
+/* Harvest only with dmarc=pass from one of these authserv-ids. */
+bool policy_harvest_require_dmarc(const struct policy *policy);
+char *const *policy_dmarc_authserv_ids(const struct policy *policy,
+				       size_t *n_r);
 /* The name of the trigger header, or NULL. */
 const char *policy_trigger_header(const struct policy *policy);
 /* Path or fingerprint of the archive certificate, or NULL. */

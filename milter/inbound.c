@@ -1,0 +1,221 @@
+/* The verifier (trust anchors, limits, harvest rules) is built once per
+ * configuration snapshot and rebuilt every VERIFIER_TTL seconds so that
+ * anchors added with `smimectl trust add` take effect without a reload. */
+#include "inbound.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <smx/log.h>
+#include <smx/policy-engine.h>
+#include <smx/smime-harvest.h>
+#include <smx/smime.h>
+#include <smx/store.h>
+
+#include "runtime.h"
+
+#define VERIFIER_TTL 300
+
+struct shared_verifier {
+	struct smime_verifier *verifier;
+	const struct cfg *cfg;	/* the snapshot it was built for */
+	time_t built;
+	unsigned refs;
+};
+
+static pthread_mutex_t verifier_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct shared_verifier *current;
+
+static void shared_release(struct shared_verifier *s)
+{
+	pthread_mutex_lock(&verifier_lock);
+	bool last = --s->refs == 0;
+	pthread_mutex_unlock(&verifier_lock);
+	if (last) {
+		smime_verifier_free(&s->verifier);
+		free(s);
+	}
+}
+
+void inbound_cache_clear(void)
+{
+	pthread_mutex_lock(&verifier_lock);
+	struct shared_verifier *old = current;
+	current = NULL;
+	pthread_mutex_unlock(&verifier_lock);
+	if (old != NULL)
+		shared_release(old);
+}
+
+static void add_store_anchors(struct smime_verifier *v)
+{
+	struct store *store = runtime_store();
+	struct store_anchor *anchors = NULL;
+	size_t n = 0;
+	if (store == NULL || store_anchor_list(store, &anchors, &n) != SMX_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct smime_error err = { "" };
+		if (smime_verifier_add_anchor(v, anchors[i].der,
+					      anchors[i].der_len, &err) != SMX_OK)
+			smx_log(LOG_WARNING, "trust anchor %s: %s",
+				anchors[i].fingerprint, err.text);
+	}
+	store_anchor_list_free(&anchors, n);
+}
+
+static struct shared_verifier *build(const struct cfg *cfg)
+{
+	size_t n_ids = 0;
+	char *const *ids = policy_dmarc_authserv_ids(cfg->policy, &n_ids);
+	struct smime_verify_options o = {
+		.authserv_id = cfg->milter.authserv_id,
+		.ca_file = strcmp(cfg->verify.ca_file, "none") == 0
+				   ? "" : cfg->verify.ca_file,
+		.extra_ca_file = cfg->verify.extra_ca_file,
+		.max_signatures = cfg->verify.max_signatures,
+		.max_certificates = cfg->verify.max_certificates,
+		.max_depth = cfg->verify.max_depth,
+		.max_parts = cfg->verify.max_parts,
+		.max_bytes = cfg->verify.max_bytes,
+		.mem_threshold = cfg->milter.spool_threshold,
+		.spool_dir = cfg->milter.spool_directory,
+		.harvest_untrusted = policy_harvest_untrusted(cfg->policy),
+		.harvest_require_dmarc = policy_harvest_require_dmarc(cfg->policy),
+		.dmarc_authserv_ids = (const char *const *)ids,
+		.n_dmarc_authserv_ids = n_ids,
+	};
+	struct shared_verifier *s = calloc(1, sizeof(*s));
+	struct smime_error err = { "" };
+	if (s == NULL || smime_verifier_new(&o, &s->verifier, &err) != SMX_OK) {
+		smx_log(LOG_ERR, "cannot set up verification: %s",
+			s ? err.text : "out of memory");
+		free(s);
+		return NULL;
+	}
+	add_store_anchors(s->verifier);
+	s->cfg = cfg;
+	s->built = time(NULL);
+	s->refs = 1;	/* the cache's */
+	return s;
+}
+
+/* A verifier for cfg with a reference for the caller, or NULL. */
+static struct shared_verifier *get_verifier(const struct cfg *cfg)
+{
+	time_t now = time(NULL);
+	pthread_mutex_lock(&verifier_lock);
+	struct shared_verifier *s = current;
+	if (s != NULL && s->cfg == cfg && now - s->built < VERIFIER_TTL) {
+		s->refs++;
+		pthread_mutex_unlock(&verifier_lock);
+		return s;
+	}
+	pthread_mutex_unlock(&verifier_lock);
+	struct shared_verifier *fresh = build(cfg);
+	if (fresh == NULL)
+		return NULL;
+	pthread_mutex_lock(&verifier_lock);
+	struct shared_verifier *old = current;
+	current = fresh;
+	fresh->refs++;	/* the caller's */
+	pthread_mutex_unlock(&verifier_lock);
+	if (old != NULL)
+		shared_release(old);
+	return fresh;
+}
+
+static enum smx_status feed(struct smime_verify *v, struct msg *m)
+{
+	for (size_t i = 0; i < m->n_headers; i++) {
+		enum smx_status st = smime_verify_header(v, m->headers[i].name,
+							 m->headers[i].value);
+		if (st != SMX_OK)
+			return st;
+	}
+	return smime_verify_body_spool(v, m->body);
+}
+
+/* Applies the verification's header edits. */
+static int apply_edits(SMFICTX *ctx, const struct smime_verify *v,
+		       bool deletes_allowed, bool add_none)
+{
+	for (size_t i = 0; i < smime_verify_edit_count(v); i++) {
+		const struct smime_header_edit *e = smime_verify_edit(v, i);
+		if (e->op == SMIME_EDIT_DELETE && !deletes_allowed)
+			continue;
+		if (e->op != SMIME_EDIT_DELETE && !add_none &&
+		    smime_verify_result(v) == SMIME_RESULT_NONE)
+			continue;
+		char *name = strdup(e->name);
+		char *value = e->value ? strdup(e->value) : NULL;
+		int rc = MI_FAILURE;
+		if (name != NULL && (e->value == NULL || value != NULL))
+			rc = e->op == SMIME_EDIT_DELETE
+				     ? smfi_chgheader(ctx, name, (int)e->index, NULL)
+			     : e->op == SMIME_EDIT_INSERT
+				     ? smfi_insheader(ctx, (int)e->index, name, value)
+				     : smfi_addheader(ctx, name, value);
+		free(name);
+		free(value);
+		if (rc != MI_SUCCESS)
+			return -1;
+	}
+	return 0;
+}
+
+static void harvest(const struct smime_verify *v,
+		    const struct smime_verify_msginfo *info, char *summary,
+		    size_t size)
+{
+	struct store *store = runtime_store();
+	size_t created = 0;
+	if (smime_verify_harvest_count(v) == 0)
+		return;
+	size_t used = strlen(summary);
+	if (store == NULL ||
+	    smime_harvest_store(store, v, info, time(NULL), &created) != SMX_OK)
+		snprintf(summary + used, size - used, "; harvest failed "
+			 "(store unavailable)");
+	else
+		snprintf(summary + used, size - used, "; harvested %zu "
+			 "certificate%s (%zu new)", smime_verify_harvest_count(v),
+			 smime_verify_harvest_count(v) == 1 ? "" : "s", created);
+}
+
+int inbound_apply(SMFICTX *ctx, struct conn *c, const char *qid,
+		  char *summary, size_t size)
+{
+	struct msg *m = c->msg;
+	struct smime_error err = { "" };
+	struct smime_verify_msginfo info = { m->sender, false };
+	struct shared_verifier *s = get_verifier(c->cfg);
+	struct smime_verify *v = s ? smime_verify_begin(s->verifier) : NULL;
+	int rc = 0;
+	snprintf(summary, size, "smime: not verified");
+	if (v == NULL || feed(v, m) != SMX_OK ||
+	    smime_verify_eom(v, &info, &err) != SMX_OK) {
+		smx_log(LOG_WARNING, "%s: verification skipped: %s", qid,
+			err.text[0] ? err.text : "out of memory");
+		goto done;
+	}
+	const char *ar = smime_verify_ar_value(v);
+	snprintf(summary, size, "%s", ar != NULL ? ar : "smime=none");
+	for (char *p = summary; *p != '\0'; p++)	/* one log line */
+		if (*p == '\r' || *p == '\n' || *p == '\t')
+			*p = ' ';
+	if (apply_edits(ctx, v, !m->headers_truncated,
+			c->cfg->verify.authentication_results_none) != 0) {
+		rc = -1;
+		goto done;
+	}
+	harvest(v, &info, summary, size);
+done:
+	smime_verify_free(&v);
+	if (s != NULL)
+		shared_release(s);
+	return rc;
+}

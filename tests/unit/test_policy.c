@@ -524,8 +524,8 @@ static void policy_errors_have_lines(void **state)
 		":3: policy: sign: expected one of always, never, on-request",
 		":4: policy: domains: every entry needs 'domain'",
 		":5: policy: addresses: 'address' is not valid",
-		":6: policy: mixed_recipients: expected one of all-or-nothing, "
-		"split",
+		(":6: policy: mixed_recipients: expected one of all-or-nothing, "
+		 "split"),
 		":7: policy: unknown setting 'colour'",
 		":8: policy: decrypt_inbound: expected true or false",
 		":9: policy: triggers: unknown setting 'subject'",

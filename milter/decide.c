@@ -1,10 +1,10 @@
 /* Decisions and their log lines.
  *
- * This build signs but cannot encrypt yet: every recipient's certificate
- * is therefore "missing" to the policy, so a recipient whose policy
- * requires encryption is refused (or the message tempfailed or held)
- * exactly as policy says, and nothing that must be encrypted is ever sent
- * in clear. Signing keys come from the store. */
+ * Certificates and keys come from the store. A recipient whose policy
+ * requires encryption and who has no usable certificate is refused (or
+ * the message tempfailed or held) exactly as policy says; a lookup that
+ * cannot be made counts as "unknown" and tempfails; any failure while
+ * encrypting tempfails: nothing that must be encrypted leaves in clear. */
 #include "decide.h"
 
 #include <stdio.h>
@@ -19,6 +19,7 @@
 
 #include "enroll.h"
 #include "inbound.h"
+#include "recipients.h"
 #include "fromaddr.h"
 #include "runtime.h"
 #include "signing.h"
@@ -86,8 +87,8 @@ sfsistat decide_recipient(SMFICTX *ctx, struct conn *c, const char *qid,
 	char reason[400] = "";
 	if (m->sender_trusted)
 		v = policy_rcpt_decide(c->cfg->policy, m->sender, rcpt,
-				       POLICY_MISSING, m->group, &group, reason,
-				       sizeof(reason));
+				       recipient_cert_state(runtime_store(), rcpt),
+				       m->group, &group, reason, sizeof(reason));
 	static const struct { const char *code, *xcode, *action; } replies[] = {
 		[POLICY_RCPT_REJECT] = { "550", "5.7.1", "reject" },
 		[POLICY_RCPT_TEMPFAIL] = { "450", "4.7.1", "tempfail" },
@@ -110,6 +111,14 @@ sfsistat decide_recipient(SMFICTX *ctx, struct conn *c, const char *qid,
 	if (m->group == POLICY_GROUP_NONE)
 		m->group = group;
 	return SMFIS_CONTINUE;
+}
+
+static void add_reason_text(struct policy_decision *d, const char *what,
+			    const char *why)
+{
+	size_t used = strlen(d->reason);
+	snprintf(d->reason + used, sizeof(d->reason) - used, "; %s%s", what,
+		 why);
 }
 
 static size_t header_count(const struct msg *m, const char *name)
@@ -145,8 +154,8 @@ static void client_protection(const struct msg *m, bool *is_signed,
 		*(strcasestr(ct, "signed-data") ? is_signed : is_encrypted) = true;
 }
 
-/* Builds the policy input. Certificates are "missing" (no encryption
- * yet); the signing key is looked up in the store for outbound mail. */
+/* Builds the policy input: certificates and the signing key are looked
+ * up in the store for outbound and internal mail. */
 static int policy_input(const struct conn *c, enum policy_direction dir,
 			const char *from, struct policy_message_input *in,
 			struct policy_rcpt_input **rcpts_r)
@@ -156,15 +165,17 @@ static int policy_input(const struct conn *c, enum policy_direction dir,
 					     sizeof(*r));
 	if (r == NULL)
 		return -1;
+	bool outgoing = dir == POLICY_OUTBOUND || dir == POLICY_INTERNAL;
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		r[i].address = m->rcpts[i];
-		r[i].cert = POLICY_MISSING;
+		r[i].cert = outgoing ? recipient_cert_state(runtime_store(),
+							    m->rcpts[i])
+				     : POLICY_MISSING;
 	}
 	const char *trigger = NULL;
 	const char *trigger_name = policy_trigger_header(c->cfg->policy);
 	if (trigger_name != NULL)
 		trigger = msg_header(m, trigger_name);
-	bool outgoing = dir == POLICY_OUTBOUND || dir == POLICY_INTERNAL;
 	*in = (struct policy_message_input){
 		.direction = dir, .sender = m->sender, .from = from,
 		.auth_login = m->auth_authen,
@@ -203,30 +214,48 @@ static sfsistat apply(SMFICTX *ctx, const struct policy_decision *d,
 		return SMFIS_TEMPFAIL;
 	}
 	default:
-		*action = d->sign ? "sign" : "pass";
+		*action = d->sign && d->encrypt ? "sign+encrypt"
+			  : d->encrypt ? "encrypt" : d->sign ? "sign" : "pass";
 		return SMFIS_CONTINUE;
 	}
 }
 
-/* Signs when the decision says so. A failure follows on_sign_failure:
- * "send" lets the message go unsigned, anything else refuses it. */
-static void sign_if_decided(SMFICTX *ctx, struct conn *c, const char *from,
-			    struct policy_decision *d)
+/* Signs and encrypts as the decision says. A signing failure follows
+ * on_sign_failure ("send": the message goes unsigned, still encrypted
+ * when it must be); any encryption failure tempfails: a message that
+ * must be encrypted never leaves in clear. */
+static void protect_if_decided(SMFICTX *ctx, struct conn *c, const char *from,
+			       struct policy_decision *d)
 {
-	if (d->action != POLICY_ACTION_SEND || !d->sign)
+	if (d->action != POLICY_ACTION_SEND || (!d->sign && !d->encrypt))
 		return;
-	char why[300];
-	enum smx_status st = signing_apply(ctx, runtime_store(), c, from, why,
-					   sizeof(why));
+	char why[300] = "";
+	struct enc_recipients rc = { NULL, 0 };
+	enum smx_status st = SMX_OK;
+	if (d->encrypt)
+		st = recipients_collect(runtime_store(), c->cfg, d, from, &rc,
+					why, sizeof(why));
+	if (st == SMX_OK)
+		st = outbound_apply(ctx, runtime_store(), c, from, d->sign,
+				    rc.items, rc.n, why, sizeof(why));
+	bool send_unsigned = d->on_sign_failure.value == POLICY_ACTION_SEND;
+	if (st == SMX_PERMFAIL && d->sign && d->encrypt && send_unsigned) {
+		add_reason_text(d, "signing failed: ", why);
+		d->sign = false;
+		st = outbound_apply(ctx, runtime_store(), c, from, false,
+				    rc.items, rc.n, why, sizeof(why));
+	}
+	recipients_release(&rc);
 	if (st == SMX_OK)
 		return;
-	d->sign = false;
-	size_t used = strlen(d->reason);
-	snprintf(d->reason + used, sizeof(d->reason) - used,
-		 "; signing failed: %s", why);
-	enum policy_action fail = (enum policy_action)d->on_sign_failure.value;
-	if (fail != POLICY_ACTION_SEND || st == SMX_TEMPFAIL)
-		d->action = fail == POLICY_ACTION_REJECT && st != SMX_TEMPFAIL
+	add_reason_text(d, d->encrypt ? "encryption failed: "
+				      : "signing failed: ", why);
+	bool was_encrypting = d->encrypt;
+	d->sign = d->encrypt = false;
+	if (was_encrypting || st == SMX_TEMPFAIL || !send_unsigned)
+		d->action = !was_encrypting && st != SMX_TEMPFAIL &&
+				    d->on_sign_failure.value ==
+					    POLICY_ACTION_REJECT
 				    ? POLICY_ACTION_REJECT
 				    : POLICY_ACTION_TEMPFAIL;
 }
@@ -286,7 +315,7 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 		free(from);
 		return SMFIS_TEMPFAIL;
 	}
-	sign_if_decided(ctx, c, from, &d);
+	protect_if_decided(ctx, c, from, &d);
 	char verified[400] = "";
 	/* A message over the limits was not kept whole: its signatures
 	 * cannot be checked, and it passes unchanged (the log says why). */

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <smx/log.h>
+#include <smx/smime-encrypt.h>
 #include <smx/smime.h>
 
 #define SIGNER_TTL 300
@@ -251,24 +252,27 @@ static enum smx_status feed(struct smime_sign *s, struct msg *m)
 	return smime_sign_body_spool(s, m->body);
 }
 
-/* Hands the edits and the new body to the MTA. Any failure here leaves
+/* Hands header edits and a new body to the MTA. Any failure here leaves
  * the MTA's copy half changed: the caller must tempfail the message. */
-static int hand_over(SMFICTX *ctx, struct smime_sign *s)
+static int hand_over(SMFICTX *ctx, size_t n_edits,
+		     const struct smime_header_edit *(*edit)(const void *, size_t),
+		     const void *obj, struct spool *body)
 {
-	for (size_t i = 0; i < smime_sign_edit_count(s); i++) {
-		const struct smime_header_edit *e = smime_sign_edit(s, i);
+	for (size_t i = 0; i < n_edits; i++) {
+		const struct smime_header_edit *e = edit(obj, i);
 		char *name = strdup(e->name);
 		char *value = e->value ? strdup(e->value) : NULL;
 		int rc = name == NULL || (e->value && value == NULL) ? MI_FAILURE
 			 : e->op == SMIME_EDIT_DELETE
 				 ? smfi_chgheader(ctx, name, (int)e->index, NULL)
+			 : e->op == SMIME_EDIT_INSERT
+				 ? smfi_insheader(ctx, (int)e->index, name, value)
 				 : smfi_addheader(ctx, name, value);
 		free(name);
 		free(value);
 		if (rc != MI_SUCCESS)
 			return -1;
 	}
-	struct spool *body = smime_sign_result_body(s);
 	unsigned char buf[REPLACE_CHUNK];
 	ssize_t n;
 	if (spool_rewind(body) != 0)
@@ -279,9 +283,60 @@ static int hand_over(SMFICTX *ctx, struct smime_sign *s)
 	return n == 0 ? 0 : -1;
 }
 
-enum smx_status signing_apply(SMFICTX *ctx, struct store *store,
-			      struct conn *conn, const char *from,
-			      char *why, size_t size)
+static const struct smime_header_edit *sign_edit(const void *s, size_t i)
+{
+	return smime_sign_edit(s, i);
+}
+
+static const struct smime_header_edit *encrypt_edit(const void *e, size_t i)
+{
+	return smime_encrypt_edit(e, i);
+}
+
+static enum smx_status feed_encrypt(struct smime_encrypt *e, struct msg *m)
+{
+	for (size_t i = 0; i < m->n_headers; i++) {
+		enum smx_status st = smime_encrypt_header(e, m->headers[i].name,
+							  m->headers[i].value);
+		if (st != SMX_OK)
+			return st;
+	}
+	return smime_encrypt_body_spool(e, m->body);
+}
+
+/* Encrypts (the signed entity when s is not NULL) to rcpts and hands
+ * the result over. */
+static enum smx_status encrypt_and_hand_over(SMFICTX *ctx, struct conn *conn,
+					     struct smime_sign *s,
+					     const struct smime_recipient *rcpts,
+					     size_t n, struct smime_error *err)
+{
+	struct smime_encrypt_options opts = {
+		.mem_threshold = conn->cfg->milter.spool_threshold,
+		.spool_dir = conn->cfg->milter.spool_directory,
+	};
+	struct smime_encrypt *e = NULL;
+	enum smx_status st = smime_encrypt_new(rcpts, n, &opts, &e, err);
+	if (st == SMX_OK)
+		st = s != NULL ? smime_encrypt_signed(e, s, err)
+			       : feed_encrypt(e, conn->msg);
+	if (st == SMX_OK && s == NULL)
+		st = smime_encrypt_eom(e, err);
+	if (st == SMX_OK &&
+	    hand_over(ctx, smime_encrypt_edit_count(e), encrypt_edit, e,
+		      smime_encrypt_result_body(e)) != 0) {
+		snprintf(err->text, sizeof(err->text), "the MTA refused the "
+			 "changes");
+		st = SMX_TEMPFAIL;
+	}
+	smime_encrypt_free(&e);
+	return st;
+}
+
+enum smx_status outbound_apply(SMFICTX *ctx, struct store *store,
+			       struct conn *conn, const char *from, bool sign,
+			       const struct smime_recipient *rcpts, size_t n,
+			       char *why, size_t size)
 {
 	struct smime_error err = { "" };
 	struct cached_signer *cs = NULL;
@@ -293,14 +348,21 @@ enum smx_status signing_apply(SMFICTX *ctx, struct store *store,
 			 "limits: cannot sign");
 		goto done;
 	}
-	st = get_signer(store, conn->cfg, from, &cs, &err);
-	if (st != SMX_OK)
-		goto done;
-	s = smime_sign_begin(cs->signer);
-	st = s == NULL ? SMX_TEMPFAIL : feed(s, m);
-	if (st == SMX_OK)
-		st = smime_sign_eom(s, &err);
-	if (st == SMX_OK && hand_over(ctx, s) != 0) {
+	if (sign) {
+		st = get_signer(store, conn->cfg, from, &cs, &err);
+		if (st != SMX_OK)
+			goto done;
+		s = smime_sign_begin(cs->signer);
+		st = s == NULL ? SMX_TEMPFAIL : feed(s, m);
+		if (st == SMX_OK)
+			st = smime_sign_eom(s, &err);
+		if (st != SMX_OK)
+			goto done;
+	}
+	if (n > 0)
+		st = encrypt_and_hand_over(ctx, conn, s, rcpts, n, &err);
+	else if (hand_over(ctx, smime_sign_edit_count(s), sign_edit, s,
+			   smime_sign_result_body(s)) != 0) {
 		snprintf(err.text, sizeof(err.text), "the MTA refused the "
 			 "changes");
 		st = SMX_TEMPFAIL;

@@ -4,6 +4,7 @@
 #define SMX_MILTER_SIGNING_H
 
 #include <libmilter/mfapi.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <smx/policy-engine.h>
@@ -20,15 +21,21 @@ enum policy_availability signing_key_state(struct store *store,
 					   const char *from,
 					   int64_t *not_after_r);
 
-/* Signs the message of conn as `from` and hands the header edits and
- * the new body to the MTA. Returns SMX_OK; SMX_TEMPFAIL when the store
- * or the system failed; SMX_PERMFAIL when this message or key cannot be
- * signed. why receives the reason (no secrets). Nothing is changed in
- * the MTA's copy unless SMX_OK is returned or an edit itself failed
- * (then SMX_TEMPFAIL: the caller must not let the message through). */
-enum smx_status signing_apply(SMFICTX *ctx, struct store *store,
-			      struct conn *conn, const char *from,
-			      char *why, size_t size);
+struct smime_recipient;
+
+/* Signs the message of conn as `from` (when sign), then encrypts it to
+ * the n recipients (when n > 0: the signed entity, or the message), and
+ * hands the header edits and the new body to the MTA. Returns SMX_OK;
+ * SMX_TEMPFAIL when the store or the system failed; SMX_PERMFAIL when
+ * this message, key or certificate cannot be used. why receives the
+ * reason (no secrets). Nothing is changed in the MTA's copy unless
+ * SMX_OK is returned or an edit itself failed (then SMX_TEMPFAIL): the
+ * caller must never let a message that had to be encrypted through
+ * after a failure. */
+enum smx_status outbound_apply(SMFICTX *ctx, struct store *store,
+			       struct conn *conn, const char *from, bool sign,
+			       const struct smime_recipient *rcpts, size_t n,
+			       char *why, size_t size);
 
 /* Drops every cached signer (after a reload). */
 void signing_cache_clear(void);

@@ -1,0 +1,130 @@
+#include "recipients.h"
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <smx/log.h>
+
+enum policy_availability recipient_cert_state(struct store *store,
+					      const char *rcpt)
+{
+	if (store == NULL)
+		return POLICY_UNKNOWN;
+	struct store_selection *sel = NULL;
+	enum smx_status st = store_select(store, rcpt, STORE_PURPOSE_ENCRYPT,
+					  time(NULL), &sel);
+	store_selection_free(&sel);
+	return st == SMX_OK ? POLICY_AVAILABLE
+	       : st == SMX_NOTFOUND ? POLICY_MISSING : POLICY_UNKNOWN;
+}
+
+static int push(struct enc_recipients *r, X509 *cert, unsigned caps,
+		bool legacy)
+{
+	struct smime_recipient *grown =
+		realloc(r->items, (r->n + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		X509_free(cert);
+		return -1;
+	}
+	r->items = grown;
+	r->items[r->n++] = (struct smime_recipient){ cert, caps, legacy };
+	return 0;
+}
+
+/* The best encryption certificate of email, or SMX_NOTFOUND. */
+static enum smx_status best_cert(struct store *store, const char *email,
+				 X509 **cert_r, unsigned *caps_r)
+{
+	struct store_selection *sel = NULL;
+	enum smx_status st = store_select(store, email, STORE_PURPOSE_ENCRYPT,
+					  time(NULL), &sel);
+	if (st == SMX_OK) {
+		const struct store_cert *c = sel->items[0].cert;
+		const unsigned char *p = c->der;
+		*cert_r = d2i_X509(NULL, &p, (long)c->der_len);
+		*caps_r = 0;
+		if (smime_caps_parse(c->smime_caps, c->smime_caps_len,
+				     caps_r) != SMX_OK)
+			*caps_r = 0;	/* unknown: the safe choices */
+		if (*cert_r == NULL)
+			st = SMX_PERMFAIL;
+	}
+	store_selection_free(&sel);
+	return st;
+}
+
+static X509 *read_pem_cert(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return NULL;
+	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	return x;
+}
+
+static enum smx_status add_extras(struct store *store, const struct cfg *cfg,
+				  const char *from, bool legacy,
+				  struct enc_recipients *out, char *why,
+				  size_t size)
+{
+	X509 *cert = NULL;
+	unsigned caps = 0;
+	if (policy_encrypt_to_sender(cfg->policy) && from != NULL &&
+	    best_cert(store, from, &cert, &caps) == SMX_OK &&
+	    push(out, cert, caps, legacy) != 0)
+		return SMX_TEMPFAIL;
+	const char *archive = policy_archive_certificate(cfg->policy);
+	if (archive == NULL)
+		return SMX_OK;
+	cert = read_pem_cert(archive);
+	if (cert == NULL) {
+		snprintf(why, size, "archive certificate %s cannot be read",
+			 archive);
+		return SMX_TEMPFAIL;
+	}
+	return push(out, cert, 0, legacy) == 0 ? SMX_OK : SMX_TEMPFAIL;
+}
+
+enum smx_status recipients_collect(struct store *store, const struct cfg *cfg,
+				   const struct policy_decision *d,
+				   const char *from, struct enc_recipients *out,
+				   char *why, size_t size)
+{
+	*out = (struct enc_recipients){ NULL, 0 };
+	snprintf(why, size, "%s", "");
+	if (store == NULL) {
+		snprintf(why, size, "store unavailable");
+		return SMX_TEMPFAIL;
+	}
+	for (size_t i = 0; i < d->n_rcpts; i++) {
+		if (!d->rcpts[i].encrypt_to)
+			continue;
+		X509 *cert = NULL;
+		unsigned caps = 0;
+		enum smx_status st = best_cert(store, d->rcpts[i].address, &cert,
+					       &caps);
+		if (st != SMX_OK) {
+			snprintf(why, size, "certificate of <%s> unavailable "
+				 "(%s)", d->rcpts[i].address, smx_status_name(st));
+			return st == SMX_NOTFOUND ? SMX_TEMPFAIL : st;
+		}
+		if (push(out, cert, caps,
+			 d->rcpts[i].level.legacy_interop.value == 2) != 0)
+			return SMX_TEMPFAIL;
+	}
+	return add_extras(store, cfg, from, d->legacy_interop, out, why, size);
+}
+
+void recipients_release(struct enc_recipients *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		X509_free(r->items[i].cert);
+	free(r->items);
+	r->items = NULL;
+	r->n = 0;
+}

@@ -1,0 +1,38 @@
+/* Encryption certificates: what the policy needs to know about each
+ * recipient, and the list of certificates a message is encrypted to. */
+#ifndef SMX_MILTER_RECIPIENTS_H
+#define SMX_MILTER_RECIPIENTS_H
+
+#include <stddef.h>
+
+#include <smx/cfg.h>
+#include <smx/policy-engine.h>
+#include <smx/smime-encrypt.h>
+#include <smx/store.h>
+
+/* Whether rcpt has a usable encryption certificate: AVAILABLE, MISSING
+ * (every source answered), or UNKNOWN (the store could not answer, or
+ * there is none): unknown is never reported as missing. */
+enum policy_availability recipient_cert_state(struct store *store,
+					      const char *rcpt);
+
+struct enc_recipients {
+	struct smime_recipient *items;	/* certificates owned here */
+	size_t n;
+};
+
+/* The certificates to encrypt to: every recipient the decision marks
+ * encrypt_to (its best certificate, SMIMECapabilities, legacy_interop),
+ * the sender's own encryption certificate when policy encrypt_to_sender
+ * says so and one exists, and the archive certificate when configured.
+ * Returns SMX_OK; SMX_TEMPFAIL or SMX_PERMFAIL (a certificate vanished,
+ * the archive certificate file cannot be read) with the reason in why.
+ * The caller frees out with recipients_release, whatever the result. */
+enum smx_status recipients_collect(struct store *store, const struct cfg *cfg,
+				   const struct policy_decision *d,
+				   const char *from, struct enc_recipients *out,
+				   char *why, size_t size);
+
+void recipients_release(struct enc_recipients *r);
+
+#endif

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Outbound encryption through a real Postfix: a partner domain requires
+# encryption; alice (SASL, identity in the store) writes to an RSA and an
+# EC recipient whose certificates are in the store. The message at the
+# sink is enveloped-data that each recipient decrypts with OpenSSL (NSS
+# 3.87 cannot when an ECDH recipient is present: reported, see
+# docs/smime-encrypt.md; tests/interop-encrypt covers gpgsm and NSS for
+# RSA recipients), and inside it alice's signature
+# verifies. A required recipient without certificate is refused at RCPT;
+# the plaintext marker never reaches the sink.
+. "$SMX_SOURCE_DIR/tests/lib/common.sh"
+. "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+set -e
+pf_need_peers
+need_cmd openssl certutil pk12util cmsutil saslpasswd2
+TOOL="$SMX_SOURCE_DIR/tests/interop-sign/mime_tool.py"
+SINK2MSG="$SMX_SOURCE_DIR/tests/integration-sign/sink-to-message.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
+MARKER="PLAINTEXT-MARKER-7f3a9"
+
+pki=$(fresh_dir pki)
+q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
+q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
+  -out "$pki/ca.pem" -days 7 -subj "/CN=Encrypt Test CA" \
+  -addext "basicConstraints=critical,CA:TRUE" \
+  -addext "keyUsage=critical,keyCertSign,cRLSign"
+echo p12pass > "$pki/pw"
+# issue NAME EMAIL KU KEYSPEC...
+issue() {
+  local name=$1 email=$2 ku=$3
+  shift 3
+  q openssl req -newkey "$@" -nodes -keyout "$pki/$name.key" \
+    -out "$pki/$name.csr" -subj "/CN=$name"
+  q openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.pem" \
+    -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/$name.pem" -days 7 \
+    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,%s\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$ku" "$email")
+}
+issue alice alice@example.com digitalSignature,keyEncipherment rsa:2048
+issue rsa1 rsa1@partner.example digitalSignature,keyEncipherment rsa:2048
+issue ec1 ec1@partner.example digitalSignature,keyAgreement ec -pkeyopt ec_paramgen_curve:P-256
+q openssl pkcs12 -export -in "$pki/alice.pem" -inkey "$pki/alice.key" \
+  -out "$pki/alice.p12" -passout "file:$pki/pw"
+
+pf_init --sasl
+sink_start
+write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT"
+rm -f "$SMX_TEST_DIR"/store.db* "$SMX_TEST_DIR/master.key"
+printf 'policy: { domains: ( { domain = "partner.example"; encrypt = "required"; } ); };\n' \
+  >> "$PF_MILTER_CONF"
+ctl() { "$SMX_BIN_DIR/smimectl" -c "$PF_MILTER_CONF" "$@"; }
+q ctl init
+q ctl trust add "$pki/ca.pem"
+q ctl import-p12 "$pki/alice.p12" --password-file "$pki/pw"
+q ctl import-cert "$pki/rsa1.pem" "$pki/ec1.pem"
+pf_start_milter
+pf_add_sasl_user alice@example.com pw-alice
+pf_start
+
+msgs=$(fresh_dir messages)
+printf 'From: Alice <alice@example.com>\r\nTo: partners\r\nSubject: numbers\r\nMessage-ID: <enc1@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n%s: Quartalszahlen für die Partner.\r\n' "$MARKER" > "$msgs/m.eml"
+python3 "$MSGTOOL" wire "$msgs/m.eml" "$msgs/m.wire"
+pf_send "$msgs/m.out" --server "127.0.0.1:$PF_SUBMIT_PORT" -a PLAIN \
+  -au alice@example.com -ap pw-alice --from alice@example.com \
+  --to rsa1@partner.example,ec1@partner.example -ndf --data "@$msgs/m.wire" ||
+  { cat "$msgs/m.out" >&2; fail "the message was refused"; }
+qid=$(pf_queue_id "$msgs/m.out")
+pf_wait_delivered "$qid"
+f=$(sink_file_for "$qid")
+grep -q "$MARKER" "$f" && fail "the plaintext reached the sink"
+grep -qi "^Content-Type: application/pkcs7-mime; smime-type=enveloped-data" "$f" ||
+  { cat "$f" >&2; fail "not enveloped-data"; }
+grep -q "$qid: direction=outbound .* action=sign+encrypt " "$PF_MILTER_LOG" ||
+  fail "no sign+encrypt log line"
+python3 "$SINK2MSG" "$f" "$msgs/enc.eml"
+python3 - "$msgs/enc.eml" "$msgs/enc.der" <<'PY'
+import base64, sys
+body = open(sys.argv[1], "rb").read().split(b"\r\n\r\n", 1)[1]
+open(sys.argv[2], "wb").write(base64.b64decode(body))
+PY
+
+# inner CONTENT NAME: the decrypted entity is alice's signed message.
+inner() {
+  grep -q "$MARKER" "$1" || fail "$2: decrypted content lacks the text"
+  printf 'MIME-Version: 1.0\r\n' | cat - "$1" > "$1.eml"
+  python3 "$TOOL" extract-clear "$1.eml" "$1.content" "$1.sig" ||
+    fail "$2: decrypted content is not multipart/signed"
+  openssl cms -verify -binary -inform DER -in "$1.sig" -content "$1.content" \
+    -CAfile "$pki/ca.pem" -purpose smimesign -out /dev/null 2>"$1.err" ||
+    fail "$2: inner signature: $(cat "$1.err")"
+}
+for r in rsa1 ec1; do
+  openssl cms -decrypt -inform DER -in "$msgs/enc.der" -recip "$pki/$r.pem" \
+    -inkey "$pki/$r.key" -binary -out "$msgs/$r.dec" 2>"$msgs/$r.err" ||
+    fail "openssl cannot decrypt for $r: $(cat "$msgs/$r.err")"
+  inner "$msgs/$r.dec" "openssl/$r"
+  echo "ok: $r decrypts with OpenSSL, alice's signature inside verifies"
+done
+
+# NSS: the RSA recipient's key in a fresh database.
+nss="$SMX_TEST_DIR/nss"
+rm -rf "$nss" && mkdir "$nss"
+q openssl pkcs12 -export -in "$pki/rsa1.pem" -inkey "$pki/rsa1.key" \
+  -out "$pki/rsa1.p12" -passout "file:$pki/pw"
+q certutil -N -d "sql:$nss" --empty-password
+q pk12util -i "$pki/rsa1.p12" -d "sql:$nss" -w "$pki/pw" -K ""
+cmsutil -D -i "$msgs/enc.der" -d "sql:$nss" -o "$msgs/nss.dec" 2>"$msgs/nss.err" &&
+  grep -q "$MARKER" "$msgs/nss.dec" && echo "ok: rsa1 decrypts with NSS" ||
+  echo "known: NSS 3.87 cannot read a message that also has an ECDH recipient ($(head -c 200 "$msgs/nss.err"))"
+echo PASS-main
+
+# A required recipient without certificate: 550 at RCPT, nothing sent.
+before=$(sink_count)
+if pf_send "$msgs/nocert.out" --server "127.0.0.1:$PF_SUBMIT_PORT" -a PLAIN \
+   -au alice@example.com -ap pw-alice --from alice@example.com \
+   --to nocert@partner.example -ndf --data "@$msgs/m.wire"; then
+  cat "$msgs/nocert.out" >&2
+  fail "a required recipient without certificate was accepted"
+fi
+grep -q "550 5.7.1" "$msgs/nocert.out" || { cat "$msgs/nocert.out" >&2; fail "want 550 5.7.1"; }
+[ "$(sink_count)" = "$before" ] || fail "something reached the sink"
+grep -rq "$MARKER" "$PF_SINK_DIR" && fail "plaintext at the sink"
+echo "ok: required recipient without certificate refused at RCPT, nothing in clear"
+echo PASS

@@ -40,6 +40,8 @@ static void usage(FILE *out)
 		"  ca cert                the organization CA certificate (PEM)\n"
 		"  ca revoke FINGERPRINT [--reason R]\n"
 		"  ca crl [--out FILE] [--der]\n"
+		"  lookup EMAIL           the certificates encryption to EMAIL would use\n"
+		"  publish EMAIL [--dry-run]   write EMAIL's certificates to the directory\n"
 		"--json prints machine-readable output.\n");
 }
 
@@ -80,6 +82,8 @@ static const struct {
 	{ "trust", ctl_cmd_trust },
 	{ "stats", ctl_cmd_stats },
 	{ "ca", ctl_cmd_ca },
+	{ "lookup", ctl_cmd_lookup },
+	{ "publish", ctl_cmd_publish },
 };
 
 /* Removes every "--json" from argv; returns the new argc. */

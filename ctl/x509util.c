@@ -1,5 +1,6 @@
 #include "x509util.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,8 @@
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+
+#include <smx/lookup.h>
 
 #define MAX_CHAIN 8
 
@@ -104,46 +107,28 @@ STACK_OF(X509) *x509_chain_for(X509 *leaf, STACK_OF(X509) *pool)
 	return chain;
 }
 
-static int add_all(X509_STORE *xs, STACK_OF(X509) *sk)
-{
-	for (int i = 0; i < sk_X509_num(sk); i++)
-		if (!X509_STORE_add_cert(xs, sk_X509_value(sk, i)))
-			return -1;
-	return 0;
-}
-
 enum store_trust x509_verify(struct store *store, X509 *leaf,
 			     STACK_OF(X509) *extra, char *why, size_t size)
 {
 	enum store_trust trust = STORE_TRUST_NONE;
-	X509_STORE *xs = X509_STORE_new();
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	STACK_OF(X509) *anchors = x509_from_store(store, true);
-	STACK_OF(X509) *untrusted = x509_from_store(store, false);
-	snprintf(why, size, "the store did not answer");
-	if (xs == NULL || ctx == NULL || anchors == NULL || untrusted == NULL)
-		goto done;
-	for (int i = 0; extra != NULL && i < sk_X509_num(extra); i++) {
-		X509 *x = sk_X509_value(extra, i);
-		if (X509_up_ref(x) && !sk_X509_push(untrusted, x))
-			X509_free(x);
+	int n = extra != NULL ? sk_X509_num(extra) : 0;
+	struct lookup_der *ders = calloc((size_t)n + 1, sizeof(*ders));
+	unsigned char *der = NULL;
+	size_t len = x509_to_der(leaf, &der);
+	int have = 0;
+	snprintf(why, size, "out of memory");
+	for (int i = 0; ders != NULL && i < n; i++) {
+		unsigned char *one = NULL;
+		size_t one_len = x509_to_der(sk_X509_value(extra, i), &one);
+		if (one_len > 0)
+			ders[have++] = (struct lookup_der){ one, one_len };
 	}
-	X509_STORE_set_default_paths(xs);
-	if (add_all(xs, anchors) != 0 ||
-	    !X509_STORE_CTX_init(ctx, xs, leaf, untrusted))
-		goto done;
-	if (X509_verify_cert(ctx) == 1) {
-		trust = STORE_TRUST_CHAIN;
-		snprintf(why, size, "chain verified");
-	} else {
-		snprintf(why, size, "%s", X509_verify_cert_error_string(
-				 X509_STORE_CTX_get_error(ctx)));
-	}
-done:
-	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(xs);
-	x509_stack_free(&anchors);
-	x509_stack_free(&untrusted);
-	ERR_clear_error();
+	if (ders != NULL && len > 0)
+		(void)lookup_verify_chain(store, der, len, ders, (size_t)have,
+					  &trust, why, size);
+	for (int i = 0; ders != NULL && i < have; i++)
+		free((void *)(uintptr_t)ders[i].der);
+	free(ders);
+	free(der);
 	return trust;
 }

@@ -1,0 +1,121 @@
+/* Finding a recipient's encryption certificates (SPEC section 5): the one
+ * search used by the milter and by smimectl lookup. Order: the store;
+ * when it holds nothing usable, the directory cache (kept in the store);
+ * when the cache has no fresh entry, the LDAP directory, whose
+ * certificates are put into the store (source directory, trust from chain
+ * verification) and whose answer is cached, then the store is asked
+ * again.
+ *
+ * Three answers, never confused: AVAILABLE (usable certificates, best
+ * first), MISSING (every source answered and none is usable), UNKNOWN
+ * (the store or the directory could not answer: a caller must fail
+ * closed, never treat it as MISSING).
+ *
+ * Thread-safe: any number of threads may look up at once on one struct
+ * store and one struct directory (both are thread-safe); the library
+ * keeps no state of its own. The header exposes no OpenSSL types. */
+#ifndef SMX_LOOKUP_H
+#define SMX_LOOKUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <smx/store.h>
+
+struct cfg_ldap;
+struct directory;
+
+enum lookup_answer {
+	LOOKUP_AVAILABLE = 0,	/* at least one usable certificate */
+	LOOKUP_MISSING,		/* every source answered: none usable */
+	LOOKUP_UNKNOWN,		/* a source could not answer: fail closed */
+};
+
+/* Where a candidate came from. */
+enum lookup_origin {
+	LOOKUP_FROM_STORE = 0,	/* imported, harvested or issued */
+	LOOKUP_FROM_CACHE,	/* fetched from the directory earlier */
+	LOOKUP_FROM_DIRECTORY,	/* fetched from the directory now */
+};
+
+struct lookup_candidate {
+	struct store_cert *cert;	/* NULL only for a directory value
+					 * that is not a certificate */
+	enum lookup_origin origin;
+	bool usable;
+	bool preferred;		/* named by SMIMEEncryptionKeyPreference */
+	enum store_reject reject;	/* the store's verdict; STORE_USABLE
+					 * for usable ones and for values the
+					 * directory refused (see reason) */
+	char *reason;		/* why not usable ("expired", "not trusted
+				 * (...)", "issued to x, not y"); NULL when
+				 * usable */
+	char *dn;		/* directory origin: the entry and the */
+	char *attribute;	/* attribute that held it; else NULL */
+};
+
+/* Every candidate seen: items[0 .. n_usable-1] are the usable ones in the
+ * order to use them (the store's rule: preferred, then newest), then the
+ * rejected ones with their reasons, from every source asked. */
+struct lookup_result {
+	enum lookup_answer answer;
+	struct lookup_candidate *items;
+	size_t count;
+	size_t n_usable;
+	bool directory_asked;	/* the directory was queried by this call */
+	char *error;		/* UNKNOWN: which source failed and why;
+				 * else NULL */
+};
+
+/* Finds the encryption certificates of email (an address, any case) at
+ * time now. dir is the directory to ask (NULL: no directory is
+ * configured, so the store and its cache are every source); ldap gives
+ * cache_ttl and negative_ttl (ignored, and may be NULL, when dir is
+ * NULL). A directory answer is cached in the store for cache_ttl (found)
+ * or negative_ttl (not found) seconds, and not at all when that is 0;
+ * "unknown" is never cached. Each certificate the directory returns is
+ * stored with STORE_SOURCE_DIRECTORY and STORE_TRUST_CHAIN when its chain
+ * verifies to the trust anchors (lookup_verify_chain), else
+ * STORE_TRUST_NONE (then rejected as not trusted).
+ * Returns the answer; *result_r (owned by the caller, lookup_result_free)
+ * is set in every case, and is NULL only when memory ran out (then the
+ * answer is LOOKUP_UNKNOWN). Logs the failures of sources at the level of
+ * the store and directory libraries, nothing per lookup above LOG_DEBUG. */
+enum lookup_answer lookup_encrypt_certs(struct store *store,
+					struct directory *dir,
+					const struct cfg_ldap *ldap,
+					const char *email, time_t now,
+					struct lookup_result **result_r);
+
+/* Frees a result and sets *result NULL. NULL-safe. */
+void lookup_result_free(struct lookup_result **result);
+
+/* "available", "missing", "unknown". */
+const char *lookup_answer_name(enum lookup_answer answer);
+
+/* "store", "cache", "directory". */
+const char *lookup_origin_name(enum lookup_origin origin);
+
+/* A DER certificate (for lookup_verify_chain's extra intermediates). */
+struct lookup_der {
+	const unsigned char *der;
+	size_t len;
+};
+
+/* Verifies the certificate der (DER) at the current time to the store's
+ * trust anchors and the system's default bundle, with extra (n_extra
+ * certificates, may be 0) and every stored certificate as possible
+ * intermediates. Returns SMX_OK with *trust_r STORE_TRUST_CHAIN ("chain
+ * verified" in why) or STORE_TRUST_NONE with the reason in why (OpenSSL's
+ * verification error, or "not a certificate"); SMX_TEMPFAIL when the
+ * store did not answer or memory ran out (*trust_r STORE_TRUST_NONE, the
+ * reason in why). Used by smimectl import-cert too, so that both judge
+ * certificates alike. Thread-safe. */
+enum smx_status lookup_verify_chain(struct store *store,
+				    const unsigned char *der, size_t len,
+				    const struct lookup_der *extra,
+				    size_t n_extra, enum store_trust *trust_r,
+				    char *why, size_t size);
+
+#endif

@@ -1,0 +1,27 @@
+/* Inside the lookup library: chain verification prepared once for
+ * several certificates (lookup-verify.c). */
+#ifndef SMX_LOOKUP_PRIVATE_H
+#define SMX_LOOKUP_PRIVATE_H
+
+#include <smx/lookup.h>
+
+struct lookup_verifier;
+
+/* Loads the store's anchors, the system bundle and every stored
+ * certificate (as intermediates). SMX_OK with *v_r owned by the caller
+ * (lookup_verifier_free), or SMX_TEMPFAIL (store or memory). */
+enum smx_status lookup_verifier_new(struct store *store,
+				    struct lookup_verifier **v_r);
+
+/* Verifies one DER certificate now, with extra intermediates. SMX_OK with
+ * *trust_r and the reason in why; SMX_TEMPFAIL when memory ran out. */
+enum smx_status lookup_verifier_check(struct lookup_verifier *v,
+				      const unsigned char *der, size_t len,
+				      const struct lookup_der *extra,
+				      size_t n_extra, enum store_trust *trust_r,
+				      char *why, size_t size);
+
+/* Frees a verifier and sets *v NULL. NULL-safe. */
+void lookup_verifier_free(struct lookup_verifier **v);
+
+#endif

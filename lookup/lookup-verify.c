@@ -1,0 +1,187 @@
+/* Chain verification of certificates to the trust anchors: the store's
+ * anchors plus the system bundle, with the stored certificates as
+ * intermediates. One implementation for the directory lookup and for
+ * smimectl import-cert. */
+#include "lookup-private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+struct lookup_verifier {
+	X509_STORE *anchors;		/* store anchors + system bundle */
+	STACK_OF(X509) *pool;		/* every stored certificate */
+};
+
+static X509 *from_der(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	if (der == NULL || len == 0 || len > 0x7fffffff)
+		return NULL;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	if (x != NULL && p != der + len) {
+		X509_free(x);	/* trailing bytes: not one certificate */
+		x = NULL;
+	}
+	return x;
+}
+
+/* Pushes the certificate in der onto sk; what does not parse is
+ * skipped. Returns -1 only when memory ran out. */
+static int push_der(STACK_OF(X509) *sk, const unsigned char *der, size_t len)
+{
+	X509 *x = from_der(der, len);
+	if (x == NULL)
+		return 0;
+	if (!sk_X509_push(sk, x)) {
+		X509_free(x);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_anchors(struct store *store, X509_STORE *xs)
+{
+	struct store_anchor *list = NULL;
+	size_t n = 0;
+	if (store_anchor_list(store, &list, &n) != SMX_OK)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		X509 *x = from_der(list[i].der, list[i].der_len);
+		if (x != NULL && !X509_STORE_add_cert(xs, x))
+			rc = -1;
+		X509_free(x);
+	}
+	store_anchor_list_free(&list, n);
+	return rc;
+}
+
+static int load_pool(struct store *store, STACK_OF(X509) *pool)
+{
+	struct store_cert **list = NULL;
+	size_t n = 0;
+	if (store_cert_list(store, NULL, &list, &n) != SMX_OK)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = push_der(pool, list[i]->der, list[i]->der_len);
+	store_cert_list_free(&list, n);
+	return rc;
+}
+
+enum smx_status lookup_verifier_new(struct store *store,
+				    struct lookup_verifier **v_r)
+{
+	struct lookup_verifier *v = calloc(1, sizeof(*v));
+	*v_r = NULL;
+	if (v == NULL)
+		return SMX_TEMPFAIL;
+	v->anchors = X509_STORE_new();
+	v->pool = sk_X509_new_null();
+	if (v->anchors == NULL || v->pool == NULL)
+		goto fail;
+	/* a missing system bundle leaves only the store's anchors */
+	X509_STORE_set_default_paths(v->anchors);
+	if (load_anchors(store, v->anchors) != 0 ||
+	    load_pool(store, v->pool) != 0)
+		goto fail;
+	ERR_clear_error();
+	*v_r = v;
+	return SMX_OK;
+fail:
+	lookup_verifier_free(&v);
+	ERR_clear_error();
+	return SMX_TEMPFAIL;
+}
+
+void lookup_verifier_free(struct lookup_verifier **v)
+{
+	if (v == NULL || *v == NULL)
+		return;
+	X509_STORE_free((*v)->anchors);
+	sk_X509_pop_free((*v)->pool, X509_free);
+	free(*v);
+	*v = NULL;
+}
+
+/* The pool plus extra, as a new stack that holds references. */
+static STACK_OF(X509) *intermediates(const struct lookup_verifier *v,
+				     const struct lookup_der *extra,
+				     size_t n_extra)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	for (int i = 0; sk != NULL && i < sk_X509_num(v->pool); i++) {
+		X509 *x = sk_X509_value(v->pool, i);
+		if (!X509_up_ref(x))
+			goto fail;
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			goto fail;
+		}
+	}
+	for (size_t i = 0; sk != NULL && i < n_extra; i++)
+		if (push_der(sk, extra[i].der, extra[i].len) != 0)
+			goto fail;
+	return sk;
+fail:
+	sk_X509_pop_free(sk, X509_free);
+	return NULL;
+}
+
+enum smx_status lookup_verifier_check(struct lookup_verifier *v,
+				      const unsigned char *der, size_t len,
+				      const struct lookup_der *extra,
+				      size_t n_extra, enum store_trust *trust_r,
+				      char *why, size_t size)
+{
+	enum smx_status st = SMX_TEMPFAIL;
+	X509 *leaf = from_der(der, len);
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	STACK_OF(X509) *untrusted = intermediates(v, extra, n_extra);
+	*trust_r = STORE_TRUST_NONE;
+	snprintf(why, size, "out of memory");
+	if (leaf == NULL) {
+		snprintf(why, size, "not a certificate");
+		st = SMX_OK;
+		goto done;
+	}
+	if (ctx == NULL || untrusted == NULL ||
+	    !X509_STORE_CTX_init(ctx, v->anchors, leaf, untrusted))
+		goto done;
+	st = SMX_OK;
+	if (X509_verify_cert(ctx) == 1) {
+		*trust_r = STORE_TRUST_CHAIN;
+		snprintf(why, size, "chain verified");
+	} else {
+		snprintf(why, size, "%s", X509_verify_cert_error_string(
+				 X509_STORE_CTX_get_error(ctx)));
+	}
+done:
+	X509_STORE_CTX_free(ctx);
+	sk_X509_pop_free(untrusted, X509_free);
+	X509_free(leaf);
+	ERR_clear_error();
+	return st;
+}
+
+enum smx_status lookup_verify_chain(struct store *store,
+				    const unsigned char *der, size_t len,
+				    const struct lookup_der *extra,
+				    size_t n_extra, enum store_trust *trust_r,
+				    char *why, size_t size)
+{
+	struct lookup_verifier *v = NULL;
+	*trust_r = STORE_TRUST_NONE;
+	if (lookup_verifier_new(store, &v) != SMX_OK) {
+		snprintf(why, size, "the store did not answer");
+		return SMX_TEMPFAIL;
+	}
+	enum smx_status st = lookup_verifier_check(v, der, len, extra, n_extra,
+						   trust_r, why, size);
+	lookup_verifier_free(&v);
+	return st;
+}

@@ -87,7 +87,9 @@ sfsistat decide_recipient(SMFICTX *ctx, struct conn *c, const char *qid,
 	char reason[400] = "";
 	if (m->sender_trusted)
 		v = policy_rcpt_decide(c->cfg->policy, m->sender, rcpt,
-				       recipient_cert_state(runtime_store(), rcpt),
+				       recipient_cert_state(runtime_store(),
+							    runtime_directory(),
+							    c->cfg, rcpt),
 				       m->group, &group, reason, sizeof(reason));
 	static const struct { const char *code, *xcode, *action; } replies[] = {
 		[POLICY_RCPT_REJECT] = { "550", "5.7.1", "reject" },
@@ -169,7 +171,8 @@ static int policy_input(const struct conn *c, enum policy_direction dir,
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		r[i].address = m->rcpts[i];
 		r[i].cert = outgoing ? recipient_cert_state(runtime_store(),
-							    m->rcpts[i])
+							    runtime_directory(),
+							    c->cfg, m->rcpts[i])
 				     : POLICY_MISSING;
 	}
 	const char *trigger = NULL;

@@ -268,6 +268,7 @@ static int run(const struct options *o, struct cfg *cfg)
 		return EXIT_RUNTIME;
 	smime_init();
 	runtime_open_store(cfg);
+	runtime_open_directory(cfg);
 
 	sigset_t set;
 	sigemptyset(&set);

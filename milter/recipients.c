@@ -7,18 +7,21 @@
 #include <time.h>
 
 #include <smx/log.h>
+#include <smx/lookup.h>
 
 enum policy_availability recipient_cert_state(struct store *store,
+					      struct directory *dir,
+					      const struct cfg *cfg,
 					      const char *rcpt)
 {
 	if (store == NULL)
 		return POLICY_UNKNOWN;
-	struct store_selection *sel = NULL;
-	enum smx_status st = store_select(store, rcpt, STORE_PURPOSE_ENCRYPT,
-					  time(NULL), &sel);
-	store_selection_free(&sel);
-	return st == SMX_OK ? POLICY_AVAILABLE
-	       : st == SMX_NOTFOUND ? POLICY_MISSING : POLICY_UNKNOWN;
+	struct lookup_result *res = NULL;
+	enum lookup_answer a = lookup_encrypt_certs(store, dir, &cfg->ldap,
+						    rcpt, time(NULL), &res);
+	lookup_result_free(&res);
+	return a == LOOKUP_AVAILABLE ? POLICY_AVAILABLE
+	       : a == LOOKUP_MISSING ? POLICY_MISSING : POLICY_UNKNOWN;
 }
 
 static int push(struct enc_recipients *r, X509 *cert, unsigned caps,

@@ -10,10 +10,16 @@
 #include <smx/smime-encrypt.h>
 #include <smx/store.h>
 
-/* Whether rcpt has a usable encryption certificate: AVAILABLE, MISSING
- * (every source answered), or UNKNOWN (the store could not answer, or
- * there is none): unknown is never reported as missing. */
+struct directory;
+
+/* Whether rcpt has a usable encryption certificate, looked up in the
+ * store, the directory cache, then the directory (dir may be NULL):
+ * AVAILABLE, MISSING (every source answered), or UNKNOWN (a source could
+ * not answer, or there is no store): unknown is never reported as
+ * missing. Certificates found in the directory land in the store. */
 enum policy_availability recipient_cert_state(struct store *store,
+					      struct directory *dir,
+					      const struct cfg *cfg,
 					      const char *rcpt);
 
 struct enc_recipients {

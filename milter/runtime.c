@@ -3,6 +3,9 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <stdlib.h>
+
+#include <smx/directory.h>
 #include <smx/log.h>
 #include <smx/store.h>
 
@@ -16,6 +19,7 @@ static bool draining;
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct store *shared_store;
 static time_t store_attempt;
+static struct directory *shared_directory;
 
 void runtime_set_config(struct cfg *cfg)
 {
@@ -116,5 +120,25 @@ void runtime_close_store(void)
 {
 	pthread_mutex_lock(&store_lock);
 	store_close(&shared_store);
+	directory_free(&shared_directory);
 	pthread_mutex_unlock(&store_lock);
+}
+
+void runtime_open_directory(const struct cfg *cfg)
+{
+	if (cfg->ldap.n_uri == 0)
+		return;
+	char *error = NULL;
+	if (directory_open(&cfg->ldap, cfg->store.pool_size, &shared_directory,
+			   &error) != SMX_OK) {
+		smx_log(LOG_ERR, "ldap: %s: certificates are only looked up in "
+			"the store", error ? error : "cannot set up the client");
+		shared_directory = NULL;
+	}
+	free(error);
+}
+
+struct directory *runtime_directory(void)
+{
+	return shared_directory;	/* set before the threads start */
 }

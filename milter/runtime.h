@@ -28,8 +28,18 @@ void runtime_open_store(const struct cfg *cfg);
  * runtime_close_store. */
 struct store *runtime_store(void);
 
-/* Closes the store at shutdown, when no message is in flight. */
+/* Closes the store (and the directory) at shutdown, when no message is
+ * in flight. */
 void runtime_close_store(void);
+
+struct directory;
+
+/* Opens the LDAP directory of cfg (when ldap.uri is set; before the
+ * threads start). Connections are made on first use. */
+void runtime_open_directory(const struct cfg *cfg);
+
+/* The shared directory, or NULL when none is configured. */
+struct directory *runtime_directory(void);
 
 /* Counts a message entering (envfrom) and leaving (eom/abort/close). */
 void runtime_message_begin(void);

@@ -3,7 +3,40 @@
 #include <stdio.h>
 
 #include <smx/ca.h>
+#include <smx/directory.h>
 #include <smx/log.h>
+
+#include "runtime.h"
+
+/* With ldap.publish, the new encryption certificate goes to the user's
+ * directory entry so that every client of the directory finds it. A
+ * failure is logged, not fatal: the message is signed all the same. */
+static void publish_issued(const struct cfg *cfg, struct store *store,
+			   const char *qid, const char *from,
+			   const char *fingerprint)
+{
+	struct directory *dir = runtime_directory();
+	struct store_cert *cert = NULL;
+	struct directory_changes *changes = NULL;
+	if (!cfg->ldap.publish || dir == NULL ||
+	    store_cert_get(store, fingerprint, &cert) != SMX_OK)
+		return;
+	struct directory_blob blob = { cert->der, cert->der_len };
+	enum smx_status st = directory_publish(dir, from, &blob, 1, false,
+					       &changes);
+	if (st == SMX_OK)
+		smx_log(LOG_INFO, "%s: published %s for <%s> to the directory "
+			"(%zu change%s)", qid, fingerprint, from,
+			changes ? changes->count : 0,
+			changes && changes->count == 1 ? "" : "s");
+	else
+		smx_log(LOG_WARNING, "%s: publishing %s for <%s> failed: %s",
+			qid, fingerprint, from,
+			changes && changes->error ? changes->error
+						  : smx_status_name(st));
+	directory_changes_free(&changes);
+	store_cert_free(&cert);
+}
 
 enum smx_status enroll_sender(struct store *store, const struct cfg *cfg,
 			      const char *qid, const char *from, char *why,
@@ -25,10 +58,12 @@ enum smx_status enroll_sender(struct store *store, const struct cfg *cfg,
 			 smx_status_name(st));
 		return st;
 	}
-	if (out.created)
+	if (out.created) {
 		smx_log(LOG_INFO, "%s: enrolled <%s>: %s certificate %s", qid,
 			from, out.renewed ? "renewed" : "issued",
 			out.sign_fingerprint);
+		publish_issued(cfg, store, qid, from, out.enc_fingerprint);
+	}
 	snprintf(why, size, "%s", "");
 	return SMX_OK;
 }

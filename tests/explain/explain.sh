@@ -1,0 +1,157 @@
+#!/bin/bash
+# smimectl explain against a real store and policy: a recipient with a
+# certificate (encrypted to), a required recipient without one (refused,
+# reason names it and the layer), the subject tag raising a recipient to
+# required, and a login that may not sign as From. Human and JSON output.
+. "$SMX_SOURCE_DIR/tests/lib/common.sh"
+set -o pipefail
+
+need_cmd openssl python3
+W=$(fresh_dir work)
+cd "$W" || fail "no work dir"
+CTL="$SMX_BIN_DIR/smimectl"
+cat > smx.conf <<CONF
+milter: { internal_domains = [ "example.com" ]; };
+store: { backend = "sqlite"; path = "$W/store.db"; };
+keys: { master_key_file = "$W/master.key"; };
+policy: {
+  default: { sign = "always"; encrypt = "opportunistic";
+             on_missing_certificate = "reject"; on_sign_failure = "tempfail"; };
+  domains: ( { domain = "partner.example"; encrypt = "required"; } );
+  addresses: ( { address = "bob@partner.example"; legacy_interop = true; } );
+  triggers: { subject_tag = "[secure]"; header = "X-Encrypt"; };
+};
+CONF
+ctl() { "$CTL" -c "$W/smx.conf" "$@"; }
+expect_rc() {  # expect_rc WANT CMD...: stdout in $W/out, stderr in $W/err
+  local want=$1 rc=0
+  shift
+  "$@" >"$W/out" 2>"$W/err" || rc=$?
+  [ "$rc" = "$want" ] || { cat "$W/out" "$W/err" >&2; fail "'$*' exited $rc, want $want"; }
+}
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" < "$W/out"; }
+has() { grep -qF -- "$1" "$W/out" || { cat "$W/out" >&2; fail "output lacks: $1"; }; }
+
+# --- a CA, alice's identity (PKCS#12), bob's certificate, carol's untrusted one
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 \
+  -subj "/O=smime-milter tests/CN=Explain CA" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=keyCertSign,cRLSign" 2>/dev/null \
+  || fail "CA generation"
+issue() {  # issue NAME EMAIL
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key" 2>/dev/null
+  openssl req -new -key "$1.key" -subj "/CN=$1" -out "$1.csr" 2>/dev/null
+  printf 'subjectAltName=email:%s\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\n' \
+    "$2" > "$1.ext"
+  openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
+    -days 20 -extfile "$1.ext" -out "$1.pem" 2>/dev/null || fail "issue $1"
+}
+issue alice alice@example.com
+issue bob bob@partner.example
+openssl req -x509 -newkey rsa:2048 -nodes -keyout carol.key -out carol.pem -days 20 \
+  -subj "/CN=carol" -addext "basicConstraints=CA:FALSE" \
+  -addext "subjectAltName=email:carol@partner.example" 2>/dev/null \
+  || fail "carol's self-signed certificate"
+echo "p12-secret" > pw
+openssl pkcs12 -export -name alice -in alice.pem -inkey alice.key -certfile ca.pem \
+  -passout file:pw -out alice.p12 || fail "openssl pkcs12 -export"
+fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f; }
+ALICE=$(fp alice.pem) BOB=$(fp bob.pem) CAROL=$(fp carol.pem)
+
+expect_rc 0 ctl init
+expect_rc 0 ctl trust add ca.pem
+expect_rc 0 ctl import-p12 alice.p12 --password-file pw
+expect_rc 0 ctl import-cert bob.pem
+expect_rc 0 ctl import-cert carol.pem
+
+# --- usage errors ----------------------------------------------------------
+expect_rc 1 ctl explain --to bob@partner.example
+expect_rc 1 ctl explain --from alice@example.com
+expect_rc 1 ctl explain --from alice@example.com --to bob@partner.example --client sideways
+expect_rc 1 ctl explain --from alice@example.com --to bob@partner.example --header NoColon
+expect_rc 1 ctl explain --from alice@example.com --to "not an address"
+
+# --- a recipient with a certificate: signed and encrypted ------------------
+expect_rc 0 ctl explain --from alice@example.com --to bob@partner.example
+has "direction:  outbound"
+has "sign:       yes: sign always (default)"
+has "certificate: $ALICE"
+has "recipient <bob@partner.example>:"
+has "encryption: required (domain partner.example)"
+has "legacy_interop: yes (address bob@partner.example)"
+has "certificate: $BOB"
+has "encrypt:    yes (legacy forms)"
+has "action:     send"
+expect_rc 0 ctl --json explain --from alice@example.com --to bob@partner.example
+[ "$(json 'd["direction"]')" = outbound ] || fail "json direction"
+[ "$(json 'd["action"], d["sent"], d["encrypt"], d["legacy_interop"]')" = "send True True True" ] \
+  || fail "json action: $(cat "$W/out")"
+[ "$(json 'd["sign"]["sign"], d["sign"]["authorized"], d["sign"]["availability"]')" = "True True available" ] \
+  || fail "json sign: $(json 'd["sign"]')"
+[ "$(json 'd["sign"]["certificate"]["fingerprint"]')" = "$ALICE" ] || fail "json signing certificate"
+[ "$(json 'd["sign"]["policy"], d["sign"]["policy_layer"]')" = "always default" ] || fail "json sign layer"
+r='d["recipients"][0]'
+[ "$(json "$r[\"encrypt\"], $r[\"encrypt_layer\"]")" = "required domain partner.example" ] \
+  || fail "json bob level: $(json "$r")"
+[ "$(json "$r[\"certificate\"][\"fingerprint\"], $r[\"certificate\"][\"source\"], $r[\"encrypt_to\"]")" = "$BOB imported True" ] \
+  || fail "json bob certificate: $(json "$r")"
+[ "$(json "$r[\"legacy_interop\"], $r[\"legacy_interop_layer\"]")" = "True address bob@partner.example" ] \
+  || fail "json bob legacy_interop"
+[ "$(json "$r[\"certificate\"][\"not_after\"] > 0")" = True ] || fail "json expiry"
+
+# --- a required recipient without a usable certificate: refused -----------
+expect_rc 2 ctl explain --from alice@example.com --to bob@partner.example --to carol@partner.example
+has "recipient <carol@partner.example>:"
+has "rejected:    $CAROL"
+has "certificate: none usable"
+has "at RCPT time: reject 550 5.7.1: <carol@partner.example>: encryption required (domain partner.example)"
+has "<carol@partner.example>: encryption required (domain partner.example), no certificate: reject"
+has "action:     reject"
+expect_rc 2 ctl --json explain --from alice@example.com --to bob@partner.example --to carol@partner.example
+[ "$(json 'd["action"], d["sent"], d["encrypt"]')" = "reject False False" ] || fail "json carol action"
+r='d["recipients"][1]'
+[ "$(json "$r[\"availability\"], $r[\"certificate\"], $r[\"at_rcpt\"]")" = "missing None reject" ] \
+  || fail "json carol: $(json "$r")"
+[ "$(json "$r[\"rejected\"][0][\"fingerprint\"]")" = "$CAROL" ] || fail "json carol's rejected candidate"
+json "$r[\"rejected\"][0][\"reason\"]" | grep -qi "trust" || fail "carol's reject reason: $(json "$r[\"rejected\"]")"
+json '"\n".join(d["reasons"])' | grep -q "carol@partner.example.*domain partner.example" \
+  || fail "json reasons do not name carol and the layer: $(json 'd["reasons"]')"
+
+# --- the subject tag raises an opportunistic recipient to required --------
+expect_rc 0 ctl --json explain --from alice@example.com --to dave@other.example
+[ "$(json 'd["recipients"][0]["encrypt"], d["recipients"][0]["encrypt_layer"]')" = "opportunistic default" ] \
+  || fail "dave without tag: $(json 'd["recipients"][0]')"
+[ "$(json 'd["encrypt"], d["action"]')" = "False send" ] || fail "dave without tag is sent signed only"
+expect_rc 2 ctl explain --from alice@example.com --to dave@other.example --subject "[secure] Quarterly numbers"
+has "encryption: required (trigger subject tag)"
+has "action:     reject"
+expect_rc 2 ctl --json explain --from alice@example.com --to dave@other.example --subject "[secure] Quarterly numbers"
+[ "$(json 'd["recipients"][0]["encrypt"], d["recipients"][0]["encrypt_layer"]')" = "required trigger subject tag" ] \
+  || fail "json dave with tag: $(json 'd["recipients"][0]')"
+[ "$(json 'd["action"], d["sent"], d["strip_subject_tag"]')" = "reject False True" ] || fail "json tag action"
+# The trigger header does the same; "no" does not trigger.
+expect_rc 2 ctl --json explain --from alice@example.com --to dave@other.example --header "X-Encrypt: yes"
+[ "$(json 'd["recipients"][0]["encrypt_layer"]')" = "trigger header" ] || fail "trigger header"
+expect_rc 0 ctl --json explain --from alice@example.com --to dave@other.example --header "X-Encrypt: no"
+# The tag with a recipient that has a certificate: encrypted, sent.
+expect_rc 0 ctl --json explain --from alice@example.com --to bob@partner.example --subject "[secure] Q"
+[ "$(json 'd["encrypt"], d["strip_subject_tag"]')" = "True True" ] || fail "tagged to bob"
+
+# --- a login that may not sign as From ------------------------------------
+expect_rc 0 ctl explain --from alice@example.com --to bob@partner.example --login mallory@example.com
+has "from:       <alice@example.com>, mallory@example.com"
+has "sign:       no: sign always (default); not signed: client login mallory@example.com may not sign as <alice@example.com>"
+has "encrypt:    yes"
+expect_rc 0 ctl --json explain --from alice@example.com --to bob@partner.example --login mallory@example.com
+[ "$(json 'd["sign"]["sign"], d["sign"]["authorized"], d["login"]')" = "False False mallory@example.com" ] \
+  || fail "json login: $(json 'd["sign"]')"
+json 'd["sign"]["reason"]' | grep -q "may not sign as <alice@example.com>" || fail "json sign reason"
+
+# --- a sender without a key: on_sign_failure; an untrusted client ---------
+expect_rc 2 ctl --json explain --from zoe@example.com --to dave@other.example
+[ "$(json 'd["sign"]["availability"], d["action"], d["sign"]["on_failure"]')" = "missing tempfail tempfail" ] \
+  || fail "zoe without key: $(cat "$W/out")"
+expect_rc 0 ctl --json explain --from alice@example.com --to bob@partner.example --client inbound
+[ "$(json 'd["direction"], d["processed"], d["login"]')" = "transit False None" ] || fail "inbound client: $(cat "$W/out")"
+expect_rc 0 ctl explain --from alice@example.com --to bob@partner.example --client inbound
+has "processing: none"
+echo "ok: smimectl explain"

@@ -116,6 +116,22 @@ for signer in alice erin; do
   done
 done
 
+# A message the client signed itself passes byte for byte.
+python3 "$HERE/sink-to-message.py" "$(delivered "$msgs/alice-7bit.out")" "$msgs/presigned.eml"
+sed -i '1,/^\r\?$/{/^Received:/,/^[^ \t]/{/^Received:/d;/^[ \t]/d}}' "$msgs/presigned.eml"
+submit alice@example.com alice@example.com "$msgs/presigned.eml" "$msgs/presigned.out" ||
+  { cat "$msgs/presigned.out" >&2; fail "presigned: submission failed"; }
+f=$(delivered "$msgs/presigned.out")
+python3 "$HERE/sink-to-message.py" "$f" "$msgs/presigned.got"
+python3 - "$msgs/presigned.eml" "$msgs/presigned.got" <<'PY' || fail "a client-signed message was changed"
+import sys
+a = open(sys.argv[1], "rb").read().split(b"\r\n\r\n", 1)[1]
+b = open(sys.argv[2], "rb").read().split(b"\r\n\r\n", 1)[1]
+sys.exit(a != b)
+PY
+grep -q "already signed by the client" "$PF_MILTER_LOG" || fail "no 'already signed' reason logged"
+echo "ok: a message the client signed itself passes unchanged"
+
 # bob logs in but writes From: alice: never signed as alice.
 python3 "$HERE/make-messages.py" "$msgs" alice@example.com rcpt@partner.example
 submit bob@example.com alice@example.com "$msgs/7bit.eml" "$msgs/bob.out" ||
@@ -133,4 +149,26 @@ if submit carol@example.com carol@example.com "$msgs/7bit.eml" "$msgs/carol.out"
 fi
 grep -q "451 4.7.1" "$msgs/carol.out" || { cat "$msgs/carol.out" >&2; fail "carol: want 451 4.7.1"; }
 echo "ok: a sender without key is deferred"
+
+# Opaque signing (sign_format = "opaque"), after a restart of the milter.
+pf_stop_milter
+sed -i 's/^milter: {/milter: {\n  sign_format = "opaque";/' "$PF_MILTER_CONF"
+pf_start_milter
+python3 "$HERE/make-messages.py" "$msgs" alice@example.com rcpt@partner.example
+submit alice@example.com alice@example.com "$msgs/8bit.eml" "$msgs/opaque.out" ||
+  { cat "$msgs/opaque.out" >&2; fail "opaque: submission failed"; }
+f=$(delivered "$msgs/opaque.out")
+w=$(mktemp -d "$SMX_TEST_DIR/opaque.XXXXXX")
+python3 "$HERE/sink-to-message.py" "$f" "$w/message.eml"
+grep -qi "^Content-Type: application/pkcs7-mime; smime-type=signed-data" "$w/message.eml" ||
+  fail "opaque: not signed-data"
+python3 "$TOOL" extract-opaque "$w/message.eml" "$w/p7m.der" || fail "opaque: no p7m"
+openssl cms -verify -inform DER -in "$w/p7m.der" -CAfile "$pki/ca.pem" \
+  -purpose smimesign -out "$w/content" 2> "$w/openssl.err" || fail "opaque: openssl: $(cat "$w/openssl.err")"
+gpgsm --batch --verify --output "$w/gpgsm.content" "$w/p7m.der" > "$w/gpgsm.out" 2>&1 ||
+  fail "opaque: gpgsm: $(cat "$w/gpgsm.out")"
+cmsutil -D -i "$w/p7m.der" -d "sql:$SMX_TEST_DIR/nss" -u 4 -o "$w/nss.content" \
+  2> "$w/nss.err" || fail "opaque: cmsutil: $(cat "$w/nss.err")"
+python3 "$TOOL" compare "$msgs/8bit.eml" "$w/content" || fail "opaque: content differs"
+echo "ok: opaque signature verified by OpenSSL, gpgsm and NSS"
 echo PASS

@@ -223,6 +223,41 @@ static sfsistat apply(SMFICTX *ctx, const struct policy_decision *d,
 	}
 }
 
+/* Removes the subject tag and the trigger header that asked for
+ * encryption: they are the user's instruction to the gateway, not part of
+ * the message. Returns -1 when the MTA refused a change. */
+static int strip_triggers(SMFICTX *ctx, const struct conn *c,
+			  const struct policy_decision *d)
+{
+	char subject_name[] = "Subject";
+	if (d->strip_subject_tag) {
+		char *stripped = policy_strip_subject_tag(
+			c->cfg->policy, msg_header(c->msg, "Subject"));
+		if (stripped == NULL)
+			return -1;
+		char *value = malloc(strlen(stripped) + 2);
+		int rc = MI_FAILURE;
+		if (value != NULL) {
+			value[0] = ' ';	/* SMFIP_HDR_LEADSPC: we add the space */
+			strcpy(value + 1, stripped);
+			rc = smfi_chgheader(ctx, subject_name, 1, value);
+		}
+		free(value);
+		free(stripped);
+		if (rc != MI_SUCCESS)
+			return -1;
+	}
+	const char *trigger = policy_trigger_header(c->cfg->policy);
+	if (d->strip_trigger_header && trigger != NULL) {
+		char *name = strdup(trigger);
+		int rc = name ? smfi_chgheader(ctx, name, 1, NULL) : MI_FAILURE;
+		free(name);
+		if (rc != MI_SUCCESS)
+			return -1;
+	}
+	return 0;
+}
+
 /* Signs and encrypts as the decision says. A signing failure follows
  * on_sign_failure ("send": the message goes unsigned, still encrypted
  * when it must be); any encryption failure tempfails: a message that
@@ -249,6 +284,10 @@ static void protect_if_decided(SMFICTX *ctx, struct conn *c, const char *from,
 				    rc.items, rc.n, why, sizeof(why));
 	}
 	recipients_release(&rc);
+	if (st == SMX_OK && strip_triggers(ctx, c, d) != 0) {
+		add_reason_text(d, "cannot remove the trigger", "");
+		st = SMX_TEMPFAIL;
+	}
 	if (st == SMX_OK)
 		return;
 	add_reason_text(d, d->encrypt ? "encryption failed: "

@@ -38,6 +38,7 @@ issue() {
 issue alice alice@example.com digitalSignature,keyEncipherment rsa:2048
 issue rsa1 rsa1@partner.example digitalSignature,keyEncipherment rsa:2048
 issue ec1 ec1@partner.example digitalSignature,keyAgreement ec -pkeyopt ec_paramgen_curve:P-256
+issue carl carl@other.example digitalSignature,keyEncipherment rsa:2048
 q openssl pkcs12 -export -in "$pki/alice.pem" -inkey "$pki/alice.key" \
   -out "$pki/alice.p12" -passout "file:$pki/pw"
 
@@ -45,13 +46,13 @@ pf_init --sasl
 sink_start
 write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT"
 rm -f "$SMX_TEST_DIR"/store.db* "$SMX_TEST_DIR/master.key"
-printf 'policy: { domains: ( { domain = "partner.example"; encrypt = "required"; } ); };\n' \
+printf 'policy: { domains: ( { domain = "partner.example"; encrypt = "required"; },\n                     { domain = "other.example"; encrypt = "never"; } );\n          triggers: { subject_tag = "[secure]"; }; };\n' \
   >> "$PF_MILTER_CONF"
 ctl() { "$SMX_BIN_DIR/smimectl" -c "$PF_MILTER_CONF" "$@"; }
 q ctl init
 q ctl trust add "$pki/ca.pem"
 q ctl import-p12 "$pki/alice.p12" --password-file "$pki/pw"
-q ctl import-cert "$pki/rsa1.pem" "$pki/ec1.pem"
+q ctl import-cert "$pki/rsa1.pem" "$pki/ec1.pem" "$pki/carl.pem"
 pf_start_milter
 pf_add_sasl_user alice@example.com pw-alice
 pf_start
@@ -120,4 +121,20 @@ grep -q "550 5.7.1" "$msgs/nocert.out" || { cat "$msgs/nocert.out" >&2; fail "wa
 [ "$(sink_count)" = "$before" ] || fail "something reached the sink"
 grep -rq "$MARKER" "$PF_SINK_DIR" && fail "plaintext at the sink"
 echo "ok: required recipient without certificate refused at RCPT, nothing in clear"
+
+# The subject tag: carl's domain says never, "[secure]" overrides it; the
+# message arrives encrypted and the tag is gone from the Subject.
+printf 'From: Alice <alice@example.com>\r\nTo: <carl@other.example>\r\nSubject: [secure] Quarterly numbers\r\n\r\n%s for Carl\r\n' "$MARKER" > "$msgs/tag.eml"
+python3 "$MSGTOOL" wire "$msgs/tag.eml" "$msgs/tag.wire"
+pf_send "$msgs/tag.out" --server "127.0.0.1:$PF_SUBMIT_PORT" -a PLAIN \
+  -au alice@example.com -ap pw-alice --from alice@example.com \
+  --to carl@other.example -ndf --data "@$msgs/tag.wire" ||
+  { cat "$msgs/tag.out" >&2; fail "the tagged message was refused"; }
+qid=$(pf_queue_id "$msgs/tag.out")
+pf_wait_delivered "$qid"
+f=$(sink_file_for "$qid")
+grep -q "$MARKER" "$f" && fail "tagged message: plaintext at the sink"
+grep -q "^Subject: Quarterly numbers$" "$f" || { grep -i "^Subject" "$f" >&2; fail "the tag was not removed"; }
+grep -qi "^Content-Type: application/pkcs7-mime" "$f" || fail "tagged message not encrypted"
+echo "ok: [secure] in the subject encrypts and is removed"
 echo PASS

@@ -112,8 +112,8 @@ r='d["recipients"][1]'
 [ "$(json "$r[\"availability\"], $r[\"certificate\"], $r[\"at_rcpt\"]")" = "missing None reject" ] \
   || fail "json carol: $(json "$r")"
 [ "$(json "$r[\"rejected\"][0][\"fingerprint\"]")" = "$CAROL" ] || fail "json carol's rejected candidate"
-json "$r[\"rejected\"][0][\"reason\"]" | grep -qi "trust" || fail "carol's reject reason: $(json "$r[\"rejected\"]")"
-json '"\n".join(d["reasons"])' | grep -q "carol@partner.example.*domain partner.example" \
+json "$r[\"rejected\"][0][\"reason\"]" | grep -ci "trust" || fail "carol's reject reason: $(json "$r[\"rejected\"]")"
+json '"\n".join(d["reasons"])' | grep -c "carol@partner.example.*domain partner.example" \
   || fail "json reasons do not name carol and the layer: $(json 'd["reasons"]')"
 
 # --- the subject tag raises an opportunistic recipient to required --------
@@ -144,7 +144,7 @@ has "encrypt:    yes"
 expect_rc 0 ctl --json explain --from alice@example.com --to bob@partner.example --login mallory@example.com
 [ "$(json 'd["sign"]["sign"], d["sign"]["authorized"], d["login"]')" = "False False mallory@example.com" ] \
   || fail "json login: $(json 'd["sign"]')"
-json 'd["sign"]["reason"]' | grep -q "may not sign as <alice@example.com>" || fail "json sign reason"
+json 'd["sign"]["reason"]' | grep -c "may not sign as <alice@example.com>" || fail "json sign reason"
 
 # --- a sender without a key: on_sign_failure; an untrusted client ---------
 expect_rc 2 ctl --json explain --from zoe@example.com --to dave@other.example

@@ -358,7 +358,7 @@ for mode in clear opaque; do
       dec_gpgsm $n $p
       dec_nss $n $p
     done
-    head -c 200 $n.ref | grep -qi "^content-type: $([ $mode = clear ] &&
+    head -c 200 $n.ref | grep -ci "^content-type: $([ $mode = clear ] &&
       echo multipart/signed || echo application/pkcs7-mime)" ||
       fail "$n: the encrypted entity is not the signed entity"
     verify_inner $n $mode $s

@@ -144,9 +144,9 @@ check_attributes() {
     grep -q "subject: CN=Alice Encryption" "$p" || fail "$out: encryption cert missing"
     local serial
     serial=$(openssl x509 -in alice-enc.pem -noout -serial | sed 's/.*=//')
-    grep -A9 ":id-smime-aa-encrypKeyPref" "$out.asn1" | grep -q "cont \[ 0 \]" ||
+    grep -A9 ":id-smime-aa-encrypKeyPref" "$out.asn1" | grep -c "cont \[ 0 \]" ||
       fail "$out: EncryptionKeyPreference is not issuerAndSerialNumber"
-    grep -A9 ":id-smime-aa-encrypKeyPref" "$out.asn1" | grep -q "INTEGER *:$serial" ||
+    grep -A9 ":id-smime-aa-encrypKeyPref" "$out.asn1" | grep -c "INTEGER *:$serial" ||
       fail "$out: EncryptionKeyPreference does not name serial $serial"
   else
     grep -q "id-smime-aa-encrypKeyPref" "$out.asn1" &&

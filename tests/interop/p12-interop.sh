@@ -102,7 +102,7 @@ grep -q "AES-256-CBC" info.txt || fail "default export is not AES-256: $(cat inf
   || fail "exported key differs"
 mkdir nss-b && certutil -N -d sql:nss-b --empty-password || fail "certutil -N"
 pk12util -i alice-out.p12 -d sql:nss-b -w pw -K "" >/dev/null || fail "pk12util cannot import our export"
-certutil -K -d sql:nss-b | grep -qi alice || fail "NSS shows no alice key"
+certutil -K -d sql:nss-b | grep -ci alice || fail "NSS shows no alice key"
 expect_rc 2 ctl export-p12 alice@example.com alice-out.p12 --password-file pw
 grep -q "alice-out.p12: exists already" err || fail "export overwrote a file"
 echo "ok: export imported by openssl pkcs12 and pk12util"
@@ -114,7 +114,7 @@ echo "allow-loopback-pinentry" > "$GNUPGHOME/gpg-agent.conf"
 expect_rc 0 ctl export-p12 bob@example.com bob-legacy.p12 --password-file pw --legacy
 gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 --import bob-legacy.p12 \
   < pw > gpgsm.log 2>&1 || { cat gpgsm.log >&2; fail "gpgsm --import of the legacy export"; }
-gpgsm --list-secret-keys 2>/dev/null | grep -qi "bob@example.com" \
+gpgsm --list-secret-keys 2>/dev/null | grep -ci "bob@example.com" \
   || { cat gpgsm.log >&2; fail "gpgsm holds no secret key for bob"; }
 echo "ok: --legacy export imported by gpgsm"
 

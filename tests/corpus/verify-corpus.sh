@@ -12,11 +12,12 @@
 
 VERIFY=${1:?usage: verify-corpus.sh SMIME-VERIFY-FILE}
 C=${SMX_CORPUS_DIR:-}
-[ -n "$C" ] && [ -f "$C/MANIFEST.md" ] ||
-  # The corpus is shared data next to the checkout, not a peer program:
-  # where it is absent the test is skipped, even with SMX_REQUIRE_PEERS.
+# The corpus is shared data next to the checkout, not a peer program:
+# where it is absent the test is skipped, even with SMX_REQUIRE_PEERS.
+if [ -z "$C" ] || [ ! -f "$C/MANIFEST.md" ]; then
   echo "SKIP: interop corpus not found (SMX_CORPUS_DIR=${C:-unset}); it lives in ../shared/corpus" >&2
   exit 77
+fi
 
 TB="-C -a $C/thunderbird/smime/TestCA.pem"
 BC="-C -a $C/bouncycastle-mail/validator.root.crt"

@@ -15,6 +15,7 @@
 #include <smx/smime.h>
 #include <smx/store.h>
 
+#include "decrypt.h"
 #include "runtime.h"
 
 #define VERIFIER_TTL 300
@@ -128,8 +129,24 @@ static struct shared_verifier *get_verifier(const struct cfg *cfg)
 	return fresh;
 }
 
-static enum smx_status feed(struct smime_verify *v, struct msg *m)
+static enum smx_status feed_decrypted(struct smime_verify *v,
+				      struct smime_decrypt *dec)
 {
+	for (size_t i = 0; i < smime_decrypt_result_header_count(dec); i++) {
+		const char *name, *value;
+		smime_decrypt_result_header(dec, i, &name, &value);
+		enum smx_status st = smime_verify_header(v, name, value);
+		if (st != SMX_OK)
+			return st;
+	}
+	return smime_verify_body_spool(v, smime_decrypt_result_body(dec));
+}
+
+static enum smx_status feed(struct smime_verify *v, struct msg *m,
+			    struct smime_decrypt *dec)
+{
+	if (dec != NULL)
+		return feed_decrypted(v, dec);
 	for (size_t i = 0; i < m->n_headers; i++) {
 		enum smx_status st = smime_verify_header(v, m->headers[i].name,
 							 m->headers[i].value);
@@ -186,17 +203,39 @@ static void harvest(const struct smime_verify *v,
 			 smime_verify_harvest_count(v) == 1 ? "" : "s", created);
 }
 
+/* Prefixes the decryption's summary (if any) to the verification's. */
+static void join_summary(char *summary, size_t size, const char *decrypted)
+{
+	if (decrypted[0] == '\0')
+		return;
+	size_t len = strlen(decrypted);
+	if (len + 2 >= size)
+		return;
+	memmove(summary + len + 2, summary, size - len - 2);
+	summary[size - 1] = '\0';
+	memcpy(summary, decrypted, len);
+	memcpy(summary + len, "; ", 2);
+}
+
 int inbound_apply(SMFICTX *ctx, struct conn *c, const char *qid,
 		  char *summary, size_t size)
 {
 	struct msg *m = c->msg;
 	struct smime_error err = { "" };
 	struct smime_verify_msginfo info = { m->sender, false };
+	struct smime_decrypt *dec = NULL;
+	char decrypted[200];
+	if (inbound_decrypt(ctx, c, qid, &dec, decrypted,
+			    sizeof(decrypted)) != 0) {
+		snprintf(summary, size, "%s", decrypted[0] ? decrypted
+			 : "decryption edits refused");
+		return -1;
+	}
 	struct shared_verifier *s = get_verifier(c->cfg);
 	struct smime_verify *v = s ? smime_verify_begin(s->verifier) : NULL;
 	int rc = 0;
 	snprintf(summary, size, "smime: not verified");
-	if (v == NULL || feed(v, m) != SMX_OK ||
+	if (v == NULL || feed(v, m, dec) != SMX_OK ||
 	    smime_verify_eom(v, &info, &err) != SMX_OK) {
 		smx_log(LOG_WARNING, "%s: verification skipped: %s", qid,
 			err.text[0] ? err.text : "out of memory");
@@ -214,7 +253,9 @@ int inbound_apply(SMFICTX *ctx, struct conn *c, const char *qid,
 	}
 	harvest(v, &info, summary, size);
 done:
+	join_summary(summary, size, decrypted);
 	smime_verify_free(&v);
+	smime_decrypt_free(&dec);
 	if (s != NULL)
 		shared_release(s);
 	return rc;

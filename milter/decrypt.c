@@ -1,0 +1,256 @@
+/* Inbound decryption (policy.decrypt_inbound). A message is decrypted
+ * only when every envelope recipient is internal and the store holds a
+ * private key for that recipient which the message names: decrypting
+ * for some recipients only would hand the plaintext to the others
+ * without their key ever being used. Anything else leaves the message
+ * as it came; a failure never loses it. */
+#include "decrypt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <smx/mailaddr.h>
+#include <smx/policy-engine.h>
+#include <smx/store.h>
+
+#include "runtime.h"
+
+/* A key of the store that opens the message for one recipient. */
+struct match {
+	X509 *cert;
+	char fingerprint[65];
+};
+
+static X509 *cert_of(const struct store_cert *sc)
+{
+	const unsigned char *p = sc->der;
+	return d2i_X509(NULL, &p, (long)sc->der_len);
+}
+
+/* Finds a certificate of rcpt with a private key that the message names.
+ * Returns SMX_OK (found; m->cert is the caller's), SMX_NOTFOUND or
+ * SMX_TEMPFAIL (the store did not answer). */
+static enum smx_status find_key(struct store *store,
+				const struct smime_decrypt *dec,
+				const char *rcpt, struct match *m)
+{
+	struct store_cert **certs = NULL;
+	size_t n = 0;
+	enum smx_status st = store_cert_list(store, rcpt, &certs, &n);
+	if (st != SMX_OK)
+		return st;
+	st = SMX_NOTFOUND;
+	for (size_t i = 0; i < n && st == SMX_NOTFOUND; i++) {
+		if (!certs[i]->has_key || certs[i]->revoked)
+			continue;
+		X509 *x = cert_of(certs[i]);
+		if (x != NULL && smime_decrypt_is_for(dec, x)) {
+			m->cert = x;
+			memcpy(m->fingerprint, certs[i]->fingerprint, 65);
+			st = SMX_OK;
+		} else {
+			X509_free(x);
+		}
+	}
+	store_cert_list_free(&certs, n);
+	return st;
+}
+
+static EVP_PKEY *load_key(struct store *store, const char *fp)
+{
+	unsigned char *pkcs8 = NULL;
+	size_t len = 0;
+	if (store_key_get(store, fp, &pkcs8, &len) != SMX_OK)
+		return NULL;
+	const unsigned char *p = pkcs8;
+	EVP_PKEY *key = d2i_AutoPrivateKey(NULL, &p, (long)len);
+	store_secret_free(&pkcs8, len);
+	return key;
+}
+
+/* Every recipient must be internal and have a key the message names;
+ * the first recipient's is the one used. Writes why not into why. */
+static bool every_key_held(struct conn *c, struct store *store,
+			   const struct smime_decrypt *dec, struct match *use,
+			   char *why, size_t size)
+{
+	const struct msg *m = c->msg;
+	const struct cfg_milter *mc = &c->cfg->milter;
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		const char *r = m->rcpts[i];
+		struct match found = { NULL, "" };
+		if (!mailaddr_domain_in(mailaddr_domain(r), mc->internal_domains,
+					mc->n_internal_domains)) {
+			snprintf(why, size, "recipient %s is not internal", r);
+			return false;
+		}
+		enum smx_status st = find_key(store, dec, r, &found);
+		if (st != SMX_OK) {
+			snprintf(why, size, st == SMX_NOTFOUND
+				 ? "no key for %s" : "store unavailable (%s)", r);
+			return false;
+		}
+		if (i == 0)
+			*use = found;
+		else
+			X509_free(found.cert);
+	}
+	if (m->n_rcpts == 0) {
+		snprintf(why, size, "no recipients");
+		return false;
+	}
+	return true;
+}
+
+/* " <authserv-id>; enveloped-data for a@x, b@x" (with the leading space
+ * of a milter header value); recipients past the buffer are summarised. */
+static void decrypted_note(const struct conn *c, const char *kind,
+			   char *note, size_t size)
+{
+	const struct msg *m = c->msg;
+	int n = snprintf(note, size, " %s; %s for ", c->cfg->milter.authserv_id,
+			 kind);
+	for (size_t i = 0; i < m->n_rcpts && n > 0 && (size_t)n < size; i++) {
+		size_t left = size - (size_t)n;
+		int w = snprintf(note + n, left, "%s%s", i ? ", " : "",
+				 m->rcpts[i]);
+		if (w < 0 || (size_t)w >= left) {
+			snprintf(note + n, left, "%s%zu recipients",
+				 i ? ", ..." : "", m->n_rcpts);
+			break;
+		}
+		n += w;
+	}
+}
+
+static struct smime_decrypt *start(struct conn *c)
+{
+	const struct cfg *cfg = c->cfg;
+	struct smime_decrypt_options o = {
+		.max_bytes = cfg->verify.max_bytes,
+		.mem_threshold = cfg->milter.spool_threshold,
+		.spool_dir = cfg->milter.spool_directory,
+	};
+	struct smime_decrypt *dec = NULL;
+	if (smime_decrypt_new(&o, &dec) != SMX_OK)
+		return NULL;
+	const struct msg *m = c->msg;
+	for (size_t i = 0; i < m->n_headers; i++) {
+		if (strcasecmp(m->headers[i].name, SMIME_DECRYPTED_HEADER) == 0)
+			continue;	/* removed: see delete_forged() */
+		if (smime_decrypt_header(dec, m->headers[i].name,
+					 m->headers[i].value) != SMX_OK) {
+			smime_decrypt_free(&dec);
+			return NULL;
+		}
+	}
+	return dec;
+}
+
+/* Whatever the sender wrote in our decryption header is a lie: only
+ * this gateway adds it, after decrypting. */
+static int delete_forged(SMFICTX *ctx, const struct msg *m)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < m->n_headers; i++)
+		n += strcasecmp(m->headers[i].name, SMIME_DECRYPTED_HEADER) == 0;
+	char name[] = SMIME_DECRYPTED_HEADER;	/* libmilter wants char * */
+	for (; n > 0; n--)
+		if (smfi_chgheader(ctx, name, (int)n, NULL) != MI_SUCCESS)
+			return -1;
+	return 0;
+}
+
+static int hand_over(SMFICTX *ctx, struct smime_decrypt *dec)
+{
+	for (size_t i = 0; i < smime_decrypt_edit_count(dec); i++) {
+		const struct smime_header_edit *e = smime_decrypt_edit(dec, i);
+		char *name = strdup(e->name);
+		char *value = e->value ? strdup(e->value) : NULL;
+		int rc = name == NULL || (e->value && value == NULL) ? MI_FAILURE
+			 : e->op == SMIME_EDIT_DELETE
+				 ? smfi_chgheader(ctx, name, (int)e->index, NULL)
+				 : smfi_addheader(ctx, name, value);
+		free(name);
+		free(value);
+		if (rc != MI_SUCCESS)
+			return -1;
+	}
+	struct spool *body = smime_decrypt_result_body(dec);
+	unsigned char buf[65536];
+	ssize_t n;
+	if (spool_rewind(body) != 0)
+		return -1;
+	while ((n = spool_read(body, buf, sizeof(buf))) > 0)
+		if (smfi_replacebody(ctx, buf, (int)n) != MI_SUCCESS)
+			return -1;
+	return n == 0 ? 0 : -1;
+}
+
+/* Decrypts dec with the key of use; SMX_OK when the plaintext is ready. */
+static enum smx_status decrypt_with(struct conn *c, struct store *store,
+				    struct smime_decrypt *dec,
+				    const struct match *use, char *why,
+				    size_t size)
+{
+	EVP_PKEY *key = load_key(store, use->fingerprint);
+	if (key == NULL) {
+		snprintf(why, size, "key of %s unavailable", use->fingerprint);
+		return SMX_TEMPFAIL;
+	}
+	char note[512];
+	struct smime_error err = { "" };
+	decrypted_note(c, smime_decrypt_kind(dec), note, sizeof(note));
+	enum smx_status st = smime_decrypt_run(dec, use->cert, key, note, &err);
+	EVP_PKEY_free(key);
+	if (st != SMX_OK)
+		snprintf(why, size, "%s", err.text);
+	return st;
+}
+
+int inbound_decrypt(SMFICTX *ctx, struct conn *c, const char *qid,
+		    struct smime_decrypt **dec_r, char *summary, size_t size)
+{
+	struct store *store = runtime_store();
+	struct smime_error err = { "" };
+	struct match use = { NULL, "" };
+	char why[300] = "";
+	*dec_r = NULL;
+	summary[0] = '\0';
+	if (!policy_decrypt_inbound(c->cfg->policy))
+		return 0;
+	if (delete_forged(ctx, c->msg) != 0)
+		return -1;
+	struct smime_decrypt *dec = start(c);
+	enum smx_status st = dec ? smime_decrypt_parse(dec, c->msg->body, &err)
+				 : SMX_TEMPFAIL;
+	if (st == SMX_NOTFOUND) {
+		smime_decrypt_free(&dec);
+		return 0;
+	}
+	if (st != SMX_OK)
+		snprintf(why, sizeof(why), "%s", dec ? err.text : "out of memory");
+	else if (store == NULL)
+		snprintf(why, sizeof(why), "store unavailable");
+	else if (every_key_held(c, store, dec, &use, why, sizeof(why)) &&
+		 decrypt_with(c, store, dec, &use, why, sizeof(why)) == SMX_OK) {
+		X509_free(use.cert);
+		if (hand_over(ctx, dec) != 0) {
+			smime_decrypt_free(&dec);
+			return -1;
+		}
+		snprintf(summary, size, "decrypted %s", smime_decrypt_kind(dec));
+		*dec_r = dec;
+		return 0;
+	}
+	X509_free(use.cert);
+	(void)qid;	/* the reason goes into the message's one log line */
+	snprintf(summary, size, "not decrypted (%s)", why);
+	smime_decrypt_free(&dec);
+	return 0;
+}

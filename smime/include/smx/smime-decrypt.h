@@ -1,0 +1,109 @@
+/* Decryption of inbound S/MIME messages: EnvelopedData and
+ * AuthEnvelopedData (RFC 5652, RFC 5083) in an application/pkcs7-mime
+ * body. Protocol-free like the rest of smx/smime.h; the milter decides
+ * whose key to use (every recipient's must be held) and applies the
+ * result.
+ *
+ *	smime_decrypt_new(&opts, &dec)		per message
+ *	smime_decrypt_header(dec, name, value)	every header, in order
+ *	smime_decrypt_parse(dec, body, &err)	is it encrypted, to whom?
+ *	smime_decrypt_is_for(dec, cert)		for each candidate key
+ *	smime_decrypt_run(dec, cert, key, note, &err)
+ *	  -> smime_decrypt_edit_count/smime_decrypt_edit: header edits
+ *	  -> smime_decrypt_result_header_count/_header: the headers after
+ *	     the edits (to verify the inner signature)
+ *	  -> smime_decrypt_result_body: the new body
+ *	smime_decrypt_free(&dec)
+ *
+ * The decrypted entity's Content-* headers replace the outer ones; its
+ * other headers are dropped (the outer ones stay authoritative); its body
+ * becomes the message body with CRLF line ends. The whole CMS object is
+ * held in memory while it is decrypted, so it is bounded by max_bytes;
+ * the plaintext goes to a spool.
+ */
+#ifndef SMX_SMIME_DECRYPT_H
+#define SMX_SMIME_DECRYPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <smx/smime.h>
+#include <smx/spool.h>
+#include <smx/status.h>
+
+/* The header the milter adds to a message it decrypted. */
+#define SMIME_DECRYPTED_HEADER "X-SMIME-Decrypted"
+
+struct smime_decrypt_options {
+	size_t max_bytes;	/* largest body accepted; 0: 64 MiB */
+	size_t mem_threshold;	/* plaintext bytes kept in memory; 0: 1 MiB */
+	const char *spool_dir;	/* for bigger plaintext; NULL: "/tmp" */
+};
+
+struct smime_decrypt;
+
+/* Starts one message. opts may be NULL. Returns SMX_OK and *dec_r (free
+ * with smime_decrypt_free) or SMX_TEMPFAIL (memory). */
+enum smx_status smime_decrypt_new(const struct smime_decrypt_options *opts,
+				  struct smime_decrypt **dec_r);
+
+/* Records one outer header (value with its leading space, as the milter
+ * receives it). Returns SMX_OK or SMX_TEMPFAIL (memory). */
+enum smx_status smime_decrypt_header(struct smime_decrypt *dec,
+				     const char *name, const char *value);
+
+/* Reads the body (base64 or binary DER) when the headers say the message
+ * is application/pkcs7-mime (or x-pkcs7-mime, or octet-stream named
+ * *.p7m) and parses the CMS object. Returns SMX_OK when it is
+ * EnvelopedData or AuthEnvelopedData; SMX_NOTFOUND when the message is
+ * not encrypted S/MIME (signed-data, any other type: nothing to do);
+ * SMX_PERMFAIL when it claims to be but cannot be parsed or is over
+ * max_bytes (err says which); SMX_TEMPFAIL (memory, I/O). */
+enum smx_status smime_decrypt_parse(struct smime_decrypt *dec,
+				    struct spool *body,
+				    struct smime_error *err);
+
+/* After SMX_OK from parse: "enveloped-data" or "authEnveloped-data", and
+ * the number of RecipientInfos. */
+const char *smime_decrypt_kind(const struct smime_decrypt *dec);
+size_t smime_decrypt_recipient_info_count(const struct smime_decrypt *dec);
+
+/* Whether a RecipientInfo of the message names cert (issuer and serial
+ * or subject key identifier; key transport or key agreement). */
+bool smime_decrypt_is_for(const struct smime_decrypt *dec, X509 *cert);
+
+/* Decrypts with key (the private key of cert, which must be one the
+ * message is for) and builds the edits and the new body. note (may be
+ * NULL) becomes the value of an SMIME_DECRYPTED_HEADER header added to
+ * the message. Returns SMX_OK, SMX_PERMFAIL (the key does not open it,
+ * the content is not a MIME entity; err says why) or SMX_TEMPFAIL. Call
+ * once. */
+enum smx_status smime_decrypt_run(struct smime_decrypt *dec, X509 *cert,
+				  EVP_PKEY *key, const char *note,
+				  struct smime_error *err);
+
+/* After SMX_OK from run: the header edits (struct smime_header_edit):
+ * every outer Content-* header deleted (highest index first), then the
+ * inner Content-* headers and the note added. Pointers live as long as
+ * dec. */
+size_t smime_decrypt_edit_count(const struct smime_decrypt *dec);
+const struct smime_header_edit *smime_decrypt_edit(
+	const struct smime_decrypt *dec, size_t i);
+
+/* After SMX_OK from run: the message's headers once the edits are
+ * applied, in order (values with their leading space). */
+size_t smime_decrypt_result_header_count(const struct smime_decrypt *dec);
+void smime_decrypt_result_header(const struct smime_decrypt *dec, size_t i,
+				 const char **name_r, const char **value_r);
+
+/* After SMX_OK from run: the new body with CRLF line ends, owned by dec;
+ * read it with spool_rewind() and spool_read(). */
+struct spool *smime_decrypt_result_body(struct smime_decrypt *dec);
+
+/* Frees everything; sets *dec to NULL. NULL-safe. */
+void smime_decrypt_free(struct smime_decrypt **dec);
+
+#endif

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Writes the test messages for the signing integration test into DIR:
 7bit.eml, 8bit.eml (UTF-8, 8bit transfer encoding), mixed.eml (text plus
-a 2 MB base64 attachment). Each has From: FROM and To: TO headers.
-  make-messages.py DIR FROM TO"""
+a 2 MB base64 attachment), alternative.eml (multipart/related: a
+multipart/alternative text and HTML body with an inline PNG referenced by
+Content-ID) and, with --big, big.eml (20 MB: a text part and an 18 MB
+attachment). Each has From: FROM and To: TO headers.
+  make-messages.py DIR FROM TO [--big]"""
 import base64
 import os
 import random
@@ -34,3 +37,32 @@ write("mixed.eml", (head + "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r
                     "Content-Transfer-Encoding: base64\r\n"
                     "Content-Disposition: attachment; filename=\"blob.bin\"\r\n\r\n"
                     ).encode() + att + b"--b1--\r\n")
+
+# A tiny real PNG (1x1, red) as an inline image.
+png = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
+write("alternative.eml", (
+    head + "Content-Type: multipart/related; boundary=\"rel\"; type=\"multipart/alternative\"\r\n\r\n"
+    "--rel\r\nContent-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n"
+    "--alt\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    "Quarterly numbers =E2=80=93 see the chart.\r\n"
+    "--alt\r\nContent-Type: text/html; charset=utf-8\r\n"
+    "Content-Transfer-Encoding: 8bit\r\n\r\n"
+    "<html><body><p>Quarterly numbers \u2013 see the chart:</p>"
+    "<img src=\"cid:chart@example.com\" alt=\"chart\"></body></html>\r\n"
+    "--alt--\r\n"
+    "--rel\r\nContent-Type: image/png; name=\"chart.png\"\r\n"
+    "Content-Transfer-Encoding: base64\r\nContent-ID: <chart@example.com>\r\n"
+    "Content-Disposition: inline; filename=\"chart.png\"\r\n\r\n").encode() +
+    base64.encodebytes(png).replace(b"\n", b"\r\n") + b"--rel--\r\n")
+
+if "--big" in sys.argv[4:]:
+    big = os.urandom(18 * 1024 * 1024)
+    att = base64.encodebytes(big).replace(b"\n", b"\r\n")
+    write("big.eml", (head + "Content-Type: multipart/mixed; boundary=\"b2\"\r\n\r\n"
+                      "--b2\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+                      "Twenty megabytes.\r\n"
+                      "--b2\r\nContent-Type: application/octet-stream; name=\"big.bin\"\r\n"
+                      "Content-Transfer-Encoding: base64\r\n\r\n").encode() +
+          att + b"--b2--\r\n")

@@ -2,10 +2,12 @@
 # Outbound signing through a real Postfix: SASL-authenticated senders whose
 # identities were imported with smimectl get their mail signed, and the
 # signature at the sink verifies with OpenSSL, gpgsm and NSS (RSA and
-# ECDSA signers; 7-bit, 8-bit and multipart messages with a 2 MB
-# attachment); the signed content decodes to what was sent. A login may
-# not sign as another address; a sender without key is deferred, as the
-# default on_sign_failure says.
+# ECDSA signers; 7-bit, 8-bit, multipart with a 2 MB attachment, an HTML
+# multipart/alternative with an inline image, and a 20 MB message); the
+# signed content decodes to what was sent. A login may not sign as
+# another address; a sender without key is deferred, as the default
+# on_sign_failure says; an unauthenticated client in trusted_networks is
+# signed only for the From addresses signers.allow_unauthenticated lists.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
 set -e
@@ -35,16 +37,21 @@ issue() {
 }
 issue alice alice@example.com rsa:2048
 issue erin erin@example.com ec -pkeyopt ec_paramgen_curve:P-256
+issue noreply noreply@example.com rsa:2048
 
 pf_init --sasl
 sink_start
 write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT"
+printf 'policy: { signers: { allow_unauthenticated = [ "noreply@example.com" ]; }; };\n' \
+  >> "$PF_MILTER_CONF"
+pf_main_cf_set message_size_limit=40000000
 rm -f "$SMX_TEST_DIR"/store.db* "$SMX_TEST_DIR/master.key"  # a previous run's
 ctl() { "$SMX_BIN_DIR/smimectl" -c "$PF_MILTER_CONF" "$@"; }
 q ctl init
 q ctl trust add "$pki/ca.pem"
 q ctl import-p12 "$pki/alice.p12" --password-file "$pki/p12.pw"
 q ctl import-p12 "$pki/erin.p12" --password-file "$pki/p12.pw"
+q ctl import-p12 "$pki/noreply.p12" --password-file "$pki/p12.pw"
 pf_start_milter
 for u in alice erin bob carol; do pf_add_sasl_user "$u@example.com" "pw-$u"; done
 pf_start
@@ -103,13 +110,15 @@ delivered() {
 }
 
 for signer in alice erin; do
-  python3 "$HERE/make-messages.py" "$msgs" "$signer@example.com" rcpt@partner.example
-  for m in 7bit 8bit mixed; do
+  big=; [ $signer = alice ] && big=big	# 20 MB once: RSA
+  python3 "$HERE/make-messages.py" "$msgs" "$signer@example.com" rcpt@partner.example ${big:+--big}
+  for m in 7bit 8bit mixed alternative $big; do
     out="$msgs/$signer-$m.out"
     submit "$signer@example.com" "$signer@example.com" "$msgs/$m.eml" "$out" ||
       { cat "$out" >&2; fail "$signer/$m: submission failed"; }
     f=$(delivered "$out")
     verify_signed "$f" "$msgs/$m.eml"
+    [ $m = big ] && rm -f "$f" "$msgs/big.eml"*	# 20 MB each
     grep -q "$(pf_queue_id "$out"): direction=outbound .* action=sign " "$PF_MILTER_LOG" ||
       fail "$signer/$m: no 'action=sign' log line"
     echo "ok: $signer $m signed and verified by OpenSSL, gpgsm and NSS"
@@ -149,6 +158,24 @@ if submit carol@example.com carol@example.com "$msgs/7bit.eml" "$msgs/carol.out"
 fi
 grep -q "451 4.7.1" "$msgs/carol.out" || { cat "$msgs/carol.out" >&2; fail "carol: want 451 4.7.1"; }
 echo "ok: a sender without key is deferred"
+
+# Unauthenticated clients in trusted_networks (the MX port, from
+# 127.0.0.1): alice's mail is not signed (that would make the gateway a
+# signing oracle for anyone on the network); noreply@, listed in
+# signers.allow_unauthenticated, is.
+python3 "$HERE/make-messages.py" "$msgs" alice@example.com rcpt@partner.example
+python3 "$SMX_SOURCE_DIR/tests/integration/msgtool.py" wire "$msgs/7bit.eml" "$msgs/7bit.wire"
+pf_send "$msgs/trusted-alice.out" --from alice@example.com --to rcpt@partner.example \
+  -ndf --data "@$msgs/7bit.wire" || { cat "$msgs/trusted-alice.out" >&2; fail "trusted alice refused"; }
+f=$(delivered "$msgs/trusted-alice.out")
+grep -qi "^Content-Type: multipart/signed" "$f" && fail "unauthenticated alice was signed"
+python3 "$HERE/make-messages.py" "$msgs" noreply@example.com rcpt@partner.example
+python3 "$SMX_SOURCE_DIR/tests/integration/msgtool.py" wire "$msgs/7bit.eml" "$msgs/7bit.wire"
+pf_send "$msgs/trusted-noreply.out" --from noreply@example.com --to rcpt@partner.example \
+  -ndf --data "@$msgs/7bit.wire" || { cat "$msgs/trusted-noreply.out" >&2; fail "noreply refused"; }
+f=$(delivered "$msgs/trusted-noreply.out")
+verify_signed "$f" "$msgs/7bit.eml"
+echo "ok: trusted network without login: only allow_unauthenticated addresses are signed"
 
 # Opaque signing (sign_format = "opaque"), after a restart of the milter.
 pf_stop_milter

@@ -19,8 +19,11 @@ static enum smx_status put_one(struct store *store,
 		h->smime_caps, h->caps_len, fp, created_r);
 	if (st == SMX_OK && h->enc_preference)
 		st = store_preference_set(store, h->email, fp);
-	if (st == SMX_OK)
-		st = store_harvest_log(store, now, mid, sender, fp, *created_r);
+	if (st == SMX_OK) {
+		struct store_harvest_entry e = { now, mid, sender, h->email, fp,
+						 h->trusted, *created_r };
+		st = store_harvest_log(store, &e);
+	}
 	smx_log(st == SMX_OK ? LOG_INFO : LOG_WARNING,
 		"harvest: message-id=<%s> sender=<%s> from=<%s> "
 		"fingerprint=%s trust=%s%s%s: %s",

@@ -244,29 +244,34 @@ enum smx_status store_dircache_purge(struct store *store, time_t now,
 
 static const char sql_harvest[] =
 	"INSERT INTO harvest_log (logged_at, message_id, sender, fingerprint, "
-	"created) VALUES ($1, $2, $3, $4, $5)";
+	"created, header_from, trusted) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 static const char sql_counter[] =
 	"INSERT INTO counters (name, value) VALUES ($1, $2) "
 	"ON CONFLICT (name) DO UPDATE SET value = counters.value + "
 	"excluded.value";
 
-enum smx_status store_harvest_log(struct store *store, time_t when,
-				  const char *message_id, const char *sender,
-				  const char *fingerprint, bool created)
+enum smx_status store_harvest_log(struct store *store,
+				  const struct store_harvest_entry *e)
 {
 	char fp[65];
-	char *low = store_lower_dup(sender);
+	char *sender = store_lower_dup(e->sender ? e->sender : "");
+	char *from = e->header_from ? store_lower_dup(e->header_from) : NULL;
 	enum smx_status st = SMX_PERMFAIL;
-	if (low != NULL && store_fingerprint_normalize(fingerprint, fp)) {
-		struct store_value p[5] = {
-			SV_INT((int64_t)when),
-			message_id ? SV_TEXT(message_id) : SV_NULL,
-			SV_TEXT(low), SV_TEXT(fp), SV_INT(created ? 1 : 0) };
-		struct one_args a = { sql_harvest, p, 5, { 0 }, 0 };
+	if (sender == NULL || (e->header_from != NULL && from == NULL))
+		st = SMX_TEMPFAIL;
+	else if (store_fingerprint_normalize(e->fingerprint, fp)) {
+		struct store_value p[7] = {
+			SV_INT((int64_t)e->when),
+			e->message_id ? SV_TEXT(e->message_id) : SV_NULL,
+			SV_TEXT(sender), SV_TEXT(fp), SV_INT(e->created ? 1 : 0),
+			from ? SV_TEXT(from) : SV_NULL,
+			SV_INT(e->trusted ? 1 : 0) };
+		struct one_args a = { sql_harvest, p, 7, { 0 }, 0 };
 		st = run_one(store, true, &a);
 		store_rows_clear(&a.rows);
 	}
-	free(low);
+	free(sender);
+	free(from);
 	return st;
 }
 

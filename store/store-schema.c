@@ -67,10 +67,18 @@
 	"  name TEXT PRIMARY KEY," \
 	"  value BIGINT NOT NULL);"
 
+/* Version 2: the harvest log also records the From header address and
+ * whether the certificate's chain was trusted. */
+#define SCHEMA_V2 \
+	"ALTER TABLE harvest_log ADD COLUMN header_from TEXT;" \
+	"ALTER TABLE harvest_log ADD COLUMN trusted INTEGER NOT NULL DEFAULT 0;"
+
 const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	SCHEMA_V1("BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+	SCHEMA_V2,
 };
 
 const char *const store_schema_pgsql[STORE_SCHEMA_VERSION] = {
 	SCHEMA_V1("BYTEA", "BIGSERIAL PRIMARY KEY"),
+	SCHEMA_V2,
 };

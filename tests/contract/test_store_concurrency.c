@@ -35,9 +35,10 @@ static void *writer(void *arg)
 				   STORE_TRUST_CHAIN, NULL, 0, NULL,
 				   NULL) != SMX_OK)
 			w->failures++;
-		if (store_harvest_log(w->store, time(NULL), "<c@x>",
-				      "writer@example.net", w->certs[i].fp,
-				      true) != SMX_OK)
+		struct store_harvest_entry e = {
+			time(NULL), "<c@x>", "writer@example.net",
+			"writer@example.net", w->certs[i].fp, true, true };
+		if (store_harvest_log(w->store, &e) != SMX_OK)
 			w->failures++;
 		if (store_counter_add(w->store, "concurrent", 1) != SMX_OK)
 			w->failures++;

@@ -85,6 +85,37 @@ static void newer_schema_is_refused(void **state)
 	cfg_unref(&cfg);
 }
 
+/* A version 1 database (before the harvest log's header_from and
+ * trusted columns) is upgraded on open, keeping its rows. */
+static void version_1_is_migrated(void **state)
+{
+	struct store *store = *state;
+	struct issued a;
+	contract_issue("mig@partner.example", NULL, &a);
+	assert_int_equal(store_cert_put(store, a.der, a.der_len,
+					STORE_SOURCE_HARVESTED, 1, NULL, 0,
+					NULL, NULL), SMX_OK);
+	assert_int_equal(harness_sql(
+		"ALTER TABLE harvest_log DROP COLUMN header_from"), 0);
+	assert_int_equal(harness_sql(
+		"ALTER TABLE harvest_log DROP COLUMN trusted"), 0);
+	assert_int_equal(harness_sql("UPDATE store_schema SET version = 1"), 0);
+	struct store *again = harness_open();
+	assert_non_null(again);
+	assert_int_equal(store_schema_version(again), 2);
+	struct store_harvest_entry e = { time(NULL), "<mig@x>",
+		"mig@partner.example", "mig@partner.example", a.fp, true, false };
+	assert_int_equal(store_harvest_log(again, &e), SMX_OK);
+	struct store_cert **certs = NULL;
+	size_t n = 0;
+	assert_int_equal(store_cert_list(again, "mig@partner.example", &certs,
+					 &n), SMX_OK);
+	assert_int_equal(n, 1);
+	store_cert_list_free(&certs, n);
+	store_close(&again);
+	contract_issued_free(&a);
+}
+
 /* An unreachable PostgreSQL is "try again later"; a SQLite file that
  * cannot be created is a configuration error. */
 static void unreachable_database_is_not_notfound(void **state)
@@ -467,12 +498,15 @@ static void harvest_log_counters_and_stats(void **state)
 	assert_int_equal(store_cert_put(store, a.der, a.der_len,
 					STORE_SOURCE_HARVESTED, 1, NULL, 0,
 					NULL, NULL), SMX_OK);
-	assert_int_equal(store_harvest_log(store, time(NULL), "<m1@x>",
-					   "Kim@Partner.example", a.fp, true),
-			 SMX_OK);
-	assert_int_equal(store_harvest_log(store, time(NULL), NULL,
-					   "kim@partner.example", a.fp, false),
-			 SMX_OK);
+	struct store_harvest_entry e1 = { time(NULL), "<m1@x>",
+		"Kim@Partner.example", "Kim@Partner.example", a.fp, true, true };
+	struct store_harvest_entry e2 = { time(NULL), NULL,
+		"kim@partner.example", NULL, a.fp, false, false };
+	struct store_harvest_entry bad = { time(NULL), NULL,
+		"kim@partner.example", NULL, "not-a-fingerprint", false, false };
+	assert_int_equal(store_harvest_log(store, &e1), SMX_OK);
+	assert_int_equal(store_harvest_log(store, &e2), SMX_OK);
+	assert_int_equal(store_harvest_log(store, &bad), SMX_PERMFAIL);
 	assert_int_equal(store_counter_add(store, "signed", 3), SMX_OK);
 	assert_int_equal(store_counter_add(store, "signed", 2), SMX_OK);
 	assert_int_equal(store_anchor_add(store, certgen_ca_der(contract_ca,
@@ -510,6 +544,7 @@ int contract_run_basic(void)
 		T(anchors_add_list_remove),
 		T(dircache_expires),
 		T(harvest_log_counters_and_stats),
+		T(version_1_is_migrated),	/* last: it shifts certgen's serials */
 #undef T
 	};
 	return cmocka_run_group_tests_name("store basic", tests, NULL, NULL);

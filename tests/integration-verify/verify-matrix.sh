@@ -11,7 +11,7 @@
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
 set -e
 pf_need_peers
-need_cmd openssl gpgsm gpgconf certutil cmsutil pk12util python3
+need_cmd openssl gpgsm gpgconf certutil cmsutil pk12util python3 sqlite3
 MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
 TOSINK="$SMX_SOURCE_DIR/tests/integration-sign/sink-to-message.py"
 
@@ -138,6 +138,12 @@ wrap gpgsm "$msgs/gpgsm.p7s"
 message gpgsm bob@partner.example
 check gpgsm pass
 [ "$(certs_of bob@partner.example)" = 1 ] || fail "gpgsm: bob not harvested"
+# The harvest log: time, message-id, envelope and header sender,
+# fingerprint, trusted.
+row=$(sqlite3 "$SMX_TEST_DIR/store.db" "SELECT message_id, sender, header_from,
+  trusted, length(fingerprint), logged_at > 0 FROM harvest_log")
+[ "$row" = "gpgsm@partner.example|sender@partner.example|bob@partner.example|1|64|1" ] ||
+  fail "gpgsm: harvest log row is '$row'"
 
 # --- NSS --------------------------------------------------------------------------
 N=sql:$pki/nss

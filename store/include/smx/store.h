@@ -315,10 +315,21 @@ enum smx_status store_dircache_purge(struct store *store, time_t now,
 
 /* --- harvest log and counters ------------------------------------------ */
 
-/* Appends one harvest record. message_id may be NULL. */
-enum smx_status store_harvest_log(struct store *store, time_t when,
-				  const char *message_id, const char *sender,
-				  const char *fingerprint, bool created);
+/* One harvested certificate, for the harvest log. */
+struct store_harvest_entry {
+	time_t when;
+	const char *message_id;		/* may be NULL */
+	const char *sender;		/* envelope sender */
+	const char *header_from;	/* the From header address; may be NULL */
+	const char *fingerprint;
+	bool trusted;			/* the chain verified to an anchor */
+	bool created;			/* the certificate was new to the store */
+};
+
+/* Appends one harvest record. Returns SMX_OK, SMX_PERMFAIL (a bad
+ * fingerprint) or SMX_TEMPFAIL. */
+enum smx_status store_harvest_log(struct store *store,
+				  const struct store_harvest_entry *e);
 
 /* Adds delta to the named counter (created at 0), atomically across
  * processes and hosts. Names are short identifiers ("signed",

@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <smx/hostport.h>
+
 static const config_setting_t *where(const config_t *lc, const char *path)
 {
 	return config_lookup(lc, path);
@@ -95,6 +97,30 @@ static bool valid_authserv_id(const char *s)
 	return true;
 }
 
+/* The metrics listener: a numeric address, on loopback unless remote
+ * scraping was asked for explicitly (the counters tell outsiders about
+ * the organization's mail). */
+static void check_metrics(const struct cfg_milter *m, const config_t *lc,
+			  struct cfg_report *report)
+{
+	struct sockaddr_storage addr;
+	socklen_t len;
+	if (m->metrics_listen == NULL)
+		return;
+	if (!smx_hostport_parse(m->metrics_listen, &addr, &len))
+		cfg_error(report, where(lc, "milter.metrics_listen"),
+			  "milter.metrics_listen: '%s' is not PORT, "
+			  "ADDRESS:PORT or [IPV6]:PORT (numeric address, port "
+			  "1-65535)", m->metrics_listen);
+	else if (!m->metrics_allow_remote &&
+		 !smx_sockaddr_is_loopback((struct sockaddr *)&addr))
+		cfg_error(report, where(lc, "milter.metrics_listen"),
+			  "milter.metrics_listen: '%s' is not a loopback "
+			  "address; set milter.metrics_allow_remote = true to "
+			  "expose the metrics to other hosts",
+			  m->metrics_listen);
+}
+
 static void check_milter(struct cfg *cfg, const config_t *lc,
 			 struct cfg_report *report)
 {
@@ -124,6 +150,7 @@ static void check_milter(struct cfg *cfg, const config_t *lc,
 		cfg_error(report, where(lc, "milter.max_message_size"),
 			  "milter.max_message_size: smaller than "
 			  "milter.spool_threshold");
+	check_metrics(m, lc, report);
 }
 
 static void check_store(struct cfg *cfg, const config_t *lc,

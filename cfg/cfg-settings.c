@@ -65,6 +65,10 @@ const struct cfg_setting cfg_settings[] = {
 	  "clear", 0, 0, sign_formats },
 	{ "milter", "sign_digest", CFG_CHOICE, FIELD(milter.sign_digest), 0,
 	  "sha256", 0, 0, sign_digests },
+	{ "milter", "metrics_listen", CFG_STRING,
+	  FIELD(milter.metrics_listen), 0, NULL, 0, 0, NULL },
+	{ "milter", "metrics_allow_remote", CFG_BOOL,
+	  FIELD(milter.metrics_allow_remote), 0, "false", 0, 0, NULL },
 
 	{ "store", "backend", CFG_CHOICE, FIELD(store.backend), 0, "sqlite", 0,
 	  0, backends },

@@ -172,7 +172,7 @@ int ctl_cmd_stats(struct ctl *ctl, int argc, char **argv)
 			ctl_json_string(stdout, stats[i].name);
 			printf(":%" PRId64, stats[i].value);
 		} else {
-			printf("%-28s %" PRId64 "\n", stats[i].name,
+			printf("%-46s %" PRId64 "\n", stats[i].name,
 			       stats[i].value);
 		}
 	}

@@ -102,5 +102,9 @@ int privileges_drop(const char *user, const char *sock_path)
 			strerror(errno));
 		return -1;
 	}
-	return verify_drop(pw->pw_uid, pw->pw_gid);
+	if (verify_drop(pw->pw_uid, pw->pw_gid) != 0)
+		return -1;
+	smx_log(LOG_INFO, "running as user %s (uid %ld); root cannot be "
+		"regained", user, (long)pw->pw_uid);
+	return 0;
 }

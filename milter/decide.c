@@ -15,6 +15,7 @@
 
 #include <smx/log.h>
 #include <smx/mailaddr.h>
+#include <smx/metrics.h>
 #include <smx/policy.h>
 
 #include "enroll.h"
@@ -100,6 +101,7 @@ sfsistat decide_recipient(SMFICTX *ctx, struct conn *c, const char *qid,
 		smx_log(LOG_INFO, "%s: direction=outbound from=<%s> rcpt=<%s> "
 			"action=%s reason=\"%s\"", qid, m->sender, rcpt,
 			replies[v].action, reason);
+		smx_metrics_recipient_refused(replies[v].action);
 		set_reply(ctx, replies[v].code, replies[v].xcode, reason);
 		free(rcpt);
 		return v == POLICY_RCPT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
@@ -279,6 +281,7 @@ static void protect_if_decided(SMFICTX *ctx, struct conn *c, const char *from,
 	bool send_unsigned = d->on_sign_failure.value == POLICY_ACTION_SEND;
 	if (st == SMX_PERMFAIL && d->sign && d->encrypt && send_unsigned) {
 		add_reason_text(d, "signing failed: ", why);
+		smx_metrics_failure(SMX_METRICS_FAIL_SIGN);
 		d->sign = false;
 		st = outbound_apply(ctx, runtime_store(), c, from, false,
 				    rc.items, rc.n, why, sizeof(why));
@@ -292,6 +295,8 @@ static void protect_if_decided(SMFICTX *ctx, struct conn *c, const char *from,
 		return;
 	add_reason_text(d, d->encrypt ? "encryption failed: "
 				      : "signing failed: ", why);
+	smx_metrics_failure(d->encrypt ? SMX_METRICS_FAIL_ENCRYPT
+				       : SMX_METRICS_FAIL_SIGN);
 	bool was_encrypting = d->encrypt;
 	d->sign = d->encrypt = false;
 	if (was_encrypting || st == SMX_TEMPFAIL || !send_unsigned)
@@ -342,6 +347,7 @@ static int decide_with_enrollment(const struct conn *c, const char *qid,
 sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 {
 	const struct msg *m = c->msg;
+	uint64_t started = smx_metrics_clock_us();
 	char why[256];
 	enum policy_direction dir = classify(c, why, sizeof(why));
 	struct policy_message_input in;
@@ -353,6 +359,7 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 	if (policy_input(c, dir, from, &in, &rcpts) != 0 ||
 	    decide_with_enrollment(c, qid, from, &in, &d) != 0) {
 		smx_log(LOG_ERR, "%s: out of memory deciding the message", qid);
+		smx_metrics_failure(SMX_METRICS_FAIL_INTERNAL);
 		free(rcpts);
 		free(from);
 		return SMFIS_TEMPFAIL;
@@ -374,6 +381,8 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 		policy_direction_name(dir), m->sender, m->n_rcpts,
 		m->body_bytes, c->client_text, action, why, d.reason, note,
 		verified[0] ? " verify=" : "", verified);
+	smx_metrics_message(policy_direction_name(dir), action,
+			    smx_metrics_since_us(started));
 	policy_decision_release(&d);
 	free(rcpts);
 	free(from);

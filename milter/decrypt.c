@@ -6,6 +6,7 @@
  * as it came; a failure never loses it. */
 #include "decrypt.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,11 @@
 #include <openssl/x509.h>
 
 #include <smx/mailaddr.h>
+#include <smx/metrics.h>
 #include <smx/policy-engine.h>
 #include <smx/store.h>
 
+#include "edits.h"
 #include "runtime.h"
 
 /* A key of the store that opens the message for one recipient. */
@@ -166,30 +169,10 @@ static int delete_forged(SMFICTX *ctx, const struct msg *m)
 	return 0;
 }
 
-static int hand_over(SMFICTX *ctx, struct smime_decrypt *dec)
+static const struct smime_header_edit *decrypt_edit(const void *dec,
+						    size_t i)
 {
-	for (size_t i = 0; i < smime_decrypt_edit_count(dec); i++) {
-		const struct smime_header_edit *e = smime_decrypt_edit(dec, i);
-		char *name = strdup(e->name);
-		char *value = e->value ? strdup(e->value) : NULL;
-		int rc = name == NULL || (e->value && value == NULL) ? MI_FAILURE
-			 : e->op == SMIME_EDIT_DELETE
-				 ? smfi_chgheader(ctx, name, (int)e->index, NULL)
-				 : smfi_addheader(ctx, name, value);
-		free(name);
-		free(value);
-		if (rc != MI_SUCCESS)
-			return -1;
-	}
-	struct spool *body = smime_decrypt_result_body(dec);
-	unsigned char buf[65536];
-	ssize_t n;
-	if (spool_rewind(body) != 0)
-		return -1;
-	while ((n = spool_read(body, buf, sizeof(buf))) > 0)
-		if (smfi_replacebody(ctx, buf, (int)n) != MI_SUCCESS)
-			return -1;
-	return n == 0 ? 0 : -1;
+	return smime_decrypt_edit(dec, i);
 }
 
 /* Decrypts dec with the key of use; SMX_OK when the plaintext is ready. */
@@ -198,9 +181,11 @@ static enum smx_status decrypt_with(struct conn *c, struct store *store,
 				    const struct match *use, char *why,
 				    size_t size)
 {
+	uint64_t start = smx_metrics_clock_us();
 	EVP_PKEY *key = load_key(store, use->fingerprint);
 	if (key == NULL) {
 		snprintf(why, size, "key of %s unavailable", use->fingerprint);
+		smx_metrics_failure(SMX_METRICS_FAIL_DECRYPT);
 		return SMX_TEMPFAIL;
 	}
 	char note[512];
@@ -208,8 +193,12 @@ static enum smx_status decrypt_with(struct conn *c, struct store *store,
 	decrypted_note(c, smime_decrypt_kind(dec), note, sizeof(note));
 	enum smx_status st = smime_decrypt_run(dec, use->cert, key, note, &err);
 	EVP_PKEY_free(key);
-	if (st != SMX_OK)
+	if (st != SMX_OK) {
 		snprintf(why, size, "%s", err.text);
+		smx_metrics_failure(SMX_METRICS_FAIL_DECRYPT);
+	} else {
+		smx_metrics_decryption(smx_metrics_since_us(start));
+	}
 	return st;
 }
 
@@ -240,7 +229,9 @@ int inbound_decrypt(SMFICTX *ctx, struct conn *c, const char *qid,
 	else if (every_key_held(c, store, dec, &use, why, sizeof(why)) &&
 		 decrypt_with(c, store, dec, &use, why, sizeof(why)) == SMX_OK) {
 		X509_free(use.cert);
-		if (hand_over(ctx, dec) != 0) {
+		if (edits_hand_over(ctx, smime_decrypt_edit_count(dec),
+				    decrypt_edit, dec,
+				    smime_decrypt_result_body(dec)) != 0) {
 			smime_decrypt_free(&dec);
 			return -1;
 		}

@@ -10,12 +10,14 @@
 #include <time.h>
 
 #include <smx/log.h>
+#include <smx/metrics.h>
 #include <smx/policy-engine.h>
 #include <smx/smime-harvest.h>
 #include <smx/smime.h>
 #include <smx/store.h>
 
 #include "decrypt.h"
+#include "edits.h"
 #include "runtime.h"
 
 #define VERIFIER_TTL 300
@@ -167,18 +169,7 @@ static int apply_edits(SMFICTX *ctx, const struct smime_verify *v,
 		if (e->op != SMIME_EDIT_DELETE && !add_none &&
 		    smime_verify_result(v) == SMIME_RESULT_NONE)
 			continue;
-		char *name = strdup(e->name);
-		char *value = e->value ? strdup(e->value) : NULL;
-		int rc = MI_FAILURE;
-		if (name != NULL && (e->value == NULL || value != NULL))
-			rc = e->op == SMIME_EDIT_DELETE
-				     ? smfi_chgheader(ctx, name, (int)e->index, NULL)
-			     : e->op == SMIME_EDIT_INSERT
-				     ? smfi_insheader(ctx, (int)e->index, name, value)
-				     : smfi_addheader(ctx, name, value);
-		free(name);
-		free(value);
-		if (rc != MI_SUCCESS)
+		if (edit_apply(ctx, e) != 0)
 			return -1;
 	}
 	return 0;
@@ -194,13 +185,43 @@ static void harvest(const struct smime_verify *v,
 		return;
 	size_t used = strlen(summary);
 	if (store == NULL ||
-	    smime_harvest_store(store, v, info, time(NULL), &created) != SMX_OK)
+	    smime_harvest_store(store, v, info, time(NULL), &created) != SMX_OK) {
 		snprintf(summary + used, size - used, "; harvest failed "
 			 "(store unavailable)");
-	else
+		smx_metrics_failure(SMX_METRICS_FAIL_HARVEST);
+	} else {
 		snprintf(summary + used, size - used, "; harvested %zu "
 			 "certificate%s (%zu new)", smime_verify_harvest_count(v),
 			 smime_verify_harvest_count(v) == 1 ? "" : "s", created);
+		smx_metrics_harvest(smime_verify_harvest_count(v));
+	}
+}
+
+/* Counts each signature's result and the verification's time. */
+static void count_verification(const struct smime_verify *v, uint64_t started)
+{
+	smx_metrics_verification(smx_metrics_since_us(started));
+	for (size_t i = 0; i < smime_verify_signature_count(v); i++)
+		smx_metrics_signature_verified(
+			smime_result_name(smime_verify_signature(v, i)->result));
+}
+
+/* Copies the folded header value into dst as one log line: every run of
+ * white space (line ends included) becomes one space, none leads. */
+static void one_line(char *dst, size_t size, const char *src)
+{
+	size_t n = 0;
+	bool space = true;	/* drops leading white space */
+	for (; *src != '\0' && n + 1 < size; src++) {
+		bool ws = *src == ' ' || *src == '\t' || *src == '\r' ||
+			  *src == '\n';
+		if (!ws)
+			dst[n++] = *src;
+		else if (!space)
+			dst[n++] = ' ';
+		space = ws;
+	}
+	dst[n] = '\0';
 }
 
 /* Prefixes the decryption's summary (if any) to the verification's. */
@@ -234,20 +255,21 @@ int inbound_apply(SMFICTX *ctx, struct conn *c, const char *qid,
 	struct shared_verifier *s = get_verifier(c->cfg);
 	struct smime_verify *v = s ? smime_verify_begin(s->verifier) : NULL;
 	int rc = 0;
+	uint64_t started = smx_metrics_clock_us();
 	snprintf(summary, size, "smime: not verified");
 	if (v == NULL || feed(v, m, dec) != SMX_OK ||
 	    smime_verify_eom(v, &info, &err) != SMX_OK) {
 		smx_log(LOG_WARNING, "%s: verification skipped: %s", qid,
 			err.text[0] ? err.text : "out of memory");
+		smx_metrics_failure(SMX_METRICS_FAIL_VERIFY);
 		goto done;
 	}
+	count_verification(v, started);
 	const char *ar = smime_verify_ar_value(v);
-	snprintf(summary, size, "%s", ar != NULL ? ar : "smime=none");
-	for (char *p = summary; *p != '\0'; p++)	/* one log line */
-		if (*p == '\r' || *p == '\n' || *p == '\t')
-			*p = ' ';
+	one_line(summary, size, ar != NULL ? ar : "smime=none");
 	if (apply_edits(ctx, v, !m->headers_truncated,
 			c->cfg->verify.authentication_results_none) != 0) {
+		smx_metrics_failure(SMX_METRICS_FAIL_MTA);
 		rc = -1;
 		goto done;
 	}

@@ -18,7 +18,10 @@
 
 #include <smx/cfg.h>
 #include <smx/directory.h>
+#include <smx/hostport.h>
 #include <smx/log.h>
+#include <smx/metrics-http.h>
+#include <smx/metrics.h>
 #include <smx/smime.h>
 #include <smx/store.h>
 
@@ -31,6 +34,8 @@
 #define DEFAULT_CONFIG "/etc/smime-milter/smime-milter.conf"
 #define EXIT_USAGE 1
 #define EXIT_RUNTIME 2
+#define METRICS_FLUSH_SECONDS 5	/* counters reach the store this often */
+#define METRICS_HTTP_TIMEOUT_MS 5000	/* per metrics request */
 
 struct options {
 	char *config;
@@ -44,6 +49,7 @@ static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t reload_wanted = PTHREAD_COND_INITIALIZER;
 static int reload_pending;
 static int reloader_stop;
+static struct smx_metrics_http *metrics_http;	/* milter.metrics_listen */
 
 static void usage(FILE *out)
 {
@@ -113,12 +119,15 @@ static void apply_log_level(const struct cfg *cfg)
 /* Settings that only a restart can change: warn when a reload would. */
 static void warn_static_changes(const struct cfg *old, const struct cfg *new)
 {
-	static const char *const keys[] = { "socket", "user", "pidfile" };
+	static const char *const keys[] = { "socket", "user", "pidfile",
+					    "metrics_listen" };
 	const char *const olds[] = { old->milter.socket, old->milter.user,
-				     old->milter.pidfile };
+				     old->milter.pidfile,
+				     old->milter.metrics_listen };
 	const char *const news[] = { new->milter.socket, new->milter.user,
-				     new->milter.pidfile };
-	for (size_t i = 0; i < 3; i++) {
+				     new->milter.pidfile,
+				     new->milter.metrics_listen };
+	for (size_t i = 0; i < 4; i++) {
 		int same = (olds[i] == NULL && news[i] == NULL) ||
 			   (olds[i] != NULL && news[i] != NULL &&
 			    strcmp(olds[i], news[i]) == 0);
@@ -231,6 +240,47 @@ static int setup_milter(const struct cfg *cfg, const char *sock)
 	return 0;
 }
 
+/* Binds milter.metrics_listen, if set, while still root: any port works. */
+static int metrics_open(const struct cfg *cfg)
+{
+	const char *listen = cfg->milter.metrics_listen;
+	struct sockaddr_storage addr;
+	socklen_t len = 0;
+	char err[160] = "not PORT or ADDRESS:PORT";
+	if (listen == NULL)
+		return 0;
+	if (smx_hostport_parse(listen, &addr, &len) &&
+	    smx_metrics_http_open((struct sockaddr *)&addr, len,
+				  METRICS_HTTP_TIMEOUT_MS, &metrics_http, err,
+				  sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "smime-milter: cannot listen for metrics on %s: %s\n",
+		listen, err);
+	return -1;
+}
+
+/* Adds one counter's increase to the store's shared counters, so that
+ * smimectl stats sums every process and every MX host sharing it. */
+static int flush_to_store(void *unused, const char *name, int64_t delta)
+{
+	(void)unused;
+	struct store *store = runtime_store();
+	return store != NULL && store_counter_add(store, name, delta) == SMX_OK
+		       ? 0 : -1;
+}
+
+/* The metrics threads: after the fork, like every thread. A failure
+ * costs the metrics, never the mail. */
+static void metrics_start(void)
+{
+	if (metrics_http != NULL && smx_metrics_http_start(metrics_http) != 0)
+		smx_log(LOG_ERR, "cannot start the metrics listener");
+	if (smx_metrics_flusher_start(METRICS_FLUSH_SECONDS, flush_to_store,
+				      NULL) != 0)
+		smx_log(LOG_ERR, "cannot start the metrics flusher: the store's "
+			"counters are written at stop only");
+}
+
 static int start_threads(char *config_path, pthread_t *milter_tid,
 			 pthread_t *reload_tid, int *milter_rc)
 {
@@ -248,7 +298,7 @@ static int start_threads(char *config_path, pthread_t *milter_tid,
 static int run(const struct options *o, struct cfg *cfg)
 {
 	const char *sock = o->socket ? o->socket : cfg->milter.socket;
-	if (setup_milter(cfg, sock) != 0)
+	if (setup_milter(cfg, sock) != 0 || metrics_open(cfg) != 0)
 		return EXIT_RUNTIME;
 	if (!o->foreground) {
 		if (daemon_detach() != 0) {
@@ -286,6 +336,7 @@ static int run(const struct options *o, struct cfg *cfg)
 		smx_log(LOG_ERR, "cannot start threads");
 		return EXIT_RUNTIME;
 	}
+	metrics_start();
 	smx_log(LOG_INFO, "smime-milter %s listening on %s", SMX_VERSION, sock);
 	int rc = signal_loop(&set);
 	pthread_join(milter_tid, NULL);
@@ -300,10 +351,26 @@ static int run(const struct options *o, struct cfg *cfg)
 		unlink(socket_path(sock));
 	signing_cache_clear();
 	inbound_cache_clear();
+	smx_metrics_http_close(&metrics_http);
+	smx_metrics_flusher_stop();	/* the last increases, while the store is open */
 	runtime_close_store();
 	runtime_set_config(NULL);
 	smx_log(LOG_INFO, "smime-milter stopped");
 	return rc;
+}
+
+/* A daemon that parses mail from the Internet must never keep root: as
+ * root it needs milter.user to drop to. Checked at start, not by -n,
+ * which judges the file (who will run it is not known then: systemd may
+ * start the daemon as an unprivileged User=). */
+static int refuse_root_without_user(const struct cfg *cfg)
+{
+	if (geteuid() != 0 || cfg->milter.user != NULL)
+		return 0;
+	fprintf(stderr, "smime-milter: refusing to run as root: set "
+		"milter.user to the unprivileged user to switch to after "
+		"opening the socket\n");
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -326,8 +393,13 @@ int main(int argc, char **argv)
 		cfg_unref(&cfg);
 		return 0;
 	}
+	if (refuse_root_without_user(cfg)) {
+		cfg_unref(&cfg);
+		return EXIT_USAGE;
+	}
 	apply_log_level(cfg);
 	int rc = run(&o, cfg);
+	smx_metrics_http_close(&metrics_http);	/* after an early failure */
 	cfg_unref(&cfg);
 	return rc;
 }

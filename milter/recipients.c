@@ -8,17 +8,46 @@
 
 #include <smx/log.h>
 #include <smx/lookup.h>
+#include <smx/metrics.h>
+
+/* Counts who answered a lookup: the directory (asked by this call), or
+ * directory data cached in the store (a fresh negative entry, or a
+ * certificate that came from the directory earlier). */
+static void count_lookup(const struct directory *dir,
+			 const struct lookup_result *res, enum lookup_answer a,
+			 uint64_t micros)
+{
+	if (a == LOOKUP_UNKNOWN)
+		smx_metrics_failure(SMX_METRICS_FAIL_LOOKUP);
+	if (res == NULL)
+		return;
+	if (res->directory_asked)
+		smx_metrics_directory_lookup(
+			a == LOOKUP_AVAILABLE ? SMX_METRICS_LOOKUP_HIT
+			: a == LOOKUP_MISSING ? SMX_METRICS_LOOKUP_MISS
+					      : SMX_METRICS_LOOKUP_UNKNOWN,
+			micros);
+	else if (dir != NULL &&
+		 (a == LOOKUP_MISSING ||
+		  (a == LOOKUP_AVAILABLE && res->n_usable > 0 &&
+		   res->items[0].origin == LOOKUP_FROM_CACHE)))
+		smx_metrics_cache_hit();
+}
 
 enum policy_availability recipient_cert_state(struct store *store,
 					      struct directory *dir,
 					      const struct cfg *cfg,
 					      const char *rcpt)
 {
-	if (store == NULL)
+	if (store == NULL) {
+		smx_metrics_failure(SMX_METRICS_FAIL_LOOKUP);
 		return POLICY_UNKNOWN;
+	}
 	struct lookup_result *res = NULL;
+	uint64_t started = smx_metrics_clock_us();
 	enum lookup_answer a = lookup_encrypt_certs(store, dir, &cfg->ldap,
 						    rcpt, time(NULL), &res);
+	count_lookup(dir, res, a, smx_metrics_since_us(started));
 	lookup_result_free(&res);
 	return a == LOOKUP_AVAILABLE ? POLICY_AVAILABLE
 	       : a == LOOKUP_MISSING ? POLICY_MISSING : POLICY_UNKNOWN;

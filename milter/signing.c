@@ -13,12 +13,14 @@
 #include <time.h>
 
 #include <smx/log.h>
+#include <smx/metrics.h>
 #include <smx/smime-encrypt.h>
 #include <smx/smime.h>
 
+#include "edits.h"
+
 #define SIGNER_TTL 300
 #define SIGNER_CACHE_SIZE 64
-#define REPLACE_CHUNK 65535	/* libmilter's largest body chunk */
 
 struct cached_signer {
 	char fingerprint[65];
@@ -252,37 +254,6 @@ static enum smx_status feed(struct smime_sign *s, struct msg *m)
 	return smime_sign_body_spool(s, m->body);
 }
 
-/* Hands header edits and a new body to the MTA. Any failure here leaves
- * the MTA's copy half changed: the caller must tempfail the message. */
-static int hand_over(SMFICTX *ctx, size_t n_edits,
-		     const struct smime_header_edit *(*edit)(const void *, size_t),
-		     const void *obj, struct spool *body)
-{
-	for (size_t i = 0; i < n_edits; i++) {
-		const struct smime_header_edit *e = edit(obj, i);
-		char *name = strdup(e->name);
-		char *value = e->value ? strdup(e->value) : NULL;
-		int rc = name == NULL || (e->value && value == NULL) ? MI_FAILURE
-			 : e->op == SMIME_EDIT_DELETE
-				 ? smfi_chgheader(ctx, name, (int)e->index, NULL)
-			 : e->op == SMIME_EDIT_INSERT
-				 ? smfi_insheader(ctx, (int)e->index, name, value)
-				 : smfi_addheader(ctx, name, value);
-		free(name);
-		free(value);
-		if (rc != MI_SUCCESS)
-			return -1;
-	}
-	unsigned char buf[REPLACE_CHUNK];
-	ssize_t n;
-	if (spool_rewind(body) != 0)
-		return -1;
-	while ((n = spool_read(body, buf, sizeof(buf))) > 0)
-		if (smfi_replacebody(ctx, buf, (int)n) != MI_SUCCESS)
-			return -1;
-	return n == 0 ? 0 : -1;
-}
-
 static const struct smime_header_edit *sign_edit(const void *s, size_t i)
 {
 	return smime_sign_edit(s, i);
@@ -316,14 +287,17 @@ static enum smx_status encrypt_and_hand_over(SMFICTX *ctx, struct conn *conn,
 		.spool_dir = conn->cfg->milter.spool_directory,
 	};
 	struct smime_encrypt *e = NULL;
+	uint64_t started = smx_metrics_clock_us();
 	enum smx_status st = smime_encrypt_new(rcpts, n, &opts, &e, err);
 	if (st == SMX_OK)
 		st = s != NULL ? smime_encrypt_signed(e, s, err)
 			       : feed_encrypt(e, conn->msg);
 	if (st == SMX_OK && s == NULL)
 		st = smime_encrypt_eom(e, err);
+	if (st == SMX_OK)
+		smx_metrics_encryption(smx_metrics_since_us(started));
 	if (st == SMX_OK &&
-	    hand_over(ctx, smime_encrypt_edit_count(e), encrypt_edit, e,
+	    edits_hand_over(ctx, smime_encrypt_edit_count(e), encrypt_edit, e,
 		      smime_encrypt_result_body(e)) != 0) {
 		snprintf(err->text, sizeof(err->text), "the MTA refused the "
 			 "changes");
@@ -349,6 +323,7 @@ enum smx_status outbound_apply(SMFICTX *ctx, struct store *store,
 		goto done;
 	}
 	if (sign) {
+		uint64_t started = smx_metrics_clock_us();
 		st = get_signer(store, conn->cfg, from, &cs, &err);
 		if (st != SMX_OK)
 			goto done;
@@ -358,10 +333,11 @@ enum smx_status outbound_apply(SMFICTX *ctx, struct store *store,
 			st = smime_sign_eom(s, &err);
 		if (st != SMX_OK)
 			goto done;
+		smx_metrics_signature_made(smx_metrics_since_us(started));
 	}
 	if (n > 0)
 		st = encrypt_and_hand_over(ctx, conn, s, rcpts, n, &err);
-	else if (hand_over(ctx, smime_sign_edit_count(s), sign_edit, s,
+	else if (edits_hand_over(ctx, smime_sign_edit_count(s), sign_edit, s,
 			   smime_sign_result_body(s)) != 0) {
 		snprintf(err.text, sizeof(err.text), "the MTA refused the "
 			 "changes");

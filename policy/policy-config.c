@@ -37,6 +37,11 @@ struct choice {
 	int value;
 };
 
+/* True when group.key (key alone for group NULL) is in policy_keys[]
+ * below: the parser accepts nothing that table does not list, so the
+ * table the documentation is checked against cannot miss a key. */
+static bool policy_key_listed(const char *group, const char *key);
+
 static const struct choice sign_choices[] = {
 	{ "always", POLICY_SIGN_ALWAYS }, { "never", POLICY_SIGN_NEVER },
 	{ "on-request", POLICY_SIGN_ON_REQUEST }, { NULL, 0 } };
@@ -147,6 +152,8 @@ static int parse_string_list(struct loader *ld, const config_setting_t *e,
 static int layer_property(struct loader *ld, const config_setting_t *e,
 			  const char *key, struct policy_layer *layer)
 {
+	if (!policy_key_listed("layer", key))
+		return 0;
 	if (strcmp(key, "sign") == 0)
 		parse_choice(ld, e, key, sign_choices, &layer->sign);
 	else if (strcmp(key, "encrypt") == 0)
@@ -181,7 +188,8 @@ static int parse_layer(struct loader *ld, const config_setting_t *g,
 		const char *key = config_setting_name(e);
 		if (layer_property(ld, e, key, layer))
 			continue;
-		if (name_key != NULL && strcmp(key, name_key) == 0) {
+		if (name_key != NULL && strcmp(key, name_key) == 0 &&
+		    policy_key_listed(where_name, key)) {
 			const char *v = config_setting_get_string(e);
 			if (v == NULL || v[0] == '\0' ||
 			    (strcmp(name_key, "address") == 0 &&
@@ -243,7 +251,10 @@ static void parse_triggers(struct loader *ld, const config_setting_t *g,
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
 		const char *key = config_setting_name(e);
-		if (strcmp(key, "subject_tag") == 0)
+		if (!policy_key_listed("triggers", key))
+			complain(ld, e, "policy: triggers: unknown setting '%s'",
+				 key);
+		else if (strcmp(key, "subject_tag") == 0)
 			parse_string(ld, e, "triggers.subject_tag", &p->subject_tag);
 		else if (strcmp(key, "header") == 0)
 			parse_string(ld, e, "triggers.header", &p->trigger_header);
@@ -294,7 +305,10 @@ static void parse_signers(struct loader *ld, const config_setting_t *g,
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
 		const char *key = config_setting_name(e);
-		if (strcmp(key, "allow_unauthenticated") == 0)
+		if (!policy_key_listed("signers", key))
+			complain(ld, e, "policy: signers: unknown setting '%s'",
+				 key);
+		else if (strcmp(key, "allow_unauthenticated") == 0)
 			parse_string_list(ld, e, "signers.allow_unauthenticated",
 					  &p->allow_unauthenticated,
 					  &p->n_allow_unauthenticated);
@@ -311,7 +325,9 @@ static void parse_top(struct loader *ld, const config_setting_t *e,
 {
 	const char *key = config_setting_name(e);
 	int v = 0;
-	if (strcmp(key, "default") == 0)
+	if (!policy_key_listed(NULL, key))
+		complain(ld, e, "policy: unknown setting '%s'", key);
+	else if (strcmp(key, "default") == 0)
 		parse_layer(ld, e, "default", NULL, &p->defaults);
 	else if (strcmp(key, "domains") == 0)
 		parse_layer_list(ld, e, "domains", "domain", &p->domains,
@@ -439,3 +455,75 @@ char *const *policy_dmarc_authserv_ids(const struct policy *p, size_t *n_r)
 }
 const char *policy_trigger_header(const struct policy *p) { return p->trigger_header; }
 const char *policy_archive_certificate(const struct policy *p) { return p->archive_certificate; }
+
+/* Every key the `policy` group accepts, with a setting the parser takes
+ * without complaint, for the documentation check (tests/docs): that check
+ * feeds each example to policy_from_config, so an entry here that the
+ * parser does not know fails the build's tests; and the parser refuses a
+ * key missing here (policy_key_listed). Keep it in step with parse_top()
+ * and the functions it calls. */
+static const struct {
+	const char *name;
+	const char *example;
+} policy_keys[] = {
+	{ "default", "default: { sign = \"always\"; };" },
+	{ "domains", "domains: ( { domain = \"partner.example\"; } );" },
+	{ "domains.domain", "domains: ( { domain = \".gov.example\"; } );" },
+	{ "addresses", "addresses: ( { address = \"a@example.com\"; } );" },
+	{ "addresses.address", "addresses: ( { address = \"b@example.com\"; } );" },
+	{ "layer.sign", "default: { sign = \"on-request\"; };" },
+	{ "layer.encrypt", "default: { encrypt = \"required\"; };" },
+	{ "layer.on_missing_certificate",
+	  "default: { on_missing_certificate = \"hold\"; };" },
+	{ "layer.on_sign_failure", "default: { on_sign_failure = \"send\"; };" },
+	{ "layer.legacy_interop", "default: { legacy_interop = true; };" },
+	{ "triggers.subject_tag", "triggers: { subject_tag = \"[secure]\"; };" },
+	{ "triggers.header", "triggers: { header = \"X-Encrypt\"; };" },
+	{ "signers.allow_unauthenticated",
+	  "signers: { allow_unauthenticated = [ \"noreply@example.com\" ]; };" },
+	{ "signers.logins", "signers: { logins = ( { login = \"alice\"; "
+	  "addresses = [ \"sales@example.com\" ]; } ); };" },
+	{ "signers.logins.login", "signers: { logins = ( { login = \"bob\"; "
+	  "addresses = \"bob@example.com\"; } ); };" },
+	{ "signers.logins.addresses", "signers: { logins = ( { login = \"c\"; "
+	  "addresses = [ \"c@example.com\", \"d@example.com\" ]; } ); };" },
+	{ "mixed_recipients", "mixed_recipients = \"split\";" },
+	{ "internal_mail", "internal_mail = \"sign\";" },
+	{ "encrypt_to_sender", "encrypt_to_sender = false;" },
+	{ "harvest_untrusted", "harvest_untrusted = true;" },
+	{ "decrypt_inbound", "decrypt_inbound = true;" },
+	{ "harvest_require_dmarc", "harvest_require_dmarc = true; "
+	  "dmarc_authserv_ids = \"mx.example.com\";" },
+	{ "dmarc_authserv_ids", "dmarc_authserv_ids = [ \"mx.example.com\" ];" },
+	{ "archive_certificate",
+	  "archive_certificate = \"/etc/smime-milter/archive.pem\";" },
+};
+
+/* A top-level key is listed by itself ("default") or through the keys
+ * of its group ("triggers" by "triggers.header"). */
+static bool policy_key_listed(const char *group, const char *key)
+{
+	size_t glen = group != NULL ? strlen(group) : 0, klen = strlen(key);
+	for (size_t i = 0; i < sizeof(policy_keys) / sizeof(policy_keys[0]); i++) {
+		const char *name = policy_keys[i].name;
+		if (group == NULL) {
+			if (strncmp(name, key, klen) == 0 &&
+			    (name[klen] == '\0' || name[klen] == '.'))
+				return true;
+			continue;
+		}
+		if (strncmp(name, group, glen) == 0 && name[glen] == '.' &&
+		    strcmp(name + glen + 1, key) == 0)
+			return true;
+	}
+	return false;
+}
+
+const char *policy_key_name(size_t i, const char **example_r)
+{
+	if (i >= sizeof(policy_keys) / sizeof(policy_keys[0]))
+		return NULL;
+	if (example_r != NULL)
+		*example_r = policy_keys[i].example;
+	return policy_keys[i].name;
+}

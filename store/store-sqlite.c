@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -138,6 +139,31 @@ static enum smx_status create_file(const char *path)
 	return SMX_CONFIG;
 }
 
+/* The file holds the sealed private keys: like the master key file, it
+ * must not be open to group or others (a copy of both gives every key).
+ * An existing file keeps its mode, so an administrator's chmod, a
+ * restore from backup or a umask at creation could have widened it. */
+static enum smx_status check_file_mode(const char *path)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0) {
+		smx_log(LOG_ERR, "%s: cannot open the store: %s", path,
+			strerror(errno));
+		return SMX_CONFIG;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		smx_log(LOG_ERR, "%s: the store is not a regular file", path);
+		return SMX_CONFIG;
+	}
+	if ((sb.st_mode & 077) != 0) {
+		smx_log(LOG_ERR, "%s: the store is accessible by group or "
+			"others (mode %04o): run chmod 600 on it", path,
+			(unsigned)(sb.st_mode & 07777));
+		return SMX_CONFIG;
+	}
+	return SMX_OK;
+}
+
 static void db_free(struct store_db **db_p)
 {
 	struct store_db *db = *db_p;
@@ -169,6 +195,7 @@ static enum smx_status sq_open(const struct cfg *cfg, struct store_db **db_r)
 	if (db->path == NULL || db->idle == NULL)
 		goto fail;
 	if ((st = create_file(db->path)) != SMX_OK ||
+	    (st = check_file_mode(db->path)) != SMX_OK ||
 	    (st = conn_open(db, &first)) != SMX_OK)
 		goto fail;
 	db->idle[db->n_idle++] = first;

@@ -75,8 +75,23 @@ static int time_of(const ASN1_TIME *t, int64_t *out)
 	return 0;
 }
 
+/* An address with a control character (IA5String allows them) can
+ * never equal a normalized mail address, and would carry escape
+ * sequences or line breaks into logs and smimectl output: not kept. */
+static bool plausible_email(const char *email)
+{
+	if (*email == '\0')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)email; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
 static int add_email(struct store_cert *c, const char *email)
 {
+	if (!plausible_email(email))
+		return 0;
 	char *low = store_lower_dup(email);
 	if (low == NULL)
 		return -1;

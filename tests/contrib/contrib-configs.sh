@@ -8,4 +8,5 @@ cp "$contrib/smime-milter.conf" "$contrib/policy-example.conf" "$SMX_TEST_DIR/"
 sed -i '/^policy: {/,/^};/d' "$SMX_TEST_DIR/smime-milter.conf"
 echo '@include "policy-example.conf"' >> "$SMX_TEST_DIR/smime-milter.conf"
 "$SMX_BIN_DIR/smime-milter" -n -c "$SMX_TEST_DIR/smime-milter.conf" || fail "contrib/policy-example.conf is not valid"
+bash "$SMX_SOURCE_DIR/tests/contrib/mta-snippets.sh" || exit 1
 echo PASS

@@ -95,7 +95,7 @@ write_milter_conf() {
     "shutdown_timeout = \"10s\""
   )
   {
-    echo "milter: {"
+    echo "milter: {$(test_user_setting "$@")"
     local kv extra
     for kv in "${defaults[@]}"; do
       for extra in "$@"; do
@@ -114,10 +114,11 @@ write_milter_conf() {
 # waits until it listens; sets MILTER_PID.
 start_milter() {
   local conf=$1 log=$2
-  "$SMX_BIN_DIR/smime-milter" -f -c "$conf" >>"$log" 2>&1 &
+  milter_adopt_files "$conf"
+  ${SMX_MILTER_WRAPPER:-} "$SMX_BIN_DIR/smime-milter" -f -c "$conf" >>"$log" 2>&1 &
   MILTER_PID=$!
   local i=0
-  while [ $i -lt 100 ]; do
+  while [ $i -lt $((100 * ${SMX_TIMEOUT_SCALE:-1})) ]; do
     grep -q "listening on" "$log" 2>/dev/null && return 0
     kill -0 "$MILTER_PID" 2>/dev/null || { cat "$log" >&2; fail "smime-milter did not start"; }
     sleep 0.1
@@ -132,7 +133,7 @@ stop_milter() {
   [ -n "${MILTER_PID:-}" ] || return 0
   kill -TERM "$MILTER_PID" 2>/dev/null || true
   local i=0
-  while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 150 ]; do
+  while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt $((150 * ${SMX_TIMEOUT_SCALE:-1})) ]; do
     sleep 0.1
     i=$((i + 1))
   done
@@ -140,4 +141,68 @@ stop_milter() {
   MILTER_RC=0
   wait "$MILTER_PID" 2>/dev/null || MILTER_RC=$?
   MILTER_PID=
+}
+
+# --- the milter's unprivileged user --------------------------------------
+# Tests run as root, and the milter started as root must switch to
+# milter.user: write_milter_conf sets this user when root, and the start
+# helpers call milter_adopt_files so that the user can read the store and
+# the master key (smimectl made them as root, mode 0600) and write its
+# spool, socket and pid file directories.
+SMX_TEST_USER=smx-test
+
+# SMX_MILTER_WRAPPER: a command the start helpers put before smime-milter
+# (scripts/test's valgrind stage sets it); SMX_TIMEOUT_SCALE multiplies
+# their waits for a wrapper that makes the milter slow to start.
+
+# test_user_ensure: creates SMX_TEST_USER (system user, no login, no home)
+# unless it exists.
+test_user_ensure() {
+  id "$SMX_TEST_USER" >/dev/null 2>&1 && return 0
+  # Tests run in parallel and useradd fails while another holds the
+  # passwd lock: one creates the user, the others wait for it.
+  flock /run/lock/smx-test-user.lock sh -c "id '$SMX_TEST_USER' >/dev/null 2>&1 ||
+    useradd --system --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin '$SMX_TEST_USER'" ||
+    fail "cannot create the test user $SMX_TEST_USER"
+}
+
+# test_user_setting [milter keys...]: as root, unless a key sets user,
+# prints ' user = "SMX_TEST_USER";' (and creates the user): the milter
+# refuses to run as root without one. The generators print it on the
+# "milter: {" line so that the line numbers of the other keys, which
+# tests compare with error messages, stay the same.
+test_user_setting() {
+  local kv
+  [ "$(id -u)" = 0 ] || return 0
+  for kv in "$@"; do
+    [ "${kv%%[ =]*}" = user ] && return 0
+  done
+  test_user_ensure
+  printf ' user = "%s";' "$SMX_TEST_USER"
+}
+
+# milter_adopt_files CONF: when root and CONF switches to SMX_TEST_USER,
+# gives that user the files CONF names (store, master key, LDAP password,
+# pid file, unix socket: with the SQLite side files) and their
+# directories, and the spool directory. Only paths inside SMX_TEST_DIR
+# are touched, never the directories above it.
+milter_adopt_files() {
+  local conf=$1 path dir f
+  [ "$(id -u)" = 0 ] || return 0
+  grep -qE "(^|[{;[:space:]])user = \"$SMX_TEST_USER\";" "$conf" || return 0
+  while IFS= read -r path; do
+    case "$path" in "$SMX_TEST_DIR"/*|"$SMX_TEST_DIR") ;; *) continue ;; esac
+    if [ -d "$path" ]; then
+      chown "$SMX_TEST_USER" "$path"
+      continue
+    fi
+    for f in "$path" "$path-wal" "$path-shm" "$path-journal" "$path-lock"; do
+      [ -e "$f" ] && chown "$SMX_TEST_USER" "$f"
+    done
+    dir=$(dirname "$path")
+    case "$dir" in "$SMX_TEST_DIR"/*|"$SMX_TEST_DIR") chown "$SMX_TEST_USER" "$dir" ;; esac
+  done < <(grep -oE '(path|master_key_file|bind_password_file|spool_directory|pidfile|socket) = "(unix:|local:)?/[^"]*"' "$conf" |
+           sed -E 's/^[a-z_]+ = "(unix:|local:)?(.*)"$/\2/')
+  return 0
 }

@@ -135,8 +135,8 @@ non_smtpd_milters =
 milter_default_action = tempfail
 milter_protocol = 6
 milter_connect_timeout = 5s
-milter_command_timeout = 20s
-milter_content_timeout = 60s
+milter_command_timeout = $((20 * ${SMX_TIMEOUT_SCALE:-1}))s
+milter_content_timeout = $((60 * ${SMX_TIMEOUT_SCALE:-1}))s
 milter_connect_macros = j {daemon_name} {daemon_addr} v {client_addr} _
 milter_helo_macros = {tls_version} {cipher} {cipher_bits} {cert_subject} {cert_issuer}
 milter_mail_macros = i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} {mail_mailer}
@@ -329,11 +329,12 @@ pf_start_milter() {
   local conf=${1:-$PF_MILTER_CONF} before i=0
   # grep -c fails on a count of 0: harmless, but not under set -e.
   before=$(grep -c "listening on" "$PF_MILTER_LOG" 2>/dev/null || true)
-  "$SMX_BIN_DIR/smime-milter" -f -c "$conf" >>"$PF_MILTER_LOG" 2>&1 &
+  milter_adopt_files "$conf"
+  ${SMX_MILTER_WRAPPER:-} "$SMX_BIN_DIR/smime-milter" -f -c "$conf" >>"$PF_MILTER_LOG" 2>&1 &
   MILTER_PID=$!
   echo "$MILTER_PID" >"$SMX_TEST_DIR/milter.pid"
   while [ "$(grep -c "listening on" "$PF_MILTER_LOG")" -le "${before:-0}" ]; do
-    if ! kill -0 "$MILTER_PID" 2>/dev/null || [ $i -ge 100 ]; then
+    if ! kill -0 "$MILTER_PID" 2>/dev/null || [ $i -ge $((100 * ${SMX_TIMEOUT_SCALE:-1})) ]; then
       cat "$PF_MILTER_LOG" >&2
       fail "smime-milter did not start listening (config $conf)"
     fi
@@ -417,7 +418,7 @@ pf_send() {
   local out=$1
   shift
   swaks --server "127.0.0.1:$PF_PORT" --helo client.example.net \
-    --timeout 60 --suppress-data "$@" >"$out" 2>&1
+    --timeout $((60 * ${SMX_TIMEOUT_SCALE:-1})) --suppress-data "$@" >"$out" 2>&1
 }
 
 # pf_queue_id OUT: the queue id from "250 ... queued as ID" in a swaks
@@ -429,7 +430,7 @@ pf_queue_id() {
 # pf_wait_delivered QUEUEID [SECONDS]: waits until qmgr removed the message
 # after delivery; fails if any recipient was deferred or bounced.
 pf_wait_delivered() {
-  local qid=$1 limit=${2:-30} i=0
+  local qid=$1 limit=$(( ${2:-30} * ${SMX_TIMEOUT_SCALE:-1} )) i=0
   [ -n "$qid" ] || fail "pf_wait_delivered: no queue id (was the message queued?)"
   while [ $i -lt $((limit * 10)) ]; do
     if grep -q "$qid: removed" "$PF_LOG" 2>/dev/null; then

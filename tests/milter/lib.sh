@@ -61,7 +61,7 @@ mt_conf() {
     kv[$key]=${kv[$key]# }
   done
   {
-    echo "milter: {"
+    echo "milter: {$(test_user_setting "$@")"
     for key in "${order[@]}"; do
       echo "  $key = ${kv[$key]};"
     done
@@ -76,10 +76,11 @@ mt_conf() {
 mt_start() {
   local conf=$1
   shift
-  "$SMX_BIN_DIR/smime-milter" -f -c "$conf" "$@" >>"$LOG" 2>&1 &
+  milter_adopt_files "$conf"
+  ${SMX_MILTER_WRAPPER:-} "$SMX_BIN_DIR/smime-milter" -f -c "$conf" "$@" >>"$LOG" 2>&1 &
   MILTER_PID=$!
   local i=0
-  while [ $i -lt 100 ]; do
+  while [ $i -lt $((100 * ${SMX_TIMEOUT_SCALE:-1})) ]; do
     grep -q "listening on" "$LOG" 2>/dev/null && return 0
     kill -0 "$MILTER_PID" 2>/dev/null || { show_log; fail "smime-milter did not start"; }
     sleep 0.1

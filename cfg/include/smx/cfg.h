@@ -28,6 +28,8 @@ struct cfg_milter {
 	char *log_level;		/* "info" or "debug" */
 	char *sign_format;		/* "clear" or "opaque" */
 	char *sign_digest;		/* "sha256", "sha384", "sha512" */
+	char *metrics_listen;		/* "PORT", "ADDR:PORT"; NULL: none */
+	bool metrics_allow_remote;	/* allow a non-loopback address */
 };
 
 struct cfg_store {

@@ -48,6 +48,13 @@ struct policy *policy_from_config(const struct config_setting_t *group,
 /* Frees the policy and sets *policy to NULL. NULL-safe. */
 void policy_free(struct policy **policy);
 
+/* The keys the `policy` group accepts, for documentation checks: the
+ * i-th as a path below "policy" ("triggers.header"; "layer.sign" stands
+ * for a property of default or of a domains or addresses entry), with a
+ * setting the parser accepts in *example_r (may be NULL); NULL past the
+ * end. */
+const char *policy_key_name(size_t i, const char **example_r);
+
 /* Policy-wide switches used by other parts of the gateway. */
 bool policy_harvest_untrusted(const struct policy *policy);
 bool policy_decrypt_inbound(const struct policy *policy);

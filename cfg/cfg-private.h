@@ -51,6 +51,14 @@ int cfg_set_value(struct cfg *cfg, const struct cfg_setting *s,
 /* Frees the value of s in cfg. */
 void cfg_free_value(struct cfg *cfg, const struct cfg_setting *s);
 
+/* Reads milter.signer_map (set in cfg) into cfg->policy: every line
+ * "ADDRESS LOGIN[, LOGIN...]" (ADDRESS may be "@domain"), "#" comments;
+ * the format of Postfix's smtpd_sender_login_maps source files, so the
+ * same file can serve both. Problems are reported at where, naming the
+ * map's file and line. */
+void cfg_load_signer_map(struct cfg *cfg, const config_setting_t *where,
+			 struct cfg_report *report);
+
 /* Checks that need more than one key (backend needs path, ...). */
 void cfg_check_groups(struct cfg *cfg, const config_t *lc,
 		      struct cfg_report *report);

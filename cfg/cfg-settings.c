@@ -47,6 +47,8 @@ const struct cfg_setting cfg_settings[] = {
 	  NULL },
 	{ "milter", "pidfile", CFG_STRING, FIELD(milter.pidfile), 0, NULL, 0,
 	  0, NULL },
+	{ "milter", "signer_map", CFG_STRING, FIELD(milter.signer_map), 0,
+	  NULL, 0, 0, NULL },
 	{ "milter", "spool_threshold", CFG_SIZE, FIELD(milter.spool_threshold),
 	  0, "1M", 4 * KIB, 1 * GIB, NULL },
 	{ "milter", "spool_directory", CFG_STRING,

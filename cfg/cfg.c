@@ -205,6 +205,9 @@ struct cfg *cfg_load(const char *path, struct cfg_errors *errors)
 	apply_settings(cfg, &lc, &report);
 	cfg->policy = policy_from_config(config_lookup(&lc, "policy"),
 					 report_policy, &report);
+	if (cfg->policy != NULL && cfg->milter.signer_map != NULL)
+		cfg_load_signer_map(cfg, config_lookup(&lc, "milter.signer_map"),
+				    &report);
 	cfg_check_groups(cfg, &lc, &report);
 	if (report.failed)
 		goto fail;

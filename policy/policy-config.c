@@ -519,6 +519,26 @@ static bool policy_key_listed(const char *group, const char *key)
 	return false;
 }
 
+int policy_add_signer(struct policy *p, const char *login,
+		      const char *address)
+{
+	struct policy_login *grown =
+		realloc(p->logins, (p->n_logins + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	p->logins = grown;
+	struct policy_login l = { strdup(login), calloc(1, sizeof(char *)), 0 };
+	if (l.login == NULL || l.addresses == NULL ||
+	    (l.addresses[0] = strdup(address)) == NULL) {
+		free(l.login);
+		free(l.addresses);
+		return -1;
+	}
+	l.n_addresses = 1;
+	p->logins[p->n_logins++] = l;
+	return 0;
+}
+
 const char *policy_key_name(size_t i, const char **example_r)
 {
 	if (i >= sizeof(policy_keys) / sizeof(policy_keys[0]))

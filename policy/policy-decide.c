@@ -200,6 +200,15 @@ static bool header_triggers(const struct policy *p, const char *value)
 	return true;
 }
 
+/* Does a signers.logins address (or "@domain") cover from? */
+static bool grant_covers(const char *grant, const char *from)
+{
+	if (grant[0] != '@')
+		return strcasecmp(grant, from) == 0;
+	const char *at = strrchr(from, '@');
+	return at != NULL && strcasecmp(at, grant) == 0;
+}
+
 /* May this client sign as `from`? The SASL login must be the address or
  * be mapped to it; without a login, only listed addresses. */
 static bool may_sign_as(const struct policy *p,
@@ -219,7 +228,7 @@ static bool may_sign_as(const struct policy *p,
 		if (strcasecmp(p->logins[i].login, in->auth_login) != 0)
 			continue;
 		for (size_t j = 0; j < p->logins[i].n_addresses; j++)
-			if (strcasecmp(p->logins[i].addresses[j], in->from) == 0)
+			if (grant_covers(p->logins[i].addresses[j], in->from))
 				return true;
 	}
 	return false;

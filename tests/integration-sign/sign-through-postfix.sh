@@ -5,7 +5,8 @@
 # ECDSA signers; 7-bit, 8-bit, multipart with a 2 MB attachment, an HTML
 # multipart/alternative with an inline image, and a 20 MB message); the
 # signed content decodes to what was sent. A login may not sign as
-# another address; a sender without key is deferred, as the default
+# another address unless milter.signer_map grants it; a sender without
+# key is deferred, as the default
 # on_sign_failure says; an unauthenticated client in trusted_networks is
 # signed only for the From addresses signers.allow_unauthenticated lists.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
@@ -41,7 +42,10 @@ issue noreply noreply@example.com rsa:2048
 
 pf_init --sasl
 sink_start
-write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT"
+# carol may have mail signed as erin (a shared mailbox, say).
+printf '# address  logins\nerin@example.com  carol@example.com\n' > "$pki/signers"
+write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT" \
+  "signer_map = \"$pki/signers\""
 printf 'policy: { signers: { allow_unauthenticated = [ "noreply@example.com" ]; }; };\n' \
   >> "$PF_MILTER_CONF"
 pf_main_cf_set message_size_limit=40000000
@@ -149,6 +153,16 @@ f=$(delivered "$msgs/bob.out")
 grep -qi "^Content-Type: multipart/signed" "$f" && fail "bob's message was signed as alice"
 grep -q "may not sign as <alice@example.com>" "$PF_MILTER_LOG" || fail "no refusal reason logged"
 echo "ok: a login cannot sign as another address"
+
+# carol, granted erin@ by milter.signer_map, has mail signed as erin.
+python3 "$HERE/make-messages.py" "$msgs" erin@example.com rcpt@partner.example
+submit carol@example.com erin@example.com "$msgs/7bit.eml" "$msgs/carol-erin.out" ||
+  { cat "$msgs/carol-erin.out" >&2; fail "carol as erin: submission failed"; }
+f=$(delivered "$msgs/carol-erin.out")
+verify_signed "$f" "$msgs/7bit.eml"
+grep -q "$(pf_queue_id "$msgs/carol-erin.out"): .*signed as <erin@example.com>" "$PF_MILTER_LOG" ||
+  fail "carol as erin: not logged as signed as erin"
+echo "ok: milter.signer_map lets carol's login sign as erin"
 
 # carol has no key: the default on_sign_failure defers the message.
 python3 "$HERE/make-messages.py" "$msgs" carol@example.com rcpt@partner.example

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <smx/cfg.h>
+#include <smx/policy-engine.h>
 
 static char dir[512];
 
@@ -340,6 +341,68 @@ static void ldap_group_is_optional_read_and_checked(void **state)
 		      "\nldap: { timeout = 2; };\n", missing, 2);
 }
 
+/* milter.signer_map grants logins the right to sign as addresses (and
+ * "@domain"); the decisions follow; every bad line is reported with the
+ * map's file and line, at the line of the key in the configuration. */
+static bool signs(const struct cfg *cfg, const char *login, const char *from)
+{
+	struct policy_rcpt_input r = { "x@partner.example", POLICY_MISSING };
+	struct policy_message_input in = {
+		.direction = POLICY_OUTBOUND, .sender = from, .from = from,
+		.auth_login = login, .rcpts = &r, .n_rcpts = 1,
+		.signing_key = POLICY_AVAILABLE, .can_sign = true,
+	};
+	struct policy_decision d;
+	assert_int_equal(policy_decide(cfg->policy, &in, &d), 0);
+	bool sign = d.sign;
+	policy_decision_release(&d);
+	return sign;
+}
+
+static void signer_map_grants_logins(void **state)
+{
+	(void)state;
+	char map[1024], text[2048];
+	snprintf(map, sizeof(map), "%s", write_file("signers",
+		"# address        logins\n"
+		"\n"
+		"sales@example.com  alice, bob\n"
+		"  @example.net     relay\n"));
+	snprintf(text, sizeof(text), "milter: { internal_domains = "
+		 "[ \"example.com\", \"example.net\" ];\n"
+		 "  signer_map = \"%s\"; };\n", map);
+	struct cfg_errors errors = { 0 };
+	struct cfg *cfg = cfg_load(write_file("map.conf", text), &errors);
+	assert_non_null(cfg);
+	assert_int_equal(errors.count, 0);
+	assert_true(signs(cfg, "alice", "sales@example.com"));
+	assert_true(signs(cfg, "BOB", "Sales@Example.com"));
+	assert_true(signs(cfg, "relay", "anyone@example.net"));
+	assert_true(signs(cfg, "carol@example.com", "carol@example.com"));
+	assert_false(signs(cfg, "carol", "sales@example.com"));
+	assert_false(signs(cfg, "relay", "anyone@example.com"));
+	assert_false(signs(cfg, "alice", "alice2@example.com"));
+	cfg_unref(&cfg);
+
+	snprintf(map, sizeof(map), "%s", write_file("bad-signers",
+		"sales@example.com\nnot-an-address alice\nok@example.com a\n"));
+	snprintf(text, sizeof(text), "milter: { internal_domains = "
+		 "[ \"example.com\" ];\n  signer_map = \"%s\"; };\n", map);
+	char want0[1200], want1[1200];
+	snprintf(want0, sizeof(want0), "badmap.conf:2: milter.signer_map: "
+		 "%s:1: expected ADDRESS LOGIN[, LOGIN...]", map);
+	snprintf(want1, sizeof(want1), "badmap.conf:2: milter.signer_map: "
+		 "%s:2: 'not-an-address' is not an address or @domain", map);
+	const char *want[] = { want0, want1 };
+	expect_errors("badmap.conf", text, want, 2);
+
+	expect_errors("nomap.conf", "milter: { internal_domains = "
+		      "[ \"example.com\" ];\n  signer_map = \"/nonexistent/m\"; };\n",
+		      (const char *[]){ "nomap.conf:2: milter.signer_map: cannot "
+					"read /nonexistent/m: No such file or "
+					"directory" }, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +414,7 @@ int main(void)
 		cmocka_unit_test(included_file_errors_name_that_file),
 		cmocka_unit_test(key_names_are_listed),
 		cmocka_unit_test(ldap_group_is_optional_read_and_checked),
+		cmocka_unit_test(signer_map_grants_logins),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, NULL);
 }

@@ -19,6 +19,7 @@ struct cfg_milter {
 	size_t n_trusted_networks;
 	char *user;			/* NULL: do not change user */
 	char *pidfile;			/* NULL: write none */
+	char *signer_map;		/* "ADDRESS LOGIN..." file; NULL: none */
 	size_t spool_threshold;		/* bytes kept in memory per message */
 	char *spool_directory;
 	size_t max_message_size;	/* bytes processed; 0 = no limit */

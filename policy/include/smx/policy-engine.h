@@ -48,6 +48,12 @@ struct policy *policy_from_config(const struct config_setting_t *group,
 /* Frees the policy and sets *policy to NULL. NULL-safe. */
 void policy_free(struct policy **policy);
 
+/* Lets the SASL login sign as address (an address, or "@domain" for
+ * every address of that domain), as a milter.signer_map line says; adds
+ * to policy.signers.logins. Returns 0, or -1 when out of memory. */
+int policy_add_signer(struct policy *policy, const char *login,
+		      const char *address);
+
 /* The keys the `policy` group accepts, for documentation checks: the
  * i-th as a path below "policy" ("triggers.header"; "layer.sign" stands
  * for a property of default or of a domains or addresses entry), with a

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <smx/log.h>
@@ -107,4 +109,12 @@ int privileges_drop(const char *user, const char *sock_path)
 	smx_log(LOG_INFO, "running as user %s (uid %ld); root cannot be "
 		"regained", user, (long)pw->pw_uid);
 	return 0;
+}
+
+int no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+	if (setrlimit(RLIMIT_CORE, &none) != 0)
+		return -1;
+	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }

@@ -20,4 +20,9 @@ const char *socket_path(const char *spec);
  * the reason. Not running as root and already being user is fine. */
 int privileges_drop(const char *user, const char *sock_path);
 
+/* The process will hold private keys in memory: no core file may ever
+ * write them to disk (RLIMIT_CORE 0, and not dumpable). Returns 0 or -1
+ * with errno. */
+int no_core_dumps(void);
+
 #endif

@@ -316,6 +316,11 @@ static int run(const struct options *o, struct cfg *cfg)
 	if (cfg->milter.user &&
 	    privileges_drop(cfg->milter.user, socket_path(sock)) != 0)
 		return EXIT_RUNTIME;
+	if (no_core_dumps() != 0) {
+		smx_log(LOG_ERR, "cannot disable core dumps: %s",
+			strerror(errno));
+		return EXIT_RUNTIME;
+	}
 	smime_init();
 	runtime_open_store(cfg);
 	runtime_open_directory(cfg);

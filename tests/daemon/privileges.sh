@@ -30,6 +30,9 @@ for v in "$ruid" "$euid" "$suid" "$fsuid"; do
   [ "$v" = "$uid" ] || fail "milter runs with uid $v (Uid: $ruid $euid $suid $fsuid), want $uid"
 done
 grep -q '^CapEff:[[:space:]]*0*$' "/proc/$MILTER_PID/status" || fail "milter kept capabilities: $(grep CapEff "/proc/$MILTER_PID/status")"
+# Keys live in its memory: no core file may hold them.
+grep -Eq '^Max core file size +0 +0 ' "/proc/$MILTER_PID/limits" ||
+  fail "core dumps not disabled: $(grep 'core file' "/proc/$MILTER_PID/limits")"
 # The daemon tried setuid(0) after the switch, and it failed.
 grep -q "running as user nobody (uid $uid); root cannot be regained" "$log" ||
   fail "no log line confirming the verified drop: $(cat "$log")"

@@ -73,11 +73,7 @@ pf_wait_delivered "$qid"
 f=$(sink_file_for "$qid")
 grep -q "$MARKER" "$f" && fail "plaintext at the sink"
 python3 "$SINK2MSG" "$f" "$msgs/enc.eml"
-python3 - "$msgs/enc.eml" "$msgs/enc.der" <<'PY'
-import base64, sys
-body = open(sys.argv[1], "rb").read().split(b"\r\n\r\n", 1)[1]
-open(sys.argv[2], "wb").write(base64.b64decode(body))
-PY
+python3 "$MSGTOOL" body-b64 "$msgs/enc.eml" "$msgs/enc.der"
 openssl cms -decrypt -inform DER -in "$msgs/enc.der" -recip "$pki/dana.pem" \
   -inkey "$pki/dana.key" -out "$msgs/dec" 2>"$msgs/err" ||
   fail "dana cannot decrypt: $(cat "$msgs/err")"

@@ -87,11 +87,7 @@ delivered() {
   grep -qi "^Content-Type: application/pkcs7-mime; smime-type=enveloped-data" "$f" ||
     { cat "$f" >&2; fail "$1: not enveloped-data"; }
   python3 "$SINK2MSG" "$f" "$msgs/$1.eml.out"
-  python3 - "$msgs/$1.eml.out" "$msgs/$1.der" <<'PY'
-import base64, sys
-body = open(sys.argv[1], "rb").read().split(b"\r\n\r\n", 1)[1]
-open(sys.argv[2], "wb").write(base64.b64decode(body))
-PY
+  python3 "$MSGTOOL" body-b64 "$msgs/$1.eml.out" "$msgs/$1.der"
 }
 # inner_verifies FILE: the decrypted entity is alice's signed message.
 inner_verifies() {

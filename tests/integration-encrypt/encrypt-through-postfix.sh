@@ -73,11 +73,7 @@ grep -qi "^Content-Type: application/pkcs7-mime; smime-type=enveloped-data" "$f"
 grep -q "$qid: direction=outbound .* action=sign+encrypt " "$PF_MILTER_LOG" ||
   fail "no sign+encrypt log line"
 python3 "$SINK2MSG" "$f" "$msgs/enc.eml"
-python3 - "$msgs/enc.eml" "$msgs/enc.der" <<'PY'
-import base64, sys
-body = open(sys.argv[1], "rb").read().split(b"\r\n\r\n", 1)[1]
-open(sys.argv[2], "wb").write(base64.b64decode(body))
-PY
+python3 "$MSGTOOL" body-b64 "$msgs/enc.eml" "$msgs/enc.der"
 
 # inner CONTENT NAME: the decrypted entity is alice's signed message.
 inner() {

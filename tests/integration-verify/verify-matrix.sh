@@ -107,16 +107,12 @@ check() {
   qid=$(pf_queue_id "$m.out")
   pf_wait_delivered "$qid" 60
   f=$(sink_file_for "$qid")
-  sed '/^$/q' "$f" | sed -e ':a' -e '$!N' -e 's/\n[[:space:]]\+/ /' -e 'ta' -e 'P;D' > "$m.hdr"
+  pf_unfolded_headers "$f" > "$m.hdr"
   grep -q "^Authentication-Results: mx.example.com; smime=$2[ ;]" "$m.hdr" ||
     { grep '^Authentication-Results' "$m.hdr" >&2; fail "$1: not smime=$2"; }
   python3 "$TOSINK" "$f" "$m.got"
-  python3 - "$m.eml" "$m.got" <<'PY' || fail "$1: body changed"
-import sys
-a = open(sys.argv[1], "rb").read().split(b"\r\n\r\n", 1)[1]
-b = open(sys.argv[2], "rb").read().split(b"\r\n\r\n", 1)[1]
-sys.exit(a != b)
-PY
+  python3 "$MSGTOOL" same-body "$m.eml" "$m.got" ||
+  fail "$1: body changed"
   echo "ok: $1: $(grep -o "smime=[a-z]* ([^)]*)" "$m.hdr" | head -1), body unchanged"
 }
 certs_of() {

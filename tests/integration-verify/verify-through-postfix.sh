@@ -60,24 +60,16 @@ deliver() {
   pf_wait_delivered "$qid"
   sink_file_for "$qid"
 }
-# unfolded SINKFILE: the header section with folded lines joined.
-unfolded() {
-  sed '/^$/q' "$1" | sed -e ':a' -e '$!N' -e 's/\n[[:space:]]\+/ /' -e 'ta' -e 'P;D'
-}
 # body_unchanged NAME SINKFILE
 body_unchanged() {
   python3 "$HERE/sink-to-message.py" "$2" "$msgs/$1.got"
-  python3 - "$msgs/$1.eml" "$msgs/$1.got" <<'PY' || fail "$1: body changed"
-import sys
-a = open(sys.argv[1], "rb").read().split(b"\r\n\r\n", 1)[1]
-b = open(sys.argv[2], "rb").read().split(b"\r\n\r\n", 1)[1]
-sys.exit(a != b)
-PY
+  python3 "$MSGTOOL" same-body "$msgs/$1.eml" "$msgs/$1.got" ||
+  fail "$1: body changed"
 }
 
 signed good
 f=$(deliver good)
-unfolded "$f" | grep -q "^Authentication-Results: mx.example.com; smime=pass .*body.smime-identifier=bob@partner.example body.smime-part=1 body.smime-serial=[0-9A-F]* body.smime-issuer=\"CN=Partner CA\"" ||
+pf_unfolded_headers "$f" | grep -q "^Authentication-Results: mx.example.com; smime=pass .*body.smime-identifier=bob@partner.example body.smime-part=1 body.smime-serial=[0-9A-F]* body.smime-issuer=\"CN=Partner CA\"" ||
   { cat "$f" >&2; fail "good: no complete smime=pass header"; }
 body_unchanged good "$f"
 n=$("$SMX_BIN_DIR/smimectl" -c "$PF_MILTER_CONF" --json list bob@partner.example |
@@ -98,7 +90,7 @@ echo "ok: forged header removed, no duplicate harvest"
 signed tampered
 sed -i 's/the figures/THE figures/' "$msgs/tampered.eml"
 f=$(deliver tampered)
-unfolded "$f" | grep -q "^Authentication-Results: mx.example.com; smime=fail" ||
+pf_unfolded_headers "$f" | grep -q "^Authentication-Results: mx.example.com; smime=fail" ||
   { cat "$f" >&2; fail "tampered: no smime=fail"; }
 body_unchanged tampered "$f"
 echo "ok: tampered message delivered unchanged with smime=fail"

@@ -5,6 +5,9 @@
   msgtool.py wire IN OUT                   SMTP DATA form for swaks -ndf
   msgtool.py bodysize IN                   body bytes (CRLF), as a milter sees
   msgtool.py compare SENT SINKFILE         exit 0 if the sink got SENT intact
+  msgtool.py same-body A B                 exit 0 if two messages (CRLF) have
+                                           the same body bytes
+  msgtool.py body-b64 IN OUT               decodes IN's base64 body into OUT
 
 KIND: text7, utf8, multipart, big (5 MB). Content is deterministic (fixed
 seed) so that a failure can be reproduced.
@@ -189,6 +192,11 @@ def cmd_compare(sent_path, sink_path):
     return check_added(got_head[:-len(sent_head)])
 
 
+def body_of(path):
+    """The bytes after the first empty line of a CRLF message."""
+    return open(path, "rb").read().split(CRLF + CRLF, 1)[1]
+
+
 def main(argv):
     if len(argv) == 7 and argv[1] == "make" and argv[2] in KINDS:
         cmd_make(*argv[2:])
@@ -196,6 +204,11 @@ def main(argv):
         cmd_wire(argv[2], argv[3])
     elif len(argv) == 3 and argv[1] == "bodysize":
         cmd_bodysize(argv[2])
+    elif len(argv) == 4 and argv[1] == "same-body":
+        return 0 if body_of(argv[2]) == body_of(argv[3]) else 1
+    elif len(argv) == 4 and argv[1] == "body-b64":
+        with open(argv[3], "wb") as f:
+            f.write(base64.b64decode(body_of(argv[2])))
     elif len(argv) == 4 and argv[1] == "compare":
         err = cmd_compare(argv[2], argv[3])
         if err:

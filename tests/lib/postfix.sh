@@ -491,3 +491,9 @@ pf_kill_milter() {
   MILTER_PID=
   rm -f "$SMX_TEST_DIR/milter.pid"
 }
+
+# pf_unfolded_headers SINKFILE: the header section of a delivered message
+# with folded lines joined (one header per line), for grep.
+pf_unfolded_headers() {
+  sed '/^$/q' "$1" | sed -e ':a' -e '$!N' -e 's/\n[[:space:]]\+/ /' -e 'ta' -e 'P;D'
+}

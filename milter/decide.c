@@ -86,12 +86,14 @@ sfsistat decide_recipient(SMFICTX *ctx, struct conn *c, const char *qid,
 	enum policy_rcpt_verdict v = POLICY_RCPT_ACCEPT;
 	enum policy_group group = POLICY_GROUP_PLAIN;
 	char reason[400] = "";
-	if (m->sender_trusted)
-		v = policy_rcpt_decide(c->cfg->policy, m->sender, rcpt,
-				       recipient_cert_state(runtime_store(),
-							    runtime_directory(),
-							    c->cfg, rcpt),
+	int known = -1;	/* kept for the end of the message when definite */
+	if (m->sender_trusted) {
+		enum policy_availability a = recipient_cert_state(
+			runtime_store(), runtime_directory(), c->cfg, rcpt);
+		known = a == POLICY_UNKNOWN ? -1 : (int)a;
+		v = policy_rcpt_decide(c->cfg->policy, m->sender, rcpt, a,
 				       m->group, &group, reason, sizeof(reason));
+	}
 	static const struct { const char *code, *xcode, *action; } replies[] = {
 		[POLICY_RCPT_REJECT] = { "550", "5.7.1", "reject" },
 		[POLICY_RCPT_TEMPFAIL] = { "450", "4.7.1", "tempfail" },
@@ -107,7 +109,7 @@ sfsistat decide_recipient(SMFICTX *ctx, struct conn *c, const char *qid,
 		return v == POLICY_RCPT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	}
 	free(rcpt);
-	if (msg_add_rcpt(m, rcpt_path) != 0) {
+	if (msg_add_rcpt(m, rcpt_path, known) != 0) {
 		smx_log(LOG_ERR, "%s: out of memory recording a recipient", qid);
 		set_reply(ctx, "451", "4.3.0", "smime-milter: out of memory");
 		return SMFIS_TEMPFAIL;
@@ -172,10 +174,14 @@ static int policy_input(const struct conn *c, enum policy_direction dir,
 	bool outgoing = dir == POLICY_OUTBOUND || dir == POLICY_INTERNAL;
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		r[i].address = m->rcpts[i];
-		r[i].cert = outgoing ? recipient_cert_state(runtime_store(),
-							    runtime_directory(),
-							    c->cfg, m->rcpts[i])
-				     : POLICY_MISSING;
+		if (!outgoing)
+			r[i].cert = POLICY_MISSING;
+		else if (m->rcpt_certs[i] >= 0)	/* RCPT time, moments ago */
+			r[i].cert = (enum policy_availability)m->rcpt_certs[i];
+		else
+			r[i].cert = recipient_cert_state(runtime_store(),
+							 runtime_directory(),
+							 c->cfg, m->rcpts[i]);
 	}
 	const char *trigger = NULL;
 	const char *trigger_name = policy_trigger_header(c->cfg->policy);
@@ -348,6 +354,7 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 {
 	const struct msg *m = c->msg;
 	uint64_t started = smx_metrics_clock_us();
+	signing_selection_forget();
 	char why[256];
 	enum policy_direction dir = classify(c, why, sizeof(why));
 	struct policy_message_input in;

@@ -30,6 +30,7 @@ struct shared_verifier {
 };
 
 static pthread_mutex_t verifier_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;	/* build() */
 static struct shared_verifier *current;
 
 static void shared_release(struct shared_verifier *s)
@@ -106,26 +107,44 @@ static struct shared_verifier *build(const struct cfg *cfg)
 	return s;
 }
 
-/* A verifier for cfg with a reference for the caller, or NULL. */
-static struct shared_verifier *get_verifier(const struct cfg *cfg)
+/* The cached verifier when it is for cfg and fresh, with a reference
+ * for the caller; or NULL. */
+static struct shared_verifier *current_for(const struct cfg *cfg)
 {
 	time_t now = time(NULL);
 	pthread_mutex_lock(&verifier_lock);
 	struct shared_verifier *s = current;
-	if (s != NULL && s->cfg == cfg && now - s->built < VERIFIER_TTL) {
+	if (s != NULL && s->cfg == cfg && now - s->built < VERIFIER_TTL)
 		s->refs++;
-		pthread_mutex_unlock(&verifier_lock);
+	else
+		s = NULL;
+	pthread_mutex_unlock(&verifier_lock);
+	return s;
+}
+
+/* A verifier for cfg with a reference for the caller, or NULL. One
+ * thread builds at a time, so that a burst of messages at start (or
+ * after the TTL) reads the anchors once, not once per message. */
+static struct shared_verifier *get_verifier(const struct cfg *cfg)
+{
+	struct shared_verifier *s = current_for(cfg);
+	if (s != NULL)
+		return s;
+	pthread_mutex_lock(&build_lock);
+	s = current_for(cfg);
+	if (s != NULL) {
+		pthread_mutex_unlock(&build_lock);
 		return s;
 	}
-	pthread_mutex_unlock(&verifier_lock);
-	struct shared_verifier *fresh = build(cfg);
-	if (fresh == NULL)
-		return NULL;
-	pthread_mutex_lock(&verifier_lock);
-	struct shared_verifier *old = current;
-	current = fresh;
-	fresh->refs++;	/* the caller's */
-	pthread_mutex_unlock(&verifier_lock);
+	struct shared_verifier *fresh = build(cfg), *old = NULL;
+	if (fresh != NULL) {
+		pthread_mutex_lock(&verifier_lock);
+		old = current;
+		current = fresh;
+		fresh->refs++;	/* the caller's */
+		pthread_mutex_unlock(&verifier_lock);
+	}
+	pthread_mutex_unlock(&build_lock);	/* current is set: others use it */
 	if (old != NULL)
 		shared_release(old);
 	return fresh;

@@ -71,6 +71,7 @@ static void msg_free(struct msg **mp)
 	for (size_t i = 0; i < m->n_rcpts; i++)
 		free(m->rcpts[i]);
 	free(m->rcpts);
+	free(m->rcpt_certs);
 	for (size_t i = 0; i < m->n_headers; i++) {
 		free(m->headers[i].name);
 		free(m->headers[i].value);
@@ -130,14 +131,17 @@ static int reserve_one(void **items, size_t *cap, size_t count, size_t elem)
 	return 0;
 }
 
-int msg_add_rcpt(struct msg *m, const char *rcpt_path)
+int msg_add_rcpt(struct msg *m, const char *rcpt_path, int cert_state)
 {
 	char *addr = mailaddr_normalize(rcpt_path);
 	if (addr == NULL || reserve_one((void **)&m->rcpts, &m->cap_rcpts,
-					m->n_rcpts, sizeof(*m->rcpts)) != 0) {
+					m->n_rcpts, sizeof(*m->rcpts)) != 0 ||
+	    reserve_one((void **)&m->rcpt_certs, &m->cap_rcpt_certs,
+			m->n_rcpts, sizeof(*m->rcpt_certs)) != 0) {
 		free(addr);
 		return -1;
 	}
+	m->rcpt_certs[m->n_rcpts] = (signed char)cert_state;
 	m->rcpts[m->n_rcpts++] = addr;
 	return 0;
 }

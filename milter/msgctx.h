@@ -22,6 +22,10 @@ struct msg {
 	char *auth_authen;	/* SASL login or NULL */
 	char **rcpts;		/* normalized envelope recipients */
 	size_t n_rcpts, cap_rcpts;
+	signed char *rcpt_certs;	/* per recipient: the certificate
+					 * availability found at RCPT time
+					 * (AVAILABLE or MISSING), or -1 */
+	size_t cap_rcpt_certs;
 	struct header *headers;
 	size_t n_headers, cap_headers;
 	size_t header_bytes;
@@ -57,8 +61,11 @@ void conn_free(struct conn **conn);
 int msg_begin(struct conn *conn, const char *sender_path,
 	      const char *auth_authen);
 
-/* Records a recipient path. Returns 0 or -1 (out of memory, bad path). */
-int msg_add_rcpt(struct msg *msg, const char *rcpt_path);
+/* Records a recipient path and its certificate availability as looked
+ * up at RCPT time (-1: not looked up, or no definite answer), so that the
+ * end of the message need not ask the store again. Returns 0 or -1 (out
+ * of memory, bad path). */
+int msg_add_rcpt(struct msg *msg, const char *rcpt_path, int cert_state);
 
 /* Finds the first header called name (any case); its value without the
  * leading space, or NULL. */

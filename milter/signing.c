@@ -30,6 +30,7 @@ struct cached_signer {
 };
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;	/* make_signer */
 static struct cached_signer *cache[SIGNER_CACHE_SIZE];
 
 static void cached_release(struct cached_signer *c)
@@ -94,6 +95,28 @@ static void cache_insert(struct cached_signer *c)
 		cached_release(evicted);
 }
 
+/* The signing identity the decision of the message being handled on this
+ * thread found, so that signing it moments later need not ask the store
+ * again. libmilter runs each callback, end of message included, on one
+ * thread; decide_message() forgets it first. */
+static __thread struct {
+	char from[320];
+	char fingerprint[65];
+} decided;
+
+void signing_selection_forget(void)
+{
+	decided.from[0] = '\0';
+}
+
+static void remember(const char *from, const char *fingerprint)
+{
+	if (strlen(from) >= sizeof(decided.from))
+		return;
+	strcpy(decided.from, from);
+	memcpy(decided.fingerprint, fingerprint, sizeof(decided.fingerprint));
+}
+
 enum policy_availability signing_key_state(struct store *store,
 					   const char *from,
 					   int64_t *not_after_r)
@@ -103,6 +126,9 @@ enum policy_availability signing_key_state(struct store *store,
 	struct store_selection *sel = NULL;
 	enum smx_status st = store_select(store, from, STORE_PURPOSE_SIGN,
 					  time(NULL), &sel);
+	signing_selection_forget();
+	if (st == SMX_OK)
+		remember(from, sel->items[0].cert->fingerprint);
 	if (st == SMX_OK && not_after_r != NULL)
 		*not_after_r = sel->items[0].cert->not_after;
 	store_selection_free(&sel);
@@ -226,6 +252,11 @@ static enum smx_status get_signer(struct store *store, const struct cfg *cfg,
 				  const char *from, struct cached_signer **out,
 				  struct smime_error *err)
 {
+	/* The identity this message's decision selected, if its signer is
+	 * cached: no store query at all (the common case). */
+	if (strcmp(decided.from, from) == 0 &&
+	    (*out = cache_find(decided.fingerprint, time(NULL))) != NULL)
+		return SMX_OK;
 	struct store_selection *sel = NULL;
 	enum smx_status st = store_select(store, from, STORE_PURPOSE_SIGN,
 					  time(NULL), &sel);
@@ -237,8 +268,16 @@ static enum smx_status get_signer(struct store *store, const struct cfg *cfg,
 	}
 	const struct store_cert *sc = sel->items[0].cert;
 	*out = cache_find(sc->fingerprint, time(NULL));
-	if (*out == NULL)
-		st = make_signer(store, cfg, sc, from, out, err);
+	if (*out == NULL) {
+		/* One loader at a time: when a burst of first messages from
+		 * one sender arrives, the others find its signer cached
+		 * instead of each decrypting the key again. */
+		pthread_mutex_lock(&load_lock);
+		*out = cache_find(sc->fingerprint, time(NULL));
+		if (*out == NULL)
+			st = make_signer(store, cfg, sc, from, out, err);
+		pthread_mutex_unlock(&load_lock);
+	}
 	store_selection_free(&sel);
 	return st;
 }

@@ -40,4 +40,8 @@ enum smx_status outbound_apply(SMFICTX *ctx, struct store *store,
 /* Drops every cached signer (after a reload). */
 void signing_cache_clear(void);
 
+/* Forgets the signing identity signing_key_state() found on this thread
+ * (called when a new message is decided). */
+void signing_selection_forget(void);
+
 #endif

@@ -129,8 +129,9 @@ grep -Eqi "invalid|not trusted|expired|revoked" "$W/gpgsm.list" &&
 printf 'a message from alice\r\n' > "$W/msg"
 if [ "$kt" = rsa ]; then
   # round trip: gpgsm signs with the exported key, gpgsm and OpenSSL verify
-  echo pw | gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 --import "$W/alice.p12" \
-    >"$W/gpgsm.imp" 2>&1 || { cat "$W/gpgsm.imp" >&2; fail "gpgsm import alice.p12"; }
+  reexport() { rm -f "$W/alice.p12" && ctl export-p12 alice@example.com "$W/alice.p12" --password-file "$W/pw" --legacy; }
+  gpgsm_import_p12 "$W/alice.p12" pw reexport ||
+    { cat "$W/alice.p12.gpgsm.log" >&2; fail "gpgsm import alice.p12"; }
   echo pw | gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 -u alice@example.com \
     --detach-sign -o "$W/msg.sig" "$W/msg" >"$W/gpgsm.sign" 2>&1 ||
     { cat "$W/gpgsm.sign" >&2; fail "gpgsm cannot sign with alice's key"; }

@@ -28,7 +28,11 @@ issue() { # NAME EMAIL
     -subj "/CN=$1"
   q openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
     -out "$1.pem" -days 7 -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$2")
-  # gpgsm 2.2 reads only the old PKCS#12 algorithms (FACTS.md)
+  legacy_p12 "$1"
+}
+# legacy_p12 NAME: NAME.p12 in the old algorithms, the only ones gpgsm 2.2
+# reads (FACTS.md).
+legacy_p12() {
   q openssl pkcs12 -export -inkey "$1.key" -in "$1.pem" -certfile ca.pem \
     -name "$1" -out "$1.p12" -passout pass:pw -keypbe PBE-SHA1-3DES \
     -certpbe PBE-SHA1-3DES -macalg sha1
@@ -47,9 +51,8 @@ printf 'allow-mark-trusted\nallow-loopback-pinentry\n' > "$G/gpg-agent.conf"
 echo "$(openssl x509 -in ca.pem -noout -fingerprint -sha1 | sed 's/.*=//') S" \
   > "$G/trustlist.txt"
 GNUPGHOME=$G q gpgsm --batch --import ca.pem alice.pem
-echo pw | GNUPGHOME=$G gpgsm --batch --pinentry-mode loopback \
-  --passphrase-fd 0 --import bob.p12 >/dev/null 2>&1 ||
-  fail "gpgsm cannot import bob.p12"
+GNUPGHOME=$G gpgsm_import_p12 bob.p12 pw legacy_p12 bob ||
+  fail "gpgsm cannot import bob.p12: $(tail -3 bob.p12.gpgsm.log)"
 N=sql:$pki/nss
 mkdir nss
 q certutil -N -d "$N" --empty-password

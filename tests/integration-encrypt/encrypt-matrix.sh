@@ -42,8 +42,11 @@ key_of() { echo "k$(( ($1 - 1) % 5 + 1 )).key"; }
 for i in $(seq 1 50); do cert "r$i" "r$i@partner.example" "$(key_of "$i")"; done
 cert corrupt corrupt@partner.example k1.key
 # gpgsm 2.2 reads only the old PKCS#12 algorithms (FACTS.md)
-q openssl pkcs12 -export -inkey k1.key -in r1.pem -certfile ca.pem -name r1 \
-  -out r1.p12 -passout pass:pw -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1
+legacy_r1() {
+  q openssl pkcs12 -export -inkey k1.key -in r1.pem -certfile ca.pem -name r1 \
+    -out r1.p12 -passout pass:pw -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1
+}
+legacy_r1
 q openssl pkcs12 -export -inkey k2.key -in r2.pem -certfile ca.pem -name r2 \
   -out r2.p12 -passout pass:pw
 
@@ -113,8 +116,8 @@ printf 'disable-crl-checks\ndisable-policy-checks\n' > "$G/gpgsm.conf"
 printf 'allow-mark-trusted\nallow-loopback-pinentry\n' > "$G/gpg-agent.conf"
 echo "$(openssl x509 -in ca.pem -noout -fingerprint -sha1 | sed 's/.*=//') S" > "$G/trustlist.txt"
 GNUPGHOME=$G q gpgsm --batch --import ca.pem
-echo pw | GNUPGHOME=$G gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 \
-  --import r1.p12 >/dev/null 2>&1 || fail "gpgsm cannot import r1.p12"
+GNUPGHOME=$G gpgsm_import_p12 r1.p12 pw legacy_r1 ||
+  fail "gpgsm cannot import r1.p12: $(tail -3 r1.p12.gpgsm.log)"
 # gpgsm 2.2 exits 2 when a recipient before ours is a certificate it does
 # not hold, yet decrypts: judged by its status, as GPGME clients do.
 echo pw | GNUPGHOME=$G gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 \

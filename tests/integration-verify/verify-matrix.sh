@@ -48,8 +48,11 @@ issue dan ca dan@partner.example
 issue old ca old@partner.example 20200101000000Z 20200201000000Z
 issue stranger rogue stranger@partner.example
 issue anon ca none
-q openssl pkcs12 -export -inkey bob.key -in bob.pem -certfile ca.pem -name bob \
-  -out bob.p12 -passout pass:pw -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1
+legacy_bob() {	# the old algorithms, the only ones gpgsm 2.2 reads
+  q openssl pkcs12 -export -inkey bob.key -in bob.pem -certfile ca.pem -name bob \
+    -out bob.p12 -passout pass:pw -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1
+}
+legacy_bob
 echo pw > pw
 
 G=$pki/gnupg
@@ -125,8 +128,8 @@ printf 'disable-crl-checks\ndisable-policy-checks\n' > "$G/gpgsm.conf"
 printf 'allow-mark-trusted\nallow-loopback-pinentry\n' > "$G/gpg-agent.conf"
 echo "$(openssl x509 -in ca.pem -noout -fingerprint -sha1 | sed 's/.*=//') S" > "$G/trustlist.txt"
 GNUPGHOME=$G q gpgsm --batch --import ca.pem
-echo pw | GNUPGHOME=$G gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 \
-  --import bob.p12 >/dev/null 2>&1 || fail "gpgsm cannot import bob.p12"
+GNUPGHOME=$G gpgsm_import_p12 bob.p12 pw legacy_bob ||
+  fail "gpgsm cannot import bob.p12: $(tail -3 bob.p12.gpgsm.log)"
 echo pw | GNUPGHOME=$G gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 \
   --detach-sign -u bob@partner.example --output "$msgs/gpgsm.p7s" "$msgs/content" \
   >/dev/null 2>&1 || fail "gpgsm --detach-sign"

@@ -59,9 +59,13 @@ issue() { # NAME CN EMAIL EXTENSIONS KEY-OPTIONS...
   q openssl req -newkey "$@" -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=$cn"
   SAN=$san q openssl x509 -req -in "$name.csr" -CA inter.pem -CAkey inter.key \
     -CAcreateserial -out "$name.pem" -days 7 -extfile ext.cnf -extensions "$ext"
-  # gpgsm 2.2 reads only the old PKCS#12 algorithms (FACTS.md)
-  q openssl pkcs12 -export -inkey "$name.key" -in "$name.pem" -certfile inter.pem \
-    -out "$name.p12" -passout pass:pw -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES \
+  legacy_p12 "$name"
+}
+# legacy_p12 NAME: NAME.p12 in the old algorithms, the only ones gpgsm 2.2
+# reads (FACTS.md).
+legacy_p12() {
+  q openssl pkcs12 -export -inkey "$1.key" -in "$1.pem" -certfile inter.pem \
+    -out "$1.p12" -passout pass:pw -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES \
     -macalg sha1
 }
 issue alice "Alice Signing" alice@example.com rsa rsa:2048
@@ -107,8 +111,8 @@ for p in bob dave; do
   GNUPGHOME=$h q gpgsm --batch --import root.pem
   echo "$(openssl x509 -in root.pem -noout -fingerprint -sha1 | sed 's/.*=//') S" \
     > "$h/trustlist.txt"
-  echo pw | GNUPGHOME=$h gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 \
-    --import "$p.p12" > /dev/null 2>&1 || fail "gpgsm cannot import $p.p12"
+  GNUPGHOME=$h gpgsm_import_p12 "$p.p12" pw legacy_p12 "$p" ||
+    fail "gpgsm cannot import $p.p12: $(tail -3 "$p.p12.gpgsm.log")"
 done
 echo pw > pwfile
 for p in bob dave carol erin; do

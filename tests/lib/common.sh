@@ -206,3 +206,27 @@ milter_adopt_files() {
            sed -E 's/^[a-z_]+ = "(unix:|local:)?(.*)"$/\2/')
   return 0
 }
+
+# gpgsm_import_p12 FILE PASSWORD [REMAKE...]: imports FILE (key and
+# certificates) into $GNUPGHOME with gpgsm. gpgsm 2.2.40 cannot decrypt a
+# small share of valid PKCS#12 files ("error parsing or decrypting the
+# PKCS#12 file", exit status 0 all the same), OpenSSL's own exports
+# included: it depends on the random salt, and the same file then always
+# fails. With REMAKE, a command that writes FILE again (a fresh salt), the
+# import is retried up to four times; a failing file is kept as
+# FILE.gpgsm-failed.N. gpgsm's output is in FILE.gpgsm.log.
+gpgsm_import_p12() {
+  local file=$1 pass=$2 try
+  shift 2
+  for try in 1 2 3 4 5; do
+    if echo "$pass" | gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 \
+         --import "$file" >"$file.gpgsm.log" 2>&1 &&
+       ! grep -q "error parsing or decrypting" "$file.gpgsm.log"; then
+      return 0
+    fi
+    [ $# -gt 0 ] || return 1
+    cp "$file" "$file.gpgsm-failed.$try"
+    "$@" >/dev/null 2>&1 || return 1
+  done
+  return 1
+}

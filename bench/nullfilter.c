@@ -1,0 +1,126 @@
+/* bench-nullfilter: the do-nothing reference filter of the benchmark.
+ * It asks the MTA for everything smime-milter asks for (connection,
+ * envelope, headers, body) and answers "continue" to all of it, so the
+ * difference between the two is what smime-milter itself costs. It is
+ * linked with milter/tcpopt.c like smime-milter, so that on inet: both
+ * run with TCP_NODELAY and the comparison stays fair.
+ *
+ * usage: bench-nullfilter [--plain|--edit] SOCKET  (inet:PORT@HOST, unix:/PATH)
+ * --plain registers no DATA callback, like most filters; --edit adds a
+ * header and replaces the body at end of message, as a signing filter
+ * does (several replies in a row). bench/run also builds a copy without
+ * tcpopt.c. Together they show the two inet: stalls that smime-milter
+ * avoids. SIGTERM stops it (libmilter's own signal handling). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmilter/mfapi.h>
+
+static sfsistat keep_going(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
+{
+	(void)host;
+	(void)sa;
+	return keep_going(ctx);
+}
+
+static sfsistat on_text(SMFICTX *ctx, char *text)
+{
+	(void)text;
+	return keep_going(ctx);
+}
+
+static sfsistat on_args(SMFICTX *ctx, char **argv)
+{
+	(void)argv;
+	return keep_going(ctx);
+}
+
+static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
+{
+	(void)name;
+	(void)value;
+	return keep_going(ctx);
+}
+
+static sfsistat on_body(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+	(void)data;
+	(void)len;
+	return keep_going(ctx);
+}
+
+/* What --edit writes: a header and a 12 KB body, about what signing a
+ * 10 KB message sends back. */
+static unsigned char edit_body[12 * 1024];
+
+/* Lines of 76 characters; filled once, before libmilter starts threads. */
+static void fill_edit_body(void)
+{
+	memset(edit_body, 'x', sizeof(edit_body));
+	for (size_t i = 76; i + 1 < sizeof(edit_body); i += 78) {
+		edit_body[i] = '\r';
+		edit_body[i + 1] = '\n';
+	}
+}
+
+static sfsistat edit_message(SMFICTX *ctx)
+{
+	static char name[] = "X-Bench-Edit", value[] = "yes";
+	if (smfi_addheader(ctx, name, value) == MI_FAILURE ||
+	    smfi_replacebody(ctx, edit_body, (int)sizeof(edit_body)) == MI_FAILURE)
+		return SMFIS_TEMPFAIL;
+	return SMFIS_CONTINUE;
+}
+
+static char filter_name[] = "bench-nullfilter";
+
+static struct smfiDesc null_filter = {
+	.xxfi_name = filter_name,
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = 0,
+	.xxfi_connect = on_connect,
+	.xxfi_helo = on_text,
+	.xxfi_envfrom = on_args,
+	.xxfi_envrcpt = on_args,
+	.xxfi_header = on_header,
+	.xxfi_eoh = keep_going,
+	.xxfi_body = on_body,
+	.xxfi_eom = keep_going,
+	.xxfi_abort = keep_going,
+	.xxfi_close = keep_going,
+	.xxfi_data = keep_going,
+};
+
+int main(int argc, char **argv)
+{
+	int plain = argc == 3 && strcmp(argv[1], "--plain") == 0;
+	int edit = argc == 3 && strcmp(argv[1], "--edit") == 0;
+	if (argc != 2 && !plain && !edit) {
+		fprintf(stderr, "usage: bench-nullfilter [--plain|--edit] SOCKET\n");
+		return 1;
+	}
+	char *sock = argv[argc - 1];
+	if (plain)
+		null_filter.xxfi_data = NULL;
+	if (edit) {
+		null_filter.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGBODY;
+		null_filter.xxfi_eom = edit_message;
+		fill_edit_body();
+	}
+	if (smfi_register(null_filter) == MI_FAILURE ||
+	    smfi_setconn(sock) == MI_FAILURE ||
+	    smfi_opensocket(1) == MI_FAILURE) {
+		fprintf(stderr, "bench-nullfilter: cannot listen on %s\n",
+			sock);
+		return 2;
+	}
+	fprintf(stderr, "bench-nullfilter listening on %s\n", sock);
+	return smfi_main() == MI_SUCCESS ? 0 : 2;
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Turns bench/run's per-run lines into the report: a table on stdout,
+JSON (--out), and a PNG chart next to it when gnuplot is installed.
+
+results.tsv columns: kind mode socket run messages seconds cpu_ticks
+peak_rss_kb message_bytes. big.tsv: size bytes rss_before_kb rss_after_kb.
+
+Throughput is messages accepted by Postfix per second of smtp-source
+wall time (every message passed through the milter before Postfix
+answered its DATA); the median of the runs is reported with the range.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+MODE_ORDER = ["none", "null-plain", "null-data", "null-nodelay", "null", "null-edit-nagle",
+              "null-edit", "pass", "verify", "sign", "sign-p256",
+              "enc1", "enc5"]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def read_runs(path):
+    cells = {}
+    with open(path) as f:
+        for line in f:
+            kind, mode, sock, _run, n, secs, ticks, rss, size = \
+                line.rstrip("\n").split("\t")
+            cell = cells.setdefault((kind, mode, sock), {
+                "kind": kind, "mode": mode, "socket": sock,
+                "message_bytes": int(size), "runs": []})
+            cell["runs"].append({"messages": int(n), "seconds": float(secs),
+                                 "cpu_ticks": int(ticks),
+                                 "peak_rss_kb": int(rss)})
+    return cells
+
+
+def summarize(cell):
+    rates = [r["messages"] / r["seconds"] for r in cell["runs"]]
+    cpu = [r["cpu_ticks"] * 1000.0 / CLK_TCK / r["messages"]
+           for r in cell["runs"]]
+    filtered = cell["mode"] != "none"
+    cell.update({
+        "msgs_per_s": round(statistics.median(rates), 1),
+        "msgs_per_s_min": round(min(rates), 1),
+        "msgs_per_s_max": round(max(rates), 1),
+        "milter_cpu_ms_per_msg":
+            round(statistics.median(cpu), 3) if filtered else None,
+        "milter_peak_rss_kb":
+            max(r["peak_rss_kb"] for r in cell["runs"]) if filtered else None,
+    })
+
+
+def add_ratios(cells):
+    for (kind, mode, sock), cell in cells.items():
+        none = cells.get((kind, "none", "-"))
+        passthru = cells.get((kind, "pass", sock))
+        cell["ratio_to_no_milter"] = (
+            round(cell["msgs_per_s"] / none["msgs_per_s"], 3) if none else None)
+        cell["ratio_to_pass"] = (
+            round(cell["msgs_per_s"] / passthru["msgs_per_s"], 3)
+            if passthru and mode != "none" else None)
+        unix = cells.get((kind, mode, "unix"))
+        cell["ratio_inet_to_unix"] = (
+            round(cell["msgs_per_s"] / unix["msgs_per_s"], 3)
+            if sock == "inet" and unix else None)
+
+
+def ordered(cells):
+    def key(c):
+        return (c["kind"], MODE_ORDER.index(c["mode"])
+                if c["mode"] in MODE_ORDER else 99, c["socket"])
+    return sorted(cells.values(), key=key)
+
+
+def fmt(value, pattern):
+    return "-" if value is None else pattern % value
+
+
+def print_table(rows, big):
+    head = ("message", "mode", "socket", "msg/s", "range", "cpu ms/msg",
+            "peak RSS MB", "vs none", "vs pass", "inet/unix")
+    print("%-11s %-15s %-6s %8s %13s %10s %11s %7s %7s %9s" % head)
+    for c in rows:
+        rss = c["milter_peak_rss_kb"]
+        print("%-11s %-15s %-6s %8.0f %13s %10s %11s %7s %7s %9s" % (
+            c["kind"], c["mode"], c["socket"], c["msgs_per_s"],
+            "%.0f-%.0f" % (c["msgs_per_s_min"], c["msgs_per_s_max"]),
+            fmt(c["milter_cpu_ms_per_msg"], "%.2f"),
+            fmt(rss / 1024 if rss else None, "%.1f"),
+            fmt(c["ratio_to_no_milter"], "%.2f"),
+            fmt(c["ratio_to_pass"], "%.2f"),
+            fmt(c["ratio_inet_to_unix"], "%.2f")))
+    if big:
+        print("big message: %(bytes)d bytes signed; milter peak RSS "
+              "%(rss_after_kb)d kB (%(rss_before_kb)d kB before it)" % big)
+
+
+def read_big(path):
+    if not path or not os.path.exists(path):
+        return None
+    with open(path) as f:
+        size, nbytes, before, after = f.read().split()
+    return {"size": size, "bytes": int(nbytes), "rss_before_kb": int(before),
+            "rss_after_kb": int(after)}
+
+
+def chart(rows, png):
+    """A bar chart of messages/s per mode and socket, one group per kind."""
+    if shutil.which("gnuplot") is None:
+        print("(no gnuplot: chart skipped; apt-get install gnuplot-nox)",
+              file=sys.stderr)
+        return None
+    data = png[:-4] + ".dat"
+    with open(data, "w") as f:
+        for c in rows:
+            f.write('"%s %s %s" %.1f\n' % (c["kind"], c["mode"],
+                                           c["socket"], c["msgs_per_s"]))
+    script = (
+        'set terminal pngcairo size 1400,600\n'
+        'set output "%s"\nset style fill solid\nset boxwidth 0.8\n'
+        'set ylabel "messages/s"\nset xtics rotate by -60 font ",8"\n'
+        'set grid ytics\nset yrange [0:*]\nunset key\n'
+        'plot "%s" using 0:2:xtic(1) with boxes\n' % (png, data))
+    subprocess.run(["gnuplot"], input=script.encode(), check=True)
+    os.unlink(data)
+    return png
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tsv", required=True)
+    ap.add_argument("--big")
+    ap.add_argument("--out", default="-")
+    ap.add_argument("--chart", default="1")
+    ap.add_argument("--meta", nargs="*", default=[])
+    args = ap.parse_args()
+    cells = read_runs(args.tsv) if os.path.exists(args.tsv) else {}
+    for cell in cells.values():
+        summarize(cell)
+    add_ratios(cells)
+    rows = ordered(cells)
+    big = read_big(args.big)
+    print_table(rows, big)
+    if args.out == "-":
+        return
+    meta = dict(kv.split("=", 1) for kv in args.meta)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump({"meta": meta, "results": rows, "big_message": big}, f,
+                  indent=1)
+        f.write("\n")
+    print("JSON: %s" % args.out)
+    if args.chart == "1" and rows and args.out.endswith(".json"):
+        png = chart(rows, args.out[:-5] + ".png")
+        if png:
+            print("chart: %s" % png)
+
+
+if __name__ == "__main__":
+    main()

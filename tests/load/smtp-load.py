@@ -41,9 +41,10 @@ class Counter:
     def accept(self):
         with self.lock:
             self.accepted += 1
-            n = self.accepted
-        if n % 25 == 0:
-            self.write(n)
+            # under the lock: two sessions must not share the temporary
+            # file (one would rename it away under the other)
+            if self.accepted % 25 == 0:
+                self.write(self.accepted)
 
     def tempfail(self):
         with self.lock:

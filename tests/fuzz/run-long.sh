@@ -31,6 +31,8 @@ set -- "$corpus" "$build/tests/fuzz/corpus-$target"
 # several processes: libFuzzer's fork mode
 parallel=
 [ "$jobs" -gt 1 ] && parallel="-fork=$jobs"
+# Full stacks (glib has no frame pointers): suppressions can match.
+export ASAN_OPTIONS=fast_unwind_on_malloc=0
 export LSAN_OPTIONS=suppressions=$top/tests/fuzz/lsan.supp
 # libconfig 1.5 leaks 64 bytes per failed parse (lsan.supp): fuzz_cfg
 # and fuzz_policy grow by ~300 MB per million runs, so an hour needs more

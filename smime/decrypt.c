@@ -199,11 +199,11 @@ static int read_raw(struct spool *body, unsigned char *der, size_t cap,
 		    size_t *len_r)
 {
 	size_t len = 0;
-	ssize_t n;
+	ssize_t n = 0;
 	while (len < cap && (n = spool_read(body, der + len, cap - len)) > 0)
 		len += (size_t)n;
 	*len_r = len;
-	return 0;
+	return n < 0 ? -1 : 0;
 }
 
 static enum smx_status load_cms(struct smime_decrypt *dec, struct spool *body,

@@ -6,9 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <smx/smime.h>
+
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,31 +28,9 @@ static void make_verifier(void)
 		abort();
 }
 
-/* Gives header lines (with their continuation lines) one by one. */
-static size_t feed_headers(struct smime_verify *vfy, const char *p, size_t n)
+static void give_header(void *vfy, const char *name, const char *value)
 {
-	size_t pos = 0;
-	while (pos < n && p[pos] != '\n' && p[pos] != '\r') {
-		size_t start = pos;
-		do {
-			while (pos < n && p[pos] != '\n')
-				pos++;
-			if (pos < n)
-				pos++;
-		} while (pos < n && (p[pos] == ' ' || p[pos] == '\t'));
-		char *field = strndup(p + start, pos - start);
-		char *colon = field ? strchr(field, ':') : NULL;
-		if (colon != NULL) {
-			*colon = '\0';
-			smime_verify_header(vfy, field, colon + 1);
-		}
-		free(field);
-	}
-	if (pos < n && p[pos] == '\r')
-		pos++;
-	if (pos < n && p[pos] == '\n')
-		pos++;
-	return pos;
+	smime_verify_header(vfy, name, value);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -61,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct smime_verify *vfy = smime_verify_begin(verifier);
 	if (vfy == NULL)
 		return 0;
-	size_t body = feed_headers(vfy, (const char *)data, size);
+	size_t body = fuzz_split_headers((const char *)data, size, give_header,
+					 vfy);
 	struct smime_verify_msginfo info = { "sender@example.net", false };
 	if (smime_verify_body(vfy, data + body, size - body) == SMX_OK &&
 	    smime_verify_eom(vfy, &info, NULL) == SMX_OK &&

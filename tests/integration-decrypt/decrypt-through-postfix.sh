@@ -44,13 +44,9 @@ echo pw > pw
 
 # bob's gpgsm home and NSS database: his key, alice's certificate.
 G=$pki/gnupg
-mkdir -m 700 "$G"
 cleanup_gpg() { GNUPGHOME=$G gpgconf --kill all >/dev/null 2>&1 || true; }
-printf 'disable-crl-checks\ndisable-policy-checks\n' > "$G/gpgsm.conf"
-printf 'allow-mark-trusted\nallow-loopback-pinentry\n' > "$G/gpg-agent.conf"
-echo "$(openssl x509 -in ca.pem -noout -fingerprint -sha1 | sed 's/.*=//') S" \
-  > "$G/trustlist.txt"
-GNUPGHOME=$G q gpgsm --batch --import ca.pem alice.pem
+gpgsm_home "$G" ca.pem
+GNUPGHOME=$G q gpgsm --batch --import alice.pem
 GNUPGHOME=$G gpgsm_import_p12 bob.p12 pw legacy_p12 bob ||
   fail "gpgsm cannot import bob.p12: $(tail -3 bob.p12.gpgsm.log)"
 N=sql:$pki/nss

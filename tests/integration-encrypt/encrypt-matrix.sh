@@ -111,11 +111,7 @@ send five "$(seq -f 'r%g@partner.example' -s, 1 5)" ||
   { cat "$msgs/five.out" >&2; fail "five was refused"; }
 delivered five
 for i in 1 2 3 4 5; do decrypts five $i; done
-mkdir -m 700 "$G"
-printf 'disable-crl-checks\ndisable-policy-checks\n' > "$G/gpgsm.conf"
-printf 'allow-mark-trusted\nallow-loopback-pinentry\n' > "$G/gpg-agent.conf"
-echo "$(openssl x509 -in ca.pem -noout -fingerprint -sha1 | sed 's/.*=//') S" > "$G/trustlist.txt"
-GNUPGHOME=$G q gpgsm --batch --import ca.pem
+gpgsm_home "$G" ca.pem
 GNUPGHOME=$G gpgsm_import_p12 r1.p12 pw legacy_r1 ||
   fail "gpgsm cannot import r1.p12: $(tail -3 r1.p12.gpgsm.log)"
 # gpgsm 2.2 exits 2 when a recipient before ours is a certificate it does

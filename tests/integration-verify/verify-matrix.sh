@@ -123,11 +123,7 @@ certs_of() {
 }
 
 # --- gpgsm ---------------------------------------------------------------------
-mkdir -m 700 "$G"
-printf 'disable-crl-checks\ndisable-policy-checks\n' > "$G/gpgsm.conf"
-printf 'allow-mark-trusted\nallow-loopback-pinentry\n' > "$G/gpg-agent.conf"
-echo "$(openssl x509 -in ca.pem -noout -fingerprint -sha1 | sed 's/.*=//') S" > "$G/trustlist.txt"
-GNUPGHOME=$G q gpgsm --batch --import ca.pem
+gpgsm_home "$G" ca.pem
 GNUPGHOME=$G gpgsm_import_p12 bob.p12 pw legacy_bob ||
   fail "gpgsm cannot import bob.p12: $(tail -3 bob.p12.gpgsm.log)"
 echo pw | GNUPGHOME=$G gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 \

@@ -230,3 +230,17 @@ gpgsm_import_p12() {
   done
   return 1
 }
+
+# gpgsm_home DIR CA.pem: a fresh GnuPG home for gpgsm 2.2 (FACTS.md): no
+# CRL or policy checks, loopback pinentry, CA.pem imported and trusted
+# for S/MIME. Stop its agent with GNUPGHOME=DIR gpgconf --kill all.
+gpgsm_home() {
+  local dir=$1 ca=$2
+  mkdir -m 700 "$dir" || fail "cannot create $dir"
+  printf 'disable-crl-checks\ndisable-policy-checks\n' > "$dir/gpgsm.conf"
+  printf 'allow-mark-trusted\nallow-loopback-pinentry\n' > "$dir/gpg-agent.conf"
+  echo "$(openssl x509 -in "$ca" -noout -fingerprint -sha1 | sed 's/.*=//') S" \
+    > "$dir/trustlist.txt"
+  GNUPGHOME=$dir gpgsm --batch --import "$ca" >/dev/null 2>&1 ||
+    fail "gpgsm cannot import $ca"
+}

@@ -29,12 +29,6 @@ struct match {
 	char fingerprint[65];
 };
 
-static X509 *cert_of(const struct store_cert *sc)
-{
-	const unsigned char *p = sc->der;
-	return d2i_X509(NULL, &p, (long)sc->der_len);
-}
-
 /* Finds a certificate of rcpt with a private key that the message names.
  * Returns SMX_OK (found; m->cert is the caller's), SMX_NOTFOUND or
  * SMX_TEMPFAIL (the store did not answer). */
@@ -51,7 +45,7 @@ static enum smx_status find_key(struct store *store,
 	for (size_t i = 0; i < n && st == SMX_NOTFOUND; i++) {
 		if (!certs[i]->has_key || certs[i]->revoked)
 			continue;
-		X509 *x = cert_of(certs[i]);
+		X509 *x = store_cert_x509(certs[i]);
 		if (x != NULL && smime_decrypt_is_for(dec, x)) {
 			m->cert = x;
 			memcpy(m->fingerprint, certs[i]->fingerprint, 65);

@@ -76,8 +76,7 @@ static enum smx_status best_cert(struct store *store, const char *email,
 					  time(NULL), &sel);
 	if (st == SMX_OK) {
 		const struct store_cert *c = sel->items[0].cert;
-		const unsigned char *p = c->der;
-		*cert_r = d2i_X509(NULL, &p, (long)c->der_len);
+		*cert_r = store_cert_x509(c);
 		*caps_r = 0;
 		if (smime_caps_parse(c->smime_caps, c->smime_caps_len,
 				     caps_r) != SMX_OK)

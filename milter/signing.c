@@ -172,8 +172,7 @@ static X509 *encryption_cert(struct store *store, const char *from,
 	if (store_select(store, from, STORE_PURPOSE_ENCRYPT, time(NULL),
 			 &sel) == SMX_OK &&
 	    strcmp(sel->items[0].cert->fingerprint, signing_fp) != 0)
-		x = x509_from_der(sel->items[0].cert->der,
-				  sel->items[0].cert->der_len);
+		x = store_cert_x509(sel->items[0].cert);
 	store_selection_free(&sel);
 	return x;
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #include <smx/store.h>
 
 /* --- values ------------------------------------------------------------ */
@@ -152,6 +154,20 @@ enum smx_status store_exec(struct store_conn *c, const struct store *store,
 
 /* Lower-cases an address into a new string (NULL when out of memory). */
 char *store_lower_dup(const char *s);
+
+/* --- parsed certificates (store-parse-cache.c) ------------------------- */
+
+/* A copy of the record store_cert_parse made from this DER recently, or
+ * NULL. Only the fields derived from the DER are set. */
+struct store_cert *store_parse_cache_get(const unsigned char *der,
+					 size_t len);
+
+/* Remembers a freshly parsed record (a copy is kept) and the OpenSSL
+ * object it was parsed from (a new reference is kept). */
+void store_parse_cache_put(const struct store_cert *parsed, X509 *x509);
+
+/* Forgets every record (store_close: nothing is left at exit). */
+void store_parse_cache_clear(void);
 
 /* --- master key and sealing (store-keys.c) ----------------------------- */
 

@@ -227,6 +227,8 @@ enum smx_status store_cert_parse(const unsigned char *der, size_t len,
 	*cert_r = NULL;
 	if (len == 0 || len > 1024 * 1024)
 		goto fail;
+	if ((*cert_r = store_parse_cache_get(der, len)) != NULL)
+		return SMX_OK;
 	X509 *x = d2i_X509(NULL, &p, (long)len);
 	if (x == NULL || p != der + len) {
 		X509_free(x);
@@ -238,6 +240,8 @@ enum smx_status store_cert_parse(const unsigned char *der, size_t len,
 	if (c != NULL && (X509_get_extension_flags(x) & EXFLAG_INVALID) == 0 &&
 	    fill_record(x, der, len, c) == 0)
 		st = SMX_OK;
+	if (st == SMX_OK)
+		store_parse_cache_put(c, x);
 	X509_free(x);
 	if (st != SMX_OK)
 		goto fail;

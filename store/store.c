@@ -264,6 +264,7 @@ void store_close(struct store **store)
 	free(s->key_file);
 	free(s);
 	*store = NULL;
+	store_parse_cache_clear();
 }
 
 const char *store_source_name(enum store_source source)

@@ -36,5 +36,6 @@ int contract_teardown(void **state);
 int contract_run_basic(void);
 int contract_run_select(void);
 int contract_run_concurrency(void);
+int contract_run_parse_cache(void);
 
 #endif

@@ -561,6 +561,7 @@ int main(void)
 	int failed = contract_run_basic();
 	failed += contract_run_select();
 	failed += contract_run_concurrency();
+	failed += contract_run_parse_cache();
 	certgen_ca_free(&contract_ca);
 	return failed == 0 ? 0 : 1;
 }

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <openssl/types.h>
+
 #include <smx/status.h>
 
 struct cfg;
@@ -97,6 +99,11 @@ void store_cert_list_free(struct store_cert ***certs, size_t n);
  * The caller frees *cert_r with store_cert_free(). */
 enum smx_status store_cert_parse(const unsigned char *der, size_t len,
 				 struct store_cert **cert_r);
+
+/* The record's certificate as an OpenSSL object: a new reference the
+ * caller releases with X509_free, or NULL when the DER does not parse.
+ * Recently used certificates are parsed once and shared (read-only). */
+X509 *store_cert_x509(const struct store_cert *cert);
 
 /* Flags for store_open(). */
 #define STORE_OPEN_CREATE_KEY	0x01u	/* create the master key file

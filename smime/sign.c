@@ -58,29 +58,27 @@ enum smx_status smime_sign_body_spool(struct smime_sign *m,
 
 /* --- boundary ------------------------------------------------------------ */
 
-/* Whether a line of the entity starts with "--" boundary. */
-static int boundary_occurs(struct smime_entity *e, const char *boundary)
+/* Whether a line of the entity starts with "--" boundary: memmem finds
+ * "\n--boundary" in each chunk, with the end of the previous chunk
+ * carried over and a '\n' standing for the start of the entity. */
+int smime_boundary_occurs(struct smime_entity *e, const char *boundary)
 {
-	char pat[sizeof(((struct smime_sign *)0)->boundary) + 2];
-	size_t plen = (size_t)snprintf(pat, sizeof(pat), "--%s", boundary);
-	size_t idx = 0;		/* matched so far on this line */
-	bool matching = true;
-	char buf[SMIME_CHUNK];
+	char pat[SMIME_BOUNDARY_MAX + 4];
+	if (strlen(boundary) > SMIME_BOUNDARY_MAX)
+		return -1;
+	size_t plen = (size_t)snprintf(pat, sizeof(pat), "\n--%s", boundary);
+	char buf[SMIME_CHUNK + sizeof(pat)];
+	size_t carry = 1;
 	ssize_t n;
+	buf[0] = '\n';
 	if (smime_entity_rewind(e) != 0)
 		return -1;
-	while ((n = smime_entity_read(e, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] == '\n') {
-				idx = 0;
-				matching = true;
-			} else if (matching && buf[i] == pat[idx]) {
-				if (++idx == plen)
-					return 1;
-			} else {
-				matching = false;
-			}
-		}
+	while ((n = smime_entity_read(e, buf + carry, SMIME_CHUNK)) > 0) {
+		size_t have = carry + (size_t)n;
+		if (memmem(buf, have, pat, plen) != NULL)
+			return 1;
+		carry = have < plen - 1 ? have : plen - 1;
+		memmove(buf, buf + have - carry, carry);
 	}
 	return n < 0 ? -1 : 0;
 }
@@ -101,7 +99,7 @@ static int choose_boundary(struct smime_sign *m)
 			*p++ = hex[rnd[i] & 15];
 		}
 		*p = '\0';
-		int r = boundary_occurs(m->entity, m->boundary);
+		int r = smime_boundary_occurs(m->entity, m->boundary);
 		if (r <= 0)
 			return r;
 	}

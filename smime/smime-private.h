@@ -60,6 +60,11 @@ void scan_bytes(struct scan *sc, const void *data, size_t len);
 void scan_end(struct scan *sc);
 bool scan_clean(const struct scan *sc);
 
+/* Whether a line of the entity starts with "--" boundary (at most
+ * SMIME_BOUNDARY_MAX characters): 1 yes, 0 no, -1 read error. */
+#define SMIME_BOUNDARY_MAX 70
+int smime_boundary_occurs(struct smime_entity *e, const char *boundary);
+
 /* --- entity internals for the signer ------------------------------------ */
 
 /* The headers given to the entity, in order; *mime_r says whether the

@@ -13,6 +13,8 @@ int edit_apply(SMFICTX *ctx, const struct smime_header_edit *e)
 	int rc = name == NULL || (e->value && value == NULL) ? MI_FAILURE
 		 : e->op == SMIME_EDIT_DELETE
 			 ? smfi_chgheader(ctx, name, (int)e->index, NULL)
+		 : e->op == SMIME_EDIT_CHANGE
+			 ? smfi_chgheader(ctx, name, (int)e->index, value)
 		 : e->op == SMIME_EDIT_INSERT
 			 ? smfi_insheader(ctx, (int)e->index, name, value)
 			 : smfi_addheader(ctx, name, value);

@@ -13,8 +13,6 @@
 
 #include <openssl/err.h>
 
-#define EDITS_ADDED 4
-
 struct smime_encrypt {
 	struct enc_rcpt *rcpts;
 	size_t n_rcpts;
@@ -116,77 +114,10 @@ enum smx_status smime_encrypt_body_spool(struct smime_encrypt *m,
 
 /* --- header edits ------------------------------------------------------------ */
 
-static int add_delete(struct smime_encrypt *m, const char *name,
-		      unsigned index)
-{
-	char *copy = strdup(name);
-	if (copy == NULL)
-		return -1;
-	m->names[m->n_names++] = copy;
-	struct smime_header_edit *ed = &m->edits[m->n_edits++];
-	ed->op = SMIME_EDIT_DELETE;
-	ed->name = copy;
-	ed->index = index;
-	return 0;
-}
-
-static void add_header(struct smime_encrypt *m, const char *name,
-		       const char *value)
-{
-	struct smime_header_edit *ed = &m->edits[m->n_edits++];
-	ed->op = SMIME_EDIT_ADD;
-	ed->name = name;
-	ed->index = 0;
-	ed->value = value;
-}
-
-/* Room for n deletions and the added headers. */
-static int edits_alloc(struct smime_encrypt *m, size_t n)
-{
-	m->edits = calloc(n + EDITS_ADDED, sizeof(*m->edits));
-	m->names = calloc(n + 1, sizeof(*m->names));
-	return m->edits != NULL && m->names != NULL ? 0 : -1;
-}
-
-/* Deletions of every Content-* and MIME-Version header of the entity,
- * last first (as the signer makes them). */
-static int deletes_from_entity(struct smime_encrypt *m)
-{
-	size_t n = entity_header_count(m->entity);
-	if (edits_alloc(m, n) != 0)
-		return -1;
-	for (size_t i = n; i-- > 0;) {
-		bool mime, dummy;
-		const char *name = entity_header_name(m->entity, i, &mime);
-		if (!mime)
-			continue;
-		unsigned index = 1;
-		for (size_t j = 0; j < i; j++)
-			if (strcasecmp(entity_header_name(m->entity, j, &dummy),
-				       name) == 0)
-				index++;
-		if (add_delete(m, name, index) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* The signer's deletions are ours. */
-static int deletes_from_sign(struct smime_encrypt *m, struct smime_sign *s)
-{
-	size_t n = smime_sign_edit_count(s);
-	if (edits_alloc(m, n) != 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		const struct smime_header_edit *ed = smime_sign_edit(s, i);
-		if (ed->op == SMIME_EDIT_DELETE &&
-		    add_delete(m, ed->name, ed->index) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int add_mime_headers(struct smime_encrypt *m)
+/* The outer headers of the encrypted message, made from the original's
+ * MIME headers (orig: this object's entity, or the signer's). Names are
+ * copied: the signer's entity may go before the edits are used. */
+static int make_edits(struct smime_encrypt *m, const struct smime_entity *orig)
 {
 	if (asprintf(&m->content_type, " application/pkcs7-mime; "
 		     "smime-type=%s; name=\"smime.p7m\"",
@@ -194,11 +125,26 @@ static int add_mime_headers(struct smime_encrypt *m)
 		m->content_type = NULL;
 		return -1;
 	}
-	add_header(m, "MIME-Version", " 1.0");
-	add_header(m, "Content-Type", m->content_type);
-	add_header(m, "Content-Transfer-Encoding", " base64");
-	add_header(m, "Content-Disposition",
-		   " attachment; filename=\"smime.p7m\"");
+	const struct outer_header want[] = {
+		{ "MIME-Version", " 1.0", OUTER_SET },
+		{ "Content-Type", m->content_type, OUTER_SET },
+		{ "Content-Transfer-Encoding", " base64", OUTER_SET },
+		{ "Content-Disposition", " attachment; filename=\"smime.p7m\"",
+		  OUTER_SET },
+	};
+	size_t n_want = sizeof(want) / sizeof(want[0]);
+	size_t room = entity_header_count(orig) + n_want;
+	m->edits = calloc(room, sizeof(*m->edits));
+	m->names = calloc(room, sizeof(*m->names));
+	if (m->edits == NULL || m->names == NULL)
+		return -1;
+	m->n_edits = outer_edits(orig, want, n_want, m->edits);
+	for (size_t i = 0; i < m->n_edits; i++) {
+		if ((m->names[i] = strdup(m->edits[i].name)) == NULL)
+			return -1;
+		m->n_names = i + 1;
+		m->edits[i].name = m->names[i];
+	}
 	return 0;
 }
 
@@ -277,8 +223,7 @@ enum smx_status smime_encrypt_eom(struct smime_encrypt *m,
 	if (st != SMX_OK)
 		return st;
 	st = smime_entity_finish(m->entity, err);
-	if (st == SMX_OK && (deletes_from_entity(m) != 0 ||
-			     add_mime_headers(m) != 0)) {
+	if (st == SMX_OK && make_edits(m, m->entity) != 0) {
 		smime_err_set(err, "out of memory");
 		st = SMX_TEMPFAIL;
 	}
@@ -287,21 +232,21 @@ enum smx_status smime_encrypt_eom(struct smime_encrypt *m,
 	return end_output(m, st);
 }
 
-/* "Name: value\r\n" for every header the signer adds but MIME-Version,
- * then the empty line: the MIME headers of the signed entity. */
+/* "Name: value\r\n" for every header of the signer's container but
+ * MIME-Version, then the empty line: the MIME headers of the signed
+ * entity. (A 7bit encoding the outer message may keep is the default.) */
 static char *signed_prefix(struct smime_sign *s, size_t *len_r)
 {
 	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, n = 0;
+	const struct outer_header *hdrs = sign_container(s, &n);
 	FILE *f = open_memstream(&buf, &len);
 	if (f == NULL)
 		return NULL;
-	for (size_t i = 0; i < smime_sign_edit_count(s); i++) {
-		const struct smime_header_edit *ed = smime_sign_edit(s, i);
-		if (ed->op != SMIME_EDIT_DELETE &&
-		    strcasecmp(ed->name, "MIME-Version") != 0)
-			fprintf(f, "%s:%s\r\n", ed->name, ed->value);
-	}
+	for (size_t i = 0; i < n; i++)
+		if (hdrs[i].rule == OUTER_SET &&
+		    strcasecmp(hdrs[i].name, "MIME-Version") != 0)
+			fprintf(f, "%s:%s\r\n", hdrs[i].name, hdrs[i].value);
 	fputs("\r\n", f);
 	if (fclose(f) != 0) {
 		free(buf);
@@ -326,14 +271,16 @@ enum smx_status smime_encrypt_signed(struct smime_encrypt *m,
 	if (st != SMX_OK)
 		return st;
 	src.spool = sign != NULL ? smime_sign_result_body(sign) : NULL;
-	if (src.spool == NULL || smime_sign_edit_count(sign) == 0) {
+	size_t n_container = 0;
+	if (src.spool != NULL)
+		sign_container(sign, &n_container);
+	if (src.spool == NULL || n_container == 0) {
 		smime_err_set(err, "the message was not signed");
 		return end_output(m, SMX_PERMFAIL);
 	}
 	prefix = signed_prefix(sign, &src.prefix_len);
 	src.prefix = prefix;
-	if (prefix == NULL || deletes_from_sign(m, sign) != 0 ||
-	    add_mime_headers(m) != 0) {
+	if (prefix == NULL || make_edits(m, sign_entity(sign)) != 0) {
 		smime_err_set(err, "out of memory");
 		st = SMX_TEMPFAIL;
 	}

@@ -423,6 +423,11 @@ size_t entity_header_count(const struct smime_entity *e)
 	return e->n_hdrs;
 }
 
+const char *entity_header_value(const struct smime_entity *e, size_t i)
+{
+	return e->hdrs[i].value;
+}
+
 const char *entity_header_name(const struct smime_entity *e, size_t i,
 			       bool *mime_r)
 {

@@ -13,7 +13,6 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
-#define MAX_EDITS_ADDED 4
 
 struct smime_sign {
 	const struct smime_signer *signer;
@@ -21,6 +20,8 @@ struct smime_sign {
 	struct spool *body;		/* the result */
 	struct smime_header_edit *edits;
 	size_t n_edits;
+	struct outer_header container[4];	/* the new MIME headers */
+	size_t n_container;
 	char *content_type;		/* value of the new Content-Type */
 	char boundary[48];
 	bool done;
@@ -108,49 +109,48 @@ static int choose_boundary(struct smime_sign *m)
 
 /* --- header edits -------------------------------------------------------- */
 
-static void add_edit(struct smime_sign *m, const char *name,
-		     const char *value)
-{
-	struct smime_header_edit *ed = &m->edits[m->n_edits++];
-	ed->op = SMIME_EDIT_ADD;
-	ed->name = name;
-	ed->index = 0;
-	ed->value = value;
-}
-
-/* Deletions of every Content-* and MIME-Version header, last first, then
- * the new MIME headers. */
+/* The outer headers of the signed message. A multipart/signed may keep
+ * "Content-Transfer-Encoding: 7bit" (RFC 2045 allows 7bit, 8bit or
+ * binary on a multipart, and what is signed is made 7-bit); other
+ * encodings are dropped. */
 static int make_edits(struct smime_sign *m)
 {
-	size_t n = entity_header_count(m->entity);
-	m->edits = calloc(n + MAX_EDITS_ADDED, sizeof(*m->edits));
+	const struct outer_header clear[] = {
+		{ "MIME-Version", " 1.0", OUTER_SET },
+		{ "Content-Type", m->content_type, OUTER_SET },
+		{ "Content-Transfer-Encoding", " 7bit", OUTER_KEEP_OR_DROP },
+	};
+	const struct outer_header opaque[] = {
+		{ "MIME-Version", " 1.0", OUTER_SET },
+		{ "Content-Type", m->content_type, OUTER_SET },
+		{ "Content-Transfer-Encoding", " base64", OUTER_SET },
+		{ "Content-Disposition", " attachment; filename=\"smime.p7m\"",
+		  OUTER_SET },
+	};
+	bool is_opaque = m->signer->format == SMIME_SIGN_OPAQUE;
+	m->n_container = is_opaque ? sizeof(opaque) / sizeof(opaque[0])
+				   : sizeof(clear) / sizeof(clear[0]);
+	memcpy(m->container, is_opaque ? opaque : clear,
+	       m->n_container * sizeof(m->container[0]));
+	m->edits = calloc(entity_header_count(m->entity) + m->n_container,
+			  sizeof(*m->edits));
 	if (m->edits == NULL)
 		return -1;
-	for (size_t i = n; i-- > 0;) {
-		bool mime;
-		const char *name = entity_header_name(m->entity, i, &mime);
-		if (!mime)
-			continue;
-		unsigned index = 1;
-		for (size_t j = 0; j < i; j++) {
-			bool dummy;
-			if (strcasecmp(entity_header_name(m->entity, j, &dummy),
-				       name) == 0)
-				index++;
-		}
-		struct smime_header_edit *ed = &m->edits[m->n_edits++];
-		ed->op = SMIME_EDIT_DELETE;
-		ed->name = name;
-		ed->index = index;
-	}
-	add_edit(m, "MIME-Version", " 1.0");
-	add_edit(m, "Content-Type", m->content_type);
-	if (m->signer->format == SMIME_SIGN_OPAQUE) {
-		add_edit(m, "Content-Transfer-Encoding", " base64");
-		add_edit(m, "Content-Disposition",
-			 " attachment; filename=\"smime.p7m\"");
-	}
+	m->n_edits = outer_edits(m->entity, m->container, m->n_container,
+				 m->edits);
 	return 0;
+}
+
+const struct smime_entity *sign_entity(const struct smime_sign *m)
+{
+	return m->entity;
+}
+
+const struct outer_header *sign_container(const struct smime_sign *m,
+					  size_t *n_r)
+{
+	*n_r = m->body != NULL ? m->n_container : 0;
+	return m->container;
 }
 
 /* --- writing ------------------------------------------------------------- */

@@ -70,6 +70,7 @@ int smime_boundary_occurs(struct smime_entity *e, const char *boundary);
 /* The headers given to the entity, in order; *mime_r says whether the
  * header is Content-* or MIME-Version. */
 size_t entity_header_count(const struct smime_entity *entity);
+const char *entity_header_value(const struct smime_entity *entity, size_t i);
 const char *entity_header_name(const struct smime_entity *entity, size_t i,
 			       bool *mime_r);
 
@@ -93,5 +94,35 @@ BIO *smime_bio_spool_sink(struct spool *spool, bool lf_to_crlf);
 
 /* A read-only BIO reading the entity from its start. */
 BIO *smime_bio_entity_source(struct smime_entity *entity);
+
+/* --- outer header edits (outer.c) ------------------------------------------ */
+
+/* OUTER_SET: the outer message must carry name: value (changed in place
+ * or added). OUTER_KEEP_OR_DROP: an original header with this name is
+ * kept when its value fits, deleted otherwise, never added. */
+enum outer_rule { OUTER_SET, OUTER_KEEP_OR_DROP };
+
+struct outer_header {
+	const char *name;
+	const char *value;	/* with its leading space */
+	enum outer_rule rule;
+};
+
+#define OUTER_MAX_WANTED 8
+
+/* Writes into out (room for entity_header_count(e) + n_want edits, n_want
+ * at most OUTER_MAX_WANTED) the fewest edits that turn the entity's MIME
+ * headers into want: deletions last first, then changes, then additions;
+ * names point into e and want. Returns the number of edits. */
+size_t outer_edits(const struct smime_entity *e,
+		   const struct outer_header *want, size_t n_want,
+		   struct smime_header_edit *out);
+
+/* The signer's entity (the original's headers) and the MIME headers of
+ * its container (after smime_sign_eom; *n_r is 0 before), for
+ * encrypting a signed message. */
+const struct smime_entity *sign_entity(const struct smime_sign *m);
+const struct outer_header *sign_container(const struct smime_sign *m,
+					  size_t *n_r);
 
 #endif

@@ -161,19 +161,25 @@ static long peak_rss_kb(void)
 	return ru.ru_maxrss;
 }
 
-static void apply_delete(struct header *h, size_t n,
-			 const struct smime_header_edit *ed)
+/* Deletes or changes in place occurrence ed->index of ed->name, as the
+ * MTA does for smfi_chgheader. */
+static void apply_edit(struct header *h, size_t n,
+		       const struct smime_header_edit *ed)
 {
 	unsigned seen = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (strcasecmp(h[i].name, ed->name) != 0)
+		if (strcasecmp(h[i].name, ed->name) != 0 || ++seen != ed->index)
 			continue;
-		if (++seen == ed->index) {
-			if (h[i].deleted)
-				die("an edit deletes a header twice");
+		if (h[i].deleted)
+			die("an edit names a deleted header");
+		if (ed->op == SMIME_EDIT_DELETE) {
 			h[i].deleted = true;
-			return;
+		} else {
+			free(h[i].value);
+			if ((h[i].value = strdup(ed->value)) == NULL)
+				die("out of memory");
 		}
+		return;
 	}
 	die("an edit names a header that does not exist");
 }
@@ -195,8 +201,8 @@ static void write_result(struct smime_sign *sign, struct header *h,
 		die(path);
 	for (size_t i = 0; i < smime_sign_edit_count(sign); i++) {
 		const struct smime_header_edit *ed = smime_sign_edit(sign, i);
-		if (ed->op == SMIME_EDIT_DELETE)
-			apply_delete(h, n, ed);
+		if (ed->op == SMIME_EDIT_DELETE || ed->op == SMIME_EDIT_CHANGE)
+			apply_edit(h, n, ed);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (h[i].deleted)

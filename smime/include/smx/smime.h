@@ -142,21 +142,24 @@ enum smime_edit_op {
 	SMIME_EDIT_INSERT,	/* insert `name: value` at position `index`
 				 * (0: above every other header; the
 				 * smfi_insheader(ctx, index, ...) meaning) */
+	SMIME_EDIT_CHANGE,	/* give occurrence `index` of `name` the
+				 * value `value`, in place */
 };
 
 /* One change to the outer headers. Deletions come first, and for one name
  * from the highest index down, so that applying them in order never
  * shifts an index still to be used (smfi_chgheader(ctx, name, index,
- * NULL)). index counts from 1 among the headers given with that name,
- * compared case-insensitively. value (ADD, INSERT) starts with a space,
+ * NULL)); changes (smfi_chgheader with a value) and additions follow.
+ * index counts from 1 among the headers given with that name, compared
+ * case-insensitively. value (ADD, INSERT, CHANGE) starts with a space,
  * like the values a milter receives with SMFIP_HDR_LEADSPC; it is one line
  * for signing, and may be folded with LF + TAB (as libmilter expects) for
  * the Authentication-Results header of verification. */
 struct smime_header_edit {
 	enum smime_edit_op op;
 	const char *name;
-	unsigned index;		/* DELETE, INSERT */
-	const char *value;	/* ADD, INSERT */
+	unsigned index;		/* DELETE, INSERT, CHANGE */
+	const char *value;	/* ADD, INSERT, CHANGE */
 };
 
 /* --- signing ------------------------------------------------------------ */

@@ -20,6 +20,7 @@
 #include <smx/smime-decrypt.h>
 #include <smx/smime-encrypt.h>
 
+#include "testhdrs.h"
 #include "testpki.h"
 
 static struct testpki pki;
@@ -45,14 +46,34 @@ static const char *test_dir(void)
 }
 
 /* An encrypted message as the milter would see it: the original headers
- * other than Content-* and the encryption's added ones; the body. */
+ * after the encryption's edits; the body. */
 struct msg {
 	const char *names[32];
 	const char *values[32];
 	size_t n;
 	struct spool *body;
 	struct smime_encrypt *enc;
+	char text[4096];	/* the headers' names and values */
 };
+
+/* Copies the edited headers into m. */
+static void take_headers(struct msg *m, const struct testhdrs *h)
+{
+	size_t used = 0;
+	for (size_t i = 0; i < testhdrs_n(h) && m->n < 32; i++) {
+		const char *nv[2] = { testhdrs_name(h, i),
+				      testhdrs_value(h, i) };
+		const char **to[2] = { &m->names[m->n], &m->values[m->n] };
+		for (int k = 0; k < 2; k++) {
+			size_t len = strlen(nv[k]) + 1;
+			assert_true(used + len <= sizeof(m->text));
+			memcpy(m->text + used, nv[k], len);
+			*to[k] = m->text + used;
+			used += len;
+		}
+		m->n++;
+	}
+}
 
 static void encrypt_to(struct msg *m, const struct smime_recipient *r,
 		       size_t n)
@@ -60,25 +81,17 @@ static void encrypt_to(struct msg *m, const struct smime_recipient *r,
 	struct smime_error err;
 	struct smime_encrypt_options o = { 0, test_dir() };
 	assert_int_equal(smime_encrypt_new(r, n, &o, &m->enc, &err), SMX_OK);
-	for (size_t i = 0; HEADERS[i] != NULL; i += 2) {
+	for (size_t i = 0; HEADERS[i] != NULL; i += 2)
 		assert_int_equal(smime_encrypt_header(m->enc, HEADERS[i],
 						      HEADERS[i + 1]), SMX_OK);
-		if (strncmp(HEADERS[i], "Content-", 8) != 0 &&
-		    strcmp(HEADERS[i], "MIME-Version") != 0) {
-			m->names[m->n] = HEADERS[i];
-			m->values[m->n++] = HEADERS[i + 1];
-		}
-	}
 	assert_int_equal(smime_encrypt_body(m->enc, BODY, strlen(BODY)), SMX_OK);
 	if (smime_encrypt_eom(m->enc, &err) != SMX_OK)
 		fail_msg("smime_encrypt_eom: %s", err.text);
-	for (size_t i = 0; i < smime_encrypt_edit_count(m->enc); i++) {
-		const struct smime_header_edit *e = smime_encrypt_edit(m->enc, i);
-		if (e->op == SMIME_EDIT_ADD) {
-			m->names[m->n] = e->name;
-			m->values[m->n++] = e->value;
-		}
-	}
+	struct testhdrs *h = testhdrs_new(HEADERS);
+	for (size_t i = 0; i < smime_encrypt_edit_count(m->enc); i++)
+		testhdrs_apply(h, smime_encrypt_edit(m->enc, i));
+	take_headers(m, h);
+	testhdrs_free(&h);
 	m->body = smime_encrypt_result_body(m->enc);
 }
 
@@ -239,13 +252,13 @@ static void plain_and_signed_are_not_ours(void **state)
 {
 	(void)state;
 	struct msg plain = { { "Content-Type" }, { " text/plain" }, 1,
-			     spool_of("hello\r\n"), NULL };
+			     spool_of("hello\r\n"), NULL, "" };
 	struct smime_decrypt *d = parse(&plain, 0, SMX_NOTFOUND);
 	smime_decrypt_free(&d);
 	spool_free(&plain.body);
 	struct msg sig = { { "Content-Type" },
 			   { " application/pkcs7-mime; smime-type=signed-data" },
-			   1, spool_of("MIIB\r\n"), NULL };
+			   1, spool_of("MIIB\r\n"), NULL, "" };
 	d = parse(&sig, 0, SMX_NOTFOUND);
 	smime_decrypt_free(&d);
 	spool_free(&sig.body);
@@ -257,7 +270,7 @@ static void garbage_is_permfail(void **state)
 	struct msg m = { { "Content-Type", "Content-Transfer-Encoding" },
 			 { " application/pkcs7-mime; smime-type=enveloped-data",
 			   " base64" },
-			 2, spool_of("bm90IGEgQ01TIG9iamVjdA==\r\n"), NULL };
+			 2, spool_of("bm90IGEgQ01TIG9iamVjdA==\r\n"), NULL, "" };
 	struct smime_decrypt *d = parse(&m, 0, SMX_PERMFAIL);
 	smime_decrypt_free(&d);
 	spool_free(&m.body);
@@ -289,7 +302,7 @@ static void openssl_lf_entity(void **state)
 	struct msg m = { { "Content-Type", "Content-Transfer-Encoding" },
 			 { " application/octet-stream; name=\"smime.p7m\"",
 			   " base64" },
-			 2, spool_of(start), NULL };
+			 2, spool_of(start), NULL, "" };
 	struct smime_decrypt *d = parse(&m, 0, SMX_OK);
 	struct smime_error err = { "" };
 	if (smime_decrypt_run(d, rsa.cert, rsa.key, NULL, &err) != SMX_OK)

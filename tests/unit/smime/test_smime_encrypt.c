@@ -22,6 +22,7 @@
 
 #include <smx/smime-encrypt.h>
 
+#include "testhdrs.h"
 #include "testpki.h"
 
 #define N_MANY 50
@@ -75,20 +76,25 @@ static void spool_to(struct buf *b, struct spool *s)
 	assert_int_equal(n, 0);
 }
 
-/* The added MIME headers, a blank line and the body: what SMIME_read_CMS
- * reads. */
+/* HEADERS (what every message here starts with) after the edits. */
+static struct testhdrs *outer_headers(struct smime_encrypt *enc)
+{
+	struct testhdrs *h = testhdrs_new(HEADERS);
+	for (size_t i = 0; i < smime_encrypt_edit_count(enc); i++)
+		testhdrs_apply(h, smime_encrypt_edit(enc, i));
+	return h;
+}
+
+/* The outer MIME headers after the edits, a blank line and the body:
+ * what SMIME_read_CMS reads. */
 static struct buf mime_of(struct smime_encrypt *enc)
 {
 	struct buf b = { 0 };
-	for (size_t i = 0; i < smime_encrypt_edit_count(enc); i++) {
-		const struct smime_header_edit *ed = smime_encrypt_edit(enc, i);
-		if (ed->op != SMIME_EDIT_ADD)
-			continue;
-		buf_add(&b, ed->name, strlen(ed->name));
-		buf_add(&b, ":", 1);
-		buf_add(&b, ed->value, strlen(ed->value));
-		buf_add(&b, "\r\n", 2);
-	}
+	struct testhdrs *h = outer_headers(enc);
+	char *mime = testhdrs_mime(h);
+	buf_add(&b, mime, strlen(mime));
+	free(mime);
+	testhdrs_free(&h);
 	buf_add(&b, "\r\n", 2);
 	spool_to(&b, smime_encrypt_result_body(enc));
 	return b;
@@ -205,14 +211,15 @@ static size_t count(const char *hay, const char *needle)
 	return c;
 }
 
+/* The value name has after the edits (static: valid until the next call). */
 static const char *edit_value(struct smime_encrypt *enc, const char *name)
 {
-	for (size_t i = 0; i < smime_encrypt_edit_count(enc); i++) {
-		const struct smime_header_edit *ed = smime_encrypt_edit(enc, i);
-		if (ed->op == SMIME_EDIT_ADD && strcmp(ed->name, name) == 0)
-			return ed->value;
-	}
-	return NULL;
+	static char value[512];
+	struct testhdrs *h = outer_headers(enc);
+	const char *v = testhdrs_get(h, name);
+	snprintf(value, sizeof(value), "%s", v != NULL ? v : "");
+	testhdrs_free(&h);
+	return v != NULL ? value : NULL;
 }
 
 /* Every RecipientInfo names its certificate by issuer and serial. */
@@ -410,7 +417,10 @@ static void gcm_with_many_recipients_decrypts(void **state)
 	smime_encrypt_free(&enc);
 }
 
-static void edits_replace_mime_headers(void **state)
+/* HEADERS has MIME-Version 1.0, a Content-Type and an 8bit CTE: the
+ * version stays, the type and encoding change in place, the disposition
+ * is added; three edits where deleting and adding would take seven. */
+static void edits_change_mime_headers_in_place(void **state)
 {
 	(void)state;
 	struct smime_recipient r = { rsa.cert, 0, false };
@@ -421,26 +431,58 @@ static void edits_replace_mime_headers(void **state)
 		unsigned index;
 		const char *value;
 	} want[] = {
-		{ SMIME_EDIT_DELETE, "Content-Transfer-Encoding", 1, NULL },
-		{ SMIME_EDIT_DELETE, "Content-Type", 1, NULL },
-		{ SMIME_EDIT_DELETE, "MIME-Version", 1, NULL },
-		{ SMIME_EDIT_ADD, "MIME-Version", 0, " 1.0" },
-		{ SMIME_EDIT_ADD, "Content-Type", 0, " application/pkcs7-mime; "
+		{ SMIME_EDIT_CHANGE, "Content-Type", 1, " application/pkcs7-mime; "
 		  "smime-type=enveloped-data; name=\"smime.p7m\"" },
-		{ SMIME_EDIT_ADD, "Content-Transfer-Encoding", 0, " base64" },
+		{ SMIME_EDIT_CHANGE, "Content-Transfer-Encoding", 1, " base64" },
 		{ SMIME_EDIT_ADD, "Content-Disposition", 0,
 		  " attachment; filename=\"smime.p7m\"" },
 	};
-	assert_int_equal(smime_encrypt_edit_count(enc), 7);
-	for (size_t i = 0; i < 7; i++) {
+	assert_int_equal(smime_encrypt_edit_count(enc), 3);
+	for (size_t i = 0; i < 3; i++) {
 		const struct smime_header_edit *ed = smime_encrypt_edit(enc, i);
 		assert_int_equal(ed->op, want[i].op);
 		assert_string_equal(ed->name, want[i].name);
 		assert_int_equal(ed->index, want[i].index);
-		if (want[i].value != NULL)
-			assert_string_equal(ed->value, want[i].value);
+		assert_string_equal(ed->value, want[i].value);
 	}
-	assert_null(smime_encrypt_edit(enc, 7));
+	assert_null(smime_encrypt_edit(enc, 3));
+	struct testhdrs *h = outer_headers(enc);
+	assert_int_equal(testhdrs_count(h, "Content-Type"), 1);
+	assert_int_equal(testhdrs_count(h, "MIME-Version"), 1);
+	assert_string_equal(testhdrs_get(h, "Content-Transfer-Encoding"),
+			    " base64");
+	testhdrs_free(&h);
+	smime_encrypt_free(&enc);
+}
+
+/* Without MIME headers every container header is added; a second
+ * Content-Type and a stray Content-ID are deleted. */
+static void edits_add_or_delete_what_does_not_fit(void **state)
+{
+	(void)state;
+	struct smime_recipient r = { rsa.cert, 0, false };
+	static const char *const bare[] = { "From", " a@example.com", NULL };
+	static const char *const messy[] = {
+		"Content-Type", " text/plain", "Content-ID", " <x@y>",
+		"content-type", " text/html", "MIME-Version", " 2.0", NULL };
+	struct smime_encrypt *enc = start(&r, 1, 0);
+	feed(enc, bare, BODY, strlen(BODY));
+	assert_int_equal(smime_encrypt_edit_count(enc), 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(smime_encrypt_edit(enc, i)->op, SMIME_EDIT_ADD);
+	smime_encrypt_free(&enc);
+
+	enc = start(&r, 1, 0);
+	feed(enc, messy, BODY, strlen(BODY));
+	struct testhdrs *h = testhdrs_new(messy);
+	for (size_t i = 0; i < smime_encrypt_edit_count(enc); i++)
+		testhdrs_apply(h, smime_encrypt_edit(enc, i));
+	assert_int_equal(testhdrs_count(h, "Content-Type"), 1);
+	assert_int_equal(testhdrs_count(h, "Content-ID"), 0);
+	assert_string_equal(testhdrs_get(h, "MIME-Version"), " 1.0");
+	assert_non_null(strstr(testhdrs_get(h, "Content-Type"),
+			       "application/pkcs7-mime"));
+	testhdrs_free(&h);
 	smime_encrypt_free(&enc);
 }
 
@@ -504,10 +546,10 @@ static void sign_then_encrypt_inner_signature_verifies(void **state)
 		struct smime_encrypt *enc = start(r, 2, 0);
 		if (smime_encrypt_signed(enc, sign, &err) != SMX_OK)
 			fail_msg("smime_encrypt_signed: %s", err.text);
-		/* the signer's deletions, then our four headers */
-		assert_int_equal(smime_encrypt_edit_count(enc), 7);
-		assert_string_equal(smime_encrypt_edit(enc, 0)->name,
-				    smime_sign_edit(sign, 0)->name);
+		/* made from the original's headers, not the signer's */
+		assert_int_equal(smime_encrypt_edit_count(enc), 3);
+		assert_int_equal(smime_encrypt_edit(enc, 0)->op,
+				 SMIME_EDIT_CHANGE);
 		smime_sign_free(&sign);	/* enc does not need it any more */
 		struct buf mime = mime_of(enc);
 		struct buf inner = decrypt_as(&mime, &rsa);
@@ -680,7 +722,7 @@ static void misuse_is_refused(void **state)
 	assert_int_equal(smime_encrypt_body(enc, "x", 1), SMX_PERMFAIL);
 	/* the first result is still there */
 	assert_int_equal(spool_size(smime_encrypt_result_body(enc)), size);
-	assert_int_equal(smime_encrypt_edit_count(enc), 7);
+	assert_int_equal(smime_encrypt_edit_count(enc), 3);
 	smime_encrypt_free(&enc);
 
 	enc = start(&r, 1, 0);
@@ -739,7 +781,8 @@ int main(void)
 		cmocka_unit_test(legacy_forces_pkcs1_cbc_and_issuer_serial),
 		cmocka_unit_test(every_recipient_decrypts),
 		cmocka_unit_test(gcm_with_many_recipients_decrypts),
-		cmocka_unit_test(edits_replace_mime_headers),
+		cmocka_unit_test(edits_change_mime_headers_in_place),
+		cmocka_unit_test(edits_add_or_delete_what_does_not_fit),
 		cmocka_unit_test(sign_then_encrypt_inner_signature_verifies),
 		cmocka_unit_test(eight_bit_content_is_reencoded_inside),
 		cmocka_unit_test(unusable_certificates_are_refused_by_name),

@@ -20,6 +20,7 @@
 
 #include <smx/smime.h>
 
+#include "testhdrs.h"
 #include "testpki.h"
 
 static struct testpki pki;
@@ -79,19 +80,19 @@ static struct text sign_entity(const struct testid *id,
 	struct smime_sign *s = smime_sign_begin(signer);
 	struct smime_error err;
 	struct text t = { 0 };
-	smime_sign_header(s, "Content-Type", " text/plain; charset=us-ascii");
+	static const char *const hdrs[] = {
+		"Content-Type", " text/plain; charset=us-ascii", NULL };
+	smime_sign_header(s, hdrs[0], hdrs[1]);
 	smime_sign_body(s, body, strlen(body));
 	if (smime_sign_eom(s, &err) != SMX_OK)
 		fail_msg("sign: %s", err.text);
-	for (size_t i = 0; i < smime_sign_edit_count(s); i++) {
-		const struct smime_header_edit *e = smime_sign_edit(s, i);
-		if (e->op != SMIME_EDIT_ADD)
-			continue;
-		puts_(&t, e->name);
-		puts_(&t, ":");
-		puts_(&t, e->value);
-		puts_(&t, "\r\n");
-	}
+	struct testhdrs *h = testhdrs_new(hdrs);
+	for (size_t i = 0; i < smime_sign_edit_count(s); i++)
+		testhdrs_apply(h, smime_sign_edit(s, i));
+	char *mime = testhdrs_mime(h);
+	puts_(&t, mime);
+	free(mime);
+	testhdrs_free(&h);
 	puts_(&t, "\r\n");
 	struct spool *out = smime_sign_result_body(s);
 	char buf[4096];

@@ -165,6 +165,7 @@ bench_filter_start() {
       null-data) filter=("$BENCH_NULLFILTER-plain" "$spec") ;;
       null-plain) filter=("$BENCH_NULLFILTER-plain" --plain "$spec") ;;
       null-edit) filter=("$BENCH_NULLFILTER" --edit "$spec") ;;
+      null-edit5) filter=("$BENCH_NULLFILTER" --edit5 "$spec") ;;
       null-edit-nagle) filter=("$BENCH_NULLFILTER-plain" --edit "$spec") ;;
     esac
     : >"$SMX_TEST_DIR/null.log"
@@ -226,6 +227,14 @@ bench_peak_rss_kb() {
   awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
 }
 
+# bench_machine_ticks: "BUSY TOTAL" clock ticks of every CPU since boot
+# (/proc/stat: busy is user, nice, system, irq, softirq and steal; the
+# total adds idle and iowait).
+bench_machine_ticks() {
+  awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9
+                 print busy, busy + $5 + $6 }' /proc/stat
+}
+
 bench_count() { grep -c -E "$1" "$PF_LOG" 2>/dev/null || true; }
 
 # bench_send COUNT FILE: smtp-source with the envelope of bench_envelope;
@@ -273,7 +282,7 @@ bench_check_milter_did() {
 # thousands of queue files come and go, and recovers when it pauses), and
 # interleaving makes the drift weigh on every mode alike.
 bench_cell() {
-  local kind=$1 mode=$2 sock=$3 run=$4 file sent t0 t1 c0 c1 warm
+  local kind=$1 mode=$2 sock=$3 run=$4 file sent t0 t1 c0 c1 m0 m1 mt0 mt1 warm
   file=$(bench_message "$kind" "$mode")
   bench_envelope "$mode"
   bench_filter_start "$mode" "$sock"
@@ -287,16 +296,18 @@ bench_cell() {
   bench_check_milter_did "$mode" "$warm"
   sent=$(bench_count 'status=sent')
   c0=$(bench_cpu_ticks "$MILTER_PID")
+  read -r m0 mt0 < <(bench_machine_ticks)
   t0=$(date +%s.%N)
   bench_send "$N" "$file"
   t1=$(date +%s.%N)
+  read -r m1 mt1 < <(bench_machine_ticks)
   c1=$(bench_cpu_ticks "$MILTER_PID")
   bench_wait_drained "$sent" $((N * RCPTS))
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$mode" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$mode" \
     "$( [ "$mode" = none ] && echo - || echo "$sock")" "$run" "$N" \
     "$(awk "BEGIN { print $t1 - $t0 }")" "$((c1 - c0))" \
     "$(bench_peak_rss_kb "$MILTER_PID")" "$(wc -c <"$file")" \
-    >>"$SMX_TEST_DIR/results.tsv"
+    "$((m1 - m0))" "$((mt1 - mt0))" >>"$SMX_TEST_DIR/results.tsv"
   printf '  %-10s %-9s %-4s run %s: %s msg/s\n' "$kind" "$mode" "$sock" "$run" \
     "$(awk "BEGIN { printf \"%.0f\", $N / ($t1 - $t0) }")" >&2
   bench_check_milter_did "$mode" "$N"

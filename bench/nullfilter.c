@@ -5,10 +5,15 @@
  * linked with milter/tcpopt.c like smime-milter, so that on inet: both
  * run with TCP_NODELAY and the comparison stays fair.
  *
- * usage: bench-nullfilter [--plain|--edit] SOCKET  (inet:PORT@HOST, unix:/PATH)
+ * usage: bench-nullfilter [--plain|--edit|--edit5] SOCKET
+ * (SOCKET: inet:PORT@HOST, unix:/PATH)
  * --plain registers no DATA callback, like most filters; --edit adds a
  * header and replaces the body at end of message, as a signing filter
- * does (several replies in a row). bench/run also builds a copy without
+ * does (several replies in a row); --edit5 makes five header edits
+ * instead of one (deletes MIME-Version, Content-Type and
+ * Content-Transfer-Encoding, adds two headers: what smime-milter's
+ * signing did before it changed headers in place), to show what each
+ * header edit costs Postfix. bench/run also builds a copy without
  * tcpopt.c. Together they show the two inet: stalls that smime-milter
  * avoids. SIGTERM stops it (libmilter's own signal handling). */
 #include <stdio.h>
@@ -70,6 +75,21 @@ static void fill_edit_body(void)
 	}
 }
 
+static sfsistat edit5_message(SMFICTX *ctx)
+{
+	static char mv[] = "MIME-Version", ct[] = "Content-Type",
+		    cte[] = "Content-Transfer-Encoding", one[] = " 1.0",
+		    signed_type[] = " multipart/signed; boundary=\"x\"";
+	if (smfi_chgheader(ctx, cte, 1, NULL) == MI_FAILURE ||
+	    smfi_chgheader(ctx, ct, 1, NULL) == MI_FAILURE ||
+	    smfi_chgheader(ctx, mv, 1, NULL) == MI_FAILURE ||
+	    smfi_addheader(ctx, mv, one) == MI_FAILURE ||
+	    smfi_addheader(ctx, ct, signed_type) == MI_FAILURE ||
+	    smfi_replacebody(ctx, edit_body, (int)sizeof(edit_body)) == MI_FAILURE)
+		return SMFIS_TEMPFAIL;
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat edit_message(SMFICTX *ctx)
 {
 	static char name[] = "X-Bench-Edit", value[] = "yes";
@@ -102,16 +122,19 @@ int main(int argc, char **argv)
 {
 	int plain = argc == 3 && strcmp(argv[1], "--plain") == 0;
 	int edit = argc == 3 && strcmp(argv[1], "--edit") == 0;
-	if (argc != 2 && !plain && !edit) {
-		fprintf(stderr, "usage: bench-nullfilter [--plain|--edit] SOCKET\n");
+	int edit5 = argc == 3 && strcmp(argv[1], "--edit5") == 0;
+	if (argc != 2 && !plain && !edit && !edit5) {
+		fprintf(stderr, "usage: bench-nullfilter [--plain|--edit|--edit5] "
+			"SOCKET\n");
 		return 1;
 	}
 	char *sock = argv[argc - 1];
 	if (plain)
 		null_filter.xxfi_data = NULL;
-	if (edit) {
-		null_filter.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGBODY;
-		null_filter.xxfi_eom = edit_message;
+	if (edit || edit5) {
+		null_filter.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
+					 SMFIF_CHGBODY;
+		null_filter.xxfi_eom = edit5 ? edit5_message : edit_message;
 		fill_edit_body();
 	}
 	if (smfi_register(null_filter) == MI_FAILURE ||

@@ -3,11 +3,17 @@
 JSON (--out), and a PNG chart next to it when gnuplot is installed.
 
 results.tsv columns: kind mode socket run messages seconds cpu_ticks
-peak_rss_kb message_bytes. big.tsv: size bytes rss_before_kb rss_after_kb.
+peak_rss_kb message_bytes machine_busy_ticks machine_total_ticks.
+big.tsv: size bytes rss_before_kb rss_after_kb.
 
 Throughput is messages accepted by Postfix per second of smtp-source
 wall time (every message passed through the milter before Postfix
 answered its DATA); the median of the runs is reported with the range.
+The machine's CPU time per message (every process: Postfix, the milter,
+smtp-source, smtp-sink, the kernel) over the same time is steadier than
+throughput on a machine whose disk latency varies; pass CPU / mode CPU
+is the share of pass-through capacity a mode keeps when CPU is the
+limit.
 """
 import argparse
 import json
@@ -18,7 +24,7 @@ import subprocess
 import sys
 
 MODE_ORDER = ["none", "null-plain", "null-data", "null-nodelay", "null", "null-edit-nagle",
-              "null-edit", "pass", "verify", "sign", "sign-p256",
+              "null-edit", "null-edit5", "pass", "verify", "sign", "sign-p256",
               "enc1", "enc5"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -27,14 +33,18 @@ def read_runs(path):
     cells = {}
     with open(path) as f:
         for line in f:
-            kind, mode, sock, _run, n, secs, ticks, rss, size = \
-                line.rstrip("\n").split("\t")
+            fields = line.rstrip("\n").split("\t")
+            kind, mode, sock, _run, n, secs, ticks, rss, size = fields[:9]
+            busy, total = (fields[9:11] if len(fields) >= 11
+                           else ("0", "0"))
             cell = cells.setdefault((kind, mode, sock), {
                 "kind": kind, "mode": mode, "socket": sock,
                 "message_bytes": int(size), "runs": []})
             cell["runs"].append({"messages": int(n), "seconds": float(secs),
                                  "cpu_ticks": int(ticks),
-                                 "peak_rss_kb": int(rss)})
+                                 "peak_rss_kb": int(rss),
+                                 "machine_busy_ticks": int(busy),
+                                 "machine_total_ticks": int(total)})
     return cells
 
 
@@ -42,8 +52,15 @@ def summarize(cell):
     rates = [r["messages"] / r["seconds"] for r in cell["runs"]]
     cpu = [r["cpu_ticks"] * 1000.0 / CLK_TCK / r["messages"]
            for r in cell["runs"]]
+    machine = [r["machine_busy_ticks"] * 1000.0 / CLK_TCK / r["messages"]
+               for r in cell["runs"] if r["machine_total_ticks"] > 0]
+    busy = [r["machine_busy_ticks"] / r["machine_total_ticks"]
+            for r in cell["runs"] if r["machine_total_ticks"] > 0]
     filtered = cell["mode"] != "none"
     cell.update({
+        "machine_cpu_ms_per_msg":
+            round(statistics.median(machine), 3) if machine else None,
+        "machine_busy": round(statistics.median(busy), 3) if busy else None,
         "msgs_per_s": round(statistics.median(rates), 1),
         "msgs_per_s_min": round(min(rates), 1),
         "msgs_per_s_max": round(max(rates), 1),
@@ -63,6 +80,12 @@ def add_ratios(cells):
         cell["ratio_to_pass"] = (
             round(cell["msgs_per_s"] / passthru["msgs_per_s"], 3)
             if passthru and mode != "none" else None)
+        cell["cpu_ratio_to_pass"] = (
+            round(passthru["machine_cpu_ms_per_msg"] /
+                  cell["machine_cpu_ms_per_msg"], 3)
+            if passthru and mode != "none" and
+            passthru["machine_cpu_ms_per_msg"] and
+            cell["machine_cpu_ms_per_msg"] else None)
         unix = cells.get((kind, mode, "unix"))
         cell["ratio_inet_to_unix"] = (
             round(cell["msgs_per_s"] / unix["msgs_per_s"], 3)
@@ -82,18 +105,24 @@ def fmt(value, pattern):
 
 def print_table(rows, big):
     head = ("message", "mode", "socket", "msg/s", "range", "cpu ms/msg",
-            "peak RSS MB", "vs none", "vs pass", "inet/unix")
-    print("%-11s %-15s %-6s %8s %13s %10s %11s %7s %7s %9s" % head)
+            "peak RSS MB", "vs none", "vs pass", "inet/unix", "host ms/msg",
+            "busy", "cpu vs pass")
+    print("%-11s %-15s %-6s %8s %13s %10s %11s %7s %7s %9s %11s %5s %11s"
+          % head)
     for c in rows:
         rss = c["milter_peak_rss_kb"]
-        print("%-11s %-15s %-6s %8.0f %13s %10s %11s %7s %7s %9s" % (
-            c["kind"], c["mode"], c["socket"], c["msgs_per_s"],
-            "%.0f-%.0f" % (c["msgs_per_s_min"], c["msgs_per_s_max"]),
-            fmt(c["milter_cpu_ms_per_msg"], "%.2f"),
-            fmt(rss / 1024 if rss else None, "%.1f"),
-            fmt(c["ratio_to_no_milter"], "%.2f"),
-            fmt(c["ratio_to_pass"], "%.2f"),
-            fmt(c["ratio_inet_to_unix"], "%.2f")))
+        print("%-11s %-15s %-6s %8.0f %13s %10s %11s %7s %7s %9s %11s %5s "
+              "%11s" % (
+                  c["kind"], c["mode"], c["socket"], c["msgs_per_s"],
+                  "%.0f-%.0f" % (c["msgs_per_s_min"], c["msgs_per_s_max"]),
+                  fmt(c["milter_cpu_ms_per_msg"], "%.2f"),
+                  fmt(rss / 1024 if rss else None, "%.1f"),
+                  fmt(c["ratio_to_no_milter"], "%.2f"),
+                  fmt(c["ratio_to_pass"], "%.2f"),
+                  fmt(c["ratio_inet_to_unix"], "%.2f"),
+                  fmt(c["machine_cpu_ms_per_msg"], "%.2f"),
+                  fmt(c["machine_busy"], "%.2f"),
+                  fmt(c["cpu_ratio_to_pass"], "%.2f")))
     if big:
         print("big message: %(bytes)d bytes signed; milter peak RSS "
               "%(rss_after_kb)d kB (%(rss_before_kb)d kB before it)" % big)

@@ -194,9 +194,11 @@ static int decode_part(GMimePart *part, size_t max, unsigned char **der_r,
 	if (g_mime_data_wrapper_write_to_stream(w, mem) >= 0) {
 		GByteArray *ba = g_mime_stream_mem_get_byte_array(
 			GMIME_STREAM_MEM(mem));
+		/* An empty result has no data pointer at all. */
 		*der_r = malloc(ba->len ? ba->len : 1);
 		if (*der_r != NULL) {
-			memcpy(*der_r, ba->data, ba->len);
+			if (ba->len > 0)
+				memcpy(*der_r, ba->data, ba->len);
 			*len_r = ba->len;
 			rc = ba->len ? 0 : 1;
 		}

@@ -16,24 +16,11 @@ struct lookup_verifier {
 	STACK_OF(X509) *pool;		/* every stored certificate */
 };
 
-static X509 *from_der(const unsigned char *der, size_t len)
-{
-	const unsigned char *p = der;
-	if (der == NULL || len == 0 || len > 0x7fffffff)
-		return NULL;
-	X509 *x = d2i_X509(NULL, &p, (long)len);
-	if (x != NULL && p != der + len) {
-		X509_free(x);	/* trailing bytes: not one certificate */
-		x = NULL;
-	}
-	return x;
-}
-
 /* Pushes the certificate in der onto sk; what does not parse is
  * skipped. Returns -1 only when memory ran out. */
 static int push_der(STACK_OF(X509) *sk, const unsigned char *der, size_t len)
 {
-	X509 *x = from_der(der, len);
+	X509 *x = store_x509_parse(der, len);
 	if (x == NULL)
 		return 0;
 	if (!sk_X509_push(sk, x)) {
@@ -51,7 +38,7 @@ static int load_anchors(struct store *store, X509_STORE *xs)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		X509 *x = from_der(list[i].der, list[i].der_len);
+		X509 *x = store_x509_parse(list[i].der, list[i].der_len);
 		if (x != NULL && !X509_STORE_add_cert(xs, x))
 			rc = -1;
 		X509_free(x);
@@ -139,7 +126,7 @@ enum smx_status lookup_verifier_check(struct lookup_verifier *v,
 				      char *why, size_t size)
 {
 	enum smx_status st = SMX_TEMPFAIL;
-	X509 *leaf = from_der(der, len);
+	X509 *leaf = store_x509_parse(der, len);
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	STACK_OF(X509) *untrusted = intermediates(v, extra, n_extra);
 	*trust_r = STORE_TRUST_NONE;

@@ -125,20 +125,12 @@ static int make_edits(struct smime_encrypt *m, const struct smime_entity *orig)
 		m->content_type = NULL;
 		return -1;
 	}
-	const struct outer_header want[] = {
-		{ "MIME-Version", " 1.0", OUTER_SET },
-		{ "Content-Type", m->content_type, OUTER_SET },
-		{ "Content-Transfer-Encoding", " base64", OUTER_SET },
-		{ "Content-Disposition", " attachment; filename=\"smime.p7m\"",
-		  OUTER_SET },
-	};
-	size_t n_want = sizeof(want) / sizeof(want[0]);
-	size_t room = entity_header_count(orig) + n_want;
-	m->edits = calloc(room, sizeof(*m->edits));
-	m->names = calloc(room, sizeof(*m->names));
+	struct outer_header want[OUTER_MAX_WANTED];
+	size_t n_want = outer_pkcs7_container(m->content_type, want);
+	m->edits = outer_edits(orig, want, n_want, &m->n_edits);
+	m->names = calloc(m->n_edits + 1, sizeof(*m->names));
 	if (m->edits == NULL || m->names == NULL)
 		return -1;
-	m->n_edits = outer_edits(orig, want, n_want, m->edits);
 	for (size_t i = 0; i < m->n_edits; i++) {
 		if ((m->names[i] = strdup(m->edits[i].name)) == NULL)
 			return -1;
@@ -271,10 +263,7 @@ enum smx_status smime_encrypt_signed(struct smime_encrypt *m,
 	if (st != SMX_OK)
 		return st;
 	src.spool = sign != NULL ? smime_sign_result_body(sign) : NULL;
-	size_t n_container = 0;
-	if (src.spool != NULL)
-		sign_container(sign, &n_container);
-	if (src.spool == NULL || n_container == 0) {
+	if (src.spool == NULL) {
 		smime_err_set(err, "the message was not signed");
 		return end_output(m, SMX_PERMFAIL);
 	}

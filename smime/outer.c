@@ -13,6 +13,7 @@
 #include "smime-private.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -73,15 +74,17 @@ static void put(struct smime_header_edit *out, size_t *n,
 	out[(*n)++] = (struct smime_header_edit){ op, name, index, value };
 }
 
-size_t outer_edits(const struct smime_entity *e,
-		   const struct outer_header *want, size_t n_want,
-		   struct smime_header_edit *out)
+/* Deletions, last first: what the container does not want, later
+ * occurrences of what it wants, and a first occurrence whose value does
+ * not fit where the rule is to keep or drop. first[k] is set to the
+ * position of want[k]'s first occurrence, or n_hdrs when it has none. */
+static void deletions(const struct smime_entity *e,
+		      const struct outer_header *want, size_t n_want,
+		      size_t *first, struct smime_header_edit *out, size_t *n)
 {
-	size_t n = 0, n_hdrs = entity_header_count(e);
-	bool present[OUTER_MAX_WANTED] = { false };
-	/* Deletions, last first: what the container does not want, later
-	 * occurrences of what it wants, and a first occurrence whose value
-	 * does not fit where the rule is to keep or drop. */
+	size_t n_hdrs = entity_header_count(e);
+	for (size_t k = 0; k < n_want; k++)
+		first[k] = n_hdrs;
 	for (size_t i = n_hdrs; i-- > 0;) {
 		bool mime;
 		const char *name = entity_header_name(e, i, &mime);
@@ -90,27 +93,58 @@ size_t outer_edits(const struct smime_entity *e,
 		unsigned index = occurrence(e, i);
 		const struct outer_header *w = wanted(want, n_want, name);
 		if (w != NULL && index == 1) {
-			present[w - want] = true;
+			first[w - want] = i;
 			if (w->rule == OUTER_SET ||
 			    value_fits(name, entity_header_value(e, i),
 				       w->value))
 				continue;
 		}
-		put(out, &n, SMIME_EDIT_DELETE, name, index, NULL);
+		put(out, n, SMIME_EDIT_DELETE, name, index, NULL);
 	}
-	/* Changes in place of first occurrences whose value differs. */
-	for (size_t i = 0; i < n_hdrs; i++) {
-		bool mime;
-		const char *name = entity_header_name(e, i, &mime);
-		const struct outer_header *w = mime ? wanted(want, n_want, name)
-						    : NULL;
-		if (w != NULL && w->rule == OUTER_SET && occurrence(e, i) == 1 &&
-		    !value_fits(name, entity_header_value(e, i), w->value))
-			put(out, &n, SMIME_EDIT_CHANGE, name, 1, w->value);
+}
+
+struct smime_header_edit *outer_edits(const struct smime_entity *e,
+				      const struct outer_header *want,
+				      size_t n_want, size_t *n_r)
+{
+	size_t n = 0, n_hdrs = entity_header_count(e);
+	size_t first[OUTER_MAX_WANTED];
+	struct smime_header_edit *out = calloc(n_hdrs + n_want, sizeof(*out));
+	*n_r = 0;
+	if (out == NULL || n_want > OUTER_MAX_WANTED) {
+		free(out);
+		return NULL;
 	}
-	for (size_t k = 0; k < n_want; k++)
-		if (want[k].rule == OUTER_SET && !present[k])
+	deletions(e, want, n_want, first, out, &n);
+	/* Then what the container must carry: changed in place where the
+	 * original has it with another value, added where it has not. */
+	for (size_t k = 0; k < n_want; k++) {
+		if (want[k].rule != OUTER_SET)
+			continue;
+		if (first[k] == n_hdrs)
 			put(out, &n, SMIME_EDIT_ADD, want[k].name, 0,
 			    want[k].value);
-	return n;
+		else if (!value_fits(want[k].name,
+				     entity_header_value(e, first[k]),
+				     want[k].value))
+			put(out, &n, SMIME_EDIT_CHANGE,
+			    entity_header_name(e, first[k], &(bool){ false }),
+			    1, want[k].value);
+	}
+	*n_r = n;
+	return out;
+}
+
+size_t outer_pkcs7_container(const char *content_type,
+			     struct outer_header *out)
+{
+	const struct outer_header hdrs[] = {
+		{ "MIME-Version", " 1.0", OUTER_SET },
+		{ "Content-Type", content_type, OUTER_SET },
+		{ "Content-Transfer-Encoding", " base64", OUTER_SET },
+		{ "Content-Disposition", " attachment; filename=\"smime.p7m\"",
+		  OUTER_SET },
+	};
+	memcpy(out, hdrs, sizeof(hdrs));
+	return sizeof(hdrs) / sizeof(hdrs[0]);
 }

@@ -20,7 +20,7 @@ struct smime_sign {
 	struct spool *body;		/* the result */
 	struct smime_header_edit *edits;
 	size_t n_edits;
-	struct outer_header container[4];	/* the new MIME headers */
+	struct outer_header container[OUTER_MAX_WANTED]; /* new MIME headers */
 	size_t n_container;
 	char *content_type;		/* value of the new Content-Type */
 	char boundary[48];
@@ -120,25 +120,16 @@ static int make_edits(struct smime_sign *m)
 		{ "Content-Type", m->content_type, OUTER_SET },
 		{ "Content-Transfer-Encoding", " 7bit", OUTER_KEEP_OR_DROP },
 	};
-	const struct outer_header opaque[] = {
-		{ "MIME-Version", " 1.0", OUTER_SET },
-		{ "Content-Type", m->content_type, OUTER_SET },
-		{ "Content-Transfer-Encoding", " base64", OUTER_SET },
-		{ "Content-Disposition", " attachment; filename=\"smime.p7m\"",
-		  OUTER_SET },
-	};
-	bool is_opaque = m->signer->format == SMIME_SIGN_OPAQUE;
-	m->n_container = is_opaque ? sizeof(opaque) / sizeof(opaque[0])
-				   : sizeof(clear) / sizeof(clear[0]);
-	memcpy(m->container, is_opaque ? opaque : clear,
-	       m->n_container * sizeof(m->container[0]));
-	m->edits = calloc(entity_header_count(m->entity) + m->n_container,
-			  sizeof(*m->edits));
-	if (m->edits == NULL)
-		return -1;
-	m->n_edits = outer_edits(m->entity, m->container, m->n_container,
-				 m->edits);
-	return 0;
+	if (m->signer->format == SMIME_SIGN_OPAQUE) {
+		m->n_container = outer_pkcs7_container(m->content_type,
+						       m->container);
+	} else {
+		memcpy(m->container, clear, sizeof(clear));
+		m->n_container = sizeof(clear) / sizeof(clear[0]);
+	}
+	m->edits = outer_edits(m->entity, m->container, m->n_container,
+			       &m->n_edits);
+	return m->edits != NULL ? 0 : -1;
 }
 
 const struct smime_entity *sign_entity(const struct smime_sign *m)

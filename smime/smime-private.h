@@ -110,13 +110,19 @@ struct outer_header {
 
 #define OUTER_MAX_WANTED 8
 
-/* Writes into out (room for entity_header_count(e) + n_want edits, n_want
- * at most OUTER_MAX_WANTED) the fewest edits that turn the entity's MIME
- * headers into want: deletions last first, then changes, then additions;
- * names point into e and want. Returns the number of edits. */
-size_t outer_edits(const struct smime_entity *e,
-		   const struct outer_header *want, size_t n_want,
-		   struct smime_header_edit *out);
+/* The fewest edits that turn the entity's MIME headers into want
+ * (n_want at most OUTER_MAX_WANTED): deletions last first, then the
+ * changes and additions in want's order; names point into e and want. A new array of *n_r
+ * edits (free() it), NULL when out of memory. */
+struct smime_header_edit *outer_edits(const struct smime_entity *e,
+				      const struct outer_header *want,
+				      size_t n_want, size_t *n_r);
+
+/* The headers of an application/pkcs7-mime container (MIME-Version,
+ * content_type, base64, the smime.p7m disposition) into out (room for
+ * OUTER_MAX_WANTED); returns their number. */
+size_t outer_pkcs7_container(const char *content_type,
+			     struct outer_header *out);
 
 /* The signer's entity (the original's headers) and the MIME headers of
  * its container (after smime_sign_eom; *n_r is 0 before), for

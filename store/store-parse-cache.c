@@ -142,19 +142,6 @@ void store_parse_cache_put(const struct store_cert *parsed, X509 *x509)
 		put_entry(parsed, x509);
 }
 
-static X509 *parse_exact(const unsigned char *der, size_t len)
-{
-	const unsigned char *p = der;
-	if (len == 0 || len > 1024 * 1024)
-		return NULL;
-	X509 *x = d2i_X509(NULL, &p, (long)len);
-	if (x != NULL && p != der + len) {
-		X509_free(x);
-		x = NULL;
-	}
-	return x;
-}
-
 X509 *store_cert_x509(const struct store_cert *cert)
 {
 	if (cert == NULL || cert->der == NULL)
@@ -170,7 +157,7 @@ X509 *store_cert_x509(const struct store_cert *cert)
 	}
 	if (x != NULL)
 		return x;
-	x = parse_exact(cert->der, cert->der_len);
+	x = store_x509_parse(cert->der, cert->der_len);
 	if (x != NULL && cacheable(cert->der_len))
 		put_entry(cert, x);
 	return x;

@@ -218,22 +218,32 @@ static int fill_record(X509 *x, const unsigned char *der, size_t len,
 	return 0;
 }
 
+X509 *store_x509_parse(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	if (der == NULL || len == 0 || len > 1024 * 1024)
+		return NULL;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	if (x != NULL && p != der + len) {
+		X509_free(x);	/* trailing bytes: not one certificate */
+		x = NULL;
+	}
+	return x;
+}
+
 enum smx_status store_cert_parse(const unsigned char *der, size_t len,
 				 struct store_cert **cert_r)
 {
 	enum smx_status st = SMX_PERMFAIL;
-	const unsigned char *p = der;
 	struct store_cert *c = NULL;
 	*cert_r = NULL;
 	if (len == 0 || len > 1024 * 1024)
 		goto fail;
 	if ((*cert_r = store_parse_cache_get(der, len)) != NULL)
 		return SMX_OK;
-	X509 *x = d2i_X509(NULL, &p, (long)len);
-	if (x == NULL || p != der + len) {
-		X509_free(x);
+	X509 *x = store_x509_parse(der, len);
+	if (x == NULL)
 		goto fail;
-	}
 	c = calloc(1, sizeof(*c));
 	/* X509_get_extension_flags caches the parsed extensions; a
 	 * certificate whose extensions do not parse is refused. */

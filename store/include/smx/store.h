@@ -100,6 +100,10 @@ void store_cert_list_free(struct store_cert ***certs, size_t n);
 enum smx_status store_cert_parse(const unsigned char *der, size_t len,
 				 struct store_cert **cert_r);
 
+/* Exactly one DER certificate (no trailing bytes, at most 1 MiB) as an
+ * OpenSSL object the caller frees, or NULL. */
+X509 *store_x509_parse(const unsigned char *der, size_t len);
+
 /* The record's certificate as an OpenSSL object: a new reference the
  * caller releases with X509_free, or NULL when the DER does not parse.
  * Recently used certificates are parsed once and shared (read-only). */

@@ -10,7 +10,8 @@ W=$(fresh_dir work)
 cd "$W" || fail "no work dir"
 CTL="$SMX_BIN_DIR/smimectl"
 export GNUPGHOME="$W/gnupg"
-cleanup() { gpgconf --kill gpg-agent >/dev/null 2>&1 || true; }
+# gpgsm starts gpg-agent and dirmngr for this GNUPGHOME: stop both.
+cleanup() { gpgconf --kill all >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
 conf() {  # conf FILE DBPATH KEYFILE

@@ -43,6 +43,23 @@ build_package() {
   [ -f "$DEB" ] || fail "cpack made no .deb"
 }
 
+# check_package_license: the package says, in Debian's machine-readable
+# format, that everything is BSD-2-Clause and carries the license text,
+# the same as the source tree's LICENSE.
+check_package_license() {
+  local cr="$work/copyright"
+  dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/share/doc/smime-milter/copyright >"$cr" \
+    || fail "cannot read the package's copyright file"
+  grep -qx 'Files: \*' "$cr" || fail "debian/copyright has no 'Files: *' paragraph"
+  [ "$(grep -c '^License: BSD-2-Clause$' "$cr")" = 2 ] \
+    || fail "debian/copyright does not license every file as BSD-2-Clause with its text"
+  grep -qi 'unspecified\|not chosen' "$cr" && fail "debian/copyright still says no license"
+  grep -q 'Redistributions in binary form must reproduce' "$SMX_SOURCE_DIR/LICENSE" \
+    || fail "LICENSE is not the BSD 2-Clause text"
+  grep -q 'Redistributions in binary form must reproduce' "$cr" \
+    || fail "debian/copyright lacks the license text"
+}
+
 check_package_contents() {
   local listing="$work/contents.txt" control="$work/control.txt" f
   dpkg-deb -c "$DEB" >"$listing"
@@ -63,6 +80,7 @@ check_package_contents() {
     fail "uncompressed manual pages"
   fi
   [ "$(dpkg-deb -f "$DEB" Section)" = mail ] || fail "Section is not mail"
+  check_package_license
   dpkg-deb -f "$DEB" Depends | grep -q 'libmilter' \
     || fail "Depends was not computed by dpkg-shlibdeps: $(dpkg-deb -f "$DEB" Depends)"
   dpkg-deb -f "$DEB" Depends | grep -q 'adduser' || fail "Depends lacks adduser"

@@ -130,6 +130,16 @@ static void report_policy(void *ctx, const config_setting_t *where,
 	cfg_error(ctx, where, "%s", message);
 }
 
+/* A warning goes with the errors, prefixed, but does not fail the load. */
+static void report_policy_warning(void *ctx, const config_setting_t *where,
+				  const char *message)
+{
+	struct cfg_report *report = ctx;
+	int failed = report->failed;
+	cfg_error(report, where, "warning: %s", message);
+	report->failed = failed;
+}
+
 static void report_parse_error(const config_t *lc, const char *path,
 			       struct cfg_report *report)
 {
@@ -211,6 +221,8 @@ struct cfg *cfg_load(const char *path, struct cfg_errors *errors)
 	cfg_check_groups(cfg, &lc, &report);
 	if (report.failed)
 		goto fail;
+	policy_warnings(cfg->policy, config_lookup(&lc, "policy"),
+			report_policy_warning, &report);
 	config_destroy(&lc);
 	free(include_dir);
 	return cfg;

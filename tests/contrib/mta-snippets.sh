@@ -67,6 +67,39 @@ check_postfix() {
   echo "ok: Postfix main.cf and master.cf read without warnings"
 }
 
+# contrib/postfix/final-recipients on top of main.cf and master.cf: its
+# MX entry replaces theirs, Postfix reads the result without a warning,
+# and the re-injection path is what docs/postfix-final-recipients.md says.
+check_postfix_final() {
+  local pf fr="$contrib/postfix/final-recipients"
+  pf=$(fresh_dir postfix-final-recipients)
+  cat "$contrib/postfix/main.cf" "$fr/main.cf" > "$pf/main.cf"
+  awk '/^[^ \t#]/ { drop = ($1 == "smtp" && $2 == "inet") } !drop' \
+    "$contrib/postfix/master.cf" > "$pf/master.cf"
+  cat "$fr/master.cf" >> "$pf/master.cf"
+  postconf_clean "$pf" -n > "$pf/n.out"
+  postconf_clean "$pf" -P > "$pf/p.out"
+  grep -qx "content_filter = smime-final:\[127.0.0.1\]:10025" "$pf/n.out" ||
+    fail "final-recipients: submitted mail is not re-injected"
+  grep -qx "smtp/inet/smtpd_milters =" "$pf/p.out" ||
+    fail "final-recipients: the MX port still runs the milter before expansion"
+  grep -qx "smtp/inet/content_filter = smime-final-mx:\[127.0.0.1\]:10025" "$pf/p.out" ||
+    fail "final-recipients: the MX port does not re-inject from the untrusted address"
+  grep -qx "smime-final-mx/unix/smtp_bind_address = 127.0.0.2" "$pf/p.out" ||
+    fail "final-recipients: smime-final-mx does not connect from 127.0.0.2"
+  grep -qx "smime-final/unix/smtp_bind_address = 127.0.0.1" "$pf/p.out" ||
+    fail "final-recipients: smime-final does not connect from 127.0.0.1"
+  local s=127.0.0.1:10025/inet
+  grep -qx "$s/content_filter =" "$pf/p.out" || fail "final-recipients: re-injection loops"
+  grep -qx "$s/receive_override_options = no_address_mappings" "$pf/p.out" ||
+    fail "final-recipients: re-injection expands addresses twice"
+  grep -qx "$s/smtpd_milters = \$smime_milter" "$pf/p.out" ||
+    fail "final-recipients: no milter on the final recipients"
+  grep -q "^submission/inet/content_filter" "$pf/p.out" &&
+    fail "final-recipients: submission must use the global content_filter"
+  echo "ok: Postfix reads contrib/postfix/final-recipients without warnings"
+}
+
 # The .mc needs Sendmail's m4 macro tree: an installed sendmail-cf, or
 # the .debs the sendmail test downloaded into the build directory.
 check_sendmail() {
@@ -98,5 +131,5 @@ check_sendmail() {
   echo "ok: contrib/sendmail/smime-milter.mc builds a sendmail.cf"
 }
 
-if available postconf; then check_postfix; fi
+if available postconf; then check_postfix; check_postfix_final; fi
 if available m4; then check_sendmail; fi

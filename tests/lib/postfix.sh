@@ -5,6 +5,7 @@
 #   . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
 #   pf_need_peers
 #   pf_init [--sasl]        # ports, directories, main.cf, master.cf
+#   (pf_main_cf_set, pf_master_cf_drop/pf_master_cf_add: changes to them)
 #   sink_start
 #   pf_milter_conf_passthrough    # or write_milter_conf "$PF_MILTER_CONF" ...
 #   pf_start_milter
@@ -200,6 +201,23 @@ anvil      unix - - n - 1 anvil
 scache     unix - - n - 1 scache
 postlog    unix-dgram n - n - 1 postlogd
 EOF
+}
+
+# pf_master_cf_add < ENTRIES: appends master.cf entries (before pf_start,
+# or followed by a restart), for tests that need more services, such as a
+# second smtpd or a transport of their own.
+pf_master_cf_add() {
+  cat >>"$PF_CONF/master.cf" || fail "cannot append to $PF_CONF/master.cf"
+}
+
+# pf_master_cf_drop SERVICE TYPE: removes that entry and its "-o"
+# continuation lines from master.cf (to replace it with pf_master_cf_add).
+pf_master_cf_drop() {
+  local f="$PF_CONF/master.cf"
+  awk -v svc="$1" -v type="$2" '
+    /^[^ \t#]/ { drop = ($1 == svc && $2 == type) }
+    !drop' "$f" >"$f.new" && mv "$f.new" "$f" ||
+    fail "cannot rewrite $f"
 }
 
 # Debian's smtpd reads smtpd.conf from $config_directory/sasl whatever

@@ -104,6 +104,46 @@ run -n -c "$D/missing.conf"
 expect_rc 1 "-n missing.conf"
 expect_err_line "$D/missing.conf: cannot read: No such file or directory" "-n missing.conf"
 
+# --- a warning is not an error: hold where encryption can be required ------
+# A held message waits in clear in the MTA's queue and postsuper -H
+# releases it past the milter: -n says so at the setting, and exits 0.
+cat > hold.conf <<CONF
+milter: { internal_domains = [ "example.com" ]; };
+store: { backend = "sqlite"; path = "$D/store.db"; };
+keys: { master_key_file = "$D/master.key"; };
+policy: {
+  default: { on_missing_certificate = "reject"; };
+  domains: ( { domain = "partner.example"; encrypt = "required";
+               on_missing_certificate = "hold"; },
+             { domain = "other.example"; on_missing_certificate = "tempfail"; } );
+};
+CONF
+run -n -c "$D/hold.conf"
+expect_rc 0 "-n hold.conf"
+[ "$OUT" = "$D/hold.conf: configuration OK" ] || fail "-n hold.conf printed [$OUT]"
+n=$(wc -l < "$D/err")
+[ "$n" -eq 1 ] || fail "-n hold.conf: expected 1 warning line, got $n:
+$ERR"
+grep -qE "^$D/hold\.conf:7: warning: .*hold.*postsuper -H" "$D/err" ||
+  fail "-n hold.conf: no FILE:LINE: warning at the hold setting: $ERR"
+# Hold where nothing can require encryption cannot act: no warning.
+sed -e 's/encrypt = "required";//' hold.conf > hold-idle.conf
+run -n -c "$D/hold-idle.conf"
+expect_rc 0 "-n hold-idle.conf"
+[ -z "$ERR" ] || fail "-n hold-idle.conf warned although nothing is required: $ERR"
+# A trigger can make any recipient required: the default layer's hold warns.
+cat > hold-trigger.conf <<CONF
+milter: { internal_domains = [ "example.com" ]; };
+store: { backend = "sqlite"; path = "$D/store.db"; };
+keys: { master_key_file = "$D/master.key"; };
+policy: { default: { on_missing_certificate = "hold"; };
+          triggers: { subject_tag = "[secure]"; }; };
+CONF
+run -n -c "$D/hold-trigger.conf"
+expect_rc 0 "-n hold-trigger.conf"
+grep -qE "^$D/hold-trigger\.conf:4: warning: " "$D/err" ||
+  fail "-n hold-trigger.conf: no warning for hold with a trigger: $ERR"
+
 # --- -V, -h, bad options ------------------------------------------------------
 run -V
 expect_rc 0 "-V"

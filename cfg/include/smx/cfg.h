@@ -118,7 +118,8 @@ struct cfg_errors {
  * by the caller, or NULL when the file cannot be read or any key is
  * wrong; then every problem found is appended to errors (which the caller
  * frees with cfg_errors_free). A file that fails never yields a partly
- * filled configuration. */
+ * filled configuration. A file that loads may still have appended
+ * warnings ("FILE:LINE: warning: ..."): print them, they are not errors. */
 struct cfg *cfg_load(const char *path, struct cfg_errors *errors);
 
 /* Adds a reference and returns cfg. Thread-safe. */

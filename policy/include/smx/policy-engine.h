@@ -45,6 +45,14 @@ typedef void policy_report_fn(void *ctx, const struct config_setting_t *where,
 struct policy *policy_from_config(const struct config_setting_t *group,
 				  policy_report_fn *report, void *ctx);
 
+/* Reports, through warn, settings of a valid policy (built from group)
+ * that work but weaken it: on_missing_certificate = "hold" where
+ * encryption can be required (a held message waits in clear in the MTA's
+ * queue). Warnings are not errors. */
+void policy_warnings(const struct policy *policy,
+		     const struct config_setting_t *group,
+		     policy_report_fn *warn, void *ctx);
+
 /* Frees the policy and sets *policy to NULL. NULL-safe. */
 void policy_free(struct policy **policy);
 

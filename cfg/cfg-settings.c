@@ -111,6 +111,8 @@ const struct cfg_setting cfg_settings[] = {
 	  FIELD(ldap.bind_password_file), 0, NULL, 0, 0, NULL },
 	{ "ldap", "starttls", CFG_BOOL, FIELD(ldap.starttls), 0, "false", 0, 0,
 	  NULL },
+	{ "ldap", "allow_cleartext_bind", CFG_BOOL,
+	  FIELD(ldap.allow_cleartext_bind), 0, "false", 0, 0, NULL },
 	{ "ldap", "ca_file", CFG_STRING, FIELD(ldap.ca_file), 0, NULL, 0, 0,
 	  NULL },
 	{ "ldap", "base", CFG_STRING, FIELD(ldap.base), 0, NULL, 0, 0, NULL },

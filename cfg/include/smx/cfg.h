@@ -53,6 +53,7 @@ struct cfg_ldap {
 	char *bind_dn;			/* NULL: anonymous */
 	char *bind_password_file;	/* read at each connect; not o+r */
 	bool starttls;
+	bool allow_cleartext_bind;	/* bind password over plain ldap:// */
 	char *ca_file;			/* PEM trust anchors for TLS */
 	char *base;
 	char *filter;			/* every %s is the escaped address */

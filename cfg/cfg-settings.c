@@ -59,6 +59,8 @@ const struct cfg_setting cfg_settings[] = {
 	  FIELD(milter.shutdown_timeout), 0, "30s", 0, 3600, NULL },
 	{ "milter", "timeout", CFG_DURATION, FIELD(milter.milter_timeout), 0,
 	  "300s", 10, 3600, NULL },
+	{ "milter", "max_connections", CFG_UINT, FIELD(milter.max_connections),
+	  0, "512", 1, 65536, NULL },
 	{ "milter", "syslog_facility", CFG_CHOICE,
 	  FIELD(milter.syslog_facility), 0, "mail", 0, 0, facilities },
 	{ "milter", "log_level", CFG_CHOICE, FIELD(milter.log_level), 0,

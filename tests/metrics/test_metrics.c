@@ -99,7 +99,7 @@ static void every_line_is_well_formed(void **state)
 		}
 	}
 	assert_int_equal(helps, types);
-	assert_int_equal(types, 12);	/* 10 counters, 2 histograms */
+	assert_int_equal(types, 13);	/* 11 counters, 2 histograms */
 	assert_true(samples > 100);
 	free(text);
 }
@@ -132,6 +132,11 @@ static void counters_count_by_label(void **state)
 	smx_metrics_failure(SMX_METRICS_FAIL_MTA);
 	assert_int_equal(sample("smime_milter_failures_total{reason=\"mta\"}"),
 			 f0 + 1);
+
+	uint64_t c0 = sample("smime_milter_connections_refused_total");
+	smx_metrics_connection_refused();
+	assert_int_equal(sample("smime_milter_connections_refused_total"),
+			 c0 + 1);
 }
 
 #define DIR_SERIES(s) "smime_milter_stage_duration_seconds" s

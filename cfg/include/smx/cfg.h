@@ -25,6 +25,7 @@ struct cfg_milter {
 	size_t max_message_size;	/* bytes processed; 0 = no limit */
 	unsigned shutdown_timeout;	/* seconds to finish messages */
 	unsigned milter_timeout;	/* seconds libmilter waits on the MTA */
+	unsigned max_connections;	/* MTA connections served at once */
 	char *syslog_facility;
 	char *log_level;		/* "info" or "debug" */
 	char *sign_format;		/* "clear" or "opaque" */

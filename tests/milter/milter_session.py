@@ -8,6 +8,9 @@ usage:
       opens LIMIT connections (each admitted: 'c'), then one more, which
       must get 451 4.3.0; after one admitted connection quits, a new one
       is admitted again (within 10 s).
+  milter_session.py hold PORT
+      opens one admitted connection, prints HOLDING and keeps it open
+      until killed.
   milter_session.py abort PORT PID SPOOLDIR HOW
       starts a message whose body (200 000 bytes) goes to a spool file
       of the milter (process PID, directory SPOOLDIR), then ends it HOW:
@@ -111,6 +114,15 @@ def caps(port, limit):
         m.close()
 
 
+def hold(port):
+    m = Milter(port)
+    cmd, text = m.open("192.0.2.1")
+    if cmd != b"c":
+        fail("connection answered %r %s, want continue" % (cmd, text))
+    print("HOLDING", flush=True)
+    time.sleep(3600)
+
+
 def spool_fds(pid, spooldir):
     fds = []
     for fd in os.listdir("/proc/%d/fd" % pid):
@@ -173,6 +185,8 @@ def main():
     try:
         if sys.argv[1] == "caps":
             caps(int(sys.argv[2]), int(sys.argv[3]))
+        elif sys.argv[1] == "hold":
+            hold(int(sys.argv[2]))
         elif sys.argv[1] == "abort":
             abort(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4],
                   sys.argv[5])

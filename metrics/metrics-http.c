@@ -252,11 +252,9 @@ static size_t poll_set(const struct smx_metrics_http *h,
 static void *serve_loop(void *arg)
 {
 	struct smx_metrics_http *h = arg;
-	struct client *clients = calloc(MAX_CLIENTS, sizeof(*clients));
-	if (clients == NULL)
-		return NULL;
+	struct client clients[MAX_CLIENTS];	/* 64 KiB of the stack */
 	for (size_t i = 0; i < MAX_CLIENTS; i++)
-		clients[i].fd = -1;
+		clients[i] = (struct client){ .fd = -1 };
 	int64_t paused_until = 0;
 	for (;;) {
 		struct pollfd p[MAX_CLIENTS + 2];
@@ -268,7 +266,9 @@ static void *serve_loop(void *arg)
 		int ready = poll(p, n, timeout);
 		if (ready < 0 && errno != EINTR)
 			break;
-		if (ready > 0 && p[0].revents != 0)
+		if (ready < 0)
+			continue;	/* revents unset: look again */
+		if (p[0].revents != 0)
 			break;
 		size_t first = listening ? 2 : 1;
 		/* clients first: an accept may reuse a closed client's fd */
@@ -279,7 +279,6 @@ static void *serve_loop(void *arg)
 	}
 	for (size_t i = 0; i < MAX_CLIENTS; i++)
 		client_close(&clients[i]);
-	free(clients);
 	return NULL;
 }
 

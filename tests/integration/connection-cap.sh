@@ -33,7 +33,7 @@ HOLDER=$!
 i=0
 until grep -q HOLDING "$SMX_TEST_DIR/hold.out"; do
   kill -0 "$HOLDER" 2>/dev/null || fail "holder: $(cat "$SMX_TEST_DIR/hold.out")"
-  [ $i -lt 200 ] || fail "the holding connection was not admitted"
+  [ $i -lt $((200 * ${SMX_TIMEOUT_SCALE:-1})) ] || fail "the holding connection was not admitted"
   sleep 0.1
   i=$((i + 1))
 done
@@ -57,7 +57,7 @@ HOLDER=
 out="$SMX_TEST_DIR/again.swaks"
 i=0
 until send "$out"; do
-  [ $i -lt 20 ] || { cat "$out" >&2; fail "still refused after the connection was released"; }
+  [ $i -lt $((20 * ${SMX_TIMEOUT_SCALE:-1})) ] || { cat "$out" >&2; fail "still refused after the connection was released"; }
   sleep 0.5
   i=$((i + 1))
 done

@@ -30,7 +30,7 @@ trap 'rc=$?; kill $HOLDER 2>/dev/null; (exit $rc); mt_on_exit' EXIT
 i=0
 until grep -q HOLDING "$RUN/hold.out"; do
   kill -0 "$HOLDER" 2>/dev/null || { show_log; fail "$(cat "$RUN/hold.out")"; }
-  [ $i -lt 200 ] || fail "the held message never started"
+  [ $i -lt $((200 * ${SMX_TIMEOUT_SCALE:-1})) ] || fail "the held message never started"
   sleep 0.1
   i=$((i + 1))
 done

@@ -235,6 +235,26 @@ static void check_ldap_uris(struct cfg_ldap *l, const config_t *lc,
 	}
 }
 
+/* A bind password sent over plain ldap:// without StartTLS can be read
+ * by anyone on the path; ldaps:// and ldapi:// (a local socket) do not
+ * expose it. Only an explicit setting lets it through. */
+static void check_ldap_cleartext_bind(const struct cfg_ldap *l,
+				      const config_t *lc,
+				      struct cfg_report *report)
+{
+	if (l->bind_dn == NULL || l->starttls || l->allow_cleartext_bind)
+		return;
+	for (size_t i = 0; i < l->n_uri; i++)
+		if (strncasecmp(l->uri[i], "ldap://", 7) == 0) {
+			cfg_error(report, where(lc, "ldap.bind_dn"),
+				  "ldap.bind_dn: '%s' would send the bind "
+				  "password in clear text; set ldap.starttls = "
+				  "true, use ldaps:// or ldapi://, or set "
+				  "ldap.allow_cleartext_bind = true", l->uri[i]);
+			return;
+		}
+}
+
 static bool valid_attribute(const char *a)
 {
 	for (; *a != '\0'; a++)
@@ -275,6 +295,7 @@ static void check_ldap(struct cfg *cfg, const config_t *lc,
 			  "the ldap group, such as \"dc=example,dc=com\"");
 	check_ldap_uris(l, lc, report);
 	check_ldap_paths(l, lc, report);
+	check_ldap_cleartext_bind(l, lc, report);
 	const char *problem = l->filter ? ldap_filter_problem(l->filter) : NULL;
 	if (problem != NULL)
 		cfg_error(report, where(lc, "ldap.filter"), "ldap.filter: '%s': "

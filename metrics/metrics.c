@@ -48,7 +48,8 @@ enum {
 	C_LOOKUPS = C_HARVESTS + 1,
 	C_CACHE_HITS = C_LOOKUPS + COUNT(lookups),
 	C_FAILURES = C_CACHE_HITS + 1,
-	N_COUNTERS = C_FAILURES + COUNT(failures),
+	C_CONN_REFUSED = C_FAILURES + COUNT(failures),
+	N_COUNTERS = C_CONN_REFUSED + 1,
 };
 
 struct label {
@@ -92,6 +93,9 @@ static const struct family families[] = {
 	  { { NULL, NULL, 1 } } },
 	{ "failures_total", "Failures, by reason.", "failures", C_FAILURES,
 	  { LABEL("reason", failures) } },
+	{ "connections_refused_total", "MTA connections answered with a "
+	  "temporary failure because milter.max_connections were open.",
+	  "connections_refused", C_CONN_REFUSED, { { NULL, NULL, 1 } } },
 };
 
 static atomic_uint_least64_t counters[N_COUNTERS];
@@ -220,6 +224,11 @@ void smx_metrics_failure(enum smx_metrics_failure reason)
 	size_t r = (size_t)reason < COUNT(failures) ? (size_t)reason
 						    : SMX_METRICS_FAIL_INTERNAL;
 	add(C_FAILURES + r, 1);
+}
+
+void smx_metrics_connection_refused(void)
+{
+	add(C_CONN_REFUSED, 1);
 }
 
 /* --- the Prometheus text format ---------------------------------------- */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <smx/log.h>
+#include <smx/metrics.h>
 
 #include "decide.h"
 #include "msgctx.h"
@@ -59,14 +60,34 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions,
 	return SMFIS_CONTINUE;
 }
 
+/* libmilter starts a thread for every connection and has no limit of
+ * its own: above milter.max_connections a new connection is answered
+ * with a temporary failure (the MTA retries the mail later) and holds
+ * nothing but its short-lived thread. */
+static bool admit_connection(void)
+{
+	struct cfg *cfg = runtime_config();
+	unsigned limit = cfg->milter.max_connections;
+	cfg_unref(&cfg);
+	if (runtime_connection_begin(limit))
+		return true;
+	smx_metrics_connection_refused();
+	smx_log(LOG_WARNING, "NOQUEUE: connect: %u connections open "
+		"(milter.max_connections): temporary failure", limit);
+	return false;
+}
+
 static sfsistat on_connect(SMFICTX *ctx, char *hostname,
 			   struct sockaddr *client)
 {
 	(void)hostname;
 	if (runtime_draining())
 		return tempfail(ctx, "smime-milter is shutting down");
+	if (!admit_connection())
+		return tempfail(ctx, "smime-milter: too many connections");
 	struct conn *c = conn_new(client);
 	if (c == NULL) {
+		runtime_connection_end();
 		smx_log(LOG_ERR, "NOQUEUE: connect: out of memory");
 		return tempfail(ctx, "smime-milter: out of memory");
 	}
@@ -168,6 +189,8 @@ static sfsistat on_abort(SMFICTX *ctx)
 static sfsistat on_close(SMFICTX *ctx)
 {
 	struct conn *c = conn_of(ctx);
+	if (c != NULL)	/* admitted by on_connect */
+		runtime_connection_end();
 	conn_free(&c);
 	smfi_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;

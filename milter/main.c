@@ -308,11 +308,8 @@ static int run(const struct options *o, struct cfg *cfg)
 		smx_log_open("smime-milter", SMX_LOG_SYSLOG,
 			     smx_log_facility(cfg->milter.syslog_facility));
 	}
-	if (cfg->milter.pidfile && pidfile_write(cfg->milter.pidfile) != 0) {
-		smx_log(LOG_ERR, "cannot write pid file %s: %s",
-			cfg->milter.pidfile, strerror(errno));
+	if (cfg->milter.pidfile && pidfile_write(cfg->milter.pidfile) != 0)
 		return EXIT_RUNTIME;
-	}
 	if (cfg->milter.user &&
 	    privileges_drop(cfg->milter.user, socket_path(sock)) != 0)
 		return EXIT_RUNTIME;

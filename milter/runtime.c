@@ -15,6 +15,7 @@ static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t runtime_idle = PTHREAD_COND_INITIALIZER;
 static struct cfg *current_cfg;
 static unsigned messages_in_flight;
+static unsigned connections_open;
 static bool draining;
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct store *shared_store;
@@ -50,6 +51,24 @@ void runtime_message_end(void)
 	pthread_mutex_lock(&runtime_lock);
 	if (messages_in_flight > 0 && --messages_in_flight == 0)
 		pthread_cond_broadcast(&runtime_idle);
+	pthread_mutex_unlock(&runtime_lock);
+}
+
+bool runtime_connection_begin(unsigned limit)
+{
+	pthread_mutex_lock(&runtime_lock);
+	bool admitted = connections_open < limit;
+	if (admitted)
+		connections_open++;
+	pthread_mutex_unlock(&runtime_lock);
+	return admitted;
+}
+
+void runtime_connection_end(void)
+{
+	pthread_mutex_lock(&runtime_lock);
+	if (connections_open > 0)
+		connections_open--;
 	pthread_mutex_unlock(&runtime_lock);
 }
 

@@ -45,6 +45,12 @@ struct directory *runtime_directory(void);
 void runtime_message_begin(void);
 void runtime_message_end(void);
 
+/* Admits one more MTA connection unless limit are open already (then
+ * returns false and counts nothing); every admitted connection ends with
+ * runtime_connection_end. */
+bool runtime_connection_begin(unsigned limit);
+void runtime_connection_end(void);
+
 /* Stops admitting new work, then waits up to timeout_s seconds for the
  * messages in flight to finish. Returns true if all finished. */
 bool runtime_drain(unsigned timeout_s);

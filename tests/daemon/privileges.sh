@@ -3,7 +3,8 @@
 # hands it to that user, writes its pid file, switches to the user and
 # cannot regain root; a missing user is a clear start-up error (exit 2);
 # as root without milter.user it refuses to start (exit 1, but -n still
-# passes the file); a store or master key file open to group or others is
+# passes the file); a symbolic link at the pid file or socket path is
+# not followed; a store or master key file open to group or others is
 # refused by the milter and by smimectl.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 [ "$(id -u)" = 0 ] || skip "needs root to test the privilege drop"
@@ -41,6 +42,43 @@ stop_milter
 [ "$MILTER_RC" = 0 ] || fail "milter exited $MILTER_RC after SIGTERM, want 0"
 [ ! -e "$dir/milter.pid" ] || fail "pid file left behind"
 grep -q "smime-milter stopped" "$log" || fail "no 'stopped' line in the log"
+
+# The pid file's directory belongs to the milter user, who could plant a
+# link there to a file of root's: root writes nothing through it, and
+# the start fails saying why. A stale regular pid file is replaced.
+victim="$SMX_TEST_DIR/root-owned"
+echo "root's data" > "$victim"
+ln -s "$victim" "$dir/milter.pid"
+start_out="$SMX_TEST_DIR/pidlink.log"
+set +e
+timeout 30 "$SMX_BIN_DIR/smime-milter" -f -c "$conf" > "$start_out" 2>&1
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "exit $rc with a symbolic link as pid file, want 2: $(cat "$start_out")"
+[ "$(cat "$victim")" = "root's data" ] || fail "the link's target was written: $(cat "$victim")"
+[ "$(stat -c %U "$victim")" = root ] || fail "the link's target changed owner"
+grep -qF "milter.pidfile $dir/milter.pid: is a symbolic link; refusing to write through it (remove it)" "$start_out" ||
+  fail "unclear refusal: $(cat "$start_out")"
+rm "$dir/milter.pid"
+echo 12345 > "$dir/milter.pid"
+: > "$log"
+start_milter "$conf" "$log"
+[ "$(cat "$dir/milter.pid")" = "$MILTER_PID" ] || fail "stale pid file not replaced: $(cat "$dir/milter.pid")"
+stop_milter
+
+# A link at the socket path is not followed either: libmilter removes
+# only a socket there, and the socket is handed over without following
+# a link (its directory belongs to the milter user too).
+rm -f "$sock"
+ln -s "$victim" "$sock"
+set +e
+timeout 30 "$SMX_BIN_DIR/smime-milter" -f -c "$conf" > "$start_out" 2>&1
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "exit $rc with a symbolic link as socket, want 2: $(cat "$start_out")"
+[ "$(stat -c %U "$victim")" = root ] || fail "the socket link's target changed owner"
+[ "$(cat "$victim")" = "root's data" ] || fail "the socket link's target was written"
+rm -f "$sock" "$dir/milter.pid"
 
 # A user that does not exist: refuse to start, say which user.
 write_milter_conf "$conf" "unix:$sock" 'user = "no-such-user-smx"'

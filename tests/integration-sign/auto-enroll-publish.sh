@@ -30,6 +30,7 @@ cat >> "$PF_MILTER_CONF" <<CONF
 ca: { auto_enroll = true; key_type = "ec-p256"; };
 ldap: { uri = [ "$SLAPD_URI" ]; base = "dc=example,dc=com";
         bind_dn = "$SLAPD_ROOTDN"; bind_password_file = "$pwfile";
+        allow_cleartext_bind = true;  # the test slapd, on loopback
         publish = true; };
 CONF
 ctl() { "$SMX_BIN_DIR/smimectl" -c "$PF_MILTER_CONF" "$@"; }

@@ -50,6 +50,7 @@ lookup_write_conf() {
     echo "  base = \"dc=example,dc=com\";"
     echo "  bind_dn = \"cn=publisher,dc=example,dc=com\";"
     echo "  bind_password_file = \"$C/publisher.pw\";"
+    echo "  allow_cleartext_bind = true;  # the test slapd, on loopback"
     echo "  timeout = \"2s\";"
     echo "  cache_ttl = \"4h\";"
     echo "  negative_ttl = \"15m\";"

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,7 +99,7 @@ static void every_line_is_well_formed(void **state)
 		}
 	}
 	assert_int_equal(helps, types);
-	assert_int_equal(types, 12);	/* 10 counters, 2 histograms */
+	assert_int_equal(types, 13);	/* 11 counters, 2 histograms */
 	assert_true(samples > 100);
 	free(text);
 }
@@ -131,6 +132,11 @@ static void counters_count_by_label(void **state)
 	smx_metrics_failure(SMX_METRICS_FAIL_MTA);
 	assert_int_equal(sample("smime_milter_failures_total{reason=\"mta\"}"),
 			 f0 + 1);
+
+	uint64_t c0 = sample("smime_milter_connections_refused_total");
+	smx_metrics_connection_refused();
+	assert_int_equal(sample("smime_milter_connections_refused_total"),
+			 c0 + 1);
 }
 
 #define DIR_SERIES(s) "smime_milter_stage_duration_seconds" s
@@ -447,6 +453,55 @@ static void http_times_out_slow_clients(void **state)
 	close(idle);
 }
 
+/* Sends request on a connection whose reads give up after 5 s, and
+ * returns what came back by then ("" when nothing did). */
+static char *get_within_5s(unsigned short port, const char *request)
+{
+	int fd = connect_to(port);
+	struct timeval tv = { .tv_sec = 5 };
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+				    sizeof(tv)), 0);
+	size_t len = strlen(request), size = 1 << 20, used = 0;
+	assert_int_equal(send(fd, request, len, MSG_NOSIGNAL), (ssize_t)len);
+	char *buf = malloc(size);
+	assert_non_null(buf);
+	ssize_t n;
+	while ((n = read(fd, buf + used, size - 1 - used)) > 0)
+		used += (size_t)n;
+	buf[used] = '\0';
+	close(fd);
+	return buf;
+}
+
+/* Clients that connect and say nothing do not keep a scrape waiting,
+ * however long the client timeout: three of them, then a scrape that
+ * must be answered while they are still connected; and more idle
+ * connections than the listener serves at once make room for a new one
+ * instead of locking it out. */
+static void http_serves_while_clients_idle(void **state)
+{
+	(void)state;
+	struct smx_metrics_http *h = start_server(60000);
+	unsigned short port = smx_metrics_http_port(h);
+	int idle[40];
+	for (size_t i = 0; i < 3; i++)
+		idle[i] = connect_to(port);
+	char *r = get_within_5s(port, "GET /metrics HTTP/1.0\r\n\r\n");
+	if (strncmp(r, "HTTP/1.0 200 OK\r\n", 17) != 0)
+		fail_msg("scrape with 3 idle clients connected: got '%.40s'", r);
+	free(r);
+	for (size_t i = 3; i < 40; i++)
+		idle[i] = connect_to(port);
+	r = get_within_5s(port, "GET /metrics HTTP/1.0\r\n\r\n");
+	if (strncmp(r, "HTTP/1.0 200 OK\r\n", 17) != 0)
+		fail_msg("scrape with 40 idle clients connected: got '%.40s'",
+			 r);
+	free(r);
+	for (size_t i = 0; i < 40; i++)
+		close(idle[i]);
+	smx_metrics_http_close(&h);
+}
+
 static void http_open_reports_errors(void **state)
 {
 	(void)state;
@@ -476,6 +531,7 @@ int main(void)
 		cmocka_unit_test(http_serves_metrics),
 		cmocka_unit_test(http_refuses_other_requests),
 		cmocka_unit_test(http_times_out_slow_clients),
+		cmocka_unit_test(http_serves_while_clients_idle),
 		cmocka_unit_test(http_open_reports_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

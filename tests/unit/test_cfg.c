@@ -271,7 +271,8 @@ static void ldap_group_is_optional_read_and_checked(void **state)
 		"  ca_file = \"/etc/ssl/certs/ca.pem\"; base = \"dc=example,dc=com\";\n"
 		"  filter = \"(&(objectClass=person)(mail=%s))\";\n"
 		"  attributes = \"userCertificate;binary\"; timeout = \"3s\";\n"
-		"  cache_ttl = \"1h\"; negative_ttl = 60; publish = true; };\n"),
+		"  cache_ttl = \"1h\"; negative_ttl = 60; publish = true;\n"
+		"  allow_cleartext_bind = true; };\n"),
 		&errors);
 	for (size_t i = 0; i < errors.count; i++)
 		print_error("%s\n", errors.lines[i]);
@@ -286,6 +287,7 @@ static void ldap_group_is_optional_read_and_checked(void **state)
 	assert_int_equal(cfg->ldap.negative_ttl, 60);
 	assert_true(cfg->ldap.publish);
 	assert_false(cfg->ldap.starttls);
+	assert_true(cfg->ldap.allow_cleartext_bind);
 	cfg_unref(&cfg);
 
 	const char *const want[] = {
@@ -339,6 +341,54 @@ static void ldap_group_is_optional_read_and_checked(void **state)
 	};
 	expect_errors("missing.conf", "milter: { internal_domains = \"e.com\"; };"
 		      "\nldap: { timeout = 2; };\n", missing, 2);
+}
+
+/* A bind password over plain ldap:// is refused unless StartTLS protects
+ * it or ldap.allow_cleartext_bind says so; ldaps:// and ldapi:// are
+ * fine, and so is an anonymous bind. */
+static void ldap_cleartext_bind_is_refused(void **state)
+{
+	(void)state;
+	static const char head[] =
+		"milter: { internal_domains = \"example.com\"; };\n"
+		"ldap: { base = \"dc=example,dc=com\";\n";
+	static const char bind[] =
+		"  bind_dn = \"cn=smime,dc=example,dc=com\";\n"
+		"  bind_password_file = \"/etc/smime-milter/ldap.pw\";\n";
+	char text[1024];
+	const char *const want[] = {
+		"clear.conf:4: ldap.bind_dn: 'ldap://b.example' would send the "
+		"bind password in clear text; set ldap.starttls = true, use "
+		"ldaps:// or ldapi://, or set ldap.allow_cleartext_bind = true",
+	};
+	snprintf(text, sizeof(text), "%s  uri = [ \"ldaps://a.example\", "
+		 "\"ldap://b.example\" ];\n%s};\n", head, bind);
+	expect_errors("clear.conf", text, want, 1);
+
+	static const char *const fine[] = {
+		"  uri = [ \"ldap://a.example\" ]; starttls = true;\n",
+		"  uri = [ \"ldap://a.example\" ]; allow_cleartext_bind = true;\n",
+		"  uri = [ \"LDAPS://a.example\", \"ldapi://%2Frun%2Fldapi\" ];\n",
+	};
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		struct cfg_errors errors = { 0 };
+		snprintf(text, sizeof(text), "%s%s%s};\n", head, fine[i], bind);
+		struct cfg *cfg = cfg_load(write_file("fine.conf", text),
+					   &errors);
+		for (size_t e = 0; e < errors.count; e++)
+			print_error("%s\n", errors.lines[e]);
+		assert_non_null(cfg);
+		cfg_unref(&cfg);
+		cfg_errors_free(&errors);
+	}
+	/* anonymous over ldap:// sends no password */
+	struct cfg_errors errors = { 0 };
+	snprintf(text, sizeof(text), "%s  uri = \"ldap://a.example\"; };\n",
+		 head);
+	struct cfg *cfg = cfg_load(write_file("anon.conf", text), &errors);
+	assert_non_null(cfg);
+	assert_false(cfg->ldap.allow_cleartext_bind);
+	cfg_unref(&cfg);
 }
 
 /* milter.signer_map grants logins the right to sign as addresses (and
@@ -414,6 +464,7 @@ int main(void)
 		cmocka_unit_test(included_file_errors_name_that_file),
 		cmocka_unit_test(key_names_are_listed),
 		cmocka_unit_test(ldap_group_is_optional_read_and_checked),
+		cmocka_unit_test(ldap_cleartext_bind_is_refused),
 		cmocka_unit_test(signer_map_grants_logins),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, NULL);

@@ -25,6 +25,7 @@ struct cfg_milter {
 	size_t max_message_size;	/* bytes processed; 0 = no limit */
 	unsigned shutdown_timeout;	/* seconds to finish messages */
 	unsigned milter_timeout;	/* seconds libmilter waits on the MTA */
+	unsigned max_connections;	/* MTA connections served at once */
 	char *syslog_facility;
 	char *log_level;		/* "info" or "debug" */
 	char *sign_format;		/* "clear" or "opaque" */
@@ -53,6 +54,7 @@ struct cfg_ldap {
 	char *bind_dn;			/* NULL: anonymous */
 	char *bind_password_file;	/* read at each connect; not o+r */
 	bool starttls;
+	bool allow_cleartext_bind;	/* bind password over plain ldap:// */
 	char *ca_file;			/* PEM trust anchors for TLS */
 	char *base;
 	char *filter;			/* every %s is the escaped address */

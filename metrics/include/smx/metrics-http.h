@@ -1,10 +1,12 @@
 /* A tiny HTTP/1.0 server for the metrics (milter.metrics_listen): one
- * thread, poll(), one connection at a time. GET /metrics answers 200 with
- * smx_metrics_render() as `text/plain; version=0.0.4`; any other path 404,
- * any other method 405, a malformed or oversized request 400. A request
- * head is at most 4 KiB and must arrive within the timeout, so a slow or
- * hostile client costs the listener at most that long and never grows
- * memory. */
+ * thread, one poll() loop, up to 16 connections served at once. GET
+ * /metrics answers 200 with smx_metrics_render() as `text/plain;
+ * version=0.0.4`; any other path 404, any other method 405, a malformed
+ * or oversized request 400. A request head is at most 4 KiB; a client
+ * must send it and read the answer within the timeout, or it is dropped.
+ * With every slot taken, a new connection replaces the oldest one still
+ * sending its request: idle or slow clients never keep a scrape out, and
+ * memory stays bounded. */
 #ifndef SMX_METRICS_HTTP_H
 #define SMX_METRICS_HTTP_H
 

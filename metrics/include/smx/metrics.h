@@ -78,6 +78,10 @@ enum smx_metrics_failure {
 
 void smx_metrics_failure(enum smx_metrics_failure reason);
 
+/* An MTA connection refused (temporary failure) because
+ * milter.max_connections connections were open. */
+void smx_metrics_connection_refused(void);
+
 /* Every metric in the Prometheus text exposition format 0.0.4, names
  * prefixed smime_milter_, every label combination listed (zeros too).
  * Returns a NUL-terminated string owned by the caller (free()) and its

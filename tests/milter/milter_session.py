@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""A small milter-protocol client (the MTA side) for the tests that
+miltertest cannot express: many connections at once, and a connection
+that goes away in the middle of a message.
+
+usage:
+  milter_session.py caps PORT LIMIT
+      opens LIMIT connections (each admitted: 'c'), then one more, which
+      must get 451 4.3.0; after one admitted connection quits, a new one
+      is admitted again (within 10 s).
+  milter_session.py hold PORT
+      opens one admitted connection, prints HOLDING and keeps it open
+      until killed.
+  milter_session.py abort PORT PID SPOOLDIR HOW
+      starts a message whose body (200 000 bytes) goes to a spool file
+      of the milter (process PID, directory SPOOLDIR), then ends it HOW:
+      'close' (the MTA drops the connection mid-body), 'abort' (SMFIC_ABORT),
+      'mail' (a new MAIL FROM on the same connection), or 'hold' (prints
+      HOLDING and keeps the message open until killed). The spool file must
+      be gone within 10 s (times SMX_TIMEOUT_SCALE): no open descriptor
+      into SPOOLDIR, no name in it.
+Exit 0 on success; 1 with a message on stderr otherwise."""
+import os
+import socket
+import struct
+import sys
+import time
+
+SMFI_VERSION = 6
+ALL_ACTIONS = 0x1FF
+ALL_STEPS = 0x1FFFFF
+# Waits stretch under valgrind (the harness's SMX_TIMEOUT_SCALE).
+WAIT = 10 * int(os.environ.get("SMX_TIMEOUT_SCALE", "1"))
+
+
+class Milter:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port),
+                                             timeout=WAIT)
+
+    def send(self, cmd, data=b""):
+        self.sock.sendall(struct.pack(">I", len(data) + 1) + cmd + data)
+
+    def recv_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            part = self.sock.recv(n - len(buf))
+            if not part:
+                raise EOFError("connection closed by the milter")
+            buf += part
+        return buf
+
+    def recv(self):
+        (length,) = struct.unpack(">I", self.recv_exact(4))
+        packet = self.recv_exact(length)
+        return packet[:1], packet[1:].rstrip(b"\0").decode()
+
+    def ask(self, cmd, data=b""):
+        self.send(cmd, data)
+        return self.recv()
+
+    def open(self, ip):
+        """Negotiates and sends the connect event; returns its reply."""
+        cmd, _ = self.ask(b"O", struct.pack(">III", SMFI_VERSION,
+                                            ALL_ACTIONS, ALL_STEPS))
+        if cmd != b"O":
+            raise RuntimeError("negotiation answered %r" % cmd)
+        return self.ask(b"C", b"client.test\0" + b"4" +
+                        struct.pack(">H", 25) + ip.encode() + b"\0")
+
+    def expect(self, want, cmd, data=b""):
+        got, text = self.ask(cmd, data)
+        if got != want:
+            raise RuntimeError("%r answered %r %s, want %r"
+                               % (cmd, got, text, want))
+
+    def close(self):
+        self.sock.close()
+
+
+def fail(text):
+    print("FAIL: " + text, file=sys.stderr)
+    sys.exit(1)
+
+
+def caps(port, limit):
+    admitted = []
+    for i in range(limit):
+        m = Milter(port)
+        cmd, text = m.open("192.0.2.%d" % (i + 1))
+        if cmd != b"c":
+            fail("connection %d of %d answered %r %s, want continue"
+                 % (i + 1, limit, cmd, text))
+        admitted.append(m)
+    extra = Milter(port)
+    cmd, text = extra.open("192.0.2.200")
+    if cmd != b"y" or not text.startswith("451 4.3.0 "):
+        fail("connection %d answered %r %s, want 451 4.3.0"
+             % (limit + 1, cmd, text))
+    print("REFUSED %s" % text)
+    extra.send(b"Q")
+    extra.close()
+    admitted.pop().send(b"Q")
+    deadline = time.monotonic() + WAIT
+    while True:
+        m = Milter(port)
+        cmd, text = m.open("192.0.2.201")
+        m.send(b"Q")
+        m.close()
+        if cmd == b"c":
+            break
+        if time.monotonic() > deadline:
+            fail("no connection admitted after one quit: %r %s"
+                 % (cmd, text))
+        time.sleep(0.2)
+    for m in admitted:
+        m.send(b"Q")
+        m.close()
+
+
+def hold(port):
+    m = Milter(port)
+    cmd, text = m.open("192.0.2.1")
+    if cmd != b"c":
+        fail("connection answered %r %s, want continue" % (cmd, text))
+    print("HOLDING", flush=True)
+    time.sleep(3600)
+
+
+def spool_fds(pid, spooldir):
+    fds = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith(spooldir + "/"):
+            fds.append(target)
+    return fds
+
+
+def wait_spool_gone(pid, spooldir, how):
+    deadline = time.monotonic() + WAIT
+    while spool_fds(pid, spooldir) or os.listdir(spooldir):
+        if time.monotonic() > deadline:
+            fail("%s: spool left behind: open %s, names %s"
+                 % (how, spool_fds(pid, spooldir), os.listdir(spooldir)))
+        time.sleep(0.1)
+
+
+def start_message(m, n):
+    m.expect(b"c", b"M", b"<s%d@remote.test>\0" % n)
+    m.expect(b"c", b"R", b"<u@example.com>\0")
+    m.expect(b"c", b"L", b"Subject\0 abort test\0")
+    m.expect(b"c", b"N")
+    line = b"x" * 78 + b"\r\n"
+    for _ in range(50):
+        m.expect(b"c", b"B", line * 50)	# 4 000 bytes each
+
+
+def abort(port, pid, spooldir, how):
+    m = Milter(port)
+    cmd, text = m.open("192.0.2.10")
+    if cmd != b"c":
+        fail("connect answered %r %s" % (cmd, text))
+    start_message(m, 1)
+    if not spool_fds(pid, spooldir):
+        fail("the 200 000-byte body is not in a spool file: nothing to test")
+    if how == "close":
+        m.close()
+    elif how == "abort":
+        m.send(b"A")	# no reply
+    elif how == "mail":
+        m.expect(b"c", b"M", b"<s2@remote.test>\0")
+    elif how == "hold":
+        print("HOLDING", flush=True)
+        time.sleep(3600)
+    else:
+        fail("unknown way to end the message: " + how)
+    wait_spool_gone(pid, spooldir, how)
+    if how != "close":	# the connection still works
+        m.expect(b"c", b"M", b"<s3@remote.test>\0")
+        m.send(b"A")
+        m.send(b"Q")
+        m.close()
+
+
+def main():
+    try:
+        if sys.argv[1] == "caps":
+            caps(int(sys.argv[2]), int(sys.argv[3]))
+        elif sys.argv[1] == "hold":
+            hold(int(sys.argv[2]))
+        elif sys.argv[1] == "abort":
+            abort(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4],
+                  sys.argv[5])
+        else:
+            fail("usage: see the top of " + sys.argv[0])
+    except (OSError, EOFError, RuntimeError) as e:
+        fail("%s: %s" % (sys.argv[1], e))
+    print("OK")
+
+
+if __name__ == "__main__":
+    main()

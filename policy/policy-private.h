@@ -51,11 +51,6 @@ struct policy {
 size_t policy_layers_for(const struct policy *policy, const char *addr,
 			 const struct policy_layer *layers[4]);
 
-/* The text of a header value as a reader sees it: folding removed, RFC
- * 2047 encoded words decoded (what does not decode is kept as it is),
- * UTF-8, newly allocated; NULL when raw is NULL or out of memory. */
-char *policy_header_text(const char *raw);
-
 /* Does the decoded Subject hold the subject tag (ASCII case ignored)? */
 bool policy_subject_has_tag(const struct policy *policy, const char *subject);
 

@@ -189,6 +189,12 @@ void policy_decision_release(struct policy_decision *decision);
 char *policy_strip_subject_tag(const struct policy *policy,
 			       const char *subject);
 
+/* The text of a header value as a reader sees it, as the triggers are
+ * matched on it: folding and leading white space removed, RFC 2047
+ * encoded words decoded (what does not decode is kept as it stands),
+ * UTF-8; newly allocated, NULL when raw is NULL or out of memory. */
+char *policy_header_text(const char *raw);
+
 /* Names for logs: "always", "required", "tempfail", ... */
 const char *policy_sign_name(enum policy_sign value);
 const char *policy_encrypt_name(enum policy_encrypt value);

@@ -401,6 +401,9 @@ int policy_decide(const struct policy *p,
 			      : hdr ? "trigger header" : NULL;
 	bool any_required = rcpt_levels(p, in, trigger, &d) && outgoing;
 	d.process = wants_processing(p, in, any_required, &d);
+	if (in->encryption_claim_false && !in->client_encrypted)
+		add_reason(&d, "Content-Type claims client encryption but the "
+			   "body is not encrypted: not exempt");
 	if (d.process && in->client_encrypted) {
 		/* Encrypted by the client: never in clear, never touched. */
 		d.process = false;

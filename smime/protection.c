@@ -265,13 +265,3 @@ bool smime_protection_body_matches(enum smime_claim claim,
 		return false;
 	}
 }
-
-enum smime_claim smime_protection_check(const char *content_type,
-					const char *transfer_encoding,
-					struct spool *body)
-{
-	enum smime_claim claim = smime_protection_claim(content_type);
-	return smime_protection_body_matches(claim, content_type,
-					     transfer_encoding, body)
-		? claim : SMIME_CLAIM_NONE;
-}

@@ -158,6 +158,8 @@ printf 'From: Alice <alice@example.com>\r\nTo: <rsa1@partner.example>\r\nSubject
 send fake rsa1@partner.example || { cat "$msgs/fake.out" >&2; fail "fake refused"; }
 delivered fake
 grep -q "already encrypted" "$msgs/fake.log" && fail "fake: taken as client-encrypted"
+grep -q "claims client encryption but the body is not encrypted" "$msgs/fake.log" ||
+  fail "fake: the log does not say why it was not exempt: $(cat "$msgs/fake.log")"
 grep -Eq "action=(sign\+)?encrypt " "$msgs/fake.log" || fail "fake: not encrypted: $(cat "$msgs/fake.log")"
 python3 "$MSGTOOL" body-b64 "$msgs/fake.sink.eml" "$msgs/fake.der"
 openssl cms -decrypt -inform DER -in "$msgs/fake.der" -recip "$pki/rsa1.pem" \

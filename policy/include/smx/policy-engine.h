@@ -143,6 +143,9 @@ struct policy_message_input {
 	bool can_sign;			/* false: this build cannot sign */
 	bool client_signed;		/* the client sent S/MIME signed mail */
 	bool client_encrypted;		/* ... or encrypted mail: left as is */
+	bool encryption_claim_false;	/* the Content-Type says encrypted,
+					 * the body is not: noted in the
+					 * reason, handled like any other */
 };
 
 struct policy_rcpt_decision {

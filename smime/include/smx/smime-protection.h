@@ -42,11 +42,6 @@ bool smime_protection_body_matches(enum smime_claim claim,
 				   const char *transfer_encoding,
 				   struct spool *body);
 
-/* The claim when the body bears it out, otherwise SMIME_CLAIM_NONE. */
-enum smime_claim smime_protection_check(const char *content_type,
-					const char *transfer_encoding,
-					struct spool *body);
-
 /* Is the claim one of the encrypted kinds? Of the signed kinds? */
 bool smime_claim_encrypted(enum smime_claim claim);
 bool smime_claim_signed(enum smime_claim claim);

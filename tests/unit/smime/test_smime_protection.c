@@ -89,7 +89,9 @@ static enum smime_claim check(const char *ct, const char *cte,
 			      const void *body, size_t len)
 {
 	struct spool *s = spool_of(body, len);
-	enum smime_claim got = smime_protection_check(ct, cte, s);
+	enum smime_claim got = smime_protection_claim(ct);
+	if (!smime_protection_body_matches(got, ct, cte, s))
+		got = SMIME_CLAIM_NONE;
 	/* the body is left readable from its start */
 	char first;
 	if (len > 0) {

@@ -20,6 +20,7 @@
 #include <smx/mailaddr.h>
 #include <smx/policy-engine.h>
 #include <smx/policy.h>
+#include <smx/smime-protection.h>
 
 struct header {
 	char *name;
@@ -514,7 +515,10 @@ static int explain(struct ctl *ctl, const struct args *a)
 		if (first == POLICY_GROUP_NONE)
 			first = group;
 	}
-	const char *ct = header_value(a, "Content-Type");
+	/* There is no body to check: the Content-Type's claim is taken as
+	 * it is, and the output says that the milter checks the body too. */
+	enum smime_claim claim = smime_protection_claim(
+		header_value(a, "Content-Type"));
 	struct policy_message_input in = {
 		.direction = dir, .sender = a->from, .from = a->from,
 		.auth_login = login,
@@ -522,12 +526,8 @@ static int explain(struct ctl *ctl, const struct args *a)
 		.trigger_header = header_value(a, policy_trigger_header(policy)),
 		.rcpts = rin, .n_rcpts = a->n_to,
 		.signing_key = key.avail, .can_sign = true,
-		.client_signed = ct != NULL &&
-				 (strcasestr(ct, "multipart/signed") != NULL ||
-				  strcasestr(ct, "signed-data") != NULL),
-		.client_encrypted = ct != NULL &&
-				    (strcasestr(ct, "multipart/encrypted") ||
-				     strcasestr(ct, "enveloped-data")),
+		.client_signed = smime_claim_signed(claim),
+		.client_encrypted = smime_claim_encrypted(claim),
 	};
 	struct policy_decision d;
 	if (policy_decide(policy, &in, &d) != 0) {
@@ -544,6 +544,10 @@ static int explain(struct ctl *ctl, const struct args *a)
 	else
 		print_human(ctl, a, login, dir, dir_reason, &key, certs,
 			    verdicts, reasons, &d, sent);
+	if (!ctl->json && smime_claim_encrypted(claim))
+		printf("note:       the Content-Type says the client encrypted "
+		       "the message; the milter leaves it as is only when the "
+		       "body really is encrypted\n");
 	policy_decision_release(&d);
 	rc = sent ? CTL_OK : CTL_FAIL;
 out:

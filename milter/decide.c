@@ -17,6 +17,7 @@
 #include <smx/mailaddr.h>
 #include <smx/metrics.h>
 #include <smx/policy.h>
+#include <smx/smime-protection.h>
 
 #include "enroll.h"
 #include "inbound.h"
@@ -144,20 +145,21 @@ static char *signing_identity(const struct msg *m)
 		       ? from_header_address(from) : NULL;
 }
 
-/* S/MIME or PGP protection the client applied itself. */
-static void client_protection(const struct msg *m, bool *is_signed,
-			      bool *is_encrypted)
+/* S/MIME or PGP protection the client applied itself: the parsed
+ * Content-Type must claim it and the start of the body must bear it out.
+ * A message that only claims to be encrypted is handled like any other. */
+static void client_protection(const struct msg *m,
+			      struct policy_message_input *in)
 {
 	const char *ct = msg_header(m, "Content-Type");
-	*is_signed = *is_encrypted = false;
-	if (ct == NULL)
-		return;
-	if (strcasestr(ct, "multipart/signed") != NULL)
-		*is_signed = true;
-	else if (strcasestr(ct, "multipart/encrypted") != NULL)
-		*is_encrypted = true;
-	else if (strcasestr(ct, "pkcs7-mime") != NULL)
-		*(strcasestr(ct, "signed-data") ? is_signed : is_encrypted) = true;
+	enum smime_claim claim = smime_protection_claim(ct);
+	if (!smime_protection_body_matches(claim, ct,
+			msg_header(m, "Content-Transfer-Encoding"), m->body)) {
+		in->encryption_claim_false = smime_claim_encrypted(claim);
+		claim = SMIME_CLAIM_NONE;
+	}
+	in->client_signed = smime_claim_signed(claim);
+	in->client_encrypted = smime_claim_encrypted(claim);
 }
 
 /* Builds the policy input: certificates and the signing key are looked
@@ -198,7 +200,7 @@ static int policy_input(const struct conn *c, enum policy_direction dir,
 				       : POLICY_MISSING,
 		.can_sign = true,
 	};
-	client_protection(m, &in->client_signed, &in->client_encrypted);
+	client_protection(m, in);
 	*rcpts_r = r;
 	return 0;
 }

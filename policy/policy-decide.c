@@ -178,28 +178,6 @@ static void raise_action(struct policy_decision *d, enum policy_action a)
 		d->action = a;
 }
 
-static bool subject_has_tag(const struct policy *p, const char *subject)
-{
-	return p->subject_tag != NULL && subject != NULL &&
-	       strcasestr(subject, p->subject_tag) != NULL;
-}
-
-/* A trigger header counts unless its value plainly says no. */
-static bool header_triggers(const struct policy *p, const char *value)
-{
-	if (p->trigger_header == NULL || value == NULL)
-		return false;
-	while (*value == ' ' || *value == '\t')
-		value++;
-	static const char *const no[] = { "no", "false", "0", "off" };
-	for (size_t i = 0; i < 4; i++)
-		if (strncasecmp(value, no[i], strlen(no[i])) == 0 &&
-		    strspn(value + strlen(no[i]), " \t\r\n") ==
-			    strlen(value + strlen(no[i])))
-			return false;
-	return true;
-}
-
 /* Does a signers.logins address (or "@domain") cover from? */
 static bool grant_covers(const char *grant, const char *from)
 {
@@ -371,15 +349,18 @@ static void decide_encrypt(bool any_required, struct policy_decision *d)
 		   d->n_rcpts == 1 ? "" : "s");
 }
 
-/* Directions other than outbound and internal are not ours to change. */
+/* Outbound mail is ours; inbound and relayed mail are not. Internal mail
+ * follows internal_mail, except that a recipient who requires encryption
+ * (by policy or by a trigger) always wins: then the message is handled
+ * like outbound mail, protected or refused, never passed in clear. */
 static bool wants_processing(const struct policy *p,
 			     const struct policy_message_input *in,
-			     struct policy_decision *d)
+			     bool any_required, struct policy_decision *d)
 {
 	if (in->direction == POLICY_OUTBOUND)
 		return true;
 	if (in->direction == POLICY_INTERNAL &&
-	    p->internal_mail != POLICY_INTERNAL_PASS)
+	    (p->internal_mail != POLICY_INTERNAL_PASS || any_required))
 		return true;
 	add_reason(d, "%s mail: no outbound processing%s",
 		   policy_direction_name(in->direction),
@@ -412,24 +393,33 @@ int policy_decide(const struct policy *p,
 	if (d.rcpts == NULL)
 		return -1;
 	d.n_rcpts = in->n_rcpts;
-	d.process = wants_processing(p, in, &d);
+	bool outgoing = in->direction == POLICY_OUTBOUND ||
+			in->direction == POLICY_INTERNAL;
+	bool tag = outgoing && policy_subject_has_tag(p, in->subject);
+	bool hdr = outgoing && policy_header_triggers(p, in->trigger_header);
+	const char *trigger = tag ? "trigger subject tag"
+			      : hdr ? "trigger header" : NULL;
+	bool any_required = rcpt_levels(p, in, trigger, &d) && outgoing;
+	d.process = wants_processing(p, in, any_required, &d);
+	if (in->encryption_claim_false && !in->client_encrypted)
+		add_reason(&d, "Content-Type claims client encryption but the "
+			   "body is not encrypted: not exempt");
 	if (d.process && in->client_encrypted) {
 		/* Encrypted by the client: never in clear, never touched. */
 		d.process = false;
 		add_reason(&d, "already encrypted by the client: left as is");
 	}
 	if (d.process) {
-		bool tag = subject_has_tag(p, in->subject);
-		bool hdr = header_triggers(p, in->trigger_header);
-		const char *trigger = tag ? "trigger subject tag"
-				      : hdr ? "trigger header" : NULL;
 		bool internal_sign_only = in->direction == POLICY_INTERNAL &&
-			p->internal_mail == POLICY_INTERNAL_SIGN;
-		bool any_required = false;
-		if (!internal_sign_only) {
-			any_required = rcpt_levels(p, in, trigger, &d);
-			refuse_missing(&d);
+			p->internal_mail != POLICY_INTERNAL_OUTBOUND;
+		if (internal_sign_only && any_required) {
+			internal_sign_only = false;
+			add_reason(&d, "internal mail handled as outbound: "
+				   "encryption required (%s)",
+				   trigger ? trigger : "recipient policy");
 		}
+		if (!internal_sign_only)
+			refuse_missing(&d);
 		decide_sign(p, in, trigger != NULL, &d);
 		if (!internal_sign_only && d.action == POLICY_ACTION_SEND)
 			decide_encrypt(any_required, &d);
@@ -447,25 +437,4 @@ void policy_decision_release(struct policy_decision *d)
 	free(d->rcpts);
 	d->rcpts = NULL;
 	d->n_rcpts = 0;
-}
-
-char *policy_strip_subject_tag(const struct policy *p, const char *subject)
-{
-	if (!subject_has_tag(p, subject))
-		return NULL;
-	const char *at = strcasestr(subject, p->subject_tag);
-	size_t tag_len = strlen(p->subject_tag);
-	const char *after = at + tag_len;
-	size_t before_len = (size_t)(at - subject);
-	if (*after == ' ')
-		after++;
-	else if (before_len > 0 && subject[before_len - 1] == ' ')
-		before_len--;
-	size_t len = before_len + strlen(after);
-	char *out = malloc(len + 1);
-	if (out == NULL)
-		return NULL;
-	memcpy(out, subject, before_len);
-	memcpy(out + before_len, after, strlen(after) + 1);
-	return out;
 }

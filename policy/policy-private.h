@@ -51,4 +51,11 @@ struct policy {
 size_t policy_layers_for(const struct policy *policy, const char *addr,
 			 const struct policy_layer *layers[4]);
 
+/* Does the decoded Subject hold the subject tag (ASCII case ignored)? */
+bool policy_subject_has_tag(const struct policy *policy, const char *subject);
+
+/* Does the decoded trigger header value ask for encryption? Anything but
+ * a plain "no", "false", "0" or "off" does. */
+bool policy_header_triggers(const struct policy *policy, const char *value);
+
 #endif

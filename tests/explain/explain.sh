@@ -18,7 +18,8 @@ policy: {
   default: { sign = "always"; encrypt = "opportunistic";
              on_missing_certificate = "reject"; on_sign_failure = "tempfail"; };
   domains: ( { domain = "partner.example"; encrypt = "required"; } );
-  addresses: ( { address = "bob@partner.example"; legacy_interop = true; } );
+  addresses: ( { address = "bob@partner.example"; legacy_interop = true; },
+               { address = "lawyer@example.com"; encrypt = "required"; } );
   triggers: { subject_tag = "[secure]"; header = "X-Encrypt"; };
 };
 CONF
@@ -135,6 +136,56 @@ expect_rc 0 ctl --json explain --from alice@example.com --to dave@other.example 
 # The tag with a recipient that has a certificate: encrypted, sent.
 expect_rc 0 ctl --json explain --from alice@example.com --to bob@partner.example --subject "[secure] Q"
 [ "$(json 'd["encrypt"], d["strip_subject_tag"]')" = "True True" ] || fail "tagged to bob"
+
+# An encoded subject ("[secure] Bankverbindung ändern", UTF-8, B) and an
+# encoded trigger header trigger alike; an encoded "no" does not.
+expect_rc 2 ctl --json explain --from alice@example.com --to dave@other.example \
+  --subject "=?UTF-8?B?W3NlY3VyZV0gQmFua3ZlcmJpbmR1bmcgw6RuZGVybg==?="
+[ "$(json 'd["recipients"][0]["encrypt_layer"], d["action"], d["strip_subject_tag"]')" = \
+  "trigger subject tag reject True" ] || fail "encoded subject tag: $(cat "$W/out")"
+expect_rc 2 ctl --json explain --from alice@example.com --to dave@other.example \
+  --header "Subject: =?ISO-8859-1?Q?Re:_[sec?= =?ISO-8859-1?Q?ure]_Kontost=E4nde?="
+[ "$(json 'd["action"], d["strip_subject_tag"]')" = "reject True" ] || fail "split Q tag: $(cat "$W/out")"
+expect_rc 2 ctl --json explain --from alice@example.com --to dave@other.example \
+  --header "X-Encrypt: =?UTF-8?B?eWVz?="
+[ "$(json 'd["recipients"][0]["encrypt_layer"]')" = "trigger header" ] || fail "encoded trigger header"
+expect_rc 0 ctl --json explain --from alice@example.com --to dave@other.example \
+  --header "X-Encrypt: =?UTF-8?Q?no?="
+
+# --- claims of client encryption ------------------------------------------
+# Only the parsed type counts: a parameter that mentions it does not exempt.
+expect_rc 2 ctl --json explain --from alice@example.com --to nocert@partner.example \
+  --header 'Content-Type: text/plain; x-comment="not pkcs7-mime enveloped-data multipart/encrypted"'
+[ "$(json 'd["processed"], d["action"]')" = "True reject" ] || fail "fake claim exempted: $(cat "$W/out")"
+# A real claim is exempt at end of message (the recipient without a
+# certificate is still refused at RCPT time).
+expect_rc 2 ctl explain --from alice@example.com --to nocert@partner.example \
+  --header 'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m'
+has "processing: none"
+has "already encrypted by the client"
+has "the milter leaves it as is only when the body really is encrypted"
+expect_rc 2 ctl explain --from alice@example.com --to nocert@partner.example \
+  --header 'Content-Type: application/pkcs7-mime; smime-type=compressed-data'
+has "action:     reject"
+
+# --- internal mail (internal_mail = "pass") -------------------------------
+# Nothing required: passed, and every recipient is named.
+expect_rc 0 ctl explain --from alice@example.com --to bob2@example.com
+has "direction:  internal"
+has "recipient <bob2@example.com>:"
+grep -q "(null)" "$W/out" && { cat "$W/out" >&2; fail "explain prints (null)"; }
+# A required recipient wins over "pass": refused without a certificate,
+# like the milter refuses it at RCPT time.
+expect_rc 2 ctl explain --from alice@example.com --to lawyer@example.com
+has "recipient <lawyer@example.com>:"
+has "encryption: required (address lawyer@example.com)"
+has "action:     reject"
+grep -q "(null)" "$W/out" && { cat "$W/out" >&2; fail "explain prints (null)"; }
+# ... and so does the subject tag.
+expect_rc 2 ctl --json explain --from alice@example.com --to bob2@example.com \
+  --subject "=?UTF-8?Q?[secure]_Geb=C3=BChren?="
+[ "$(json 'd["processed"], d["action"], d["recipients"][0]["encrypt_layer"]')" = \
+  "True reject trigger subject tag" ] || fail "internal tagged: $(cat "$W/out")"
 
 # --- a login that may not sign as From ------------------------------------
 expect_rc 0 ctl explain --from alice@example.com --to bob@partner.example --login mallory@example.com

@@ -14,7 +14,8 @@
  * required recipient without a usable certificate is never accepted at
  * RCPT time (unless its action is "hold": then the message is held); a decision never sends in clear while a recipient is
  * required, and never encrypts for a recipient without certificate; a
- * subject tag that is stripped is found and shortens the Subject; the
+ * subject tag that is stripped is found and shortens the decoded
+ * Subject, which is written back 7-bit (RFC 2047 encoded); the
  * reason is a terminated string. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -145,11 +146,20 @@ static void check_decision(const struct policy *pol,
 			abort();	/* encrypted for someone without cert */
 	}
 	if (d->strip_subject_tag) {
+		/* Compared as decoded text: the stripped Subject is encoded
+		 * again (RFC 2047) and may be longer on the wire. */
 		char *stripped = policy_strip_subject_tag(pol, in->subject);
-		if (stripped == NULL || in->subject == NULL ||
-		    strlen(stripped) >= strlen(in->subject))
+		char *before = policy_header_text(in->subject);
+		char *after = policy_header_text(stripped);
+		if (stripped == NULL || before == NULL || after == NULL ||
+		    strlen(after) >= strlen(before))
 			abort();
+		for (const char *c = stripped; *c != '\0'; c++)
+			if ((unsigned char)*c >= 0x80)
+				abort();	/* not encoded */
 		free(stripped);
+		free(before);
+		free(after);
 	}
 }
 

@@ -31,6 +31,12 @@ full='policy: {
 };'
 printf '%s\n%%%%\nalice@example.com\nQuarterly [SECURE] report\n\nalice\nbob@partner.example\nx@a.gov.example\nc@legacy.example\n' "$full" > "$out/full"
 printf '%s\n%%%%\n<CFO@Example.COM>\n[secure]\nyes\n\nnobody@never.example\nbob@partner.example\n' "$full" > "$out/full-trigger"
+# RFC 2047 encoded Subject and trigger header: a tag split over encoded
+# words, a malformed word; internal mail to a required recipient.
+printf '%s\n%%%%\nalice@example.com\n=?UTF-8?Q?Re:_[sec?= =?ISO-8859-1?Q?ure]_Kontost=E4nde?= =?UTF-8?B?!!?=\n=?UTF-8?B?eWVz?=\nalice\ncfo@example.com\nbob@partner.example\n' "$full" > "$out/full-encoded"
+printf 'policy: {
+%%%%
+' > /dev/null
 printf 'policy: { mixed_recipients = "split"; internal_mail = "sign"; encrypt_to_sender = false;\n  default: { sign = "on-request"; encrypt = "never"; }; };\n%%%%\nsales@example.com\nhi\nno\nalice\ncolleague@example.com\n' > "$out/split"
 printf 'policy: { internal_mail = "outbound"; default: { encrypt = "required"; on_missing_certificate = "hold"; on_sign_failure = "reject"; }; archive_certificate = "/etc/smime-milter/archive.pem"; harvest_require_dmarc = true; dmarc_authserv_ids = [ "mx.example.org" ]; };\n%%%%\nboss@example.com\n\n\n\nx@example.org\n' > "$out/required"
 printf 'milter: { internal_domains = [ "example.com" ]; };\n' > "$out/nopolicy"

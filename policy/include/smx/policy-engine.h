@@ -140,14 +140,20 @@ struct policy_message_input {
 	const char *from;		/* From: address, normalized; NULL if
 					 * absent or not exactly one */
 	const char *auth_login;		/* SASL login or NULL */
-	const char *subject;		/* Subject value or NULL */
-	const char *trigger_header;	/* value of the trigger header or NULL */
+	const char *subject;		/* Subject value or NULL, as received
+					 * (folded, RFC 2047 encoded): the
+					 * tag is matched on its decoded text */
+	const char *trigger_header;	/* value of the trigger header or
+					 * NULL, as received, likewise */
 	const struct policy_rcpt_input *rcpts;
 	size_t n_rcpts;
 	enum policy_availability signing_key;	/* key for `from` */
 	bool can_sign;			/* false: this build cannot sign */
 	bool client_signed;		/* the client sent S/MIME signed mail */
 	bool client_encrypted;		/* ... or encrypted mail: left as is */
+	bool encryption_claim_false;	/* the Content-Type says encrypted,
+					 * the body is not: noted in the
+					 * reason, handled like any other */
 };
 
 struct policy_rcpt_decision {
@@ -186,11 +192,19 @@ int policy_decide(const struct policy *policy,
 /* Frees what policy_decide allocated inside decision. */
 void policy_decision_release(struct policy_decision *decision);
 
-/* Returns the Subject with the first occurrence of the subject tag (and
- * one adjacent space) removed, newly allocated; NULL when there is no tag
- * or out of memory. */
+/* The Subject value (as received: folded, RFC 2047 encoded words) with
+ * the first occurrence of the subject tag (and one adjacent space)
+ * removed from its decoded text, encoded again (RFC 2047 where not plain
+ * ASCII) and folded with "\n" and white space; newly allocated, without
+ * a leading space. NULL when there is no tag or out of memory. */
 char *policy_strip_subject_tag(const struct policy *policy,
 			       const char *subject);
+
+/* The text of a header value as a reader sees it, as the triggers are
+ * matched on it: folding and leading white space removed, RFC 2047
+ * encoded words decoded (what does not decode is kept as it stands),
+ * UTF-8; newly allocated, NULL when raw is NULL or out of memory. */
+char *policy_header_text(const char *raw);
 
 /* Names for logs: "always", "required", "tempfail", ... */
 const char *policy_sign_name(enum policy_sign value);

@@ -1,0 +1,256 @@
+/* Client protection: the parsed Content-Type's claim, and the body's
+ * start that must bear it out (real CMS made with OpenSSL, and bodies
+ * that only pretend). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/evp.h>
+
+#include <smx/smime-protection.h>
+#include <smx/smime.h>
+#include <smx/spool.h>
+
+#include "testpki.h"
+
+static const char ENVELOPED[] =
+	"application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m";
+
+static void claims_come_from_the_parsed_type(void **state)
+{
+	(void)state;
+	static const struct { const char *ct; enum smime_claim want; } cases[] = {
+		{ NULL, SMIME_CLAIM_NONE },
+		{ "text/plain; x-comment=\"not pkcs7-mime\"", SMIME_CLAIM_NONE },
+		{ "text/plain; x-note=\"smime-type=enveloped-data\"",
+		  SMIME_CLAIM_NONE },
+		{ "text/plain; name=\"multipart/encrypted\"", SMIME_CLAIM_NONE },
+		{ "text/plain (application/pkcs7-mime; smime-type=enveloped-data)",
+		  SMIME_CLAIM_NONE },
+		{ "multipart/mixed; boundary=\"multipart/signed\"",
+		  SMIME_CLAIM_NONE },
+		{ ENVELOPED, SMIME_CLAIM_ENCRYPTED_CMS },
+		{ "Application/X-PKCS7-MIME;\r\n\tsmime-type=\"authEnveloped-data\"",
+		  SMIME_CLAIM_ENCRYPTED_CMS },
+		{ "application/pkcs7-mime; smime-type=compressed-data",
+		  SMIME_CLAIM_NONE },
+		{ "application/pkcs7-mime; smime-type=certs-only",
+		  SMIME_CLAIM_NONE },
+		{ "application/pkcs7-mime", SMIME_CLAIM_NONE },
+		{ "application/pkcs7-mime; smime-type=signed-data",
+		  SMIME_CLAIM_SIGNED_CMS },
+		{ "multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
+		  "boundary=b", SMIME_CLAIM_ENCRYPTED_PGP },
+		{ "multipart/encrypted; boundary=b", SMIME_CLAIM_NONE },
+		{ "multipart/signed; protocol=\"application/pkcs7-signature\"; "
+		  "micalg=sha-256; boundary=b", SMIME_CLAIM_SIGNED },
+		{ "multipart/signed; boundary=b", SMIME_CLAIM_NONE },
+		{ "", SMIME_CLAIM_NONE },
+		{ ";;;===\"", SMIME_CLAIM_NONE },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+		if (smime_protection_claim(cases[i].ct) != cases[i].want)
+			fail_msg("Content-Type '%s': claim %d, want %d",
+				 cases[i].ct ? cases[i].ct : "(none)",
+				 smime_protection_claim(cases[i].ct),
+				 cases[i].want);
+}
+
+static struct spool *spool_of(const void *data, size_t len)
+{
+	struct spool *s = spool_new(0, NULL, 0);
+	assert_non_null(s);
+	assert_int_equal(spool_append(s, data, len), 0);
+	return s;
+}
+
+/* base64 of der in lines of 64, as a mail client writes it. */
+static char *base64_lines(const unsigned char *der, size_t len)
+{
+	BIO *b64 = BIO_new(BIO_f_base64()), *mem = BIO_new(BIO_s_mem());
+	BIO_push(b64, mem);
+	assert_int_equal(BIO_write(b64, der, (int)len), (int)len);
+	assert_int_equal(BIO_flush(b64), 1);
+	char *data;
+	long n = BIO_get_mem_data(mem, &data);
+	char *out = strndup(data, (size_t)n);
+	BIO_free_all(b64);
+	return out;
+}
+
+static enum smime_claim check(const char *ct, const char *cte,
+			      const void *body, size_t len)
+{
+	struct spool *s = spool_of(body, len);
+	enum smime_claim got = smime_protection_claim(ct);
+	if (!smime_protection_body_matches(got, ct, cte, s))
+		got = SMIME_CLAIM_NONE;
+	/* the body is left readable from its start */
+	char first;
+	if (len > 0) {
+		assert_int_equal(spool_read(s, &first, 1), 1);
+		assert_int_equal(first, ((const char *)body)[0]);
+	}
+	spool_free(&s);
+	return got;
+}
+
+static void cms_bodies_must_be_cms(void **state)
+{
+	(void)state;
+	struct testpki pki;
+	struct testid bob;
+	testpki_init(&pki);
+	testpki_issue(&pki, TESTKEY_RSA2048, "bob@example.com", &bob);
+	STACK_OF(X509) *to = sk_X509_new_null();
+	sk_X509_push(to, bob.cert);
+	BIO *in = BIO_new_mem_buf("secret\r\n", -1);
+	CMS_ContentInfo *env = CMS_encrypt(to, in, EVP_aes_256_cbc(),
+					   CMS_BINARY);
+	assert_non_null(env);
+	unsigned char *der = NULL;
+	int der_len = i2d_CMS_ContentInfo(env, &der);
+	assert_true(der_len > 0);
+	char *b64 = base64_lines(der, (size_t)der_len);
+
+	assert_int_equal(check(ENVELOPED, "base64", b64, strlen(b64)),
+			 SMIME_CLAIM_ENCRYPTED_CMS);
+	assert_int_equal(check(ENVELOPED, " BASE64 \r\n", b64, strlen(b64)),
+			 SMIME_CLAIM_ENCRYPTED_CMS);
+	assert_int_equal(check(ENVELOPED, "binary", der, (size_t)der_len),
+			 SMIME_CLAIM_ENCRYPTED_CMS);
+	/* base64 text taken as binary is not DER */
+	assert_int_equal(check(ENVELOPED, NULL, b64, strlen(b64)),
+			 SMIME_CLAIM_NONE);
+
+	/* SignedData is no encryption, and EnvelopedData no signature */
+	BIO *in2 = BIO_new_mem_buf("signed\r\n", -1);
+	CMS_ContentInfo *sig = CMS_sign(bob.cert, bob.key, NULL, in2,
+					CMS_BINARY);
+	assert_non_null(sig);
+	unsigned char *sder = NULL;
+	int sder_len = i2d_CMS_ContentInfo(sig, &sder);
+	char *sb64 = base64_lines(sder, (size_t)sder_len);
+	assert_int_equal(check(ENVELOPED, "base64", sb64, strlen(sb64)),
+			 SMIME_CLAIM_NONE);
+	const char *signed_ct = "application/pkcs7-mime; smime-type=signed-data";
+	assert_int_equal(check(signed_ct, "base64", sb64, strlen(sb64)),
+			 SMIME_CLAIM_SIGNED_CMS);
+	assert_int_equal(check(signed_ct, "base64", b64, strlen(b64)),
+			 SMIME_CLAIM_NONE);
+
+	/* compressed-data and plain data under an enveloped label */
+	static const unsigned char compressed[] = {
+		0x30, 0x80, 0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x09, 0x10, 0x01, 0x09, 0xa0, 0x80, 0x30, 0x00 };
+	static const unsigned char data[] = {
+		0x30, 0x0f, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x07, 0x01, 0xa0, 0x02, 0x04, 0x00 };
+	/* only the OID: no [0] content follows */
+	static const unsigned char bare_oid[] = {
+		0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x07, 0x03 };
+	/* indefinite lengths, as streaming writers produce */
+	static const unsigned char streamed[] = {
+		0x30, 0x80, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x07, 0x03, 0xa0, 0x80, 0x30, 0x80 };
+	static const unsigned char auth[] = {
+		0x30, 0x82, 0x01, 0x00, 0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86,
+		0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x17, 0xa0, 0x81, 0xf0 };
+	assert_int_equal(check(ENVELOPED, "binary", compressed,
+			       sizeof(compressed)), SMIME_CLAIM_NONE);
+	assert_int_equal(check(ENVELOPED, "binary", data, sizeof(data)),
+			 SMIME_CLAIM_NONE);
+	assert_int_equal(check(ENVELOPED, "binary", bare_oid,
+			       sizeof(bare_oid)), SMIME_CLAIM_NONE);
+	assert_int_equal(check(ENVELOPED, "binary", streamed,
+			       sizeof(streamed)), SMIME_CLAIM_ENCRYPTED_CMS);
+	assert_int_equal(check(ENVELOPED, "binary", auth, sizeof(auth)),
+			 SMIME_CLAIM_ENCRYPTED_CMS);
+	/* text and garbage that claim to be encrypted */
+	static const char *const fakes[] = {
+		"This is not encrypted at all.\r\n", "MAoGCCqGSIb3DQEHAw==\r\n",
+		"====\r\n", "\x30", "\x30\x84\xff\xff\xff\xff\x06",
+		"\x30\x85\x01\x02\x03\x04\x05\x06",
+	};
+	for (size_t i = 0; i < sizeof(fakes) / sizeof(*fakes); i++) {
+		assert_int_equal(check(ENVELOPED, "base64", fakes[i],
+				       strlen(fakes[i])), SMIME_CLAIM_NONE);
+		assert_int_equal(check(ENVELOPED, "binary", fakes[i],
+				       strlen(fakes[i])), SMIME_CLAIM_NONE);
+	}
+	assert_int_equal(check(ENVELOPED, "base64", "", 0), SMIME_CLAIM_NONE);
+	assert_false(smime_protection_body_matches(SMIME_CLAIM_ENCRYPTED_CMS,
+						   ENVELOPED, "base64", NULL));
+
+	free(b64);
+	free(sb64);
+	OPENSSL_free(der);
+	OPENSSL_free(sder);
+	CMS_ContentInfo_free(env);
+	CMS_ContentInfo_free(sig);
+	BIO_free(in);
+	BIO_free(in2);
+	sk_X509_free(to);
+	testid_free(&bob);
+	testpki_free(&pki);
+}
+
+static void pgp_bodies_must_hold_a_pgp_message(void **state)
+{
+	(void)state;
+	const char *ct = "multipart/encrypted; "
+			 "protocol=\"application/pgp-encrypted\"; "
+			 "boundary=\"=-b1\"";
+	const char *real =
+		"This is an OpenPGP/MIME encrypted message.\r\n"
+		"--=-b1\r\nContent-Type: application/pgp-encrypted\r\n\r\n"
+		"Version: 1\r\n\r\n"
+		"--=-b1\r\nContent-Type: application/octet-stream\r\n"
+		"Content-Disposition: inline; filename=\"msg.asc\"\r\n\r\n"
+		"-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMA...\r\n"
+		"-----END PGP MESSAGE-----\r\n--=-b1--\r\n";
+	assert_int_equal(check(ct, NULL, real, strlen(real)),
+			 SMIME_CLAIM_ENCRYPTED_PGP);
+	static const char *const fakes[] = {
+		/* the armor in the first part only */
+		"--=-b1\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n--=-b1\r\n\r\n"
+		"plain text\r\n--=-b1--\r\n",
+		/* the armor in a header of the second part */
+		"--=-b1\r\n\r\nVersion: 1\r\n--=-b1\r\nX-A: -----BEGIN PGP "
+		"MESSAGE-----\r\n\r\nplain\r\n--=-b1--\r\n",
+		/* plain text in the second part */
+		"--=-b1\r\n\r\nVersion: 1\r\n--=-b1\r\n\r\nplain text "
+		"-----BEGIN PGP MESSAGE-----\r\n--=-b1--\r\n",
+		/* another boundary */
+		"--other\r\n\r\nVersion: 1\r\n--other\r\n\r\n"
+		"-----BEGIN PGP MESSAGE-----\r\n--other--\r\n",
+		"", "--=-b1", "--=-b1\r\n--=-b1\r\n",
+	};
+	for (size_t i = 0; i < sizeof(fakes) / sizeof(*fakes); i++)
+		if (check(ct, NULL, fakes[i], strlen(fakes[i])) !=
+		    SMIME_CLAIM_NONE)
+			fail_msg("fake PGP body %zu passed", i);
+	/* no boundary parameter: nothing to find */
+	assert_int_equal(check("multipart/encrypted; "
+			       "protocol=\"application/pgp-encrypted\"",
+			       NULL, real, strlen(real)), SMIME_CLAIM_NONE);
+}
+
+int main(void)
+{
+	smime_init();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(claims_come_from_the_parsed_type),
+		cmocka_unit_test(cms_bodies_must_be_cms),
+		cmocka_unit_test(pgp_bodies_must_hold_a_pgp_message),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -5,7 +5,8 @@
  * would: a ciphertext for one user with a RecipientInfo for another
  * spliced in from a second ciphertext (a different content key, key
  * transport and key agreement), a recipient's RecipientInfo repeated,
- * and more RecipientInfos than the limit. */
+ * and more RecipientInfos than the limit; EnvelopedData (AES-CBC) and
+ * AuthEnvelopedData (AES-GCM). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,19 +35,24 @@ static const char *test_dir(void)
 }
 
 /* CMS_encrypt of CONTENT to the certificates (NULL-terminated). */
-static CMS_ContentInfo *encrypt_flags(X509 *const *certs, unsigned flags)
+static CMS_ContentInfo *encrypt_with(X509 *const *certs,
+				     const EVP_CIPHER *cipher, unsigned flags)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 	assert_non_null(sk);
 	for (size_t i = 0; certs[i] != NULL; i++)
 		assert_true(sk_X509_push(sk, certs[i]) > 0);
 	BIO *in = BIO_new_mem_buf(CONTENT, (int)strlen(CONTENT));
-	CMS_ContentInfo *cms = CMS_encrypt(sk, in, EVP_aes_256_cbc(),
-					   CMS_BINARY | flags);
+	CMS_ContentInfo *cms = CMS_encrypt(sk, in, cipher, CMS_BINARY | flags);
 	assert_non_null(cms);
 	BIO_free(in);
 	sk_X509_free(sk);
 	return cms;
+}
+
+static CMS_ContentInfo *encrypt_flags(X509 *const *certs, unsigned flags)
+{
+	return encrypt_with(certs, EVP_aes_256_cbc(), flags);
 }
 
 static CMS_ContentInfo *encrypt_to(X509 *const *certs)
@@ -200,6 +206,32 @@ static void spliced_recipient_first_is_refused(void **state)
 	smime_decrypt_free(&d);
 }
 
+/* AuthEnvelopedData (AES-GCM): encrypted to both, it opens for both; a
+ * spliced RecipientInfo's content key fails the authentication tag. */
+static void auth_enveloped_keys(void **state)
+{
+	(void)state;
+	X509 *to_both[] = { bob.cert, ec.cert, NULL };
+	struct smime_decrypt *d = parsed(encrypt_with(to_both,
+						      EVP_aes_256_gcm(), 0));
+	assert_string_equal(smime_decrypt_kind(d), "authEnveloped-data");
+	assert_open(d, &bob);
+	assert_open(d, &ec);
+	assert_decrypted(d);
+	smime_decrypt_free(&d);
+
+	X509 *to_bob[] = { bob.cert, NULL }, *to_mallory[] = { mallory.cert, NULL };
+	CMS_ContentInfo *theirs = encrypt_with(to_mallory, EVP_aes_256_gcm(), 0);
+	CMS_ContentInfo *forged = encrypt_with(to_bob, EVP_aes_256_gcm(), 0);
+	splice(theirs, forged, false);
+	CMS_ContentInfo_free(theirs);
+	d = parsed(forged);
+	assert_open(d, &bob);
+	assert_refused(d, &mallory, "unopened");
+	assert_nothing_out(d);
+	smime_decrypt_free(&d);
+}
+
 /* The rare forged RecipientInfo whose content key does decrypt the
  * content (valid CBC padding, about one in 256): the keys disagree on
  * the plaintext. Forged until that happens (bounded). */
@@ -347,6 +379,7 @@ int main(void)
 		cmocka_unit_test(spliced_recipient_first_is_refused),
 		cmocka_unit_test(spliced_agreement_recipient_is_refused),
 		cmocka_unit_test(different_plaintext_is_a_mismatch),
+		cmocka_unit_test(auth_enveloped_keys),
 		cmocka_unit_test(wrong_key_or_unnamed_is_unopened),
 		cmocka_unit_test(only_the_first_recipient_info_is_tried),
 		cmocka_unit_test(recipient_entries_are_limited),

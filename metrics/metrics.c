@@ -26,6 +26,8 @@ static const char *const refusals[] = { "reject", "tempfail", "defer",
 					"other" };
 static const char *const results[] = { "pass", "fail", "policy", "neutral",
 				       "temperror", "permerror", "other" };
+static const char *const decrypt_refusals[] = { "limit", "unopened",
+						"mismatch", "other" };
 static const char *const lookups[] = { "hit", "miss", "unknown" };
 static const char *const failures[] = { "sign", "encrypt", "decrypt",
 					"verify", "harvest", "lookup", "mta",
@@ -44,7 +46,8 @@ enum {
 	C_VERIFIED = C_SIGNED + 1,
 	C_ENCRYPTED = C_VERIFIED + COUNT(results),
 	C_DECRYPTED = C_ENCRYPTED + 1,
-	C_HARVESTS = C_DECRYPTED + 1,
+	C_DECRYPT_REFUSED = C_DECRYPTED + 1,
+	C_HARVESTS = C_DECRYPT_REFUSED + COUNT(decrypt_refusals),
 	C_LOOKUPS = C_HARVESTS + 1,
 	C_CACHE_HITS = C_LOOKUPS + COUNT(lookups),
 	C_FAILURES = C_CACHE_HITS + 1,
@@ -83,6 +86,10 @@ static const struct family families[] = {
 	  C_ENCRYPTED, { { NULL, NULL, 1 } } },
 	{ "decryptions_total", "Messages decrypted.", "decryptions",
 	  C_DECRYPTED, { { NULL, NULL, 1 } } },
+	{ "decryptions_refused_total", "Messages left encrypted because a "
+	  "recipient's key did not open them, by reason.",
+	  "decryptions_refused", C_DECRYPT_REFUSED,
+	  { LABEL("reason", decrypt_refusals) } },
 	{ "harvests_total", "Certificates harvested from verified signatures "
 	  "into the store.", "harvests", C_HARVESTS, { { NULL, NULL, 1 } } },
 	{ "directory_lookups_total", "Queries to the LDAP directory, by "
@@ -188,6 +195,12 @@ void smx_metrics_decryption(uint64_t micros)
 {
 	add(C_DECRYPTED, 1);
 	observe(&stage_histograms[STAGE_DECRYPT], micros);
+}
+
+void smx_metrics_decryption_refused(const char *reason)
+{
+	add(C_DECRYPT_REFUSED + index_of(decrypt_refusals,
+					 COUNT(decrypt_refusals), reason), 1);
 }
 
 void smx_metrics_signature_verified(const char *result)

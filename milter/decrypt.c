@@ -1,9 +1,11 @@
 /* Inbound decryption (policy.decrypt_inbound). A message is decrypted
- * only when every envelope recipient is internal and the store holds a
- * private key for that recipient which the message names: decrypting
- * for some recipients only would hand the plaintext to the others
- * without their key ever being used. Anything else leaves the message
- * as it came; a failure never loses it. */
+ * only when every envelope recipient is internal, the store holds a
+ * private key for that recipient which the message names, and each of
+ * those keys opens its own RecipientInfo to the same content: decrypting
+ * for some recipients only, or with one recipient's key for all, would
+ * hand the plaintext to the others without their key ever being used
+ * (anyone can add a RecipientInfo naming any certificate). Anything else
+ * leaves the message as it came; a failure never loses it. */
 #include "decrypt.h"
 
 #include <stdint.h>
@@ -23,10 +25,11 @@
 #include "edits.h"
 #include "runtime.h"
 
-/* A key of the store that opens the message for one recipient. */
+/* A key of the store that the message names for one recipient. */
 struct match {
 	X509 *cert;
 	char fingerprint[65];
+	const char *rcpt;	/* the first recipient it is for */
 };
 
 /* Finds a certificate of rcpt with a private key that the message names.
@@ -70,37 +73,67 @@ static EVP_PKEY *load_key(struct store *store, const char *fp)
 	return key;
 }
 
+static void matches_free(struct match *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		X509_free(keys[i].cert);
+	free(keys);
+}
+
+/* Adds found to keys unless a recipient before had the same key (which
+ * is opened once). */
+static void add_key(struct match *keys, size_t *n, struct match found)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(keys[i].fingerprint, found.fingerprint) == 0) {
+			X509_free(found.cert);
+			return;
+		}
+	keys[(*n)++] = found;
+}
+
 /* Every recipient must be internal and have a key the message names;
- * the first recipient's is the one used. Writes why not into why. */
+ * collects the distinct keys into *keys_r (the caller frees them with
+ * matches_free). Writes why not into why. */
 static bool every_key_held(struct conn *c, struct store *store,
-			   const struct smime_decrypt *dec, struct match *use,
-			   char *why, size_t size)
+			   const struct smime_decrypt *dec,
+			   struct match **keys_r, size_t *n_r, char *why,
+			   size_t size)
 {
 	const struct msg *m = c->msg;
 	const struct cfg_milter *mc = &c->cfg->milter;
+	*keys_r = NULL;
+	*n_r = 0;
+	if (m->n_rcpts == 0) {
+		snprintf(why, size, "no recipients");
+		return false;
+	}
+	struct match *keys = calloc(m->n_rcpts, sizeof(*keys));
+	size_t n = 0;
+	if (keys == NULL) {
+		snprintf(why, size, "out of memory");
+		return false;
+	}
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		const char *r = m->rcpts[i];
-		struct match found = { NULL, "" };
+		struct match found = { NULL, "", r };
 		if (!mailaddr_domain_in(mailaddr_domain(r), mc->internal_domains,
 					mc->n_internal_domains)) {
 			snprintf(why, size, "recipient %s is not internal", r);
+			matches_free(keys, n);
 			return false;
 		}
 		enum smx_status st = find_key(store, dec, r, &found);
 		if (st != SMX_OK) {
 			snprintf(why, size, st == SMX_NOTFOUND
 				 ? "no key for %s" : "store unavailable (%s)", r);
+			matches_free(keys, n);
 			return false;
 		}
-		if (i == 0)
-			*use = found;
-		else
-			X509_free(found.cert);
+		add_key(keys, &n, found);
 	}
-	if (m->n_rcpts == 0) {
-		snprintf(why, size, "no recipients");
-		return false;
-	}
+	*keys_r = keys;
+	*n_r = n;
 	return true;
 }
 
@@ -169,24 +202,48 @@ static const struct smime_header_edit *decrypt_edit(const void *dec,
 	return smime_decrypt_edit(dec, i);
 }
 
-/* Decrypts dec with the key of use; SMX_OK when the plaintext is ready. */
-static enum smx_status decrypt_with(struct conn *c, struct store *store,
-				    struct smime_decrypt *dec,
-				    const struct match *use, char *why,
-				    size_t size)
+/* Opens dec with one recipient's key: its own RecipientInfo, the same
+ * content as every key before. */
+static enum smx_status open_with(struct store *store,
+				 struct smime_decrypt *dec,
+				 const struct match *k, char *why, size_t size)
 {
-	uint64_t start = smx_metrics_clock_us();
-	EVP_PKEY *key = load_key(store, use->fingerprint);
+	EVP_PKEY *key = load_key(store, k->fingerprint);
 	if (key == NULL) {
-		snprintf(why, size, "key of %s unavailable", use->fingerprint);
+		snprintf(why, size, "key of %s unavailable", k->fingerprint);
 		smx_metrics_failure(SMX_METRICS_FAIL_DECRYPT);
 		return SMX_TEMPFAIL;
+	}
+	struct smime_error err = { "" };
+	enum smx_status st = smime_decrypt_open(dec, k->cert, key, &err);
+	EVP_PKEY_free(key);
+	if (st == SMX_PERMFAIL && smime_decrypt_refusal(dec) != NULL) {
+		snprintf(why, size, "refused for %s: %s", k->rcpt, err.text);
+		smx_metrics_decryption_refused(smime_decrypt_refusal(dec));
+	} else if (st != SMX_OK) {
+		snprintf(why, size, "%s: %s", k->rcpt, err.text);
+		smx_metrics_failure(SMX_METRICS_FAIL_DECRYPT);
+	}
+	return st;
+}
+
+/* Opens dec with every key, then builds the decrypted message; SMX_OK
+ * when it is ready. */
+static enum smx_status decrypt_with(struct conn *c, struct store *store,
+				    struct smime_decrypt *dec,
+				    const struct match *keys, size_t n,
+				    char *why, size_t size)
+{
+	uint64_t start = smx_metrics_clock_us();
+	for (size_t i = 0; i < n; i++) {
+		enum smx_status st = open_with(store, dec, &keys[i], why, size);
+		if (st != SMX_OK)
+			return st;
 	}
 	char note[512];
 	struct smime_error err = { "" };
 	decrypted_note(c, smime_decrypt_kind(dec), note, sizeof(note));
-	enum smx_status st = smime_decrypt_run(dec, use->cert, key, note, &err);
-	EVP_PKEY_free(key);
+	enum smx_status st = smime_decrypt_finish(dec, note, &err);
 	if (st != SMX_OK) {
 		snprintf(why, size, "%s", err.text);
 		smx_metrics_failure(SMX_METRICS_FAIL_DECRYPT);
@@ -196,12 +253,24 @@ static enum smx_status decrypt_with(struct conn *c, struct store *store,
 	return st;
 }
 
+/* The message's size limits, before the store or any key is used. */
+static bool within_limits(struct smime_decrypt *dec, char *why, size_t size)
+{
+	struct smime_error err = { "" };
+	if (smime_decrypt_check_limits(dec, &err) == SMX_OK)
+		return true;
+	snprintf(why, size, "refused: %s", err.text);
+	smx_metrics_decryption_refused(smime_decrypt_refusal(dec));
+	return false;
+}
+
 int inbound_decrypt(SMFICTX *ctx, struct conn *c, const char *qid,
 		    struct smime_decrypt **dec_r, char *summary, size_t size)
 {
 	struct store *store = runtime_store();
 	struct smime_error err = { "" };
-	struct match use = { NULL, "" };
+	struct match *keys = NULL;
+	size_t n_keys = 0;
 	char why[300] = "";
 	*dec_r = NULL;
 	summary[0] = '\0';
@@ -220,9 +289,12 @@ int inbound_decrypt(SMFICTX *ctx, struct conn *c, const char *qid,
 		snprintf(why, sizeof(why), "%s", dec ? err.text : "out of memory");
 	else if (store == NULL)
 		snprintf(why, sizeof(why), "store unavailable");
-	else if (every_key_held(c, store, dec, &use, why, sizeof(why)) &&
-		 decrypt_with(c, store, dec, &use, why, sizeof(why)) == SMX_OK) {
-		X509_free(use.cert);
+	else if (within_limits(dec, why, sizeof(why)) &&
+		 every_key_held(c, store, dec, &keys, &n_keys, why,
+				sizeof(why)) &&
+		 decrypt_with(c, store, dec, keys, n_keys, why,
+			      sizeof(why)) == SMX_OK) {
+		matches_free(keys, n_keys);
 		if (edits_hand_over(ctx, smime_decrypt_edit_count(dec),
 				    decrypt_edit, dec,
 				    smime_decrypt_result_body(dec)) != 0) {
@@ -233,7 +305,7 @@ int inbound_decrypt(SMFICTX *ctx, struct conn *c, const char *qid,
 		*dec_r = dec;
 		return 0;
 	}
-	X509_free(use.cert);
+	matches_free(keys, n_keys);
 	(void)qid;	/* the reason goes into the message's one log line */
 	snprintf(summary, size, "not decrypted (%s)", why);
 	smime_decrypt_free(&dec);

@@ -10,8 +10,9 @@
 #include "msgctx.h"
 
 /* With policy.decrypt_inbound: removes any SMIME_DECRYPTED_HEADER the
- * message came with and, when the message is encrypted and the store
- * holds every recipient's key, decrypts it and applies the result
+ * message came with and, when the message is encrypted, the store
+ * holds every recipient's key and each of those keys opens its own
+ * RecipientInfo to the same content, decrypts it and applies the result
  * through ctx (headers and body). *dec_r is then the decryption (the
  * caller verifies its result headers and body, and frees it); otherwise
  * NULL and the message is unchanged. summary receives "decrypted ...",

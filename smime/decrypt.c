@@ -12,6 +12,7 @@
 
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "smime-private.h"
 
@@ -39,6 +40,10 @@ struct smime_decrypt {
 	const char *kind;
 	bool ran;
 	bool done;	/* run succeeded: edits and body are valid */
+	struct spool *plain;	/* the content as the first key opened it */
+	unsigned char digest[EVP_MAX_MD_SIZE];	/* its SHA-256 */
+	size_t n_opened;	/* keys that opened it to that content */
+	const char *refusal;	/* why it is refused; NULL: not refused */
 	struct smime_header_edit *edits;
 	size_t n_edits;
 	struct hdr *result;	/* borrowed pointers: outer, inner, note */
@@ -485,43 +490,188 @@ static int build_edits(struct smime_decrypt *dec)
 	return 0;
 }
 
-static enum smx_status decrypt_into(struct smime_decrypt *dec, X509 *cert,
-				    EVP_PKEY *key, struct spool *plain,
+/* --- whose keys open the message -------------------------------------------
+ * RecipientInfos are not authenticated: anyone can add one for any
+ * certificate to a ciphertext, wrapping any key. So a message is opened
+ * for a recipient only with that recipient's own RecipientInfo and own
+ * private key, and when several recipients' keys are opened, every one
+ * must decrypt the content to the same bytes (the same content key). */
+
+/* Recipient entries: one per RecipientInfo, one per recipient of a key
+ * agreement. */
+static size_t recipient_entries(CMS_ContentInfo *cms)
+{
+	STACK_OF(CMS_RecipientInfo) *ris = CMS_get0_RecipientInfos(cms);
+	size_t n = 0;
+	for (int i = 0; ris && i < sk_CMS_RecipientInfo_num(ris); i++) {
+		CMS_RecipientInfo *ri = sk_CMS_RecipientInfo_value(ris, i);
+		STACK_OF(CMS_RecipientEncryptedKey) *reks =
+			CMS_RecipientInfo_type(ri) == CMS_RECIPINFO_AGREE
+				? CMS_RecipientInfo_kari_get0_reks(ri) : NULL;
+		int k = reks ? sk_CMS_RecipientEncryptedKey_num(reks) : 0;
+		n += k > 1 ? (size_t)k : 1;
+	}
+	return n;
+}
+
+static enum smx_status refuse(struct smime_decrypt *dec, const char *reason,
+			      struct smime_error *err, const char *text)
+{
+	dec->refusal = reason;
+	smime_err_set(err, "%s", text);
+	ERR_clear_error();
+	return SMX_PERMFAIL;
+}
+
+enum smx_status smime_decrypt_check_limits(struct smime_decrypt *dec,
+					   struct smime_error *err)
+{
+	size_t n = dec->cms ? recipient_entries(dec->cms) : 0;
+	if (n <= SMIME_DECRYPT_MAX_RECIPIENTS)
+		return SMX_OK;
+	dec->refusal = "limit";
+	smime_err_set(err, "%zu recipient entries, over the limit of %d", n,
+		      SMIME_DECRYPT_MAX_RECIPIENTS);
+	return SMX_PERMFAIL;
+}
+
+/* The first RecipientInfo that names cert (for key agreement, with its
+ * entry for cert in *rek_r). Only this one is tried: a message that
+ * repeats a recipient costs one private-key operation, not one each. */
+static CMS_RecipientInfo *own_recipient_info(CMS_ContentInfo *cms, X509 *cert,
+					     CMS_RecipientEncryptedKey **rek_r)
+{
+	STACK_OF(CMS_RecipientInfo) *ris = CMS_get0_RecipientInfos(cms);
+	*rek_r = NULL;
+	for (int i = 0; ris && i < sk_CMS_RecipientInfo_num(ris); i++) {
+		CMS_RecipientInfo *ri = sk_CMS_RecipientInfo_value(ris, i);
+		int type = CMS_RecipientInfo_type(ri);
+		if (type == CMS_RECIPINFO_TRANS &&
+		    CMS_RecipientInfo_ktri_cert_cmp(ri, cert) == 0)
+			return ri;
+		STACK_OF(CMS_RecipientEncryptedKey) *reks =
+			type == CMS_RECIPINFO_AGREE
+				? CMS_RecipientInfo_kari_get0_reks(ri) : NULL;
+		for (int k = 0; reks && k < sk_CMS_RecipientEncryptedKey_num(reks);
+		     k++) {
+			CMS_RecipientEncryptedKey *rek =
+				sk_CMS_RecipientEncryptedKey_value(reks, k);
+			if (CMS_RecipientEncryptedKey_cert_cmp(rek, cert) == 0) {
+				*rek_r = rek;
+				return ri;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Unwraps the content key of ri with key into the CMS object (where the
+ * content decryption takes it from). Returns 1 when it unwrapped. */
+static int unwrap_content_key(CMS_ContentInfo *cms, CMS_RecipientInfo *ri,
+			      CMS_RecipientEncryptedKey *rek, EVP_PKEY *key)
+{
+	int ok = 0;
+	if (rek != NULL) {
+		if (CMS_RecipientInfo_kari_set0_pkey_and_peer(ri, key, NULL) == 1)
+			ok = CMS_RecipientInfo_kari_decrypt(cms, ri, rek);
+		CMS_RecipientInfo_kari_set0_pkey(ri, NULL);
+		return ok == 1;
+	}
+	if (EVP_PKEY_up_ref(key) != 1)
+		return 0;
+	CMS_RecipientInfo_set0_pkey(ri, key);	/* takes the reference */
+	ok = CMS_RecipientInfo_decrypt(cms, ri);
+	CMS_RecipientInfo_set0_pkey(ri, NULL);
+	return ok == 1;
+}
+
+/* Decrypts the content with the key unwrapped last into sink, and puts
+ * the plaintext's SHA-256 into md. Returns 1, 0 (does not decrypt: bad
+ * padding, authentication tag) or -1 (memory). */
+static int decrypt_content(CMS_ContentInfo *cms, BIO *sink,
+			   unsigned char md[EVP_MAX_MD_SIZE])
+{
+	BIO *mdbio = BIO_new(BIO_f_md());
+	if (mdbio == NULL || BIO_set_md(mdbio, EVP_sha256()) != 1) {
+		BIO_free(mdbio);
+		return -1;
+	}
+	BIO_push(mdbio, sink);
+	int ok = CMS_decrypt(cms, NULL, NULL, NULL, mdbio, 0) == 1 &&
+		 BIO_gets(mdbio, (char *)md, EVP_MAX_MD_SIZE) == 32;
+	BIO_pop(mdbio);
+	BIO_free(mdbio);
+	return ok;
+}
+
+/* The content as the unwrapped key decrypts it: into dec->plain for the
+ * first key, compared with its digest for every other. */
+static enum smx_status open_content(struct smime_decrypt *dec,
 				    struct smime_error *err)
 {
-	BIO *out = smime_bio_spool_sink(plain, false);
-	if (out == NULL) {
+	unsigned char md[EVP_MAX_MD_SIZE];
+	bool first = dec->n_opened == 0;
+	if (first)
+		dec->plain = spool_new(dec->threshold, dec->spool_dir,
+				       dec->max_bytes);
+	BIO *sink = first ? (dec->plain ? smime_bio_spool_sink(dec->plain, false)
+					: NULL)
+			  : BIO_new(BIO_s_null());
+	int ok = sink ? decrypt_content(dec->cms, sink, md) : -1;
+	BIO_free(sink);
+	if (ok < 0) {
 		smime_err_set(err, "out of memory");
 		return SMX_TEMPFAIL;
 	}
-	int ok = CMS_decrypt(dec->cms, key, cert, NULL, out, 0);
-	BIO_free(out);
-	if (ok != 1) {
-		smime_err_ssl(err, "cannot decrypt the %s", dec->kind);
-		return SMX_PERMFAIL;
-	}
+	if (ok == 0)
+		return refuse(dec, "unopened", err, "the content key of its "
+			      "RecipientInfo does not decrypt the content");
+	if (first)
+		memcpy(dec->digest, md, sizeof(md));
+	else if (CRYPTO_memcmp(dec->digest, md, 32) != 0)
+		return refuse(dec, "mismatch", err, "its RecipientInfo holds a "
+			      "different content key");
+	dec->n_opened++;
 	return SMX_OK;
 }
 
-enum smx_status smime_decrypt_run(struct smime_decrypt *dec, X509 *cert,
-				  EVP_PKEY *key, const char *note,
-				  struct smime_error *err)
+enum smx_status smime_decrypt_open(struct smime_decrypt *dec, X509 *cert,
+				   EVP_PKEY *key, struct smime_error *err)
 {
-	if (dec->cms == NULL || dec->ran) {
+	if (dec->cms == NULL || dec->ran || dec->refusal != NULL) {
+		smime_err_set(err, "nothing to decrypt");
+		return SMX_PERMFAIL;
+	}
+	enum smx_status st = smime_decrypt_check_limits(dec, err);
+	if (st != SMX_OK)
+		return st;
+	CMS_RecipientEncryptedKey *rek = NULL;
+	CMS_RecipientInfo *ri = own_recipient_info(dec->cms, cert, &rek);
+	if (ri == NULL)
+		return refuse(dec, "unopened", err, "no RecipientInfo names "
+			      "the certificate");
+	if (!unwrap_content_key(dec->cms, ri, rek, key))
+		return refuse(dec, "unopened", err, "its RecipientInfo does "
+			      "not open with its key");
+	return open_content(dec, err);
+}
+
+const char *smime_decrypt_refusal(const struct smime_decrypt *dec)
+{
+	return dec->refusal;
+}
+
+enum smx_status smime_decrypt_finish(struct smime_decrypt *dec,
+				     const char *note,
+				     struct smime_error *err)
+{
+	if (dec->n_opened == 0 || dec->refusal != NULL || dec->ran) {
 		smime_err_set(err, "nothing to decrypt");
 		return SMX_PERMFAIL;
 	}
 	dec->ran = true;
-	struct spool *plain = spool_new(dec->threshold, dec->spool_dir,
-					dec->max_bytes);
-	if (plain == NULL) {
-		smime_err_set(err, "out of memory");
-		return SMX_TEMPFAIL;
-	}
-	enum smx_status st = decrypt_into(dec, cert, key, plain, err);
-	if (st == SMX_OK)
-		st = split_plain(dec, plain, err);
-	spool_free(&plain);
+	enum smx_status st = split_plain(dec, dec->plain, err);
+	spool_free(&dec->plain);
 	if (st == SMX_OK && note != NULL) {
 		dec->note.name = strdup(SMIME_DECRYPTED_HEADER);
 		dec->note.value = strdup(note);
@@ -534,6 +684,18 @@ enum smx_status smime_decrypt_run(struct smime_decrypt *dec, X509 *cert,
 		smime_err_set(err, "out of memory");
 	dec->done = st == SMX_OK;
 	return st;
+}
+
+enum smx_status smime_decrypt_run(struct smime_decrypt *dec, X509 *cert,
+				  EVP_PKEY *key, const char *note,
+				  struct smime_error *err)
+{
+	enum smx_status st = smime_decrypt_open(dec, cert, key, err);
+	if (st != SMX_OK) {
+		dec->ran = true;
+		return st;
+	}
+	return smime_decrypt_finish(dec, note, err);
 }
 
 size_t smime_decrypt_edit_count(const struct smime_decrypt *dec)
@@ -577,6 +739,7 @@ void smime_decrypt_free(struct smime_decrypt **dec)
 	free(d->edits);
 	free(d->result);
 	spool_free(&d->body);
+	spool_free(&d->plain);
 	free(d->spool_dir);
 	free(d);
 	*dec = NULL;

@@ -277,7 +277,7 @@ static void decrypt_message(struct message *m)
 		check_body(m->dec, m);
 	} else if (st != SMX_PERMFAIL && st != SMX_TEMPFAIL) {
 		abort();
-	} else if (m->plain != NULL && strncmp(err.text, "cannot decrypt", 14) == 0) {
+	} else if (m->plain != NULL && smime_decrypt_refusal(m->dec) != NULL) {
 		abort();	/* our own encryption did not decrypt */
 	}
 	if (st != SMX_OK && smime_decrypt_result_body(m->dec) != NULL)

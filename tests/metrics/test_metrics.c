@@ -128,6 +128,17 @@ static void counters_count_by_label(void **state)
 	smx_metrics_harvest(2);
 	assert_int_equal(sample("smime_milter_harvests_total"), h0 + 2);
 
+	const char *refused = "smime_milter_decryptions_refused_total"
+			      "{reason=\"mismatch\"}";
+	uint64_t r0 = sample(refused);
+	smx_metrics_decryption_refused("mismatch");
+	assert_int_equal(sample(refused), r0 + 1);
+	uint64_t x0 = sample("smime_milter_decryptions_refused_total"
+			     "{reason=\"other\"}");
+	smx_metrics_decryption_refused("anything else");
+	assert_int_equal(sample("smime_milter_decryptions_refused_total"
+				"{reason=\"other\"}"), x0 + 1);
+
 	uint64_t f0 = sample("smime_milter_failures_total{reason=\"mta\"}");
 	smx_metrics_failure(SMX_METRICS_FAIL_MTA);
 	assert_int_equal(sample("smime_milter_failures_total{reason=\"mta\"}"),

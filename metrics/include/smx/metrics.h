@@ -41,6 +41,14 @@ void smx_metrics_encryption(uint64_t micros);
 /* A message decrypted, in micros (stage "decrypt"). */
 void smx_metrics_decryption(uint64_t micros);
 
+/* A message left encrypted as it came although every recipient's key
+ * was held, because reason: "limit" (more recipient entries than
+ * decryption accepts), "unopened" (a recipient's key did not open its
+ * own RecipientInfo, or its content key did not decrypt the content),
+ * "mismatch" (two recipients' RecipientInfos hold different content
+ * keys). */
+void smx_metrics_decryption_refused(const char *reason);
+
 /* One signature verified, by its RFC 7281 result ("pass", "fail",
  * "policy", "neutral", "temperror", "permerror"). */
 void smx_metrics_signature_verified(const char *result);

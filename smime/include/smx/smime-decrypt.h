@@ -1,14 +1,17 @@
 /* Decryption of inbound S/MIME messages: EnvelopedData and
  * AuthEnvelopedData (RFC 5652, RFC 5083) in an application/pkcs7-mime
  * body. Protocol-free like the rest of smx/smime.h; the milter decides
- * whose key to use (every recipient's must be held) and applies the
- * result.
+ * whose keys to use (every recipient's must be held and open the
+ * message) and applies the result.
  *
  *	smime_decrypt_new(&opts, &dec)		per message
  *	smime_decrypt_header(dec, name, value)	every header, in order
  *	smime_decrypt_parse(dec, body, &err)	is it encrypted, to whom?
+ *	smime_decrypt_check_limits(dec, &err)	before any private key
  *	smime_decrypt_is_for(dec, cert)		for each candidate key
- *	smime_decrypt_run(dec, cert, key, note, &err)
+ *	smime_decrypt_open(dec, cert, key, &err)	for each recipient's key
+ *	smime_decrypt_finish(dec, note, &err)
+ *	  (or smime_decrypt_run(dec, cert, key, note, &err) for one key)
  *	  -> smime_decrypt_edit_count/smime_decrypt_edit: header edits
  *	  -> smime_decrypt_result_header_count/_header: the headers after
  *	     the edits (to verify the inner signature)
@@ -75,17 +78,53 @@ size_t smime_decrypt_recipient_info_count(const struct smime_decrypt *dec);
  * or subject key identifier; key transport or key agreement). */
 bool smime_decrypt_is_for(const struct smime_decrypt *dec, X509 *cert);
 
-/* Decrypts with key (the private key of cert, which must be one the
- * message is for) and builds the edits and the new body. note (may be
- * NULL) becomes the value of an SMIME_DECRYPTED_HEADER header added to
- * the message. Returns SMX_OK, SMX_PERMFAIL (the key does not open it,
- * the content is not a MIME entity; err says why) or SMX_TEMPFAIL. Call
+/* The most recipient entries (RecipientInfos, counting each recipient
+ * of a key agreement as one) a message may have to be decrypted. */
+#define SMIME_DECRYPT_MAX_RECIPIENTS 64
+
+/* After SMX_OK from parse, before any private-key operation: SMX_OK, or
+ * SMX_PERMFAIL (refusal "limit") when the message has more than
+ * SMIME_DECRYPT_MAX_RECIPIENTS recipient entries. */
+enum smx_status smime_decrypt_check_limits(struct smime_decrypt *dec,
+					   struct smime_error *err);
+
+/* Opens the message for one recipient: the first RecipientInfo that
+ * names cert (issuer and serial or subject key identifier; key
+ * transport or key agreement; only that one is tried) is unwrapped with
+ * key, the private key of cert, and the content decrypted with the
+ * content key it holds. Call it once for each recipient's key; the
+ * first key's plaintext is kept, and every later key must decrypt the
+ * content to the same bytes (the same content key): RecipientInfos are
+ * not authenticated, so one naming a certificate proves nothing until
+ * its key opens it. Returns SMX_OK; SMX_PERMFAIL when the message is
+ * refused (over the limits, no RecipientInfo for cert, the key does not
+ * unwrap it, its content key does not decrypt the content or gives a
+ * different plaintext; err says which, smime_decrypt_refusal() names
+ * the kind, and every later call fails); SMX_TEMPFAIL (memory, spool). */
+enum smx_status smime_decrypt_open(struct smime_decrypt *dec, X509 *cert,
+				   EVP_PKEY *key, struct smime_error *err);
+
+/* Why the message was refused: "limit" (too many recipient entries),
+ * "unopened" (a key did not open its RecipientInfo or the content),
+ * "mismatch" (keys opened different content keys); NULL when not. */
+const char *smime_decrypt_refusal(const struct smime_decrypt *dec);
+
+/* After SMX_OK from every open: builds the edits and the new body from
+ * the plaintext. note (may be NULL) becomes the value of an
+ * SMIME_DECRYPTED_HEADER header added to the message. Returns SMX_OK,
+ * SMX_PERMFAIL (the content is not a MIME entity; err says why) or
+ * SMX_TEMPFAIL. Call once. */
+enum smx_status smime_decrypt_finish(struct smime_decrypt *dec,
+				     const char *note,
+				     struct smime_error *err);
+
+/* smime_decrypt_open with one key, then smime_decrypt_finish. Call
  * once. */
 enum smx_status smime_decrypt_run(struct smime_decrypt *dec, X509 *cert,
 				  EVP_PKEY *key, const char *note,
 				  struct smime_error *err);
 
-/* After SMX_OK from run: the header edits (struct smime_header_edit):
+/* After SMX_OK from finish (or run): the header edits (struct smime_header_edit):
  * every outer Content-* header deleted (highest index first), then the
  * inner Content-* headers and the note added. Pointers live as long as
  * dec. */
@@ -93,13 +132,13 @@ size_t smime_decrypt_edit_count(const struct smime_decrypt *dec);
 const struct smime_header_edit *smime_decrypt_edit(
 	const struct smime_decrypt *dec, size_t i);
 
-/* After SMX_OK from run: the message's headers once the edits are
+/* After SMX_OK from finish (or run): the message's headers once the edits are
  * applied, in order (values with their leading space). */
 size_t smime_decrypt_result_header_count(const struct smime_decrypt *dec);
 void smime_decrypt_result_header(const struct smime_decrypt *dec, size_t i,
 				 const char **name_r, const char **value_r);
 
-/* After SMX_OK from run: the new body with CRLF line ends, owned by dec;
+/* After SMX_OK from finish (or run): the new body with CRLF line ends, owned by dec;
  * read it with spool_rewind() and spool_read(). */
 struct spool *smime_decrypt_result_body(struct smime_decrypt *dec);
 

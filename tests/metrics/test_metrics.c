@@ -99,7 +99,7 @@ static void every_line_is_well_formed(void **state)
 		}
 	}
 	assert_int_equal(helps, types);
-	assert_int_equal(types, 13);	/* 11 counters, 2 histograms */
+	assert_int_equal(types, 14);	/* 12 counters, 2 histograms */
 	assert_true(samples > 100);
 	free(text);
 }

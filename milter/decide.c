@@ -357,6 +357,11 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 	signing_selection_forget();
 	char why[256];
 	enum policy_direction dir = classify(c, why, sizeof(why));
+	/* Forged Authentication-Results go first, on every path. */
+	sfsistat early = inbound_strip_forged_results(
+		ctx, c, qid, policy_direction_name(dir));
+	if (early != SMFIS_CONTINUE)
+		return early;
 	struct policy_message_input in;
 	struct policy_rcpt_input *rcpts = NULL;
 	struct policy_decision d;

@@ -379,7 +379,7 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 	protect_if_decided(ctx, c, from, &d);
 	char verified[400] = "";
 	/* A message over the limits was not kept whole: its signatures
-	 * cannot be checked, and it passes unchanged (the log says why). */
+	 * cannot be checked, and it passes unverified (the log says why). */
 	if (dir == POLICY_INBOUND && !m->body_too_large &&
 	    !m->headers_truncated &&
 	    inbound_apply(ctx, c, qid, verified, sizeof(verified)) != 0)

@@ -140,7 +140,9 @@ static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 	struct conn *c = conn_of(ctx);
 	if (c == NULL || c->msg == NULL)
 		return tempfail(ctx, "smime-milter: no message state");
-	if (msg_add_header(c->msg, name, value) != 0) {
+	if (msg_track_auth_results(c->msg, c->cfg->milter.authserv_id, name,
+				   value) != 0 ||
+	    msg_add_header(c->msg, name, value) != 0) {
 		smx_log(LOG_ERR, "%s: out of memory recording a header",
 			queue_id(ctx));
 		return tempfail(ctx, "smime-milter: out of memory");

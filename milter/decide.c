@@ -359,6 +359,11 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 	signing_selection_forget();
 	char why[256];
 	enum policy_direction dir = classify(c, why, sizeof(why));
+	/* Forged Authentication-Results go first, on every path. */
+	sfsistat early = inbound_strip_forged_results(
+		ctx, c, qid, policy_direction_name(dir));
+	if (early != SMFIS_CONTINUE)
+		return early;
 	struct policy_message_input in;
 	struct policy_rcpt_input *rcpts = NULL;
 	struct policy_decision d;
@@ -376,7 +381,7 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 	protect_if_decided(ctx, c, from, &d);
 	char verified[400] = "";
 	/* A message over the limits was not kept whole: its signatures
-	 * cannot be checked, and it passes unchanged (the log says why). */
+	 * cannot be checked, and it passes unverified (the log says why). */
 	if (dir == POLICY_INBOUND && !m->body_too_large &&
 	    !m->headers_truncated &&
 	    inbound_apply(ctx, c, qid, verified, sizeof(verified)) != 0)

@@ -177,16 +177,15 @@ static enum smx_status feed(struct smime_verify *v, struct msg *m,
 	return smime_verify_body_spool(v, m->body);
 }
 
-/* Applies the verification's header edits. */
+/* Applies the verification's header edits, but for its deletions: the
+ * forged headers are gone already (inbound_strip_forged_results). */
 static int apply_edits(SMFICTX *ctx, const struct smime_verify *v,
-		       bool deletes_allowed, bool add_none)
+		       bool add_none)
 {
 	for (size_t i = 0; i < smime_verify_edit_count(v); i++) {
 		const struct smime_header_edit *e = smime_verify_edit(v, i);
-		if (e->op == SMIME_EDIT_DELETE && !deletes_allowed)
-			continue;
-		if (e->op != SMIME_EDIT_DELETE && !add_none &&
-		    smime_verify_result(v) == SMIME_RESULT_NONE)
+		if (e->op == SMIME_EDIT_DELETE ||
+		    (!add_none && smime_verify_result(v) == SMIME_RESULT_NONE))
 			continue;
 		if (edit_apply(ctx, e) != 0)
 			return -1;
@@ -286,8 +285,8 @@ int inbound_apply(SMFICTX *ctx, struct conn *c, const char *qid,
 	count_verification(v, started);
 	const char *ar = smime_verify_ar_value(v);
 	one_line(summary, size, ar != NULL ? ar : "smime=none");
-	if (apply_edits(ctx, v, !m->headers_truncated,
-			c->cfg->verify.authentication_results_none) != 0) {
+	if (apply_edits(ctx, v, c->cfg->verify.authentication_results_none)
+	    != 0) {
 		smx_metrics_failure(SMX_METRICS_FAIL_MTA);
 		rc = -1;
 		goto done;
@@ -300,4 +299,50 @@ done:
 	if (s != NULL)
 		shared_release(s);
 	return rc;
+}
+
+/* Answers the message with code/xcode and reply, and logs the decision
+ * with reason. */
+static sfsistat refuse(SMFICTX *ctx, const struct conn *c, const char *qid,
+		       const char *direction, const char *code,
+		       const char *reply, const char *reason)
+{
+	const struct msg *m = c->msg;
+	bool reject = code[0] == '5';
+	const char *action = reject ? "reject" : "tempfail";
+	char rcode[4], xcode[8], text[300];
+	snprintf(rcode, sizeof(rcode), "%s", code);
+	snprintf(xcode, sizeof(xcode), "%s", reject ? "5.7.1" : "4.3.0");
+	snprintf(text, sizeof(text), "smime-milter: %s", reply);
+	smx_log(reject ? LOG_INFO : LOG_WARNING, "%s: direction=%s from=<%s> "
+		"rcpts=%zu client=%s action=%s reason=\"%s\"", qid, direction,
+		m->sender, m->n_rcpts, c->client_text, action, reason);
+	smx_metrics_message(direction, action, 0);
+	smfi_setreply(ctx, rcode, xcode, text);
+	return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+sfsistat inbound_strip_forged_results(SMFICTX *ctx, const struct conn *c,
+				      const char *qid, const char *direction)
+{
+	const struct msg *m = c->msg;
+	char name[] = "Authentication-Results";	/* libmilter wants char * */
+	char why[400];
+	if (m->ar_overflow) {
+		snprintf(why, sizeof(why), "too many Authentication-Results "
+			 "headers naming %s", c->cfg->milter.authserv_id);
+		return refuse(ctx, c, qid, direction, "550", why, why);
+	}
+	/* highest first: a deletion never moves an index still to come */
+	for (size_t i = m->n_ar_ours; i-- > 0;)
+		if (smfi_chgheader(ctx, name, (int)m->ar_ours[i], NULL) !=
+		    MI_SUCCESS) {
+			smx_metrics_failure(SMX_METRICS_FAIL_MTA);
+			return refuse(ctx, c, qid, direction, "451",
+				      "cannot remove a forged "
+				      "Authentication-Results header",
+				      "the MTA refused to remove a forged "
+				      "Authentication-Results header");
+		}
+	return SMFIS_CONTINUE;
 }

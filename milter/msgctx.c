@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include <smx/log.h>
 #include <smx/mailaddr.h>
+#include <smx/smime.h>
 
 /* Postfix refuses headers beyond 100 KB by default (header_size_limit);
  * ten times that is kept before we stop recording headers. */
@@ -77,6 +79,7 @@ static void msg_free(struct msg **mp)
 		free(m->headers[i].value);
 	}
 	free(m->headers);
+	free(m->ar_ours);
 	spool_free(&m->body);
 	free(m);
 	*mp = NULL;
@@ -179,6 +182,29 @@ int msg_add_header(struct msg *m, const char *name, const char *value)
 	}
 	m->n_headers++;
 	m->header_bytes += bytes;
+	return 0;
+}
+
+int msg_track_auth_results(struct msg *m, const char *authserv_id,
+			   const char *name, const char *value)
+{
+	if (strcasecmp(name, "Authentication-Results") != 0)
+		return 0;
+	if (m->ar_seen == INT_MAX) {	/* smfi_chgheader takes an int */
+		m->ar_overflow = true;
+		return 0;
+	}
+	m->ar_seen++;
+	if (!smime_ar_authserv_id_is(value, authserv_id))
+		return 0;
+	if (m->n_ar_ours >= MSG_AR_OURS_MAX) {
+		m->ar_overflow = true;
+		return 0;
+	}
+	if (reserve_one((void **)&m->ar_ours, &m->cap_ar_ours, m->n_ar_ours,
+			sizeof(*m->ar_ours)) != 0)
+		return -1;
+	m->ar_ours[m->n_ar_ours++] = m->ar_seen;
 	return 0;
 }
 

@@ -30,6 +30,12 @@ struct msg {
 	size_t n_headers, cap_headers;
 	size_t header_bytes;
 	bool headers_truncated;	/* over the header limit: not all kept */
+	unsigned ar_seen;	/* Authentication-Results headers, all of
+				 * them, kept or not */
+	unsigned *ar_ours;	/* the occurrences (from 1) among them that
+				 * name our authserv-id */
+	size_t n_ar_ours, cap_ar_ours;
+	bool ar_overflow;	/* more of ours than MSG_AR_OURS_MAX */
 	struct spool *body;
 	size_t body_bytes;	/* received, kept or not */
 	bool body_too_large;	/* over max_message_size: not all kept */
@@ -74,6 +80,18 @@ const char *msg_header(const struct msg *msg, const char *name);
 /* Records a header. Past the header limit the header is not kept and
  * headers_truncated is set; returns -1 only when out of memory. */
 int msg_add_header(struct msg *msg, const char *name, const char *value);
+
+/* The most Authentication-Results headers naming our authserv-id that
+ * one message may carry; a message with more is refused rather than
+ * delivered with one of them left in. */
+#define MSG_AR_OURS_MAX 1000u
+
+/* Notes an Authentication-Results header that names authserv_id (every
+ * header goes through here, before msg_add_header, also past the header
+ * limit), so that each can be removed at the end of the message. Returns
+ * 0 or -1 when out of memory. */
+int msg_track_auth_results(struct msg *msg, const char *authserv_id,
+			   const char *name, const char *value);
 
 /* Appends body bytes to the spool. Past max_message_size the bytes are
  * dropped and body_too_large is set (returns 0). Returns -1 with errno

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #define AR_MAX_READ 8192	/* bytes of an existing header looked at */
+#define AR_ID_MAX 255		/* longest authserv-id compared */
 #define QSEMI '\x01'		/* ';' inside a quoted-string */
 #define QSPACE '\x02'		/* white space inside a quoted-string */
 
@@ -70,24 +71,68 @@ static char *ar_clean(const char *value)
 	return out;
 }
 
+/* Skips CFWS: white space, line breaks and (nested) comments. */
+static const char *skip_cfws(const char *p)
+{
+	int depth = 0;
+	for (; *p != '\0'; p++) {
+		if (depth > 0) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '(')
+				depth++;
+			else if (*p == ')')
+				depth--;
+		} else if (*p == '(') {
+			depth = 1;
+		} else if (*p != ' ' && *p != '\t' && *p != '\r' &&
+			   *p != '\n') {
+			break;
+		}
+	}
+	return p;
+}
+
+static bool token_char(char c);
+
+/* The authserv-id is the first element of the value: a token or a
+ * quoted-string after optional CFWS, read whole (not cut at AR_MAX_READ:
+ * a long comment in front must not hide it). */
 bool ar_authserv_id(const char *value, char *out, size_t size)
 {
-	char *c = ar_clean(value);
-	bool ok = false;
-	if (c == NULL)
-		return false;
-	char *p = c + strspn(c, " ");
-	size_t n = strcspn(p, " ;");
-	if (n > 0 && n < size) {
-		for (size_t i = 0; i < n; i++)
-			out[i] = (p[i] >= 'A' && p[i] <= 'Z') ?
-				(char)(p[i] - 'A' + 'a') :
-				p[i] == QSPACE ? ' ' : p[i];
-		out[n] = '\0';
-		ok = true;
+	const char *p = skip_cfws(value);
+	size_t n = 0;
+	if (*p == '"') {
+		/* unterminated: the id runs to the end, as a lenient reader
+		 * would take it */
+		for (p++; *p != '"' && *p != '\0'; p++) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			if (n + 1 >= size)
+				return false;	/* too long to be the one */
+			out[n++] = *p;
+		}
+	} else {
+		for (; token_char(*p); p++) {
+			if (n + 1 >= size)
+				return false;
+			out[n++] = *p;
+		}
 	}
-	free(c);
-	return ok;
+	if (n == 0)
+		return false;
+	out[n] = '\0';
+	for (char *c = out; *c != '\0'; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return true;
+}
+
+bool smime_ar_authserv_id_is(const char *value, const char *authserv_id)
+{
+	char id[AR_ID_MAX + 2];	/* one more than the longest: longer fails */
+	return ar_authserv_id(value, id, sizeof(id)) &&
+	       strcasecmp(id, authserv_id) == 0;
 }
 
 /* Whether one resinfo ("dmarc=pass header.from=example.com ...") is a

@@ -235,14 +235,24 @@ static void read_identity(struct smime_verify *m)
 		g_object_unref(l);
 }
 
-/* dmarc=pass from a trusted authserv-id for the From domain. */
+/* dmarc=pass for the From domain from a trusted authserv-id, in a
+ * header that the receiving MTA itself added: the MTA puts its Received
+ * header on top of everything the sender wrote, so only the headers above
+ * the first Received were added on this host after reception (by an
+ * earlier milter or the MTA's own header checks). A result below it came
+ * with the message, whatever authserv-id it names; without any Received
+ * header nothing can be told apart and no result counts. */
 static void read_dmarc(struct smime_verify *m)
 {
 	const char *at = m->from ? strrchr(m->from, '@') : NULL;
 	char id[256];
-	if (at == NULL)
+	size_t received = 0;	/* no Received at all: nothing is trusted */
+	while (received < m->n_hdrs &&
+	       strcasecmp(m->hdrs[received].name, "Received") != 0)
+		received++;
+	if (at == NULL || received == m->n_hdrs)
 		return;
-	for (size_t i = 0; i < m->n_hdrs && !m->dmarc_pass; i++) {
+	for (size_t i = 0; i < received && !m->dmarc_pass; i++) {
 		const struct vhdr *h = &m->hdrs[i];
 		if (strcasecmp(h->name, "Authentication-Results") != 0 ||
 		    !ar_authserv_id(h->value, id, sizeof(id)))

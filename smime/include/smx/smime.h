@@ -419,6 +419,12 @@ size_t smime_verify_edit_count(const struct smime_verify *vfy);
 const struct smime_header_edit *smime_verify_edit(
 	const struct smime_verify *vfy, size_t i);
 
+/* True when an Authentication-Results header value names authserv_id
+ * as its authserv-id: the first token or quoted-string after any
+ * comments and white space, compared whole and in any case
+ * ("example.com.evil" and "example.co" are not "example.com"). */
+bool smime_ar_authserv_id_is(const char *value, const char *authserv_id);
+
 /* The value of our Authentication-Results header (with its leading
  * space, folded with LF + TAB), e.g.
  *   " mx.example.org; smime=pass (signature verified)

@@ -105,11 +105,14 @@ static struct text sign_entity(const struct testid *id,
 	return t;
 }
 
-/* A whole message: extra headers (CRLF-terminated lines) + entity. */
-static struct text message(const char *from, const char *extra,
-			   const struct text *entity)
+/* A whole message: headers the receiving MTA added above its Received
+ * header, then that header, the sender's headers and extra ones
+ * (CRLF-terminated lines), and the entity. */
+static struct text message_above(const char *above, const char *from,
+				 const char *extra, const struct text *entity)
 {
 	struct text t = { 0 };
+	puts_(&t, above);
 	puts_(&t, "Received: from a by b\r\nFrom: ");
 	puts_(&t, from);
 	puts_(&t, "\r\nTo: bob@example.org\r\nSubject: hi\r\n"
@@ -117,6 +120,12 @@ static struct text message(const char *from, const char *extra,
 	puts_(&t, extra);
 	put(&t, entity->p, entity->len);
 	return t;
+}
+
+static struct text message(const char *from, const char *extra,
+			   const struct text *entity)
+{
+	return message_above("", from, extra, entity);
 }
 
 /* --- verifying ------------------------------------------------------------ */
@@ -334,15 +343,18 @@ static void dmarc_pass_from_trusted_id_is_required_when_asked(void **state)
 {
 	(void)state;
 	struct text e = sign_entity(&alice, SMIME_SIGN_CLEAR, "Hello\r\n");
-	struct text m1 = message("alice@example.com",
+	struct text m1 = message_above(
 		"Authentication-Results: mx.upstream (comment; x=y);\r\n"
 		"\tdkim=pass header.d=example.com;\r\n"
-		"\tdmarc = pass (p=reject) header.from=Example.COM\r\n", &e);
-	struct text m2 = message("alice@example.com",
+		"\tdmarc = pass (p=reject) header.from=Example.COM\r\n",
+		"alice@example.com", "", &e);
+	struct text m2 = message_above(
 		"Authentication-Results: evil.example; dmarc=pass "
 		"header.from=example.com\r\n"
+		"Authentication-Results: mx.upstream.evil; dmarc=pass "
+		"header.from=example.com\r\n"
 		"Authentication-Results: mx.upstream; dmarc=fail "
-		"header.from=example.com\r\n", &e);
+		"header.from=example.com\r\n", "alice@example.com", "", &e);
 	struct run r = { 0 };
 	verifier(&r, true, 0, false, "mx.upstream");
 	verify_text(&r, &m1, false);
@@ -354,6 +366,80 @@ static void dmarc_pass_from_trusted_id_is_required_when_asked(void **state)
 	free(e.p);
 	free(m1.p);
 	free(m2.p);
+}
+
+/* The sender can write any Authentication-Results header, naming any
+ * authserv-id: only what the receiving MTA put above its own Received
+ * header counts. */
+static void dmarc_pass_below_the_first_received_is_not_trusted(void **state)
+{
+	(void)state;
+	const char *pass = "Authentication-Results: mx.upstream; dmarc=pass "
+			   "header.from=example.com\r\n";
+	struct text e = sign_entity(&alice, SMIME_SIGN_CLEAR, "Hello\r\n");
+	struct text below = message("alice@example.com", pass, &e);
+	struct text between = message_above(
+		"Received: from c by d\r\n", "alice@example.com", "", &e);
+	/* above a Received the sender wrote, below ours */
+	struct text t = { 0 };
+	puts_(&t, "Received: from mx by us\r\n");
+	puts_(&t, pass);
+	put(&t, between.p, between.len);
+	struct text none = { 0 };	/* no Received at all */
+	puts_(&none, pass);
+	puts_(&none, strstr(below.p, "From: "));
+	struct run r = { 0 };
+	verifier(&r, true, 0, false, "mx.upstream");
+	verify_text(&r, &below, false);
+	expect(&r, SMIME_RESULT_PASS, SMIME_REASON_OK, 0);
+	smime_verify_free(&r.vfy);
+	verify_text(&r, &t, false);
+	expect(&r, SMIME_RESULT_PASS, SMIME_REASON_OK, 0);
+	smime_verify_free(&r.vfy);
+	verify_text(&r, &none, false);
+	expect(&r, SMIME_RESULT_PASS, SMIME_REASON_OK, 0);
+	run_free(&r);
+	free(e.p);
+	free(below.p);
+	free(between.p);
+	free(t.p);
+	free(none.p);
+}
+
+/* The authserv-id is the first token or quoted-string after comments
+ * and white space, compared whole, in any case. */
+static void authserv_id_is_compared_whole(void **state)
+{
+	(void)state;
+	const char *id = "mx.example.org";
+	assert_true(smime_ar_authserv_id_is(" mx.example.org; smime=pass", id));
+	assert_true(smime_ar_authserv_id_is(" MX.Example.ORG;smime=pass", id));
+	assert_true(smime_ar_authserv_id_is("mx.example.org", id));
+	assert_true(smime_ar_authserv_id_is(" mx.example.org 1; none", id));
+	assert_true(smime_ar_authserv_id_is(
+		" (a (nested) comment)\r\n\t mx.example.org (x); dkim=pass", id));
+	assert_true(smime_ar_authserv_id_is(" \"mx.example.org\"; x=y", id));
+	assert_true(smime_ar_authserv_id_is(" \"mx.ex\\ample.org\"; x", id));
+	assert_true(smime_ar_authserv_id_is(" (\\) still a comment) "
+					    "mx.example.org;", id));
+	assert_false(smime_ar_authserv_id_is(" mx.example.org.evil; x", id));
+	assert_false(smime_ar_authserv_id_is(" mx.example.or; x", id));
+	assert_false(smime_ar_authserv_id_is(" evil.mx.example.org; x", id));
+	assert_false(smime_ar_authserv_id_is(" mx.example.org_; x", id));
+	assert_false(smime_ar_authserv_id_is(" (mx.example.org) other; x", id));
+	assert_false(smime_ar_authserv_id_is(" (unterminated mx.example.org", id));
+	assert_true(smime_ar_authserv_id_is(" \"mx.example.org", id));
+	assert_false(smime_ar_authserv_id_is("", id));
+	assert_false(smime_ar_authserv_id_is(" ; mx.example.org", id));
+	/* a comment longer than any bound in front of the id hides nothing */
+	size_t n = 100000;
+	char *big = malloc(n + 64);
+	assert_non_null(big);
+	big[0] = '(';
+	memset(big + 1, 'c', n);
+	strcpy(big + 1 + n, ") mx.example.org; smime=pass");
+	assert_true(smime_ar_authserv_id_is(big, id));
+	free(big);
 }
 
 /* A mailing list wraps the signed part and adds a footer. */
@@ -635,6 +721,8 @@ int main(void)
 		cmocka_unit_test(untrusted_chain_harvested_only_when_allowed),
 		cmocka_unit_test(outbound_is_never_harvested),
 		cmocka_unit_test(dmarc_pass_from_trusted_id_is_required_when_asked),
+		cmocka_unit_test(dmarc_pass_below_the_first_received_is_not_trusted),
+		cmocka_unit_test(authserv_id_is_compared_whole),
 		cmocka_unit_test(nested_signature_in_mixed_with_footer_passes),
 		cmocka_unit_test(forged_ar_with_our_id_is_deleted),
 		cmocka_unit_test(truncated_base64_signature_is_permerror),

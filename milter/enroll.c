@@ -38,12 +38,12 @@ static void publish_issued(const struct cfg *cfg, struct store *store,
 	store_cert_free(&cert);
 }
 
-enum smx_status enroll_sender(struct store *store, const struct cfg *cfg,
-			      const char *qid, const char *from, char *why,
-			      size_t size)
+/* Asks the organization CA for from's identity (new or renewed). */
+static enum smx_status issue(struct store *store, const struct cfg *cfg,
+			     const char *qid, const char *from,
+			     struct ca_issued *out, char *why, size_t size)
 {
 	struct ca *ca = NULL;
-	struct ca_issued out;
 	enum smx_status st = store != NULL ? ca_open(store, cfg, &ca)
 					   : SMX_TEMPFAIL;
 	if (st != SMX_OK) {
@@ -51,21 +51,43 @@ enum smx_status enroll_sender(struct store *store, const struct cfg *cfg,
 			 "unavailable (%s)", smx_status_name(st));
 		return st;
 	}
-	st = ca_issue(ca, from, 0, time(NULL), &out);
+	st = ca_issue(ca, from, 0, time(NULL), out);
 	ca_free(&ca);
 	if (st != SMX_OK) {
 		snprintf(why, size, "auto-enrollment of <%s> failed (%s)", from,
 			 smx_status_name(st));
 		return st;
 	}
-	if (out.created) {
+	if (out->created) {
 		smx_log(LOG_INFO, "%s: enrolled <%s>: %s certificate %s", qid,
-			from, out.renewed ? "renewed" : "issued",
-			out.sign_fingerprint);
-		publish_issued(cfg, store, qid, from, out.enc_fingerprint);
+			from, out->renewed ? "renewed" : "issued",
+			out->sign_fingerprint);
+		publish_issued(cfg, store, qid, from, out->enc_fingerprint);
 	}
 	snprintf(why, size, "%s", "");
 	return SMX_OK;
+}
+
+enum smx_status enroll_sender(struct store *store, const struct cfg *cfg,
+			      const char *qid, const char *from, char *why,
+			      size_t size)
+{
+	struct ca_issued out;
+	return issue(store, cfg, qid, from, &out, why, size);
+}
+
+bool enroll_renew_if_due(struct store *store, const struct cfg *cfg,
+			 const char *qid, const char *from, int64_t not_after)
+{
+	if (!enroll_renewal_due(cfg, not_after, time(NULL)))
+		return false;
+	struct ca_issued out;
+	char why[200];
+	if (issue(store, cfg, qid, from, &out, why, sizeof(why)) != SMX_OK) {
+		smx_log(LOG_WARNING, "%s: %s", qid, why);
+		return false;
+	}
+	return out.created;
 }
 
 bool enroll_renewal_due(const struct cfg *cfg, int64_t not_after, time_t now)

@@ -27,6 +27,8 @@ static const char *const refusals[] = { "reject", "tempfail", "defer",
 static const char *const results[] = { "pass", "fail", "policy", "neutral",
 				       "temperror", "permerror", "other" };
 static const char *const lookups[] = { "hit", "miss", "unknown" };
+static const char *const enrollments[] = { "issued", "renewed", "limited",
+					   "failed" };
 static const char *const failures[] = { "sign", "encrypt", "decrypt",
 					"verify", "harvest", "lookup", "mta",
 					"internal" };
@@ -45,7 +47,8 @@ enum {
 	C_ENCRYPTED = C_VERIFIED + COUNT(results),
 	C_DECRYPTED = C_ENCRYPTED + 1,
 	C_HARVESTS = C_DECRYPTED + 1,
-	C_LOOKUPS = C_HARVESTS + 1,
+	C_ENROLLMENTS = C_HARVESTS + 1,
+	C_LOOKUPS = C_ENROLLMENTS + COUNT(enrollments),
 	C_CACHE_HITS = C_LOOKUPS + COUNT(lookups),
 	C_FAILURES = C_CACHE_HITS + 1,
 	N_COUNTERS = C_FAILURES + COUNT(failures),
@@ -84,6 +87,10 @@ static const struct family families[] = {
 	  C_DECRYPTED, { { NULL, NULL, 1 } } },
 	{ "harvests_total", "Certificates harvested from verified signatures "
 	  "into the store.", "harvests", C_HARVESTS, { { NULL, NULL, 1 } } },
+	{ "enrollments_total", "Auto-enrollment by the organization CA: "
+	  "certificates issued and renewed, new addresses refused by the "
+	  "enrollment limits, failures.", "enrollments", C_ENROLLMENTS,
+	  { LABEL("result", enrollments) } },
 	{ "directory_lookups_total", "Queries to the LDAP directory, by "
 	  "result.", "directory_lookups", C_LOOKUPS,
 	  { LABEL("result", lookups) } },
@@ -199,6 +206,13 @@ void smx_metrics_verification(uint64_t micros)
 void smx_metrics_harvest(size_t certificates)
 {
 	add(C_HARVESTS, certificates);
+}
+
+void smx_metrics_enrollment(enum smx_metrics_enrollment result)
+{
+	size_t r = (size_t)result < COUNT(enrollments)
+			   ? (size_t)result : SMX_METRICS_ENROLL_FAILED;
+	add(C_ENROLLMENTS + r, 1);
 }
 
 void smx_metrics_directory_lookup(enum smx_metrics_lookup result,

@@ -341,8 +341,8 @@ static int decide_with_enrollment(const struct conn *c, const char *qid,
 	if (!d->needs_key)
 		return 0;
 	char why[200];
-	if (enroll_sender(runtime_store(), cfg, qid, from, why,
-			  sizeof(why)) != SMX_OK) {
+	if (enroll_sender(runtime_store(), cfg, qid, c->msg->auth_authen, from,
+			  why, sizeof(why)) != SMX_OK) {
 		size_t used = strlen(d->reason);
 		snprintf(d->reason + used, sizeof(d->reason) - used, "; %s", why);
 		return 0;

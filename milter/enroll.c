@@ -1,11 +1,15 @@
 #include "enroll.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <smx/ca.h>
 #include <smx/directory.h>
 #include <smx/log.h>
+#include <smx/metrics.h>
 
+#include "enroll-limit.h"
 #include "runtime.h"
 
 /* With ldap.publish, the new encryption certificate goes to the user's
@@ -49,6 +53,7 @@ static enum smx_status issue(struct store *store, const struct cfg *cfg,
 	if (st != SMX_OK) {
 		snprintf(why, size, "auto-enrollment: organization CA "
 			 "unavailable (%s)", smx_status_name(st));
+		smx_metrics_enrollment(SMX_METRICS_ENROLL_FAILED);
 		return st;
 	}
 	st = ca_issue(ca, from, 0, time(NULL), out);
@@ -56,24 +61,89 @@ static enum smx_status issue(struct store *store, const struct cfg *cfg,
 	if (st != SMX_OK) {
 		snprintf(why, size, "auto-enrollment of <%s> failed (%s)", from,
 			 smx_status_name(st));
+		smx_metrics_enrollment(SMX_METRICS_ENROLL_FAILED);
 		return st;
 	}
 	if (out->created) {
 		smx_log(LOG_INFO, "%s: enrolled <%s>: %s certificate %s", qid,
 			from, out->renewed ? "renewed" : "issued",
 			out->sign_fingerprint);
+		smx_metrics_enrollment(out->renewed ? SMX_METRICS_ENROLL_RENEWED
+						    : SMX_METRICS_ENROLL_ISSUED);
 		publish_issued(cfg, store, qid, from, out->enc_fingerprint);
 	}
 	snprintf(why, size, "%s", "");
 	return SMX_OK;
 }
 
-enum smx_status enroll_sender(struct store *store, const struct cfg *cfg,
-			      const char *qid, const char *from, char *why,
-			      size_t size)
+static struct enroll_limit *limiter;
+static pthread_once_t limiter_once = PTHREAD_ONCE_INIT;
+
+static void limiter_create(void)
 {
+	limiter = enroll_limit_new();
+}
+
+static const char *domain_of(const char *address)
+{
+	const char *at = strrchr(address, '@');
+	return at != NULL ? at + 1 : address;
+}
+
+/* Is login allowed to enroll another new address of from's domain? The
+ * first refusal of a login or domain in a window is logged; every one is
+ * counted and explained in why. */
+static bool within_limits(const struct cfg *cfg, const char *qid,
+			  const char *login, const char *from, char *why,
+			  size_t size)
+{
+	pthread_once(&limiter_once, limiter_create);
+	bool first = false;
+	enum enroll_limit_verdict v =
+		limiter == NULL
+			? ENROLL_LIMIT_FULL
+			: enroll_limit_check(limiter, login, domain_of(from),
+					     cfg->ca.enroll_per_login,
+					     cfg->ca.enroll_per_domain,
+					     time(NULL), &first);
+	if (v == ENROLL_LIMIT_ALLOWED)
+		return true;
+	const char *what = v == ENROLL_LIMIT_LOGIN ? "the login's"
+			   : v == ENROLL_LIMIT_DOMAIN ? "the domain's"
+						      : "the limiter's";
+	snprintf(why, size, "auto-enrollment of <%s> refused: %s hourly "
+		 "enrollment limit reached", from, what);
+	smx_metrics_enrollment(SMX_METRICS_ENROLL_LIMITED);
+	if (v == ENROLL_LIMIT_LOGIN && first)
+		smx_log(LOG_WARNING, "%s: login %s reached ca.enroll_per_login "
+			"(%u new addresses per hour): no more enrollments for "
+			"it until the hour ends (first refused: <%s>)", qid,
+			login, cfg->ca.enroll_per_login, from);
+	else if (v == ENROLL_LIMIT_DOMAIN && first)
+		smx_log(LOG_WARNING, "%s: domain %s reached "
+			"ca.enroll_per_domain (%u new addresses per hour): no "
+			"more enrollments for it until the hour ends (first "
+			"refused: <%s>)", qid, domain_of(from),
+			cfg->ca.enroll_per_domain, from);
+	else if (first)
+		smx_log(LOG_WARNING, "%s: too many logins and domains enrolled "
+			"this hour (or out of memory): no more enrollments of "
+			"new ones until the hour ends (first refused: <%s>)",
+			qid, from);
+	return false;
+}
+
+enum smx_status enroll_sender(struct store *store, const struct cfg *cfg,
+			      const char *qid, const char *login,
+			      const char *from, char *why, size_t size)
+{
+	if (!within_limits(cfg, qid, login, from, why, size))
+		return SMX_PERMFAIL;
 	struct ca_issued out;
-	return issue(store, cfg, qid, from, &out, why, size);
+	enum smx_status st = issue(store, cfg, qid, from, &out, why, size);
+	if (st == SMX_OK && out.created && limiter != NULL)
+		enroll_limit_record(limiter, login, domain_of(from), time(NULL));
+	return st;
 }
 
 bool enroll_renew_if_due(struct store *store, const struct cfg *cfg,

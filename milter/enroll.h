@@ -16,13 +16,15 @@
 #include <smx/store.h>
 
 /* Issues the first identity of from, for a client that policy allows to
- * sign as from. ca_issue serializes per address across threads,
- * processes and hosts, so concurrent first messages issue one
- * certificate. Returns SMX_OK (the store now holds a usable identity), or
- * the failure with the reason in why. */
+ * sign as from (login: its SASL login, NULL without one), within the
+ * hourly limits ca.enroll_per_login and ca.enroll_per_domain. ca_issue
+ * serializes per address across threads, processes and hosts, so
+ * concurrent first messages issue one certificate (and count once).
+ * Returns SMX_OK (the store now holds a usable identity), or the failure
+ * (SMX_PERMFAIL: a limit was reached) with the reason in why. */
 enum smx_status enroll_sender(struct store *store, const struct cfg *cfg,
-			      const char *qid, const char *from, char *why,
-			      size_t size);
+			      const char *qid, const char *login,
+			      const char *from, char *why, size_t size);
 
 /* Renews from's identity when its signing certificate, valid until
  * not_after, is due (enroll_renewal_due). Only for a message that policy

@@ -76,6 +76,8 @@ struct cfg_ca {
 	char *crl_url;			/* CRL distribution point, or NULL */
 	bool separate_encryption_cert;	/* a signing and an encryption cert */
 	bool auto_enroll;		/* milter issues on first signed mail */
+	unsigned enroll_per_login;	/* new addresses per login per hour */
+	unsigned enroll_per_domain;	/* new addresses per domain per hour */
 };
 
 /* Inbound verification bounds and trust (the `verify` group). */

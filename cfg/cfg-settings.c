@@ -150,6 +150,8 @@ const struct cfg_setting cfg_settings[] = {
 	  "10", 0, 1000000, NULL },
 	{ "ca", "enroll_per_domain", CFG_UINT, FIELD(ca.enroll_per_domain), 0,
 	  "200", 0, 1000000, NULL },
+	{ "ca", "enroll_known_only", CFG_BOOL, FIELD(ca.enroll_known_only), 0,
+	  "false", 0, 0, NULL },
 };
 const size_t cfg_settings_count = sizeof(cfg_settings) / sizeof(cfg_settings[0]);
 

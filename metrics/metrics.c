@@ -28,7 +28,7 @@ static const char *const results[] = { "pass", "fail", "policy", "neutral",
 				       "temperror", "permerror", "other" };
 static const char *const lookups[] = { "hit", "miss", "unknown" };
 static const char *const enrollments[] = { "issued", "renewed", "limited",
-					   "failed" };
+					   "unknown", "failed" };
 static const char *const failures[] = { "sign", "encrypt", "decrypt",
 					"verify", "harvest", "lookup", "mta",
 					"internal" };
@@ -89,7 +89,7 @@ static const struct family families[] = {
 	  "into the store.", "harvests", C_HARVESTS, { { NULL, NULL, 1 } } },
 	{ "enrollments_total", "Auto-enrollment by the organization CA: "
 	  "certificates issued and renewed, new addresses refused by the "
-	  "enrollment limits, failures.", "enrollments", C_ENROLLMENTS,
+	  "enrollment limits or as unknown, failures.", "enrollments", C_ENROLLMENTS,
 	  { LABEL("result", enrollments) } },
 	{ "directory_lookups_total", "Queries to the LDAP directory, by "
 	  "result.", "directory_lookups", C_LOOKUPS,

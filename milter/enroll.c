@@ -133,12 +133,76 @@ static bool within_limits(const struct cfg *cfg, const char *qid,
 	return false;
 }
 
+/* Did an administrator or the CA ever put a certificate for from into the
+ * store? Harvested ones do not count: anybody who mails us signed can
+ * have one harvested for any address. */
+static enum smx_status store_knows(struct store *store, const char *from,
+				   bool *known_r)
+{
+	struct store_cert **certs = NULL;
+	size_t n = 0;
+	enum smx_status st = store != NULL
+				     ? store_cert_list(store, from, &certs, &n)
+				     : SMX_TEMPFAIL;
+	*known_r = false;
+	for (size_t i = 0; st == SMX_OK && i < n; i++)
+		if (certs[i]->source == STORE_SOURCE_IMPORTED ||
+		    certs[i]->source == STORE_SOURCE_ISSUED)
+			*known_r = true;
+	store_cert_list_free(&certs, n);
+	return st;
+}
+
+/* With ca.enroll_known_only: does the store know from (store_knows), or
+ * the directory hold an entry for it (with or without certificates)?
+ * SMX_OK (known), SMX_NOTFOUND (unknown) or SMX_TEMPFAIL (cannot tell). */
+static enum smx_status known_address(struct store *store, const char *from)
+{
+	bool known = false;
+	enum smx_status st = store_knows(store, from, &known);
+	if (st != SMX_OK || known)
+		return st == SMX_OK ? SMX_OK : SMX_TEMPFAIL;
+	struct directory *dir = runtime_directory();
+	if (dir == NULL)
+		return SMX_NOTFOUND;
+	struct directory_result *r = NULL;
+	st = directory_lookup(dir, from, &r);
+	bool has_entry = r != NULL && r->n_entries > 0;
+	directory_result_free(&r);
+	if (st == SMX_OK || (st == SMX_NOTFOUND && has_entry))
+		return SMX_OK;
+	return st == SMX_TEMPFAIL ? SMX_TEMPFAIL : SMX_NOTFOUND;
+}
+
+/* ca.enroll_known_only refuses an address nobody knows: SMX_OK, or the
+ * refusal (SMX_PERMFAIL, SMX_TEMPFAIL) with the reason in why. */
+static enum smx_status check_known(struct store *store, const struct cfg *cfg,
+				   const char *from, char *why, size_t size)
+{
+	if (!cfg->ca.enroll_known_only)
+		return SMX_OK;
+	enum smx_status st = known_address(store, from);
+	if (st == SMX_OK)
+		return SMX_OK;
+	smx_metrics_enrollment(st == SMX_NOTFOUND ? SMX_METRICS_ENROLL_UNKNOWN
+						  : SMX_METRICS_ENROLL_FAILED);
+	snprintf(why, size, "auto-enrollment of <%s> refused: %s", from,
+		 st == SMX_NOTFOUND ? "neither the directory nor the store "
+				      "knows the address (ca.enroll_known_only)"
+				    : "the directory or the store cannot tell "
+				      "whether it knows the address");
+	return st == SMX_NOTFOUND ? SMX_PERMFAIL : SMX_TEMPFAIL;
+}
+
 enum smx_status enroll_sender(struct store *store, const struct cfg *cfg,
 			      const char *qid, const char *login,
 			      const char *from, char *why, size_t size)
 {
 	if (!within_limits(cfg, qid, login, from, why, size))
 		return SMX_PERMFAIL;
+	enum smx_status known = check_known(store, cfg, from, why, size);
+	if (known != SMX_OK)
+		return known;
 	struct ca_issued out;
 	enum smx_status st = issue(store, cfg, qid, from, &out, why, size);
 	if (st == SMX_OK && out.created && limiter != NULL)

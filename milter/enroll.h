@@ -17,11 +17,13 @@
 
 /* Issues the first identity of from, for a client that policy allows to
  * sign as from (login: its SASL login, NULL without one), within the
- * hourly limits ca.enroll_per_login and ca.enroll_per_domain. ca_issue
+ * hourly limits ca.enroll_per_login and ca.enroll_per_domain and, with
+ * ca.enroll_known_only, when the store or the directory knows from. ca_issue
  * serializes per address across threads, processes and hosts, so
  * concurrent first messages issue one certificate (and count once).
  * Returns SMX_OK (the store now holds a usable identity), or the failure
- * (SMX_PERMFAIL: a limit was reached) with the reason in why. */
+ * (SMX_PERMFAIL: a limit was reached or the address is unknown) with the
+ * reason in why. */
 enum smx_status enroll_sender(struct store *store, const struct cfg *cfg,
 			      const char *qid, const char *login,
 			      const char *from, char *why, size_t size);

@@ -1,5 +1,6 @@
 # Helpers for the auto-enrollment tests through Postfix (sourced after
-# tests/lib/common.sh and tests/lib/postfix.sh, after pf_init).
+# tests/lib/common.sh and tests/lib/postfix.sh; ctl, enroll_prepare and
+# the sending helpers after pf_init).
 MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
 HERE="$SMX_SOURCE_DIR/tests/integration-sign"
 TOOL="$SMX_SOURCE_DIR/tests/interop-sign/mime_tool.py"
@@ -73,4 +74,15 @@ is_signed() {
 # decision OUT: the milter's log line for the message of transcript OUT.
 decision() {
   milter_line_for "$(pf_queue_id "$1")"
+}
+
+# enroll_slapd_start: a slapd (tests/lib/slapd.sh) in SLAPD_DIR holding
+# dc=example,dc=com and george@example.com's entry, without certificates.
+enroll_slapd_start() {
+  local ldif="$SMX_TEST_DIR/entries.ldif"
+  SLAPD_DIR=$(fresh_dir slapd)
+  slapd_start "$SLAPD_DIR"
+  printf 'dn: dc=example,dc=com\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\ndn: uid=george,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: george\ncn: George\nsn: New\nmail: george@example.com\n' > "$ldif"
+  ldapadd -x -H "$SLAPD_URI" -D "$SLAPD_ROOTDN" -w "$SLAPD_ROOTPW" -f "$ldif" \
+    > "$SMX_TEST_DIR/ldapadd.log" 2>&1 || fail "ldapadd: $(cat "$SMX_TEST_DIR/ldapadd.log")"
 }

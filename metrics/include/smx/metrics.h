@@ -55,6 +55,7 @@ enum smx_metrics_enrollment {
 	SMX_METRICS_ENROLL_ISSUED = 0,	/* a new address got a certificate */
 	SMX_METRICS_ENROLL_RENEWED,	/* one due for renewal was renewed */
 	SMX_METRICS_ENROLL_LIMITED,	/* refused: ca.enroll_per_* reached */
+	SMX_METRICS_ENROLL_UNKNOWN,	/* refused: ca.enroll_known_only */
 	SMX_METRICS_ENROLL_FAILED,	/* the CA or the store failed */
 };
 

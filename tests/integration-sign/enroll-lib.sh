@@ -76,13 +76,26 @@ decision() {
   milter_line_for "$(pf_queue_id "$1")"
 }
 
-# enroll_slapd_start: a slapd (tests/lib/slapd.sh) in SLAPD_DIR holding
-# dc=example,dc=com and george@example.com's entry, without certificates.
+# enroll_slapd_start [USER...]: a slapd (tests/lib/slapd.sh) in SLAPD_DIR
+# holding dc=example,dc=com and an entry without certificates for each
+# USER@example.com (default: george).
 enroll_slapd_start() {
-  local ldif="$SMX_TEST_DIR/entries.ldif"
+  local ldif="$SMX_TEST_DIR/entries.ldif" u
   SLAPD_DIR=$(fresh_dir slapd)
   slapd_start "$SLAPD_DIR"
-  printf 'dn: dc=example,dc=com\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\ndn: uid=george,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: george\ncn: George\nsn: New\nmail: george@example.com\n' > "$ldif"
+  printf 'dn: dc=example,dc=com\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n' > "$ldif"
+  for u in "${@:-george}"; do
+    printf '\ndn: uid=%s,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: New\nmail: %s@example.com\n' \
+      "$u" "$u" "$u" "$u" >> "$ldif"
+  done
   ldapadd -x -H "$SLAPD_URI" -D "$SLAPD_ROOTDN" -w "$SLAPD_ROOTPW" -f "$ldif" \
     > "$SMX_TEST_DIR/ldapadd.log" 2>&1 || fail "ldapadd: $(cat "$SMX_TEST_DIR/ldapadd.log")"
+}
+
+# directory_certificates USER: how many userCertificate;binary values
+# USER@example.com's entry holds.
+directory_certificates() {
+  ldapsearch -LLL -o ldif-wrap=no -x -H "$SLAPD_URI" -b "dc=example,dc=com" \
+    "(mail=$1@example.com)" "userCertificate;binary" |
+    grep -ci "^usercertificate;binary::" || true
 }

@@ -5,16 +5,24 @@
 # is due for renewal, and From: addresses that have no certificate yet:
 # the organization CA issues and renews nothing, the encryption choice
 # for the CEO stays, and the messages go out unsigned as for any client
-# that may not sign as its From:. The CEO's own login, and the address
-# policy.signers.allow_unauthenticated lists, do get their renewals.
+# that may not sign as its From:, and with ldap.publish nothing reaches
+# the CEO's directory entry. The CEO's own login, and the address
+# policy.signers.allow_unauthenticated lists, do get their renewals (the
+# CEO's published).
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/slapd.sh"
 set -e
 pf_need_peers
-need_cmd openssl saslpasswd2 swaks
+need_cmd openssl ldapadd ldapsearch saslpasswd2 swaks
 
-pf_init --sasl
 . "$SMX_SOURCE_DIR/tests/integration-sign/enroll-lib.sh"
+enroll_slapd_start ceo
+pwfile="$SMX_TEST_DIR/ldap.pw"
+printf '%s' "$SLAPD_ROOTPW" > "$pwfile"
+chmod 600 "$pwfile"
+pf_init --sasl
+trap 'rc=$?; slapd_stop "$SLAPD_DIR"; (exit $rc); pf_cleanup' EXIT
 enroll_prepare
 # Certificates valid for one day, issued ahead by the administrator...
 issue_conf="$SMX_TEST_DIR/issue.conf"
@@ -22,9 +30,12 @@ cp "$PF_MILTER_CONF" "$issue_conf"
 printf 'ca: { key_type = "ec-p256"; cert_lifetime = "1d"; renew_before = "0"; };\n' \
   >> "$issue_conf"
 # ... are due for renewal under the milter's configuration.
-cat >> "$PF_MILTER_CONF" <<'CONF'
+cat >> "$PF_MILTER_CONF" <<CONF
 ca: { auto_enroll = true; key_type = "ec-p256";
       cert_lifetime = "2d"; renew_before = "25h"; };
+ldap: { uri = [ "$SLAPD_URI" ]; base = "dc=example,dc=com";
+        bind_dn = "$SLAPD_ROOTDN"; bind_password_file = "$pwfile";
+        publish = true; };
 policy: { signers: { allow_unauthenticated = [ "noreply@example.com" ]; }; };
 CONF
 ctl init > /dev/null || fail "smimectl init"
@@ -61,6 +72,8 @@ n=$(certificates ceo@example.com)
   fail "a client that may not sign as the CEO had the CEO's certificate renewed"
 [ "$(ctl --json lookup ceo@example.com)" = "$ceo_lookup" ] ||
   fail "the CEO's encryption certificate changed"
+[ "$(directory_certificates ceo)" = 0 ] ||
+  fail "a certificate was published to the CEO's directory entry"
 echo "ok: no renewal for a client that may not sign as the address"
 
 out=$(send carol-as-new newcomer@example.com carol@example.com)
@@ -80,6 +93,8 @@ n=$(certificates ceo@example.com)
 [ "$n" = 2 ] || fail "the CEO's own message: $n certificates, want 2 (renewed)"
 grep -q "enrolled <ceo@example.com>: renewed" "$PF_MILTER_LOG" ||
   fail "no renewal line for the CEO's own message"
+[ "$(directory_certificates ceo)" = 1 ] ||
+  fail "the CEO's renewed certificate was not published"
 out=$(send trusted-as-noreply noreply@example.com)
 is_signed "$(delivered "$out")" || fail "noreply's message is not signed"
 n=$(certificates noreply@example.com)

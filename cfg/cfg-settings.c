@@ -150,6 +150,12 @@ const struct cfg_setting cfg_settings[] = {
 	  FIELD(ca.separate_encryption_cert), 0, "false", 0, 0, NULL },
 	{ "ca", "auto_enroll", CFG_BOOL, FIELD(ca.auto_enroll), 0, "false", 0,
 	  0, NULL },
+	{ "ca", "enroll_per_login", CFG_UINT, FIELD(ca.enroll_per_login), 0,
+	  "10", 0, 1000000, NULL },
+	{ "ca", "enroll_per_domain", CFG_UINT, FIELD(ca.enroll_per_domain), 0,
+	  "200", 0, 1000000, NULL },
+	{ "ca", "enroll_known_only", CFG_BOOL, FIELD(ca.enroll_known_only), 0,
+	  "false", 0, 0, NULL },
 };
 const size_t cfg_settings_count = sizeof(cfg_settings) / sizeof(cfg_settings[0]);
 

@@ -29,6 +29,8 @@ static const char *const results[] = { "pass", "fail", "policy", "neutral",
 static const char *const decrypt_refusals[] = { "limit", "unopened",
 						"mismatch", "other" };
 static const char *const lookups[] = { "hit", "miss", "unknown" };
+static const char *const enrollments[] = { "issued", "renewed", "limited",
+					   "unknown", "failed" };
 static const char *const failures[] = { "sign", "encrypt", "decrypt",
 					"verify", "harvest", "lookup", "mta",
 					"internal" };
@@ -48,7 +50,8 @@ enum {
 	C_DECRYPTED = C_ENCRYPTED + 1,
 	C_DECRYPT_REFUSED = C_DECRYPTED + 1,
 	C_HARVESTS = C_DECRYPT_REFUSED + COUNT(decrypt_refusals),
-	C_LOOKUPS = C_HARVESTS + 1,
+	C_ENROLLMENTS = C_HARVESTS + 1,
+	C_LOOKUPS = C_ENROLLMENTS + COUNT(enrollments),
 	C_CACHE_HITS = C_LOOKUPS + COUNT(lookups),
 	C_FAILURES = C_CACHE_HITS + 1,
 	C_CONN_REFUSED = C_FAILURES + COUNT(failures),
@@ -92,6 +95,10 @@ static const struct family families[] = {
 	  { LABEL("reason", decrypt_refusals) } },
 	{ "harvests_total", "Certificates harvested from verified signatures "
 	  "into the store.", "harvests", C_HARVESTS, { { NULL, NULL, 1 } } },
+	{ "enrollments_total", "Auto-enrollment by the organization CA: "
+	  "certificates issued and renewed, new addresses refused by the "
+	  "enrollment limits or as unknown, failures.", "enrollments", C_ENROLLMENTS,
+	  { LABEL("result", enrollments) } },
 	{ "directory_lookups_total", "Queries to the LDAP directory, by "
 	  "result.", "directory_lookups", C_LOOKUPS,
 	  { LABEL("result", lookups) } },
@@ -216,6 +223,13 @@ void smx_metrics_verification(uint64_t micros)
 void smx_metrics_harvest(size_t certificates)
 {
 	add(C_HARVESTS, certificates);
+}
+
+void smx_metrics_enrollment(enum smx_metrics_enrollment result)
+{
+	size_t r = (size_t)result < COUNT(enrollments)
+			   ? (size_t)result : SMX_METRICS_ENROLL_FAILED;
+	add(C_ENROLLMENTS + r, 1);
 }
 
 void smx_metrics_directory_lookup(enum smx_metrics_lookup result,

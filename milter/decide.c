@@ -315,34 +315,36 @@ static void protect_if_decided(SMFICTX *ctx, struct conn *c, const char *from,
 				    : POLICY_ACTION_TEMPFAIL;
 }
 
-/* With ca.auto_enroll, a sender that policy wants signed gets a
- * certificate from the organization CA when it has none (or its
- * certificate is due for renewal), and the decision is made again. */
+/* With ca.auto_enroll, a sender that policy signs, or wants signed but
+ * has no key for, gets a certificate from the organization CA when it has
+ * none (or its certificate is due for renewal), and the decision is made
+ * again. Both come after policy_decide: it alone establishes that the
+ * client may sign as from (policy.signers), and a client that may not
+ * never makes the CA issue, renew or publish anything for that address. */
 static int decide_with_enrollment(const struct conn *c, const char *qid,
 				  const char *from,
 				  struct policy_message_input *in,
 				  struct policy_decision *d)
 {
 	const struct cfg *cfg = c->cfg;
-	int64_t not_after = 0;
-	if (cfg->ca.auto_enroll && from != NULL &&
-	    in->signing_key == POLICY_AVAILABLE &&
-	    signing_key_state(runtime_store(), from, &not_after) ==
-		    POLICY_AVAILABLE &&
-	    enroll_renewal_due(cfg, not_after, time(NULL))) {
-		char why[200];
-		if (enroll_sender(runtime_store(), cfg, qid, from, why,
-				  sizeof(why)) != SMX_OK)
-			smx_log(LOG_WARNING, "%s: %s", qid, why);
-	}
 	if (policy_decide(cfg->policy, in, d) != 0)
 		return -1;
-	if (!d->needs_key || !cfg->ca.auto_enroll ||
-	    in->signing_key == POLICY_UNKNOWN)
+	if (!cfg->ca.auto_enroll || in->signing_key == POLICY_UNKNOWN)
+		return 0;
+	int64_t not_after = 0;
+	if (d->sign) {
+		if (signing_key_state(runtime_store(), from, &not_after) ==
+			    POLICY_AVAILABLE &&
+		    enroll_renew_if_due(runtime_store(), cfg, qid, from,
+					not_after))
+			(void)signing_key_state(runtime_store(), from, NULL);
+		return 0;
+	}
+	if (!d->needs_key)
 		return 0;
 	char why[200];
-	if (enroll_sender(runtime_store(), cfg, qid, from, why,
-			  sizeof(why)) != SMX_OK) {
+	if (enroll_sender(runtime_store(), cfg, qid, c->msg->auth_authen, from,
+			  why, sizeof(why)) != SMX_OK) {
 		size_t used = strlen(d->reason);
 		snprintf(d->reason + used, sizeof(d->reason) - used, "; %s", why);
 		return 0;

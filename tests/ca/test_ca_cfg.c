@@ -59,6 +59,9 @@ static void defaults_without_the_group(void **state)
 	assert_null(cfg->ca.crl_url);
 	assert_false(cfg->ca.separate_encryption_cert);
 	assert_false(cfg->ca.auto_enroll);
+	assert_int_equal(cfg->ca.enroll_per_login, 10);
+	assert_int_equal(cfg->ca.enroll_per_domain, 200);
+	assert_false(cfg->ca.enroll_known_only);
 	cfg_unref(&cfg);
 }
 
@@ -81,7 +84,9 @@ static void every_key_is_read(void **state)
 		   "  cert_lifetime = \"400d\"; renew_before = 86400;\n"
 		   "  crl_validity = \"36h\";\n"
 		   "  crl_url = \"http://pki.example.com/ca.crl\";\n"
-		   "  separate_encryption_cert = true; auto_enroll = true; };\n",
+		   "  separate_encryption_cert = true; auto_enroll = true;\n"
+		   "  enroll_per_login = 0; enroll_per_domain = 50;\n"
+		   "  enroll_known_only = true; };\n",
 		   &errors);
 	assert_non_null(cfg);
 	assert_string_equal(cfg->ca.subject, "CN=Example CA,O=Example");
@@ -93,6 +98,9 @@ static void every_key_is_read(void **state)
 	assert_string_equal(cfg->ca.crl_url, "http://pki.example.com/ca.crl");
 	assert_true(cfg->ca.separate_encryption_cert);
 	assert_true(cfg->ca.auto_enroll);
+	assert_int_equal(cfg->ca.enroll_per_login, 0);
+	assert_int_equal(cfg->ca.enroll_per_domain, 50);
+	assert_true(cfg->ca.enroll_known_only);
 	cfg_unref(&cfg);
 }
 

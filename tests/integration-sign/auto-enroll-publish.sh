@@ -11,12 +11,8 @@ pf_need_peers
 need_cmd openssl ldapadd ldapsearch saslpasswd2
 MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
 
-SLAPD_DIR=$(fresh_dir slapd)
-slapd_start "$SLAPD_DIR"
-ldif="$SMX_TEST_DIR/entries.ldif"
-printf 'dn: dc=example,dc=com\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\ndn: uid=george,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: george\ncn: George\nsn: New\nmail: george@example.com\n' > "$ldif"
-ldapadd -x -H "$SLAPD_URI" -D "$SLAPD_ROOTDN" -w "$SLAPD_ROOTPW" -f "$ldif" \
-  > "$SMX_TEST_DIR/ldapadd.log" 2>&1 || fail "ldapadd: $(cat "$SMX_TEST_DIR/ldapadd.log")"
+. "$SMX_SOURCE_DIR/tests/integration-sign/enroll-lib.sh"
+enroll_slapd_start
 pwfile="$SMX_TEST_DIR/ldap.pw"
 printf '%s' "$SLAPD_ROOTPW" > "$pwfile"
 chmod 600 "$pwfile"

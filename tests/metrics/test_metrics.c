@@ -99,7 +99,7 @@ static void every_line_is_well_formed(void **state)
 		}
 	}
 	assert_int_equal(helps, types);
-	assert_int_equal(types, 14);	/* 12 counters, 2 histograms */
+	assert_int_equal(types, 15);	/* 13 counters, 2 histograms */
 	assert_true(samples > 100);
 	free(text);
 }
@@ -138,6 +138,12 @@ static void counters_count_by_label(void **state)
 	smx_metrics_decryption_refused("anything else");
 	assert_int_equal(sample("smime_milter_decryptions_refused_total"
 				"{reason=\"other\"}"), x0 + 1);
+
+	const char *limited = "smime_milter_enrollments_total"
+			      "{result=\"limited\"}";
+	uint64_t e0 = sample(limited);
+	smx_metrics_enrollment(SMX_METRICS_ENROLL_LIMITED);
+	assert_int_equal(sample(limited), e0 + 1);
 
 	uint64_t f0 = sample("smime_milter_failures_total{reason=\"mta\"}");
 	smx_metrics_failure(SMX_METRICS_FAIL_MTA);

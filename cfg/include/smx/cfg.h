@@ -78,6 +78,9 @@ struct cfg_ca {
 	char *crl_url;			/* CRL distribution point, or NULL */
 	bool separate_encryption_cert;	/* a signing and an encryption cert */
 	bool auto_enroll;		/* milter issues on first signed mail */
+	unsigned enroll_per_login;	/* new addresses per login per hour */
+	unsigned enroll_per_domain;	/* new addresses per domain per hour */
+	bool enroll_known_only;		/* only addresses directory/store know */
 };
 
 /* Inbound verification bounds and trust (the `verify` group). */

@@ -59,6 +59,17 @@ void smx_metrics_verification(uint64_t micros);
 /* certificates written to the store from one message's signatures. */
 void smx_metrics_harvest(size_t certificates);
 
+enum smx_metrics_enrollment {
+	SMX_METRICS_ENROLL_ISSUED = 0,	/* a new address got a certificate */
+	SMX_METRICS_ENROLL_RENEWED,	/* one due for renewal was renewed */
+	SMX_METRICS_ENROLL_LIMITED,	/* refused: ca.enroll_per_* reached */
+	SMX_METRICS_ENROLL_UNKNOWN,	/* refused: ca.enroll_known_only */
+	SMX_METRICS_ENROLL_FAILED,	/* the CA or the store failed */
+};
+
+/* One auto-enrollment by the organization CA, by its outcome. */
+void smx_metrics_enrollment(enum smx_metrics_enrollment result);
+
 enum smx_metrics_lookup {
 	SMX_METRICS_LOOKUP_HIT = 0,	/* the directory had a certificate */
 	SMX_METRICS_LOOKUP_MISS,	/* it answered: none usable */

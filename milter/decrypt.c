@@ -172,7 +172,7 @@ static struct smime_decrypt *start(struct conn *c)
 	const struct msg *m = c->msg;
 	for (size_t i = 0; i < m->n_headers; i++) {
 		if (strcasecmp(m->headers[i].name, SMIME_DECRYPTED_HEADER) == 0)
-			continue;	/* removed: see delete_forged() */
+			continue;	/* forged: inbound_strip_forged_results */
 		if (smime_decrypt_header(dec, m->headers[i].name,
 					 m->headers[i].value) != SMX_OK) {
 			smime_decrypt_free(&dec);
@@ -180,20 +180,6 @@ static struct smime_decrypt *start(struct conn *c)
 		}
 	}
 	return dec;
-}
-
-/* Whatever the sender wrote in our decryption header is a lie: only
- * this gateway adds it, after decrypting. */
-static int delete_forged(SMFICTX *ctx, const struct msg *m)
-{
-	unsigned n = 0;
-	for (size_t i = 0; i < m->n_headers; i++)
-		n += strcasecmp(m->headers[i].name, SMIME_DECRYPTED_HEADER) == 0;
-	char name[] = SMIME_DECRYPTED_HEADER;	/* libmilter wants char * */
-	for (; n > 0; n--)
-		if (smfi_chgheader(ctx, name, (int)n, NULL) != MI_SUCCESS)
-			return -1;
-	return 0;
 }
 
 static const struct smime_header_edit *decrypt_edit(const void *dec,
@@ -276,8 +262,6 @@ int inbound_decrypt(SMFICTX *ctx, struct conn *c, const char *qid,
 	summary[0] = '\0';
 	if (!policy_decrypt_inbound(c->cfg->policy))
 		return 0;
-	if (delete_forged(ctx, c->msg) != 0)
-		return -1;
 	struct smime_decrypt *dec = start(c);
 	enum smx_status st = dec ? smime_decrypt_parse(dec, c->msg->body, &err)
 				 : SMX_TEMPFAIL;

@@ -9,8 +9,9 @@
 
 #include "msgctx.h"
 
-/* With policy.decrypt_inbound: removes any SMIME_DECRYPTED_HEADER the
- * message came with and, when the message is encrypted, the store
+/* With policy.decrypt_inbound (a SMIME_DECRYPTED_HEADER the message came
+ * with is already gone: inbound_strip_forged_results), when the message
+ * is encrypted, the store
  * holds every recipient's key and each of those keys opens its own
  * RecipientInfo to the same content, decrypts it and applies the result
  * through ctx (headers and body). *dec_r is then the decryption (the

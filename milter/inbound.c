@@ -333,6 +333,18 @@ sfsistat inbound_strip_forged_results(SMFICTX *ctx, const struct conn *c,
 			 "headers naming %s", c->cfg->milter.authserv_id);
 		return refuse(ctx, c, qid, direction, "550", why, why);
 	}
+	/* Only this gateway writes the decryption header, after decrypting:
+	 * every one the message came with is forged, kept or not. */
+	char decrypted[] = SMIME_DECRYPTED_HEADER;
+	for (unsigned n = m->decrypted_seen; n > 0; n--)
+		if (smfi_chgheader(ctx, decrypted, (int)n, NULL) != MI_SUCCESS) {
+			smx_metrics_failure(SMX_METRICS_FAIL_MTA);
+			return refuse(ctx, c, qid, direction, "451",
+				      "cannot remove a forged "
+				      SMIME_DECRYPTED_HEADER " header",
+				      "the MTA refused to remove a forged "
+				      SMIME_DECRYPTED_HEADER " header");
+		}
 	/* highest first: a deletion never moves an index still to come */
 	for (size_t i = m->n_ar_ours; i-- > 0;)
 		if (smfi_chgheader(ctx, name, (int)m->ar_ours[i], NULL) !=

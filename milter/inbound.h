@@ -19,9 +19,10 @@ int inbound_apply(SMFICTX *ctx, struct conn *conn, const char *qid,
 		  char *summary, size_t size);
 
 /* Removes every Authentication-Results header that came with the
- * message naming our authserv-id (as counted by msg_track_auth_results,
- * also past the header limit), whatever the direction and whatever else
- * happens to the message; call it before any other edit. A message with
+ * message naming our authserv-id, and every SMIME_DECRYPTED_HEADER (as
+ * counted by msg_track_auth_results, also past the header limit),
+ * whatever the direction and whatever else happens to the message; call
+ * it before any other edit. A message with
  * more of them than MSG_AR_OURS_MAX is refused (550 5.7.1). Returns
  * SMFIS_CONTINUE, or the answer to give (reply set, decision logged):
  * SMFIS_REJECT, or SMFIS_TEMPFAIL when the MTA refused a deletion. */

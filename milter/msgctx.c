@@ -14,6 +14,7 @@
 #include <smx/log.h>
 #include <smx/mailaddr.h>
 #include <smx/smime.h>
+#include <smx/smime-decrypt.h>
 
 /* Postfix refuses headers beyond 100 KB by default (header_size_limit);
  * ten times that is kept before we stop recording headers. */
@@ -188,6 +189,14 @@ int msg_add_header(struct msg *m, const char *name, const char *value)
 int msg_track_auth_results(struct msg *m, const char *authserv_id,
 			   const char *name, const char *value)
 {
+	if (strcasecmp(name, SMIME_DECRYPTED_HEADER) == 0) {
+		if (m->decrypted_seen == INT_MAX) {
+			m->ar_overflow = true;
+			return 0;
+		}
+		m->decrypted_seen++;
+		return 0;
+	}
 	if (strcasecmp(name, "Authentication-Results") != 0)
 		return 0;
 	if (m->ar_seen == INT_MAX) {	/* smfi_chgheader takes an int */

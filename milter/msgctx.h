@@ -36,6 +36,9 @@ struct msg {
 				 * name our authserv-id */
 	size_t n_ar_ours, cap_ar_ours;
 	bool ar_overflow;	/* more of ours than MSG_AR_OURS_MAX */
+	unsigned decrypted_seen;	/* SMIME_DECRYPTED_HEADER headers, all
+					 * of them: only this gateway may
+					 * write one, so each is forged */
 	struct spool *body;
 	size_t body_bytes;	/* received, kept or not */
 	bool body_too_large;	/* over max_message_size: not all kept */
@@ -86,10 +89,11 @@ int msg_add_header(struct msg *msg, const char *name, const char *value);
  * delivered with one of them left in. */
 #define MSG_AR_OURS_MAX 1000u
 
-/* Notes an Authentication-Results header that names authserv_id (every
- * header goes through here, before msg_add_header, also past the header
- * limit), so that each can be removed at the end of the message. Returns
- * 0 or -1 when out of memory. */
+/* Notes an Authentication-Results header that names authserv_id, and
+ * counts SMIME_DECRYPTED_HEADER headers (every header goes through here,
+ * before msg_add_header, also past the header limit), so that each can
+ * be removed at the end of the message. Returns 0 or -1 when out of
+ * memory. */
 int msg_track_auth_results(struct msg *msg, const char *authserv_id,
 			   const char *name, const char *value);
 

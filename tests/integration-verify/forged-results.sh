@@ -9,7 +9,8 @@
 #    on every path: a message with 10 001 headers (the forged ones before
 #    and after the header limit), one over milter.max_message_size, one
 #    that meets a verifier error (the trust bundle vanished), internal
-#    and outbound mail; the upstream filter's header stays;
+#    and outbound mail; the upstream filter's header stays; so is any
+#    X-SMIME-Decrypted header (only the gateway writes one, after decrypting);
 #  - harvest_require_dmarc: dmarc=pass from a listed authserv-id counts
 #    above the first Received header smime-milter is shown (the upstream
 #    filter's), never below it, even when it names that authserv-id; one
@@ -181,11 +182,13 @@ python3 - "$msgs/many.hdr" <<'EOF'
 import sys
 with open(sys.argv[1], "w") as f:
     f.write("Authentication-Results: mx.example.com; smime=pass header.s=forged\n")
+    f.write("X-SMIME-Decrypted: forged before the limit\n")
     for i in range(10001):
         f.write("X-H: %d\n" % i)
     f.write("Authentication-Results: other.example; smime=pass\n")
     f.write("Authentication-Results: (c) MX.example.COM; smime=pass header.s=forged\n")
     f.write("Authentication-Results: mx.example.com.evil; smime=pass\n")
+    f.write("x-smime-decrypted: forged after the limit\n")
 EOF
 signed many bob bob@partner.example "$msgs/many.hdr"
 f=$(deliver many bob@partner.example alice@example.com)
@@ -194,9 +197,11 @@ grep -q '^Authentication-Results: other.example; smime=pass' "$f" &&
   grep -q '^Authentication-Results: mx.example.com.evil; smime=pass' "$f" ||
   fail "many: a header of another authserv-id was removed"
 [ "$(grep -c '^X-H: ' "$f")" = 10001 ] || fail "many: headers lost"
+# Only the gateway writes the decryption header, after decrypting.
+grep -qi '^X-SMIME-Decrypted:' "$f" && fail "many: a forged X-SMIME-Decrypted header was delivered"
 milter_line_for "$(pf_queue_id "$msgs/many.out")" |
   grep -q "header limit reached" || fail "many: the header limit was not reached"
-echo "ok: 10001 headers: forged headers removed before and after the limit"
+echo "ok: 10001 headers: forged headers (Authentication-Results, X-SMIME-Decrypted) removed before and after the limit"
 
 # 5. A body over max_message_size.
 plain big bob@partner.example "$msgs/forged.hdr" 400000

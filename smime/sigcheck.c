@@ -2,8 +2,9 @@
  * signer's chain to the anchors for S/MIME signing at the verification
  * time, its address against From; and what the harvest needs later (the
  * certificate set, SMIMECapabilities, SMIMEEncryptionKeyPreference).
- * The cost is bounded before any public-key operation: the object size
- * (by the caller), the number of certificates and of signers. */
+ * The cost is bounded before any hashing or public-key operation: the
+ * object size (by the caller), the number of certificates, CRLs, signer
+ * infos and digest algorithms, and the message's work budget. */
 #include "verify-private.h"
 
 #include <pthread.h>
@@ -120,6 +121,126 @@ int sigcheck_sniff(const unsigned char *der, size_t len, bool *detached_r)
 	return nid;
 }
 
+/* --- what the SignedData asks for -------------------------------------------- */
+
+/* Reads a BER header at *p (before end) and checks its tag. Returns the
+ * end of its content (end itself for an indefinite length) and moves *p
+ * to the content, or NULL. */
+static const unsigned char *ber_enter(const unsigned char **p,
+				      const unsigned char *end, int tag,
+				      int cls)
+{
+	long len = 0;
+	int t = 0, c = 0;
+	int ret = ASN1_get_object(p, &len, &t, &c, end - *p);
+	if ((ret & 0x80) != 0 || t != tag || c != cls)
+		return NULL;
+	return ret == 0x21 ? end : *p + len;
+}
+
+/* Skips one definite-length primitive item with that tag. */
+static bool ber_skip(const unsigned char **p, const unsigned char *end,
+		     int tag)
+{
+	long len = 0;
+	int t = 0, c = 0;
+	if (ASN1_get_object(p, &len, &t, &c, end - *p) != 0 || t != tag ||
+	    c != V_ASN1_UNIVERSAL)
+		return false;
+	*p += len;
+	return true;
+}
+
+static bool end_of_contents(const unsigned char *p, const unsigned char *end)
+{
+	return end - p >= 2 && p[0] == 0 && p[1] == 0;
+}
+
+/* Counts the digestAlgorithms of a SignedData (der: its ContentInfo,
+ * which OpenSSL parsed already) up to VERIFY_MAX_DIGESTS + 1 entries and
+ * says whether one algorithm is listed twice. OpenSSL offers no reader
+ * of that field, and it is the one that decides how often the content
+ * is hashed. Returns false when it cannot be read. */
+static bool digest_census(const unsigned char *der, size_t len,
+			  unsigned *n_r, bool *dup_r)
+{
+	const unsigned char *p = der, *end = der + len;
+	ASN1_OBJECT *seen[VERIFY_MAX_DIGESTS + 1];
+	unsigned n = 0;
+	bool ok = false;
+	*dup_r = false;
+	if (ber_enter(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL) == NULL ||
+	    !ber_skip(&p, end, V_ASN1_OBJECT) ||
+	    ber_enter(&p, end, 0, V_ASN1_CONTEXT_SPECIFIC) == NULL ||
+	    ber_enter(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL) == NULL ||
+	    !ber_skip(&p, end, V_ASN1_INTEGER))
+		return false;
+	const unsigned char *set = ber_enter(&p, end, V_ASN1_SET,
+					     V_ASN1_UNIVERSAL);
+	if (set == NULL)
+		return false;
+	while (n <= VERIFY_MAX_DIGESTS && p < set &&
+	       !end_of_contents(p, set)) {
+		X509_ALGOR *alg = d2i_X509_ALGOR(NULL, &p, set - p);
+		if (alg == NULL)
+			goto done;
+		const ASN1_OBJECT *oid = NULL;
+		X509_ALGOR_get0(&oid, NULL, NULL, alg);
+		for (unsigned i = 0; i < n; i++)
+			if (OBJ_cmp(seen[i], oid) == 0)
+				*dup_r = true;
+		seen[n] = OBJ_dup(oid);
+		X509_ALGOR_free(alg);
+		if (seen[n] == NULL)
+			goto done;
+		n++;
+	}
+	ok = true;
+done:
+	*n_r = n;
+	for (unsigned i = 0; i < n; i++)
+		ASN1_OBJECT_free(seen[i]);
+	ERR_clear_error();
+	return ok;
+}
+
+/* The bounds on the signer infos, certificates, CRLs and digest
+ * algorithms. Returns false with rec set when one is passed. */
+static bool within_bounds(struct smime_verify *m, struct sigrec *rec,
+			  CMS_ContentInfo *cms, const unsigned char *der,
+			  size_t len, unsigned *n_digests_r)
+{
+	unsigned max = m->v->max_certificates, n_digests = 0;
+	int n_si = sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms));
+	int n_certs = rec->certs != NULL ? sk_X509_num(rec->certs) : 0;
+	STACK_OF(X509_CRL) *crls = CMS_get1_crls(cms);
+	int n_crls = crls != NULL ? sk_X509_CRL_num(crls) : 0;
+	bool dup = false;
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	ERR_clear_error();
+	if ((unsigned)n_certs > max || (unsigned)n_crls > max)
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+			"more than %u certificates or CRLs", max);
+	else if (n_si > VERIFY_MAX_SIGNERS || (unsigned)n_si > max)
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+			"more than %u signers", n_si > VERIFY_MAX_SIGNERS ?
+			VERIFY_MAX_SIGNERS : max);
+	else if (!digest_census(der, len, &n_digests, &dup))
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
+			"digest algorithms unreadable");
+	else if (n_digests > VERIFY_MAX_DIGESTS)
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+			"more than %u digest algorithms", VERIFY_MAX_DIGESTS);
+	else if (dup)
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+			"a digest algorithm listed twice");
+	else {
+		*n_digests_r = n_digests;
+		return true;
+	}
+	return false;
+}
+
 /* --- the signature ----------------------------------------------------------- */
 
 /* Sorts OpenSSL's error queue into a result. */
@@ -170,7 +291,7 @@ static void classify_failure(struct sigrec *rec)
  * NULL with rec set. */
 static CMS_ContentInfo *open_cms(struct smime_verify *m, struct sigrec *rec,
 				 const unsigned char *der, size_t len,
-				 bool detached)
+				 bool detached, unsigned *n_digests_r)
 {
 	CMS_ContentInfo *cms = parse_cms(der, len);
 	ERR_clear_error();
@@ -180,17 +301,13 @@ static CMS_ContentInfo *open_cms(struct smime_verify *m, struct sigrec *rec,
 		goto fail;
 	}
 	int n_si = sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms));
-	STACK_OF(X509) *certs = CMS_get1_certs(cms);
-	int n_certs = certs != NULL ? sk_X509_num(certs) : 0;
-	rec->certs = certs;
+	rec->certs = CMS_get1_certs(cms);
+	ERR_clear_error();
 	if (n_si <= 0) {
 		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
 			"SignedData without a signer");
-	} else if ((unsigned)n_certs > m->v->max_certificates ||
-		   (unsigned)n_si > m->v->max_certificates) {
-		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
-			"more than %u certificates or signers",
-			m->v->max_certificates);
+	} else if (!within_bounds(m, rec, cms, der, len, n_digests_r)) {
+		/* rec says which */
 	} else if (detached && CMS_is_detached(cms) != 1) {
 		sig_set(rec, SMIME_RESULT_FAIL, SMIME_REASON_EMBEDDED_CONTENT,
 			"detached signature carries content of its own");
@@ -516,15 +633,31 @@ static bool weak_key(X509 *x)
 
 /* --- putting it together ----------------------------------------------------- */
 
+/* The bytes OpenSSL will hash: the content once per digest algorithm. */
+static size_t hashing_work(CMS_ContentInfo *cms, struct tmpstore *content,
+			   unsigned n_digests)
+{
+	ASN1_OCTET_STRING **embedded = CMS_get0_content(cms);
+	size_t len = content != NULL ? tmpstore_size(content) :
+		embedded != NULL && *embedded != NULL ?
+		(size_t)ASN1_STRING_length(*embedded) : 0;
+	return len * n_digests;
+}
+
 int sigcheck(struct smime_verify *m, struct sigrec *rec,
 	     const unsigned char *der, size_t der_len,
 	     struct tmpstore *content, struct tmpstore **content_r)
 {
+	unsigned n_digests = 0;
 	CMS_ContentInfo *cms = open_cms(m, rec, der, der_len,
-					content != NULL);
+					content != NULL, &n_digests);
 	int rc = 0;
 	if (cms == NULL)
 		return 0;
+	if (!verify_charge(m, hashing_work(cms, content, n_digests))) {
+		verify_over_budget(rec);
+		goto done;
+	}
 	X509 *signer = find_signer(cms, rec);
 	if ((rec->serial == NULL || rec->issuer == NULL) && signer != NULL) {
 		rc = -1;

@@ -235,6 +235,21 @@ static enum smx_status load_cms(struct smime_decrypt *dec, struct spool *body,
 	return SMX_OK;
 }
 
+/* RecipientInfos looked at per envelope: each is compared with every key
+ * of every recipient, and more than this is refused before any. */
+#define DECRYPT_MAX_RECIPIENT_INFOS 1000
+
+static bool too_many_recipient_infos(const struct smime_decrypt *dec,
+				     struct smime_error *err)
+{
+	int n = sk_CMS_RecipientInfo_num(CMS_get0_RecipientInfos(dec->cms));
+	if (n <= DECRYPT_MAX_RECIPIENT_INFOS)
+		return false;
+	smime_err_set(err, "more than %d recipient infos",
+		      DECRYPT_MAX_RECIPIENT_INFOS);
+	return true;
+}
+
 enum smx_status smime_decrypt_parse(struct smime_decrypt *dec,
 				    struct spool *body,
 				    struct smime_error *err)
@@ -256,6 +271,8 @@ enum smx_status smime_decrypt_parse(struct smime_decrypt *dec,
 		smime_err_ssl(err, "%s without recipients", dec->kind);
 		return SMX_PERMFAIL;
 	}
+	if (too_many_recipient_infos(dec, err))
+		return SMX_PERMFAIL;
 	return SMX_OK;
 }
 

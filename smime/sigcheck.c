@@ -204,7 +204,25 @@ done:
 	return ok;
 }
 
-/* The bounds on the signer infos, certificates, CRLs and digest
+/* True when a certificate of the set has an RSA or DSA key over
+ * VERIFY_MAX_KEY_BITS: one operation with it costs what hundreds with an
+ * ordinary key cost, and a signature may cause dozens (each signer, each
+ * step of the chain). */
+static bool huge_key_in(STACK_OF(X509) *certs)
+{
+	for (int i = 0; i < sk_X509_num(certs); i++) {
+		EVP_PKEY *k = X509_get0_pubkey(sk_X509_value(certs, i));
+		if (k != NULL && (EVP_PKEY_is_a(k, "RSA") ||
+				  EVP_PKEY_is_a(k, "RSA-PSS") ||
+				  EVP_PKEY_is_a(k, "DSA")) &&
+		    EVP_PKEY_get_bits(k) > VERIFY_MAX_KEY_BITS)
+			return true;
+	}
+	ERR_clear_error();
+	return false;
+}
+
+/* The bounds on the signer infos, certificates, CRLs, keys and digest
  * algorithms. Returns false with rec set when one is passed. */
 static bool within_bounds(struct smime_verify *m, struct sigrec *rec,
 			  CMS_ContentInfo *cms, const unsigned char *der,
@@ -225,6 +243,9 @@ static bool within_bounds(struct smime_verify *m, struct sigrec *rec,
 		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
 			"more than %u signers", n_si > VERIFY_MAX_SIGNERS ?
 			VERIFY_MAX_SIGNERS : max);
+	else if (huge_key_in(rec->certs))
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+			"a key over %u bits", VERIFY_MAX_KEY_BITS);
 	else if (!digest_census(der, len, &n_digests, &dup))
 		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
 			"digest algorithms unreadable");

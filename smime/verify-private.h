@@ -22,6 +22,7 @@
  * per signer and rarely sign twice. */
 #define VERIFY_MAX_DIGESTS 4	/* digestAlgorithms entries, all distinct */
 #define VERIFY_MAX_SIGNERS 4	/* signer infos */
+#define VERIFY_MAX_KEY_BITS 8192	/* RSA and DSA keys in the set */
 
 /* The work budget of one message: the bytes hashed, cut out, copied and
  * parsed again for all its signatures together may reach this many times

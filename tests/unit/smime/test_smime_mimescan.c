@@ -4,7 +4,9 @@
  * possible delimiter lines are refused with one permerror record; honest
  * structure (closed siblings, "-- " signature lines, rulers below the
  * bound, comments with spaces) passes. And the hostile messages kept
- * as fuzz regression inputs get the result that names their limit. */
+ * as fuzz regression inputs (repeated digest algorithms and signer
+ * infos, CRLs, a 9000-bit RSA key in the set, deep nesting, many parts)
+ * get the result that names their limit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,6 +172,7 @@ static void regress_inputs_name_their_limit(void **state)
 		{ "budget-deep-nesting-rfc2231",
 		  "more than 16 levels of nesting" },
 		{ "budget-many-parts", "more than 1000 MIME parts" },
+		{ "budget-huge-key", "a key over 8192 bits" },
 	};
 	const char *src = getenv("SMX_SOURCE_DIR");
 	if (src == NULL)

@@ -101,11 +101,21 @@ static CMS_ContentInfo *parse_cms(const unsigned char *der, size_t len)
 	return d2i_CMS_ContentInfo(NULL, &p, (long)len);
 }
 
-int sigcheck_sniff(const unsigned char *der, size_t len, bool *detached_r)
+int sigcheck_sniff(struct smime_verify *m, const unsigned char *der,
+		   size_t len, bool *detached_r)
 {
+	struct cms_census c;
+	unsigned max = m->v->max_certificates;
+	*detached_r = false;
+	/* too much to parse: open_cms says which bound it passes */
+	if (cms_census(der, len, max, &c) && c.signed_data &&
+	    (c.n_digests > VERIFY_MAX_DIGESTS || c.n_certs > max ||
+	     c.n_crls > max || c.n_signers > VERIFY_MAX_SIGNERS)) {
+		*detached_r = c.detached;
+		return NID_pkcs7_signed;
+	}
 	CMS_ContentInfo *cms = parse_cms(der, len);
 	int nid = NID_undef;
-	*detached_r = false;
 	if (cms != NULL) {
 		nid = OBJ_obj2nid(CMS_get0_type(cms));
 		if (nid == NID_pkcs7_signed) {
@@ -122,87 +132,6 @@ int sigcheck_sniff(const unsigned char *der, size_t len, bool *detached_r)
 }
 
 /* --- what the SignedData asks for -------------------------------------------- */
-
-/* Reads a BER header at *p (before end) and checks its tag. Returns the
- * end of its content (end itself for an indefinite length) and moves *p
- * to the content, or NULL. */
-static const unsigned char *ber_enter(const unsigned char **p,
-				      const unsigned char *end, int tag,
-				      int cls)
-{
-	long len = 0;
-	int t = 0, c = 0;
-	int ret = ASN1_get_object(p, &len, &t, &c, end - *p);
-	if ((ret & 0x80) != 0 || t != tag || c != cls)
-		return NULL;
-	return ret == 0x21 ? end : *p + len;
-}
-
-/* Skips one definite-length primitive item with that tag. */
-static bool ber_skip(const unsigned char **p, const unsigned char *end,
-		     int tag)
-{
-	long len = 0;
-	int t = 0, c = 0;
-	if (ASN1_get_object(p, &len, &t, &c, end - *p) != 0 || t != tag ||
-	    c != V_ASN1_UNIVERSAL)
-		return false;
-	*p += len;
-	return true;
-}
-
-static bool end_of_contents(const unsigned char *p, const unsigned char *end)
-{
-	return end - p >= 2 && p[0] == 0 && p[1] == 0;
-}
-
-/* Counts the digestAlgorithms of a SignedData (der: its ContentInfo,
- * which OpenSSL parsed already) up to VERIFY_MAX_DIGESTS + 1 entries and
- * says whether one algorithm is listed twice. OpenSSL offers no reader
- * of that field, and it is the one that decides how often the content
- * is hashed. Returns false when it cannot be read. */
-static bool digest_census(const unsigned char *der, size_t len,
-			  unsigned *n_r, bool *dup_r)
-{
-	const unsigned char *p = der, *end = der + len;
-	ASN1_OBJECT *seen[VERIFY_MAX_DIGESTS + 1];
-	unsigned n = 0;
-	bool ok = false;
-	*dup_r = false;
-	if (ber_enter(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL) == NULL ||
-	    !ber_skip(&p, end, V_ASN1_OBJECT) ||
-	    ber_enter(&p, end, 0, V_ASN1_CONTEXT_SPECIFIC) == NULL ||
-	    ber_enter(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL) == NULL ||
-	    !ber_skip(&p, end, V_ASN1_INTEGER))
-		return false;
-	const unsigned char *set = ber_enter(&p, end, V_ASN1_SET,
-					     V_ASN1_UNIVERSAL);
-	if (set == NULL)
-		return false;
-	while (n <= VERIFY_MAX_DIGESTS && p < set &&
-	       !end_of_contents(p, set)) {
-		X509_ALGOR *alg = d2i_X509_ALGOR(NULL, &p, set - p);
-		if (alg == NULL)
-			goto done;
-		const ASN1_OBJECT *oid = NULL;
-		X509_ALGOR_get0(&oid, NULL, NULL, alg);
-		for (unsigned i = 0; i < n; i++)
-			if (OBJ_cmp(seen[i], oid) == 0)
-				*dup_r = true;
-		seen[n] = OBJ_dup(oid);
-		X509_ALGOR_free(alg);
-		if (seen[n] == NULL)
-			goto done;
-		n++;
-	}
-	ok = true;
-done:
-	*n_r = n;
-	for (unsigned i = 0; i < n; i++)
-		ASN1_OBJECT_free(seen[i]);
-	ERR_clear_error();
-	return ok;
-}
 
 /* True when a certificate of the set has an RSA or DSA key over
  * VERIFY_MAX_KEY_BITS: one operation with it costs what hundreds with an
@@ -222,43 +151,28 @@ static bool huge_key_in(STACK_OF(X509) *certs)
 	return false;
 }
 
-/* The bounds on the signer infos, certificates, CRLs, keys and digest
- * algorithms. Returns false with rec set when one is passed. */
+/* The bounds on the signer infos, certificates, CRLs and digest
+ * algorithms, before OpenSSL parses any of them. Returns false with rec
+ * set when one is passed. */
 static bool within_bounds(struct smime_verify *m, struct sigrec *rec,
-			  CMS_ContentInfo *cms, const unsigned char *der,
-			  size_t len, unsigned *n_digests_r)
+			  const struct cms_census *c)
 {
-	unsigned max = m->v->max_certificates, n_digests = 0;
-	int n_si = sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms));
-	int n_certs = rec->certs != NULL ? sk_X509_num(rec->certs) : 0;
-	STACK_OF(X509_CRL) *crls = CMS_get1_crls(cms);
-	int n_crls = crls != NULL ? sk_X509_CRL_num(crls) : 0;
-	bool dup = false;
-	sk_X509_CRL_pop_free(crls, X509_CRL_free);
-	ERR_clear_error();
-	if ((unsigned)n_certs > max || (unsigned)n_crls > max)
-		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
-			"more than %u certificates or CRLs", max);
-	else if (n_si > VERIFY_MAX_SIGNERS || (unsigned)n_si > max)
-		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
-			"more than %u signers", n_si > VERIFY_MAX_SIGNERS ?
-			VERIFY_MAX_SIGNERS : max);
-	else if (huge_key_in(rec->certs))
-		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
-			"a key over %u bits", VERIFY_MAX_KEY_BITS);
-	else if (!digest_census(der, len, &n_digests, &dup))
-		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
-			"digest algorithms unreadable");
-	else if (n_digests > VERIFY_MAX_DIGESTS)
+	unsigned max = m->v->max_certificates;
+	if (c->n_digests > VERIFY_MAX_DIGESTS)
 		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
 			"more than %u digest algorithms", VERIFY_MAX_DIGESTS);
-	else if (dup)
+	else if (c->digest_twice)
 		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
 			"a digest algorithm listed twice");
-	else {
-		*n_digests_r = n_digests;
+	else if (c->n_certs > max || c->n_crls > max)
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+			"more than %u certificates or CRLs", max);
+	else if (c->n_signers > VERIFY_MAX_SIGNERS || c->n_signers > max)
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+			"more than %u signers", c->n_signers > VERIFY_MAX_SIGNERS ?
+			VERIFY_MAX_SIGNERS : max);
+	else
 		return true;
-	}
 	return false;
 }
 
@@ -314,21 +228,31 @@ static CMS_ContentInfo *open_cms(struct smime_verify *m, struct sigrec *rec,
 				 const unsigned char *der, size_t len,
 				 bool detached, unsigned *n_digests_r)
 {
-	CMS_ContentInfo *cms = parse_cms(der, len);
+	struct cms_census c;
+	CMS_ContentInfo *cms = NULL;
+	if (!cms_census(der, len, m->v->max_certificates, &c) ||
+	    !c.signed_data) {
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
+			"not a CMS SignedData");
+		return NULL;
+	}
+	if (!within_bounds(m, rec, &c))
+		return NULL;
+	cms = parse_cms(der, len);
 	ERR_clear_error();
 	if (cms == NULL || OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
 		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
 			"not a CMS SignedData");
 		goto fail;
 	}
-	int n_si = sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms));
 	rec->certs = CMS_get1_certs(cms);
 	ERR_clear_error();
-	if (n_si <= 0) {
+	if (sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms)) <= 0) {
 		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
 			"SignedData without a signer");
-	} else if (!within_bounds(m, rec, cms, der, len, n_digests_r)) {
-		/* rec says which */
+	} else if (huge_key_in(rec->certs)) {
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+			"a key over %u bits", VERIFY_MAX_KEY_BITS);
 	} else if (detached && CMS_is_detached(cms) != 1) {
 		sig_set(rec, SMIME_RESULT_FAIL, SMIME_REASON_EMBEDDED_CONTENT,
 			"detached signature carries content of its own");
@@ -336,6 +260,7 @@ static CMS_ContentInfo *open_cms(struct smime_verify *m, struct sigrec *rec,
 		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
 			"signed-data without content");
 	} else {
+		*n_digests_r = c.n_digests;
 		return cms;
 	}
 fail:

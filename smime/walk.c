@@ -458,7 +458,7 @@ static int walk_leaf(struct walker *w, GMimePart *part, const char *path,
 	if (!opaque_candidate(GMIME_OBJECT(part), &declared))
 		return 0;
 	int rc = decode_part(part, w->m->v->max_bytes, &der, &len);
-	int nid = rc == 0 ? sigcheck_sniff(der, len, &detached) : NID_undef;
+	int nid = rc == 0 ? sigcheck_sniff(w->m, der, len, &detached) : NID_undef;
 	if (rc < 0 || (nid == NID_undef && !declared) ||
 	    (nid != NID_undef && (nid != NID_pkcs7_signed || detached)))
 		goto done;	/* not a signature we can check */

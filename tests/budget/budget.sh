@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The work budget of one message: for every way a message can multiply
 # the work of verification or decryption (digest algorithms, signer
-# infos, certificates, CRLs, nested opaque and clear signatures, MIME
-# nesting and part count, RecipientInfos), a hostile message and an
+# infos, certificates (many, or of one subject), CRLs, nested opaque and
+# clear signatures, MIME nesting and part count, RecipientInfos), a
+# hostile message and an
 # honest one of the same size go through the milter; the hostile ones
 # may cost at most 3 times the milter's CPU time (from /proc) of the
 # honest ones, and each arrives with a result that names the limit.

@@ -285,6 +285,13 @@ def case_certificates(pki, size):
     return signed_with(pki, size, lambda s: sd_add_certs(s, fakes))
 
 
+def case_many_certificates(pki, size):
+    """3000 copies of the CA certificate in the set: OpenSSL's parser
+    decodes and hashes each one."""
+    ca = pki.run("x509", "-in", "ca.pem", "-outform", "DER")
+    return signed_with(pki, size, lambda s: sd_add_certs(s, [ca] * 3000))
+
+
 def case_crls(pki, size):
     return signed_with(pki, size,
                        lambda s: sd_add_crls(s, pki.crl, 2000))
@@ -361,6 +368,9 @@ CASES = {
     "signers": (case_signers, normal_signed,
                 "smime=permerror", "more than 4 signers"),
     "certificates": (case_certificates, normal_signed, "smime=", ""),
+    "many-certificates": (case_many_certificates, normal_signed,
+                          "smime=permerror",
+                          "more than 32 certificates or CRLs"),
     "crls": (case_crls, normal_signed,
              "smime=permerror", "more than 32 certificates or CRLs"),
     "nested-opaque": (case_nested_opaque, normal_signed,

@@ -72,6 +72,19 @@ static bool next_is(const unsigned char *p, const unsigned char *end,
 	return p < end && !end_of_contents(p, end) && *p == identifier;
 }
 
+/* Moves *p past the end of a SET whose items were all read: its end,
+ * or the end-of-contents octets of an indefinite length. */
+static bool leave_set(const unsigned char **p, const unsigned char *set,
+		      bool indefinite)
+{
+	if (!indefinite)
+		return *p == set;
+	if (!end_of_contents(*p, set))
+		return false;
+	*p += 2;
+	return true;
+}
+
 /* Counts the items of a SET (or [n] IMPLICIT SET) whose header is at *p,
  * up to limit + 1, and moves *p after it when all were counted. */
 static bool count_set(const unsigned char **p, const unsigned char *end,
@@ -88,14 +101,7 @@ static bool count_set(const unsigned char **p, const unsigned char *end,
 		n++;
 	}
 	*n_r = n;
-	if (n > limit)
-		return true;	/* the caller stops here */
-	if (indefinite) {
-		if (!end_of_contents(*p, set))
-			return false;
-		*p += 2;
-	}
-	return true;
+	return n > limit || leave_set(p, set, indefinite);
 }
 
 /* The digestAlgorithms: their number (up to limit + 1) and whether one
@@ -126,14 +132,7 @@ static bool read_digests(const unsigned char **p, const unsigned char *end,
 	for (unsigned i = 0; i < n; i++)
 		ASN1_OBJECT_free(seen[i]);
 	c->n_digests = n;
-	if (!ok || n > VERIFY_MAX_DIGESTS)
-		return ok;
-	if (indefinite) {
-		if (!end_of_contents(*p, set))
-			return false;
-		*p += 2;
-	}
-	return true;
+	return ok && (n > VERIFY_MAX_DIGESTS || leave_set(p, set, indefinite));
 }
 
 /* encapContentInfo: whether it carries its content, then skipped. */

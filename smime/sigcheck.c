@@ -2,8 +2,9 @@
  * signer's chain to the anchors for S/MIME signing at the verification
  * time, its address against From; and what the harvest needs later (the
  * certificate set, SMIMECapabilities, SMIMEEncryptionKeyPreference).
- * The cost is bounded before any public-key operation: the object size
- * (by the caller), the number of certificates and of signers. */
+ * The cost is bounded before any hashing or public-key operation: the
+ * object size (by the caller), the number of certificates, CRLs, signer
+ * infos and digest algorithms, and the message's work budget. */
 #include "verify-private.h"
 
 #include <pthread.h>
@@ -100,11 +101,21 @@ static CMS_ContentInfo *parse_cms(const unsigned char *der, size_t len)
 	return d2i_CMS_ContentInfo(NULL, &p, (long)len);
 }
 
-int sigcheck_sniff(const unsigned char *der, size_t len, bool *detached_r)
+int sigcheck_sniff(struct smime_verify *m, const unsigned char *der,
+		   size_t len, bool *detached_r)
 {
+	struct cms_census c;
+	unsigned max = m->v->max_certificates;
+	*detached_r = false;
+	/* too much to parse: open_cms says which bound it passes */
+	if (cms_census(der, len, max, &c) && c.signed_data &&
+	    (c.n_digests > VERIFY_MAX_DIGESTS || c.n_certs > max ||
+	     c.n_crls > max || c.n_signers > VERIFY_MAX_SIGNERS)) {
+		*detached_r = c.detached;
+		return NID_pkcs7_signed;
+	}
 	CMS_ContentInfo *cms = parse_cms(der, len);
 	int nid = NID_undef;
-	*detached_r = false;
 	if (cms != NULL) {
 		nid = OBJ_obj2nid(CMS_get0_type(cms));
 		if (nid == NID_pkcs7_signed) {
@@ -118,6 +129,51 @@ int sigcheck_sniff(const unsigned char *der, size_t len, bool *detached_r)
 	CMS_ContentInfo_free(cms);
 	ERR_clear_error();
 	return nid;
+}
+
+/* --- what the SignedData asks for -------------------------------------------- */
+
+/* True when a certificate of the set has an RSA or DSA key over
+ * VERIFY_MAX_KEY_BITS: one operation with it costs what hundreds with an
+ * ordinary key cost, and a signature may cause dozens (each signer, each
+ * step of the chain). */
+static bool huge_key_in(STACK_OF(X509) *certs)
+{
+	for (int i = 0; i < sk_X509_num(certs); i++) {
+		EVP_PKEY *k = X509_get0_pubkey(sk_X509_value(certs, i));
+		if (k != NULL && (EVP_PKEY_is_a(k, "RSA") ||
+				  EVP_PKEY_is_a(k, "RSA-PSS") ||
+				  EVP_PKEY_is_a(k, "DSA")) &&
+		    EVP_PKEY_get_bits(k) > VERIFY_MAX_KEY_BITS)
+			return true;
+	}
+	ERR_clear_error();
+	return false;
+}
+
+/* The bounds on the signer infos, certificates, CRLs and digest
+ * algorithms, before OpenSSL parses any of them. Returns false with rec
+ * set when one is passed. */
+static bool within_bounds(struct smime_verify *m, struct sigrec *rec,
+			  const struct cms_census *c)
+{
+	unsigned max = m->v->max_certificates;
+	if (c->n_digests > VERIFY_MAX_DIGESTS)
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+			"more than %u digest algorithms", VERIFY_MAX_DIGESTS);
+	else if (c->digest_twice)
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+			"a digest algorithm listed twice");
+	else if (c->n_certs > max || c->n_crls > max)
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+			"more than %u certificates or CRLs", max);
+	else if (c->n_signers > VERIFY_MAX_SIGNERS || c->n_signers > max)
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+			"more than %u signers", c->n_signers > VERIFY_MAX_SIGNERS ?
+			VERIFY_MAX_SIGNERS : max);
+	else
+		return true;
+	return false;
 }
 
 /* --- the signature ----------------------------------------------------------- */
@@ -170,27 +226,33 @@ static void classify_failure(struct sigrec *rec)
  * NULL with rec set. */
 static CMS_ContentInfo *open_cms(struct smime_verify *m, struct sigrec *rec,
 				 const unsigned char *der, size_t len,
-				 bool detached)
+				 bool detached, unsigned *n_digests_r)
 {
-	CMS_ContentInfo *cms = parse_cms(der, len);
+	struct cms_census c;
+	CMS_ContentInfo *cms = NULL;
+	if (!cms_census(der, len, m->v->max_certificates, &c) ||
+	    !c.signed_data) {
+		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
+			"not a CMS SignedData");
+		return NULL;
+	}
+	if (!within_bounds(m, rec, &c))
+		return NULL;
+	cms = parse_cms(der, len);
 	ERR_clear_error();
 	if (cms == NULL || OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
 		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
 			"not a CMS SignedData");
 		goto fail;
 	}
-	int n_si = sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms));
-	STACK_OF(X509) *certs = CMS_get1_certs(cms);
-	int n_certs = certs != NULL ? sk_X509_num(certs) : 0;
-	rec->certs = certs;
-	if (n_si <= 0) {
+	rec->certs = CMS_get1_certs(cms);
+	ERR_clear_error();
+	if (sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms)) <= 0) {
 		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
 			"SignedData without a signer");
-	} else if ((unsigned)n_certs > m->v->max_certificates ||
-		   (unsigned)n_si > m->v->max_certificates) {
+	} else if (huge_key_in(rec->certs)) {
 		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
-			"more than %u certificates or signers",
-			m->v->max_certificates);
+			"a key over %u bits", VERIFY_MAX_KEY_BITS);
 	} else if (detached && CMS_is_detached(cms) != 1) {
 		sig_set(rec, SMIME_RESULT_FAIL, SMIME_REASON_EMBEDDED_CONTENT,
 			"detached signature carries content of its own");
@@ -198,6 +260,7 @@ static CMS_ContentInfo *open_cms(struct smime_verify *m, struct sigrec *rec,
 		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
 			"signed-data without content");
 	} else {
+		*n_digests_r = c.n_digests;
 		return cms;
 	}
 fail:
@@ -516,15 +579,31 @@ static bool weak_key(X509 *x)
 
 /* --- putting it together ----------------------------------------------------- */
 
+/* The bytes OpenSSL will hash: the content once per digest algorithm. */
+static size_t hashing_work(CMS_ContentInfo *cms, struct tmpstore *content,
+			   unsigned n_digests)
+{
+	ASN1_OCTET_STRING **embedded = CMS_get0_content(cms);
+	size_t len = content != NULL ? tmpstore_size(content) :
+		embedded != NULL && *embedded != NULL ?
+		(size_t)ASN1_STRING_length(*embedded) : 0;
+	return len * n_digests;
+}
+
 int sigcheck(struct smime_verify *m, struct sigrec *rec,
 	     const unsigned char *der, size_t der_len,
 	     struct tmpstore *content, struct tmpstore **content_r)
 {
+	unsigned n_digests = 0;
 	CMS_ContentInfo *cms = open_cms(m, rec, der, der_len,
-					content != NULL);
+					content != NULL, &n_digests);
 	int rc = 0;
 	if (cms == NULL)
 		return 0;
+	if (!verify_charge(m, hashing_work(cms, content, n_digests))) {
+		verify_over_budget(rec);
+		goto done;
+	}
 	X509 *signer = find_signer(cms, rec);
 	if ((rec->serial == NULL || rec->issuer == NULL) && signer != NULL) {
 		rc = -1;

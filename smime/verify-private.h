@@ -15,6 +15,23 @@
 #define VERIFY_MAX_VALUE 256	/* longest property value in the header */
 #define VERIFY_MAX_PATH 96	/* longest part path ("1.2.1...") */
 
+/* Fixed bounds on what one SignedData may ask for, checked before any
+ * hashing or public-key operation. OpenSSL hashes the whole content once
+ * per digestAlgorithms entry (duplicates included) and makes one or two
+ * public-key operations per signer info; honest senders list one digest
+ * per signer and rarely sign twice. */
+#define VERIFY_MAX_DIGESTS 4	/* digestAlgorithms entries, all distinct */
+#define VERIFY_MAX_SIGNERS 4	/* signer infos */
+#define VERIFY_MAX_KEY_BITS 8192	/* RSA and DSA keys in the set */
+
+/* The work budget of one message: the bytes hashed, cut out, copied and
+ * parsed again for all its signatures together may reach this many times
+ * the message size plus VERIFY_WORK_SLACK. Nested signatures (each one
+ * hashes everything inside it) are what an honest message pays more
+ * than once for; a signature past the budget is not checked. */
+#define VERIFY_WORK_FACTOR 4
+#define VERIFY_WORK_SLACK (256u * 1024u)
+
 struct smime_verifier {
 	char *authserv_id;
 	X509_STORE *anchors;
@@ -73,6 +90,7 @@ struct smime_verify {
 	unsigned n_checked;		/* signatures verified */
 	bool limit_sigs_hit, limit_parts_hit, limit_depth_hit;
 	unsigned parts_seen;
+	size_t work_budget, work_spent;	/* bytes, see VERIFY_WORK_FACTOR */
 	struct hvrec *hv;
 	size_t n_hv, cap_hv;
 	struct smime_header_edit *edits;
@@ -103,6 +121,45 @@ char *verify_clean_dup(const char *text);
  * out of memory (the records made so far stay). */
 int walk_message(struct smime_verify *m, GMimeStream *raw);
 
+/* Adds the one permerror record of a limit (*hit says whether it was
+ * made already): "more than n what". Returns 0, or -1 when out of
+ * memory. */
+int verify_limit(struct smime_verify *m, bool *hit, const char *path,
+		 const char *what, unsigned n);
+
+/* Charges bytes of work to the message. False, with nothing charged,
+ * when that would go over its budget. */
+bool verify_charge(struct smime_verify *m, size_t bytes);
+
+/* Marks rec as not checked because the budget is spent. */
+void verify_over_budget(struct sigrec *rec);
+
+/* --- mimescan.c ----------------------------------------------------------- */
+
+/* Looks at the structure of the MIME entity in s before GMime may parse
+ * it: more than 2 * max_parts lines that may be boundary delimiters, or
+ * boundaries nested more than 2 * max_depth deep, and it must not be
+ * parsed (one permerror record at path says why). Returns 0 (parse it),
+ * 1 (do not) or -1 (out of memory or unreadable); s is rewound. */
+int mime_scan(struct smime_verify *m, GMimeStream *s, const char *path);
+
+/* --- cmscensus.c ----------------------------------------------------------- */
+
+/* What a CMS object holds, read from its BER structure without parsing
+ * the certificates, CRLs and signer infos. Counts stop at limit + 1 (the
+ * digest algorithms at VERIFY_MAX_DIGESTS + 1), and the fields after a
+ * count over its limit are not read. */
+struct cms_census {
+	bool signed_data;	/* a SignedData at all */
+	bool detached;		/* without its content */
+	unsigned n_digests, n_certs, n_crls, n_signers;
+	bool digest_twice;	/* one digest algorithm listed twice */
+};
+
+/* Fills c from der. Returns false when the structure cannot be read. */
+bool cms_census(const unsigned char *der, size_t len, unsigned limit,
+		struct cms_census *c);
+
 /* --- sigcheck.c ---------------------------------------------------------- */
 
 /* Verifies one CMS SignedData (der) found at rec->part. content: the
@@ -126,8 +183,11 @@ bool sigcheck_untrusted_only(int err);
 /* The CMS content type of der: NID_pkcs7_signed for a SignedData with at
  * least one signer (*detached_r says whether it lacks its content),
  * NID_undef when der is not CMS, another NID else (NID_pkcs7_data for
- * certs-only and unknown types). */
-int sigcheck_sniff(const unsigned char *der, size_t len, bool *detached_r);
+ * certs-only and unknown types). A SignedData that holds more than the
+ * bounds allow is not parsed: it is NID_pkcs7_signed, and sigcheck says
+ * which bound it passes. */
+int sigcheck_sniff(struct smime_verify *m, const unsigned char *der,
+		   size_t len, bool *detached_r);
 
 /* A read-only BIO over a GMime stream from its current position. */
 BIO *verify_bio_gstream(GMimeStream *stream);

@@ -105,9 +105,11 @@ static int delimiter(const struct line *ln, const char *b, size_t blen)
 
 /* The extent of the first body part of a multipart whose headers start
  * at hdr: [*start, *end) and the offset *next just after the delimiter
- * that ends it. Returns false when it is not delimited. */
+ * that ends it. Reads at most max_scan bytes. Returns false when it is
+ * not delimited within them. */
 static bool first_part_range(GMimeStream *s, gint64 hdr, const char *b,
-			     gint64 *start, gint64 *end, gint64 *next)
+			     gint64 max_scan, gint64 *start, gint64 *end,
+			     gint64 *next)
 {
 	struct lines *lr = malloc(sizeof(*lr));
 	struct line ln;
@@ -118,7 +120,7 @@ static bool first_part_range(GMimeStream *s, gint64 hdr, const char *b,
 	if (lr == NULL)
 		return false;
 	lines_init(lr, s, hdr);
-	while (!found && lines_next(lr, &ln)) {
+	while (!found && lines_next(lr, &ln) && ln.start - hdr <= max_scan) {
 		if (state == 0) {
 			if (ln.len == 0)
 				state = 1;
@@ -223,9 +225,8 @@ static int walk_object(struct walker *w, GMimeObject *obj, const char *path,
 static int walk_entity(struct smime_verify *m, GMimeStream *s,
 		       const char *path, unsigned depth);
 
-/* One permerror record per limit and message. */
-static int limit_record(struct smime_verify *m, bool *hit, const char *path,
-			const char *what, unsigned n)
+int verify_limit(struct smime_verify *m, bool *hit, const char *path,
+		 const char *what, unsigned n)
 {
 	if (*hit)
 		return 0;
@@ -238,6 +239,31 @@ static int limit_record(struct smime_verify *m, bool *hit, const char *path,
 	return 0;
 }
 
+bool verify_charge(struct smime_verify *m, size_t bytes)
+{
+	if (bytes > m->work_budget - m->work_spent)
+		return false;
+	m->work_spent += bytes;
+	return true;
+}
+
+void verify_over_budget(struct sigrec *rec)
+{
+	sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_LIMIT,
+		"verification work over %u times the message size",
+		VERIFY_WORK_FACTOR);
+}
+
+/* The budget of a message of len bytes (see VERIFY_WORK_FACTOR). */
+static void set_budget(struct smime_verify *m, gint64 len)
+{
+	size_t size = len > 0 ? (size_t)len : 0;
+	m->work_spent = 0;
+	m->work_budget = size > (SIZE_MAX - VERIFY_WORK_SLACK) /
+				       VERIFY_WORK_FACTOR ?
+		SIZE_MAX : size * VERIFY_WORK_FACTOR + VERIFY_WORK_SLACK;
+}
+
 /* A record for the next signature, or *rec_r NULL past the limit.
  * Returns -1 when out of memory. */
 static int claim_sig(struct smime_verify *m, const char *path, bool opaque,
@@ -245,7 +271,7 @@ static int claim_sig(struct smime_verify *m, const char *path, bool opaque,
 {
 	*rec_r = NULL;
 	if (m->n_checked >= m->v->max_signatures)
-		return limit_record(m, &m->limit_sigs_hit, path, "signatures",
+		return verify_limit(m, &m->limit_sigs_hit, path, "signatures",
 				    m->v->max_signatures);
 	m->n_checked++;
 	*rec_r = verify_add_sig(m, path, opaque);
@@ -280,7 +306,7 @@ static int walk_children(struct walker *w, GMimeMultipart *mp,
 	for (int i = from; i < n; i++) {
 		if ((size_t)snprintf(child, sizeof(child), "%s.%d", path,
 				     i + 1) >= sizeof(child))
-			return limit_record(w->m, &w->m->limit_depth_hit, path,
+			return verify_limit(w->m, &w->m->limit_depth_hit, path,
 					    "levels of nesting",
 					    w->m->v->max_depth);
 		if (walk_object(w, g_mime_multipart_get_part(mp, i), child,
@@ -300,16 +326,30 @@ static int cut_signed(struct walker *w, GMimeMultipart *mp,
 	const char *b = g_mime_multipart_get_boundary(mp);
 	gint64 hdr = first_header_offset(GMIME_OBJECT(mp));
 	gint64 start = 0, end = 0, next = 0;
+	/* the scan may use what is left of the budget, the copy as much */
+	gint64 max_scan = (gint64)((w->m->work_budget - w->m->work_spent) / 2);
 	if (b == NULL || hdr < 0 ||
-	    !first_part_range(w->stream, hdr, b, &start, &end, &next)) {
-		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
-			"signed part not delimited");
+	    !first_part_range(w->stream, hdr, b, max_scan, &start, &end,
+			      &next)) {
+		if (b != NULL && hdr >= 0 &&
+		    g_mime_stream_length(w->stream) - hdr > max_scan)
+			verify_over_budget(rec);
+		else
+			sig_set(rec, SMIME_RESULT_PERMERROR,
+				SMIME_REASON_MALFORMED,
+				"signed part not delimited");
 		return 1;
 	}
 	gint64 h0 = first_header_offset(c0), h1 = first_header_offset(c1);
 	if ((h0 >= 0 && h0 != start) || (h1 >= 0 && h1 != next)) {
 		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
 			"ambiguous MIME structure");
+		return 1;
+	}
+	/* the lines read to find it and the bytes copied */
+	if (!verify_charge(w->m, (size_t)(next - hdr) +
+			   (size_t)(end - start))) {
+		verify_over_budget(rec);
 		return 1;
 	}
 	*content_r = tmpstore_new(w->m->v->threshold, w->m->v->dir);
@@ -391,6 +431,21 @@ static bool opaque_candidate(GMimeObject *obj, bool *declared_r)
 	       strcasecmp(name + n - 4, ".p7m") == 0;
 }
 
+/* Charges the parse of an opaque signature's content. Past the budget,
+ * the content is not searched and one record at path says so. Returns
+ * 1 to search, 0 not to, -1 when out of memory. */
+static int charge_inner(struct smime_verify *m, const char *path,
+			size_t bytes)
+{
+	if (verify_charge(m, bytes))
+		return 1;
+	struct sigrec *s = verify_add_sig(m, path, true);
+	if (s == NULL)
+		return -1;
+	verify_over_budget(s);
+	return 0;
+}
+
 static int walk_leaf(struct walker *w, GMimePart *part, const char *path,
 		     unsigned depth)
 {
@@ -403,7 +458,7 @@ static int walk_leaf(struct walker *w, GMimePart *part, const char *path,
 	if (!opaque_candidate(GMIME_OBJECT(part), &declared))
 		return 0;
 	int rc = decode_part(part, w->m->v->max_bytes, &der, &len);
-	int nid = rc == 0 ? sigcheck_sniff(der, len, &detached) : NID_undef;
+	int nid = rc == 0 ? sigcheck_sniff(w->m, der, len, &detached) : NID_undef;
 	if (rc < 0 || (nid == NID_undef && !declared) ||
 	    (nid != NID_undef && (nid != NID_pkcs7_signed || detached)))
 		goto done;	/* not a signature we can check */
@@ -424,6 +479,8 @@ static int walk_leaf(struct walker *w, GMimePart *part, const char *path,
 	if (rc == 0 && content != NULL &&
 	    (size_t)snprintf(inner, sizeof(inner), "%s.1", path) <
 		    sizeof(inner))
+		rc = charge_inner(w->m, inner, tmpstore_size(content));
+	if (rc == 1)
 		rc = walk_entity(w->m, tmpstore_stream(content), inner,
 				 depth + 1);
 done:
@@ -439,10 +496,10 @@ static int walk_object(struct walker *w, GMimeObject *obj, const char *path,
 	if (obj == NULL)
 		return 0;
 	if (++m->parts_seen > m->v->max_parts)
-		return limit_record(m, &m->limit_parts_hit, path, "MIME parts",
+		return verify_limit(m, &m->limit_parts_hit, path, "MIME parts",
 				    m->v->max_parts);
 	if (depth > m->v->max_depth)
-		return limit_record(m, &m->limit_depth_hit, path,
+		return verify_limit(m, &m->limit_depth_hit, path,
 				    "levels of nesting", m->v->max_depth);
 	if (GMIME_IS_MULTIPART(obj)) {
 		if (type_is(obj, "multipart", "signed"))
@@ -459,8 +516,9 @@ static int walk_entity(struct smime_verify *m, GMimeStream *s,
 		       const char *path, unsigned depth)
 {
 	struct walker w = { m, s };
-	if (g_mime_stream_seek(s, 0, GMIME_STREAM_SEEK_SET) < 0)
-		return -1;
+	int scan = mime_scan(m, s, path);
+	if (scan != 0)
+		return scan < 0 ? -1 : 0;
 	GMimeParser *p = g_mime_parser_new_with_stream(s);
 	if (p == NULL)
 		return -1;
@@ -476,8 +534,10 @@ static int walk_entity(struct smime_verify *m, GMimeStream *s,
 int walk_message(struct smime_verify *m, GMimeStream *raw)
 {
 	struct walker w = { m, raw };
-	if (g_mime_stream_seek(raw, 0, GMIME_STREAM_SEEK_SET) < 0)
-		return -1;
+	set_budget(m, g_mime_stream_length(raw));
+	int scan = mime_scan(m, raw, "1");
+	if (scan != 0)
+		return scan < 0 ? -1 : 0;
 	GMimeParser *p = g_mime_parser_new_with_stream(raw);
 	if (p == NULL)
 		return -1;

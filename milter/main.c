@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,25 +117,75 @@ static void apply_log_level(const struct cfg *cfg)
 				  ? LOG_DEBUG : LOG_INFO);
 }
 
+static bool same_text(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	       (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool same_list(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!same_text(a[i], b[i]))
+			return false;
+	return true;
+}
+
+/* The directory connection is set up once, from these settings (the
+ * cache lifetimes are read per lookup and do follow a reload). */
+static bool same_directory(const struct cfg_ldap *a, const struct cfg_ldap *b)
+{
+	return same_list(a->uri, a->n_uri, b->uri, b->n_uri) &&
+	       same_text(a->bind_dn, b->bind_dn) &&
+	       same_text(a->bind_password_file, b->bind_password_file) &&
+	       a->starttls == b->starttls && same_text(a->ca_file, b->ca_file) &&
+	       same_text(a->base, b->base) && same_text(a->filter, b->filter) &&
+	       same_list(a->attributes, a->n_attributes, b->attributes,
+			 b->n_attributes) &&
+	       a->timeout == b->timeout && a->publish == b->publish;
+}
+
+/* The store (and the master key it unseals keys with) is opened once. */
+static bool same_store(const struct cfg *a, const struct cfg *b)
+{
+	return same_text(a->store.backend, b->store.backend) &&
+	       same_text(a->store.path, b->store.path) &&
+	       same_text(a->store.conninfo, b->store.conninfo) &&
+	       a->store.busy_timeout == b->store.busy_timeout &&
+	       a->store.pool_size == b->store.pool_size &&
+	       same_text(a->keys.master_key_file, b->keys.master_key_file);
+}
+
 /* Settings that only a restart can change: warn when a reload would. */
 static void warn_static_changes(const struct cfg *old, const struct cfg *new)
 {
-	static const char *const keys[] = { "socket", "user", "pidfile",
-					    "metrics_listen" };
-	const char *const olds[] = { old->milter.socket, old->milter.user,
-				     old->milter.pidfile,
-				     old->milter.metrics_listen };
-	const char *const news[] = { new->milter.socket, new->milter.user,
-				     new->milter.pidfile,
-				     new->milter.metrics_listen };
-	for (size_t i = 0; i < 4; i++) {
-		int same = (olds[i] == NULL && news[i] == NULL) ||
-			   (olds[i] != NULL && news[i] != NULL &&
-			    strcmp(olds[i], news[i]) == 0);
-		if (!same)
-			smx_log(LOG_WARNING, "reload: milter.%s changed; it "
-				"takes effect only after a restart", keys[i]);
-	}
+	const struct {
+		const char *what;
+		bool same;
+	} checks[] = {
+		{ "milter.socket", same_text(old->milter.socket,
+					     new->milter.socket) },
+		{ "milter.user", same_text(old->milter.user, new->milter.user) },
+		{ "milter.pidfile", same_text(old->milter.pidfile,
+					      new->milter.pidfile) },
+		{ "milter.metrics_listen",
+		  same_text(old->milter.metrics_listen,
+			    new->milter.metrics_listen) },
+		{ "milter.syslog_facility",
+		  same_text(old->milter.syslog_facility,
+			    new->milter.syslog_facility) },
+		{ "milter.timeout",
+		  old->milter.milter_timeout == new->milter.milter_timeout },
+		{ "the store or keys group", same_store(old, new) },
+		{ "the ldap group's connection settings",
+		  same_directory(&old->ldap, &new->ldap) },
+	};
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		if (!checks[i].same)
+			smx_log(LOG_WARNING, "reload: %s changed; it takes "
+				"effect only after a restart", checks[i].what);
 }
 
 static void reload(const char *path)

@@ -17,7 +17,7 @@ mt_conf "$RUN/bad2.conf" 'internal_domains = [ "exa mple.org" ]'
 echo 'bogus: { x = 1; };' >> "$RUN/bad2.conf"
 grep -n 'exa mple' "$RUN/bad2.conf" | grep -q '^4:' || fail "bad2.conf layout changed"
 mt_conf "$RUN/c.conf" 'internal_domains = [ "example.com", "example.net" ]' \
-  "pidfile = \"$RUN/c.pid\""
+  "pidfile = \"$RUN/c.pid\"" 'syslog_facility = "local0"' 'timeout = "60s"'
 mt_start "$CONF"
 
 mt_run reloads_on_sighup.lua -D conf="$CONF" -D conf_b="$RUN/b.conf" \
@@ -41,6 +41,8 @@ expect_log_once "error: $CONF:4: milter.internal_domains: 'exa mple.org' is not 
 expect_log_once "error: $CONF:11: unknown group 'bogus'"
 # Set by c.conf, unset again by b.conf: both are announced.
 expect_log_count "warning: reload: milter.pidfile changed; it takes effect only after a restart" 2
+expect_log_count "warning: reload: milter.syslog_facility changed; it takes effect only after a restart" 2
+expect_log_count "warning: reload: milter.timeout changed; it takes effect only after a restart" 2
 [ ! -e "$RUN/c.pid" ] || fail "pidfile written by a reload"
 expect_log_once "listening on"
 mt_finish

@@ -4,6 +4,7 @@
 #define SMX_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <syslog.h>
 
 enum smx_log_sink {
@@ -30,5 +31,10 @@ void smx_vlog(int priority, const char *fmt, va_list ap)
 /* Maps a syslog facility name ("mail", "local0".."local7", "daemon",
  * "user") to its value; returns -1 for an unknown name. */
 int smx_log_facility(const char *name);
+
+/* Replaces every control character of text[0..len) (line breaks, tabs,
+ * NUL, DEL) with a space, so that a logged value never splits or forges
+ * a log line; returns len. smx_log applies it to every line. */
+size_t smx_log_flatten(char *text, size_t len);
 
 #endif

@@ -10,7 +10,7 @@
 #include <smx/cfg.h>
 #include <smx/store.h>
 
-/* Exit codes (SPEC section 8). */
+/* Exit codes of every command. */
 #define CTL_OK 0
 #define CTL_USAGE 1	/* usage or configuration error */
 #define CTL_FAIL 2	/* runtime failure */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Inbound verification through a real Postfix, the generated cases of
-# issue 5: signatures made by gpgsm and by NSS cmsutil (detached, wrapped
+# Inbound verification through a real Postfix, one generated case per
+# kind of signer and of failure: signatures made by gpgsm and by NSS cmsutil (detached, wrapped
 # into multipart/signed here) and by openssl cms (opaque) pass and are
 # harvested; a wrong From, an expired signer, an untrusted chain and a
 # certificate without an email address give "policy"; a signature nested

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Direction through a real Postfix (SPEC section 4), with trusted_networks
+# Direction through a real Postfix (outbound, inbound, internal, transit), with trusted_networks
 # that exclude the loopback client, so only SASL makes a client trusted:
 #   - alice@example.com logged in on the submission port -> outbound;
 #   - an external sender to an internal recipient on port 25 -> inbound;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Direction (SPEC section 4) for each kind of client and envelope, read
+# Direction (outbound, inbound, internal, transit) for each kind of client and envelope, read
 # from the one log line per message.
 . "$SMX_SOURCE_DIR/tests/milter/lib.sh"
 mt_init

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Command line (SPEC section 8): -n checks the configuration (exit 0, or
+# Command line: -n checks the configuration (exit 0, or
 # exit 1 with every error as FILE:LINE: message, @include'd files under
 # their own name), -V prints the version, a bad option exits 1.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"

@@ -35,7 +35,8 @@ static const struct sockaddr *sa_of(const char *text,
 	return (const struct sockaddr *)ss;
 }
 
-/* The oracle is SPEC section 4, written out case by case. */
+/* The oracle is the direction rule of smime-milter(8), written out case
+ * by case. */
 static const struct direction_case cases[] = {
 	{ "sasl login, internal sender, external rcpt", "alice@example.com",
 	  { "bob@partner.example" }, "alice", "203.0.113.5", POLICY_OUTBOUND },

@@ -33,7 +33,7 @@ struct policy_site {
 	size_t n_trusted_networks;
 };
 
-/* Classifies a message by SPEC section 4: outbound when the sender's
+/* Classifies a message: outbound when the sender's
  * domain is internal and the client is trusted (SASL-authenticated, or
  * its address in trusted_networks, or local injection with no client
  * address); internal when that holds and every recipient is internal;

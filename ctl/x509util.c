@@ -4,12 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
 #include <smx/lookup.h>
+
+#include "ctl.h"
 
 #define MAX_CHAIN 8
 
@@ -107,7 +110,8 @@ STACK_OF(X509) *x509_chain_for(X509 *leaf, STACK_OF(X509) *pool)
 	return chain;
 }
 
-enum store_trust x509_verify(struct store *store, X509 *leaf,
+enum store_trust x509_verify(struct store *store,
+			     const struct cfg_verify *verify, X509 *leaf,
 			     STACK_OF(X509) *extra, char *why, size_t size)
 {
 	enum store_trust trust = STORE_TRUST_NONE;
@@ -124,11 +128,51 @@ enum store_trust x509_verify(struct store *store, X509 *leaf,
 			ders[have++] = (struct lookup_der){ one, one_len };
 	}
 	if (ders != NULL && len > 0)
-		(void)lookup_verify_chain(store, der, len, ders, (size_t)have,
+		(void)lookup_verify_chain(store, verify, der, len, ders, (size_t)have,
 					  &trust, why, size);
 	for (int i = 0; ders != NULL && i < have; i++)
 		free((void *)(uintptr_t)ders[i].der);
 	free(ders);
 	free(der);
 	return trust;
+}
+
+/* Whether the SAN of x names email (any case). */
+static bool san_names(X509 *x, const char *email, size_t len)
+{
+	GENERAL_NAMES *san = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
+					      NULL);
+	bool hit = false;
+	for (int i = 0; !hit && i < sk_GENERAL_NAME_num(san); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
+		hit = g->type == GEN_EMAIL &&
+		      (size_t)ASN1_STRING_length(g->d.rfc822Name) == len &&
+		      strncasecmp((const char *)ASN1_STRING_get0_data(
+					  g->d.rfc822Name), email, len) == 0;
+	}
+	GENERAL_NAMES_free(san);
+	return hit;
+}
+
+void x509_warn_unfiled(const char *file, X509 *x)
+{
+	X509_NAME *subj = X509_get_subject_name(x);
+	for (int i = -1; (i = X509_NAME_get_index_by_NID(
+				  subj, NID_pkcs9_emailAddress, i)) >= 0;) {
+		const ASN1_STRING *s = X509_NAME_ENTRY_get_data(
+			X509_NAME_get_entry(subj, i));
+		int len = ASN1_STRING_length(s);
+		const char *d = (const char *)ASN1_STRING_get0_data(s);
+		if (len <= 0 || san_names(x, d, (size_t)len))
+			continue;
+		char shown[256];
+		size_t n = 0;
+		/* printable ASCII only: the value comes from the file */
+		for (int k = 0; k < len && n + 1 < sizeof(shown); k++)
+			shown[n++] = d[k] > 0x20 && d[k] < 0x7f ? d[k] : '?';
+		shown[n] = '\0';
+		ctl_error("%s: warning: the subject emailAddress %s is not in "
+			  "the certificate's subjectAltName: not filed under "
+			  "it, never used for it", file, shown);
+	}
 }

@@ -13,8 +13,10 @@ static enum smx_status put_one(struct store *store,
 {
 	char fp[65];
 	const char *mid = smime_verify_message_id(vfy);
-	enum smx_status st = store_cert_put(
-		store, h->der, h->der_len, STORE_SOURCE_HARVESTED,
+	/* filed only under the From address its SAN matched: the other
+	 * addresses it may name were never proven by this sender */
+	enum smx_status st = store_cert_put_for(
+		store, h->email, h->der, h->der_len, STORE_SOURCE_HARVESTED,
 		h->trusted ? STORE_TRUST_CHAIN : STORE_TRUST_NONE,
 		h->smime_caps, h->caps_len, fp, created_r);
 	if (st == SMX_OK && h->enc_preference)

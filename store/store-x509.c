@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -111,16 +112,39 @@ static int add_email(struct store_cert *c, const char *email)
 	return 0;
 }
 
-/* SAN rfc822Name entries and the subject's emailAddress attributes. */
+/* The SAN rfc822Name entries: the addresses a certificate may ever be
+ * filed and selected under. A subject emailAddress attribute is not one
+ * of them: no CA vouches for it the way RFC 8550 has it vouch for the
+ * SAN, and a certificate naming one address there and another in its
+ * SAN must not become usable for the first. */
 static int parse_emails(X509 *x, struct store_cert *c)
 {
-	STACK_OF(OPENSSL_STRING) *list = X509_get1_email(x);
+	GENERAL_NAMES *san = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
+					      NULL);
 	int rc = 0;
-	for (int i = 0; list != NULL && i < sk_OPENSSL_STRING_num(list); i++)
-		if (add_email(c, sk_OPENSSL_STRING_value(list, i)) != 0)
-			rc = -1;
-	X509_email_free(list);
+	for (int i = 0; rc == 0 && i < sk_GENERAL_NAME_num(san); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
+		if (g->type != GEN_EMAIL)
+			continue;
+		const ASN1_STRING *s = g->d.rfc822Name;
+		int len = ASN1_STRING_length(s);
+		const unsigned char *d = ASN1_STRING_get0_data(s);
+		if (len <= 0 || len > 320 || memchr(d, '\0', (size_t)len))
+			continue;
+		char *email = strndup((const char *)d, (size_t)len);
+		rc = email != NULL ? add_email(c, email) : -1;
+		free(email);
+	}
+	GENERAL_NAMES_free(san);
 	return rc;
+}
+
+bool store_cert_has_email(const struct store_cert *cert, const char *email)
+{
+	for (size_t i = 0; email != NULL && i < cert->n_emails; i++)
+		if (strcasecmp(cert->emails[i], email) == 0)
+			return true;
+	return false;
 }
 
 static unsigned map_key_usage(X509 *x)

@@ -131,7 +131,7 @@ static struct lookup_result *expect(struct directory *dir, const char *email,
 				    time_t now, enum lookup_answer want)
 {
 	struct lookup_result *r = NULL;
-	enum lookup_answer got = lookup_encrypt_certs(E.store, dir,
+	enum lookup_answer got = lookup_encrypt_certs(E.store, &E.cfg->verify, dir,
 						      &E.cfg->ldap, email,
 						      now, &r);
 	assert_non_null(r);
@@ -345,7 +345,7 @@ static void *lookup_thread(void *arg)
 	for (int i = 0; i < 10; i++) {
 		struct lookup_result *r = NULL;
 		enum lookup_answer a = lookup_encrypt_certs(
-			E.store, E.dir, &E.cfg->ldap, j->email, time(NULL), &r);
+			E.store, &E.cfg->verify, E.dir, &E.cfg->ldap, j->email, time(NULL), &r);
 		if (a != j->want || r == NULL)
 			j->failures++;
 		lookup_result_free(&r);
@@ -417,7 +417,8 @@ static void directory_down_is_unknown_never_missing(void **s)
 	enum lookup_answer a = LOOKUP_UNKNOWN;
 	for (int i = 0; i < 50 && a == LOOKUP_UNKNOWN; i++) {
 		r = NULL;
-		a = lookup_encrypt_certs(E.store, E.dir, &E.cfg->ldap,
+		a = lookup_encrypt_certs(E.store, &E.cfg->verify, E.dir,
+					 &E.cfg->ldap,
 					 "judy@example.com", time(NULL), &r);
 		lookup_result_free(&r);
 		if (a == LOOKUP_UNKNOWN)

@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+
 #include <smx/cfg.h>
 #include <smx/directory.h>
+#include <smx/keyrule.h>
 #include <smx/log.h>
 
 const char *lookup_answer_name(enum lookup_answer answer)
@@ -125,6 +128,20 @@ static const struct directory_cert *fetched_cert(const struct fetched *f,
 	return NULL;
 }
 
+/* Why the encryptor refuses the key of cert, in its own words ("RSA key
+ * of 1024 bits (2048 to 16384 accepted)"). */
+static void key_refusal(const struct store_cert *cert, char *out, size_t size)
+{
+	char why[160] = "";
+	X509 *x = store_cert_x509(cert);
+	if (x != NULL)
+		(void)smx_keyrule_encryptable(X509_get0_pubkey(x), NULL, why,
+					      sizeof(why));
+	X509_free(x);
+	snprintf(out, size, "the encryptor refuses its key: %s",
+		 why[0] != '\0' ? why : "unreadable");
+}
+
 /* Moves the candidates of a selection into r, usable ones first (the
  * selection's order). f (may be NULL) names what the directory just
  * returned. Returns -1 when memory ran out. */
@@ -150,6 +167,8 @@ static int take_selection(struct lookup_result *r, struct store_selection *sel,
 			if (dc != NULL && sc->reason == STORE_REJECT_UNTRUSTED)
 				snprintf(reason, sizeof(reason), "%s: %s", text,
 					 f->why[k]);
+			else if (sc->reason == STORE_REJECT_KEY)
+				key_refusal(sc->cert, reason, sizeof(reason));
 			else
 				snprintf(reason, sizeof(reason), "%s", text);
 			struct store_cert *cert = sc->cert;

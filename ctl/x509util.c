@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
@@ -137,25 +136,16 @@ enum store_trust x509_verify(struct store *store,
 	return trust;
 }
 
-/* Whether the SAN of x names email (any case). */
-static bool san_names(X509 *x, const char *email, size_t len)
-{
-	GENERAL_NAMES *san = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-					      NULL);
-	bool hit = false;
-	for (int i = 0; !hit && i < sk_GENERAL_NAME_num(san); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
-		hit = g->type == GEN_EMAIL &&
-		      (size_t)ASN1_STRING_length(g->d.rfc822Name) == len &&
-		      strncasecmp((const char *)ASN1_STRING_get0_data(
-					  g->d.rfc822Name), email, len) == 0;
-	}
-	GENERAL_NAMES_free(san);
-	return hit;
-}
-
 void x509_warn_unfiled(const char *file, X509 *x)
 {
+	unsigned char *der = NULL;
+	size_t der_len = x509_to_der(x, &der);
+	struct store_cert *c = NULL;
+	/* the store's own reading of the SAN decides what is filed */
+	if (der_len == 0 || store_cert_parse(der, der_len, &c) != SMX_OK) {
+		free(der);
+		return;
+	}
 	X509_NAME *subj = X509_get_subject_name(x);
 	for (int i = -1; (i = X509_NAME_get_index_by_NID(
 				  subj, NID_pkcs9_emailAddress, i)) >= 0;) {
@@ -163,16 +153,18 @@ void x509_warn_unfiled(const char *file, X509 *x)
 			X509_NAME_get_entry(subj, i));
 		int len = ASN1_STRING_length(s);
 		const char *d = (const char *)ASN1_STRING_get0_data(s);
-		if (len <= 0 || san_names(x, d, (size_t)len))
-			continue;
 		char shown[256];
 		size_t n = 0;
 		/* printable ASCII only: the value comes from the file */
 		for (int k = 0; k < len && n + 1 < sizeof(shown); k++)
 			shown[n++] = d[k] > 0x20 && d[k] < 0x7f ? d[k] : '?';
 		shown[n] = '\0';
+		if (n == 0 || store_cert_has_email(c, shown))
+			continue;
 		ctl_error("%s: warning: the subject emailAddress %s is not in "
 			  "the certificate's subjectAltName: not filed under "
 			  "it, never used for it", file, shown);
 	}
+	store_cert_free(&c);
+	free(der);
 }

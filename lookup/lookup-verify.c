@@ -214,7 +214,8 @@ enum smx_status lookup_verify_chain(struct store *store,
 	struct lookup_verifier *v = NULL;
 	*trust_r = STORE_TRUST_NONE;
 	if (lookup_verifier_new(store, verify, &v) != SMX_OK) {
-		snprintf(why, size, "the trust anchors could not be loaded");
+		snprintf(why, size, "the store did not answer or the trust "
+			 "anchors could not be loaded");
 		return SMX_TEMPFAIL;
 	}
 	enum smx_status st = lookup_verifier_check(v, der, len, extra, n_extra,

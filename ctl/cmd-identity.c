@@ -149,7 +149,7 @@ static int import_checked(struct ctl *ctl, const char *file,
 	x509_warn_unfiled(file, id->cert);
 	if (c->n_emails == 0) {
 		ctl_error("%s: the certificate %s (%s) carries no email "
-			  "address in its subjectAltName: refusing it", file,
+			  "address: refusing it", file,
 			  c->fingerprint, c->subject);
 		goto done;
 	}

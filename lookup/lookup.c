@@ -201,9 +201,8 @@ static int take_refused(struct lookup_result *r,
 	return 0;
 }
 
-/* The directory's certificates that were not filed because the address
- * looked up is not among their SAN rfc822Names (a match by the subject
- * emailAddress alone is not enough). */
+/* The directory's certificates that were not filed because they are not
+ * issued to the address looked up (store_cert_has_email). */
 static int take_unfiled(struct lookup_result *r, const struct fetched *f)
 {
 	for (size_t i = 0; i < f->dres->n_certs; i++) {
@@ -245,8 +244,7 @@ static struct lookup_der *answer_ders(const struct directory_result *d,
 
 /* Verifies each found certificate and puts it into the store with source
  * directory, filed under the address looked up alone (the directory
- * vouches for no other; one that does not name it in its SAN is not
- * stored). Returns SMX_OK (*n_put counts them), or SMX_TEMPFAIL with
+ * vouches for no other; one not issued to it is not stored). Returns SMX_OK (*n_put counts them), or SMX_TEMPFAIL with
  * the reason in r. */
 static enum smx_status put_fetched(struct store *store, struct fetched *f,
 				   struct lookup_result *r, size_t *n_put)

@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/x509v3.h>
 
@@ -87,25 +86,14 @@ bool cert_time_ok(X509 *x, time_t t)
 
 /* --- the decision ------------------------------------------------------------ */
 
-/* Whether email is among the SAN rfc822Names of x: the only addresses a
- * certificate is ever filed under (a subject emailAddress is not one). */
-static bool san_has_email(X509 *x, const char *email)
+static bool has_email(X509 *x, const char *email)
 {
-	GENERAL_NAMES *san = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-					      NULL);
+	size_t n = 0;
+	char **list = cert_emails(x, &n);
 	bool hit = false;
-	for (int i = 0; !hit && i < sk_GENERAL_NAME_num(san); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
-		if (g->type != GEN_EMAIL)
-			continue;
-		const ASN1_STRING *s = g->d.rfc822Name;
-		int len = ASN1_STRING_length(s);
-		hit = email != NULL && len > 0 &&
-		      (size_t)len == strlen(email) &&
-		      strncasecmp((const char *)ASN1_STRING_get0_data(s),
-				  email, (size_t)len) == 0;
-	}
-	GENERAL_NAMES_free(san);
+	for (size_t i = 0; i < n; i++)
+		hit = hit || strcmp(list[i], email) == 0;
+	cert_emails_free(list, n);
 	return hit;
 }
 
@@ -176,10 +164,6 @@ static const char *signer_refusal(const struct smime_verify *m,
 		return "signature not valid";
 	if (!s->pub.from_match)
 		return "signer is not the From address";
-	/* it is filed under the From address alone, which must be one its
-	 * SAN names: a match by the subject emailAddress is not enough */
-	if (!san_has_email(s->signer, m->from))
-		return "From address not in the certificate's subjectAltName";
 	if (!s->leaf_time_ok)
 		return "certificate not valid now";
 	if (!s->leaf_usage_ok)
@@ -192,15 +176,15 @@ static const char *signer_refusal(const struct smime_verify *m,
 	return NULL;
 }
 
-/* The certificate named by SMIMEEncryptionKeyPreference, when its SAN
- * names the same From address (it is filed under that address alone)
- * and it is usable to encrypt. */
+/* The certificate named by SMIMEEncryptionKeyPreference, when it is for
+ * the same address (it is then filed under that address alone, like the
+ * signer's) and usable to encrypt. */
 static int harvest_pref(struct smime_verify *m, size_t i)
 {
 	struct sigrec *s = &m->sigs[i];
 	X509 *p = s->pref;
 	if (p == NULL || X509_cmp(p, s->signer) == 0 ||
-	    !san_has_email(p, m->from) || !cert_time_ok(p, m->now) ||
+	    !has_email(p, m->from) || !cert_time_ok(p, m->now) ||
 	    !cert_usage_ok(p, KU_KEY_ENCIPHERMENT | KU_KEY_AGREEMENT))
 		return 0;
 	int err = sigcheck_chain(m, p, s->certs, X509_PURPOSE_ANY);

@@ -111,7 +111,7 @@ static enum smx_status put(struct store *store, const char *file_as,
 	}
 	if (file_as != NULL && !store_cert_has_email(cert, file_as)) {
 		smx_log(LOG_WARNING, "store: not filing certificate %s under "
-			"<%s>: the address is not in its subjectAltName",
+			"<%s>: it is not issued to that address",
 			cert->fingerprint, file_as);
 		store_cert_free(&cert);
 		return SMX_PERMFAIL;

@@ -80,8 +80,9 @@
  * certificate keeps only the addresses its harvest log records as the
  * From it was harvested for, and every positive directory-cache entry
  * is dropped so that the next lookup asks the directory again and files
- * its answer anew. (That the address is among the SAN rfc822Names is
- * checked at every selection, which no SQL could check here.) */
+ * its answer anew. (That the certificate is issued to the address, by
+ * its SAN, is checked at every selection, which no SQL could check
+ * here.) */
 #define SCHEMA_V3 \
 	"DELETE FROM cert_emails WHERE fingerprint IN (" \
 	"  SELECT fingerprint FROM certs WHERE source IN (1, 2))" \

@@ -29,7 +29,7 @@ const char *store_reject_text(enum store_reject reason,
 		return "extended key usage lacks emailProtection";
 	case STORE_REJECT_NO_KEY: return "no private key held";
 	case STORE_REJECT_ADDRESS:
-		return "the address is not in its subjectAltName";
+		return "not issued to this address";
 	case STORE_REJECT_KEY:
 		return "a public key the encryptor refuses (RSA of 2048 to "
 		       "16384 bits or EC on P-256, P-384, P-521 accepted)";

@@ -131,7 +131,8 @@ static int add_ee_exts(X509 *x, X509 *issuer, const struct certgen_opts *o)
 		ku = o->rsa ? "critical,digitalSignature,keyEncipherment"
 			    : "critical,digitalSignature,keyAgreement";
 	if (add_ext(x, issuer, NID_basic_constraints, "CA:FALSE") != 0 ||
-	    add_ext(x, issuer, NID_subject_alt_name, san) != 0 ||
+	    (!o->no_san &&
+	     add_ext(x, issuer, NID_subject_alt_name, san) != 0) ||
 	    add_ext(x, issuer, NID_authority_key_identifier, "keyid") != 0)
 		return -1;
 	if (ku != NULL && add_ext(x, issuer, NID_key_usage, ku) != 0)

@@ -255,6 +255,30 @@ static void subject_email_outside_san_is_never_filed(void **state)
 	contract_issued_free(&m);
 }
 
+/* An older certificate without any SAN address is issued to its subject
+ * emailAddress: filed and selected under it. */
+static void legacy_subject_email_is_the_address(void **state)
+{
+	struct store *store = *state;
+	struct certgen_opts o = { .key_usage = "default",
+				  .eku = "emailProtection", .from_days = -1,
+				  .to_days = 30, .no_san = true,
+				  .subject_email = "Legacy@Partner.example" };
+	struct issued l;
+	contract_issue("legacy@partner.example", &o, &l);
+	assert_int_equal(store_cert_put_for(store, "legacy@partner.example",
+					    l.der, l.der_len,
+					    STORE_SOURCE_HARVESTED,
+					    STORE_TRUST_CHAIN, NULL, 0, NULL,
+					    NULL), SMX_OK);
+	struct store_selection *sel = NULL;
+	assert_int_equal(store_select(store, "legacy@partner.example",
+				      STORE_PURPOSE_ENCRYPT, time(NULL), &sel),
+			 SMX_OK);
+	store_selection_free(&sel);
+	contract_issued_free(&l);
+}
+
 /* A certificate learned from mail or the directory is filed under the
  * one address that was validated, never under its other SAN addresses;
  * an address its SAN does not name files nothing at all. */
@@ -336,6 +360,7 @@ int contract_run_select(void)
 		T(newest_first_then_preference_wins),
 		T(expiry_is_judged_at_the_given_time),
 		T(subject_email_outside_san_is_never_filed),
+		T(legacy_subject_email_is_the_address),
 		T(put_for_files_under_the_validated_address_only),
 		T(filing_outside_the_san_is_rejected_at_selection),
 #undef T

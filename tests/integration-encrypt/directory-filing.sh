@@ -5,8 +5,11 @@
 # - bob's entry holds a certificate whose SAN also names
 #   carol@partner.example: mail to bob is encrypted to it, mail to carol
 #   (who has no entry) is refused at RCPT, not encrypted to bob's key;
-# - dave's entry holds a certificate with no SAN address, only a subject
-#   emailAddress of dave@partner.example: it is not used, mail to dave is
+# - dave's entry holds a certificate issued to dave@partner.example whose
+#   subject also carries emailAddress=frank@partner.example: after mail to
+#   dave, mail to frank (no entry) is refused, not encrypted to dave's key;
+# - erin's entry holds a certificate whose SAN names someone else
+#   (subject emailAddress erin@partner.example): not used, mail to erin is
 #   refused at RCPT, and smimectl lookup says why.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
@@ -34,7 +37,8 @@ issue() {
   q openssl x509 -in "$pki/$1.pem" -outform DER -out "$pki/$1.der"
 }
 issue bob "/CN=Bob" "email:bob@partner.example,email:carol@partner.example"
-issue dave "/CN=Dave/emailAddress=dave@partner.example"
+issue dave "/CN=Dave/emailAddress=frank@partner.example" "email:dave@partner.example"
+issue erin "/CN=Erin/emailAddress=erin@partner.example" "email:mallory@evil.example"
 
 SLAPD_DIR=$(fresh_dir slapd)
 slapd_start "$SLAPD_DIR"
@@ -60,6 +64,14 @@ cn: Dave
 sn: Partner
 mail: dave@partner.example
 userCertificate;binary:< file://$pki/dave.der
+
+dn: uid=erin,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: erin
+cn: Erin
+sn: Partner
+mail: erin@partner.example
+userCertificate;binary:< file://$pki/erin.der
 LDIF
 ldapadd -x -H "$SLAPD_URI" -D "$SLAPD_ROOTDN" -w "$SLAPD_ROOTPW" \
   -f "$pki/entries.ldif" > "$pki/ldapadd.log" 2>&1 || fail "ldapadd: $(cat "$pki/ldapadd.log")"
@@ -92,16 +104,23 @@ send() {
     --data "@$msgs/$1.wire"
 }
 
-send bob bob@partner.example || { cat "$msgs/bob.out" >&2; fail "mail to bob refused"; }
-qid=$(pf_queue_id "$msgs/bob.out")
-pf_wait_delivered "$qid"
-f=$(sink_file_for "$qid")
-python3 "$SINK2MSG" "$f" "$msgs/bob.enc.eml"
-python3 "$MSGTOOL" body-b64 "$msgs/bob.enc.eml" "$msgs/bob.der"
-openssl cms -decrypt -inform DER -in "$msgs/bob.der" -recip "$pki/bob.pem" \
-  -inkey "$pki/bob.key" -out "$msgs/bob.dec" 2>/dev/null ||
-  fail "mail to bob not encrypted to bob's directory certificate"
-echo "ok: bob's directory certificate used for bob"
+# encrypted_to NAME: mail to NAME@partner.example is encrypted to the
+# certificate of NAME's entry
+encrypted_to() {
+  send "$1" "$1@partner.example" || { cat "$msgs/$1.out" >&2; fail "mail to $1 refused"; }
+  local qid f
+  qid=$(pf_queue_id "$msgs/$1.out")
+  pf_wait_delivered "$qid"
+  f=$(sink_file_for "$qid")
+  python3 "$SINK2MSG" "$f" "$msgs/$1.enc.eml"
+  python3 "$MSGTOOL" body-b64 "$msgs/$1.enc.eml" "$msgs/$1.der"
+  openssl cms -decrypt -inform DER -in "$msgs/$1.der" -recip "$pki/$1.pem" \
+    -inkey "$pki/$1.key" -out "$msgs/$1.dec" 2>/dev/null ||
+    fail "mail to $1 not encrypted to $1's directory certificate"
+  echo "ok: $1's directory certificate used for $1"
+}
+encrypted_to bob
+encrypted_to dave
 
 # refused NAME TO: a required recipient without a usable certificate
 refused() {
@@ -115,12 +134,13 @@ refused() {
   fi
 }
 refused carol carol@partner.example
+refused frank frank@partner.example
 # asked first by smimectl (then cached as not found for the milter)
-ctl lookup dave@partner.example > "$msgs/dave.lookup" 2>&1 || true
-grep -q "not in its subjectAltName" "$msgs/dave.lookup" ||
-  { cat "$msgs/dave.lookup" >&2; bad "lookup for dave does not say why"; }
-refused dave dave@partner.example
-grep -rq "$MARKER-carol\|$MARKER-dave" "$PF_SINK_DIR" && fail "plaintext at the sink"
+ctl lookup erin@partner.example > "$msgs/erin.lookup" 2>&1 || true
+grep -q "issued to mallory@evil.example, not erin@partner.example" "$msgs/erin.lookup" ||
+  { cat "$msgs/erin.lookup" >&2; bad "lookup for erin does not say why"; }
+refused erin erin@partner.example
+grep -rq "$MARKER-carol\|$MARKER-frank\|$MARKER-erin" "$PF_SINK_DIR" && fail "plaintext at the sink"
 
 ctl lookup carol@partner.example > "$msgs/carol.lookup" 2>&1 || true
 grep -q "$(openssl x509 -in "$pki/bob.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)" "$msgs/carol.lookup" &&

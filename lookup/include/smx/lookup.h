@@ -81,8 +81,9 @@ struct lookup_result {
  * stored with STORE_SOURCE_DIRECTORY and STORE_TRUST_CHAIN when its chain
  * verifies to the trust anchors (lookup_verify_chain), else
  * STORE_TRUST_NONE (then rejected as not trusted); it is filed under
- * email alone, and only when email is among its SAN rfc822Names (else it
- * is not stored and is listed as refused).
+ * email alone, and only when it is issued to email (its SAN rfc822Names,
+ * or the subject emailAddress of one without any; else it is not stored
+ * and is listed as refused).
  * Returns the answer; *result_r (owned by the caller, lookup_result_free)
  * is set in every case, and is NULL only when memory ran out (then the
  * answer is LOOKUP_UNKNOWN). Logs the failures of sources at the level of

@@ -89,13 +89,16 @@ static int import_one(struct ctl *ctl, const char *file, X509 *x,
 	size_t len = x509_to_der(x, &der);
 	bool created = false;
 	enum store_trust trust = pin ? STORE_TRUST_PINNED
-				     : x509_verify(ctl->store, x, all, why,
+				     : x509_verify(ctl->store, &ctl->cfg->verify,
+						   x, all, why,
 						   sizeof(why));
 	enum smx_status st = len ? store_cert_put(ctl->store, der, len,
 						  STORE_SOURCE_IMPORTED, trust,
 						  NULL, 0, fp, &created)
 				 : SMX_PERMFAIL;
 	free(der);
+	if (st == SMX_OK)
+		x509_warn_unfiled(file, x);
 	if (st != SMX_OK) {
 		ctl_error("%s: a certificate was not stored (%s)", file,
 			  smx_status_name(st));

@@ -146,10 +146,11 @@ static int import_checked(struct ctl *ctl, const char *file,
 		ctl_error("%s: the certificate does not parse", file);
 		goto done;
 	}
+	x509_warn_unfiled(file, id->cert);
 	if (c->n_emails == 0) {
 		ctl_error("%s: the certificate %s (%s) carries no email "
-			  "address: refusing it", file, c->fingerprint,
-			  c->subject);
+			  "address: refusing it", file,
+			  c->fingerprint, c->subject);
 		goto done;
 	}
 	if (X509_check_private_key(id->cert, id->key) != 1) {

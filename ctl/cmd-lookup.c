@@ -125,7 +125,8 @@ int ctl_cmd_lookup(struct ctl *ctl, int argc, char **argv)
 		rc = open_directory(ctl, &dir);
 	if (rc != CTL_OK)
 		return rc;
-	enum lookup_answer a = lookup_encrypt_certs(ctl->store, dir,
+	enum lookup_answer a = lookup_encrypt_certs(ctl->store,
+						    &ctl->cfg->verify, dir,
 						    &ctl->cfg->ldap, email,
 						    time(NULL), &r);
 	if (r != NULL)

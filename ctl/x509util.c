@@ -11,6 +11,8 @@
 
 #include <smx/lookup.h>
 
+#include "ctl.h"
+
 #define MAX_CHAIN 8
 
 X509 *x509_from_der(const unsigned char *der, size_t len)
@@ -107,7 +109,8 @@ STACK_OF(X509) *x509_chain_for(X509 *leaf, STACK_OF(X509) *pool)
 	return chain;
 }
 
-enum store_trust x509_verify(struct store *store, X509 *leaf,
+enum store_trust x509_verify(struct store *store,
+			     const struct cfg_verify *verify, X509 *leaf,
 			     STACK_OF(X509) *extra, char *why, size_t size)
 {
 	enum store_trust trust = STORE_TRUST_NONE;
@@ -124,11 +127,44 @@ enum store_trust x509_verify(struct store *store, X509 *leaf,
 			ders[have++] = (struct lookup_der){ one, one_len };
 	}
 	if (ders != NULL && len > 0)
-		(void)lookup_verify_chain(store, der, len, ders, (size_t)have,
+		(void)lookup_verify_chain(store, verify, der, len, ders, (size_t)have,
 					  &trust, why, size);
 	for (int i = 0; ders != NULL && i < have; i++)
 		free((void *)(uintptr_t)ders[i].der);
 	free(ders);
 	free(der);
 	return trust;
+}
+
+void x509_warn_unfiled(const char *file, X509 *x)
+{
+	unsigned char *der = NULL;
+	size_t der_len = x509_to_der(x, &der);
+	struct store_cert *c = NULL;
+	/* the store's own reading of the SAN decides what is filed */
+	if (der_len == 0 || store_cert_parse(der, der_len, &c) != SMX_OK) {
+		free(der);
+		return;
+	}
+	X509_NAME *subj = X509_get_subject_name(x);
+	for (int i = -1; (i = X509_NAME_get_index_by_NID(
+				  subj, NID_pkcs9_emailAddress, i)) >= 0;) {
+		const ASN1_STRING *s = X509_NAME_ENTRY_get_data(
+			X509_NAME_get_entry(subj, i));
+		int len = ASN1_STRING_length(s);
+		const char *d = (const char *)ASN1_STRING_get0_data(s);
+		char shown[256];
+		size_t n = 0;
+		/* printable ASCII only: the value comes from the file */
+		for (int k = 0; k < len && n + 1 < sizeof(shown); k++)
+			shown[n++] = d[k] > 0x20 && d[k] < 0x7f ? d[k] : '?';
+		shown[n] = '\0';
+		if (n == 0 || store_cert_has_email(c, shown))
+			continue;
+		ctl_error("%s: warning: the subject emailAddress %s is not in "
+			  "the certificate's subjectAltName: not filed under "
+			  "it, never used for it", file, shown);
+	}
+	store_cert_free(&c);
+	free(der);
 }

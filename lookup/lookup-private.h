@@ -7,10 +7,13 @@
 
 struct lookup_verifier;
 
-/* Loads the store's anchors, the system bundle and every stored
- * certificate (as intermediates). SMX_OK with *v_r owned by the caller
- * (lookup_verifier_free), or SMX_TEMPFAIL (store or memory). */
+/* Loads the roots of verify (as inbound verification does; NULL: the
+ * system bundle), the store's anchors and every stored certificate (as
+ * intermediates). SMX_OK with *v_r owned by the caller
+ * (lookup_verifier_free), or SMX_TEMPFAIL (store, memory, or a root file
+ * that cannot be read: logged). */
 enum smx_status lookup_verifier_new(struct store *store,
+				    const struct cfg_verify *verify,
 				    struct lookup_verifier **v_r);
 
 /* Verifies one DER certificate now, with extra intermediates. SMX_OK with

@@ -1,18 +1,25 @@
-/* Chain verification of certificates to the trust anchors: the store's
- * anchors plus the system bundle, with the stored certificates as
- * intermediates. One implementation for the directory lookup and for
- * smimectl import-cert. */
+/* Chain verification of certificates to the trust anchors of inbound
+ * verification (verify.ca_file, verify.extra_ca_file, loaded by the
+ * verifier's own code) plus the store's anchors, with the stored
+ * certificates as intermediates, for email protection. One
+ * implementation for the directory lookup and for smimectl import-cert. */
 #include "lookup-private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <smx/cfg.h>
+#include <smx/log.h>
+#include <smx/smime.h>
 
 struct lookup_verifier {
-	X509_STORE *anchors;		/* store anchors + system bundle */
+	X509_STORE *anchors;		/* verify.* files + store anchors */
 	STACK_OF(X509) *pool;		/* every stored certificate */
 };
 
@@ -60,19 +67,34 @@ static int load_pool(struct store *store, STACK_OF(X509) *pool)
 	return rc;
 }
 
+/* The roots of verify.ca_file ("none": none) and verify.extra_ca_file,
+ * by the inbound verifier's loader; NULL verify: the system bundle. */
+static X509_STORE *configured_roots(const struct cfg_verify *verify)
+{
+	const char *ca = verify != NULL ? verify->ca_file : NULL;
+	struct smime_error err = { "" };
+	if (ca != NULL && strcmp(ca, "none") == 0)
+		ca = "";
+	X509_STORE *xs = smime_trust_store_new(
+		ca, verify != NULL ? verify->extra_ca_file : NULL, &err);
+	if (xs == NULL)
+		smx_log(LOG_ERR, "lookup: cannot load the trust anchors: %s",
+			err.text);
+	return xs;
+}
+
 enum smx_status lookup_verifier_new(struct store *store,
+				    const struct cfg_verify *verify,
 				    struct lookup_verifier **v_r)
 {
 	struct lookup_verifier *v = calloc(1, sizeof(*v));
 	*v_r = NULL;
 	if (v == NULL)
 		return SMX_TEMPFAIL;
-	v->anchors = X509_STORE_new();
+	v->anchors = configured_roots(verify);
 	v->pool = sk_X509_new_null();
 	if (v->anchors == NULL || v->pool == NULL)
 		goto fail;
-	/* a missing system bundle leaves only the store's anchors */
-	X509_STORE_set_default_paths(v->anchors);
 	if (load_anchors(store, v->anchors) != 0 ||
 	    load_pool(store, v->pool) != 0)
 		goto fail;
@@ -119,6 +141,29 @@ fail:
 	return NULL;
 }
 
+/* Whether the verified chain is one for email protection, as inbound
+ * verification demands of a signer's: the leaf's extended key usage
+ * absent or naming emailProtection, every CA in the chain fit for
+ * S/MIME. (OpenSSL's S/MIME encryption purpose would also demand
+ * keyEncipherment of the leaf, refusing EC keys; the key usage is the
+ * store's selection's business.) */
+static bool chain_for_email(X509_STORE_CTX *ctx)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+		if (i == 0) {
+			uint32_t xku = X509_get_extended_key_usage(x);
+			if (xku != UINT32_MAX && (xku & XKU_SMIME) == 0)
+				return false;
+		} else if (X509_check_purpose(x, X509_PURPOSE_SMIME_ENCRYPT,
+					      1) <= 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
 enum smx_status lookup_verifier_check(struct lookup_verifier *v,
 				      const unsigned char *der, size_t len,
 				      const struct lookup_der *extra,
@@ -140,7 +185,11 @@ enum smx_status lookup_verifier_check(struct lookup_verifier *v,
 	    !X509_STORE_CTX_init(ctx, v->anchors, leaf, untrusted))
 		goto done;
 	st = SMX_OK;
-	if (X509_verify_cert(ctx) == 1) {
+	if (X509_verify_cert(ctx) == 1 && !chain_for_email(ctx)) {
+		snprintf(why, size, "%s (not for email protection)",
+			 X509_verify_cert_error_string(
+				 X509_V_ERR_INVALID_PURPOSE));
+	} else if (X509_STORE_CTX_get_error(ctx) == X509_V_OK) {
 		*trust_r = STORE_TRUST_CHAIN;
 		snprintf(why, size, "chain verified");
 	} else {
@@ -156,6 +205,7 @@ done:
 }
 
 enum smx_status lookup_verify_chain(struct store *store,
+				    const struct cfg_verify *verify,
 				    const unsigned char *der, size_t len,
 				    const struct lookup_der *extra,
 				    size_t n_extra, enum store_trust *trust_r,
@@ -163,8 +213,9 @@ enum smx_status lookup_verify_chain(struct store *store,
 {
 	struct lookup_verifier *v = NULL;
 	*trust_r = STORE_TRUST_NONE;
-	if (lookup_verifier_new(store, &v) != SMX_OK) {
-		snprintf(why, size, "the store did not answer");
+	if (lookup_verifier_new(store, verify, &v) != SMX_OK) {
+		snprintf(why, size, "the store did not answer or the trust "
+			 "anchors could not be loaded");
 		return SMX_TEMPFAIL;
 	}
 	enum smx_status st = lookup_verifier_check(v, der, len, extra, n_extra,

@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+
 #include <smx/cfg.h>
 #include <smx/directory.h>
+#include <smx/keyrule.h>
 #include <smx/log.h>
 
 const char *lookup_answer_name(enum lookup_answer answer)
@@ -108,6 +111,8 @@ static enum lookup_answer unknown(struct lookup_result *r, const char *fmt,
  * the selection that follows. */
 struct fetched {
 	const struct directory_result *dres;
+	const char *email;		/* the address looked up */
+	const struct cfg_verify *verify;	/* trust anchors */
 	char (*fingerprints)[65];	/* of dres->certs[i], "" if not put */
 	char (*why)[160];		/* chain verification of each */
 };
@@ -121,6 +126,20 @@ static const struct directory_cert *fetched_cert(const struct fetched *f,
 			return &f->dres->certs[i];
 		}
 	return NULL;
+}
+
+/* Why the encryptor refuses the key of cert, in its own words ("RSA key
+ * of 1024 bits (2048 to 16384 accepted)"). */
+static void key_refusal(const struct store_cert *cert, char *out, size_t size)
+{
+	char why[160] = "";
+	X509 *x = store_cert_x509(cert);
+	if (x != NULL)
+		(void)smx_keyrule_encryptable(X509_get0_pubkey(x), NULL, why,
+					      sizeof(why));
+	X509_free(x);
+	snprintf(out, size, "the encryptor refuses its key: %s",
+		 why[0] != '\0' ? why : "unreadable");
 }
 
 /* Moves the candidates of a selection into r, usable ones first (the
@@ -148,6 +167,8 @@ static int take_selection(struct lookup_result *r, struct store_selection *sel,
 			if (dc != NULL && sc->reason == STORE_REJECT_UNTRUSTED)
 				snprintf(reason, sizeof(reason), "%s: %s", text,
 					 f->why[k]);
+			else if (sc->reason == STORE_REJECT_KEY)
+				key_refusal(sc->cert, reason, sizeof(reason));
 			else
 				snprintf(reason, sizeof(reason), "%s", text);
 			struct store_cert *cert = sc->cert;
@@ -180,6 +201,28 @@ static int take_refused(struct lookup_result *r,
 	return 0;
 }
 
+/* The directory's certificates that were not filed because they are not
+ * issued to the address looked up (store_cert_has_email). */
+static int take_unfiled(struct lookup_result *r, const struct fetched *f)
+{
+	for (size_t i = 0; i < f->dres->n_certs; i++) {
+		const struct directory_cert *dc = &f->dres->certs[i];
+		struct store_cert *cert = NULL;
+		if (f->fingerprints[i][0] != '\0' ||
+		    store_cert_parse(dc->der, dc->der_len, &cert) != SMX_OK ||
+		    store_cert_has_email(cert, f->email)) {
+			store_cert_free(&cert);
+			continue;
+		}
+		if (add(r, cert, LOOKUP_FROM_DIRECTORY, STORE_REJECT_ADDRESS,
+			false, store_reject_text(STORE_REJECT_ADDRESS,
+						 STORE_PURPOSE_ENCRYPT),
+			dc->dn, dc->attribute) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Every certificate of a directory answer: the found ones and the refused
  * ones that parse (a CA certificate in a PKCS#7 blob), as intermediates. */
 static struct lookup_der *answer_ders(const struct directory_result *d,
@@ -200,7 +243,8 @@ static struct lookup_der *answer_ders(const struct directory_result *d,
 }
 
 /* Verifies each found certificate and puts it into the store with source
- * directory. Returns SMX_OK (*n_put counts them), or SMX_TEMPFAIL with
+ * directory, filed under the address looked up alone (the directory
+ * vouches for no other; one not issued to it is not stored). Returns SMX_OK (*n_put counts them), or SMX_TEMPFAIL with
  * the reason in r. */
 static enum smx_status put_fetched(struct store *store, struct fetched *f,
 				   struct lookup_result *r, size_t *n_put)
@@ -209,7 +253,8 @@ static enum smx_status put_fetched(struct store *store, struct fetched *f,
 	struct lookup_verifier *v = NULL;
 	size_t n_all = 0;
 	struct lookup_der *all = answer_ders(d, &n_all);
-	enum smx_status st = all != NULL ? lookup_verifier_new(store, &v)
+	enum smx_status st = all != NULL ? lookup_verifier_new(store, f->verify,
+							       &v)
 					 : SMX_TEMPFAIL;
 	*n_put = 0;
 	for (size_t i = 0; st == SMX_OK && i < d->n_certs; i++) {
@@ -219,8 +264,8 @@ static enum smx_status put_fetched(struct store *store, struct fetched *f,
 					   &trust, f->why[i], sizeof(f->why[i]));
 		if (st != SMX_OK)
 			break;
-		enum smx_status put = store_cert_put(
-			store, d->certs[i].der, d->certs[i].der_len,
+		enum smx_status put = store_cert_put_for(
+			store, f->email, d->certs[i].der, d->certs[i].der_len,
 			STORE_SOURCE_DIRECTORY, trust, NULL, 0,
 			f->fingerprints[i], NULL);
 		if (put == SMX_OK)
@@ -231,7 +276,8 @@ static enum smx_status put_fetched(struct store *store, struct fetched *f,
 			st = put;
 	}
 	if (st != SMX_OK)
-		unknown(r, "the store did not answer while caching the "
+		unknown(r, "the store did not answer (or the trust anchors "
+			   "could not be loaded) while caching the "
 			   "directory's certificates");
 	lookup_verifier_free(&v);
 	free(all);
@@ -242,6 +288,7 @@ static enum smx_status put_fetched(struct store *store, struct fetched *f,
  * is the store's selection before: the candidates reported when the
  * directory cannot answer. */
 static enum lookup_answer ask_directory(struct store *store,
+					const struct cfg_verify *verify,
 					struct directory *dir,
 					const struct cfg_ldap *ldap,
 					const char *email, time_t now,
@@ -267,6 +314,8 @@ static enum lookup_answer ask_directory(struct store *store,
 	}
 	store_selection_free(&sel);
 	f.dres = dres;
+	f.email = email;
+	f.verify = verify;
 	f.fingerprints = calloc(dres->n_certs + 1, sizeof(*f.fingerprints));
 	f.why = calloc(dres->n_certs + 1, sizeof(*f.why));
 	if (f.fingerprints == NULL || f.why == NULL) {
@@ -286,7 +335,8 @@ static enum lookup_answer ask_directory(struct store *store,
 		answer = unknown(r, "the store did not answer");
 		goto done;
 	}
-	if (take_selection(r, sel, &f) != 0 || take_refused(r, dres) != 0) {
+	if (take_selection(r, sel, &f) != 0 || take_unfiled(r, &f) != 0 ||
+	    take_refused(r, dres) != 0) {
 		answer = unknown(r, "out of memory");
 		goto done;
 	}
@@ -299,7 +349,9 @@ done:
 	return answer;
 }
 
-static enum lookup_answer search(struct store *store, struct directory *dir,
+static enum lookup_answer search(struct store *store,
+				 const struct cfg_verify *verify,
+				 struct directory *dir,
 				 const struct cfg_ldap *ldap, const char *email,
 				 time_t now, struct lookup_result *r)
 {
@@ -322,7 +374,7 @@ static enum lookup_answer search(struct store *store, struct directory *dir,
 	}
 	if (st == SMX_OK || dir == NULL)
 		goto take;	/* a fresh cached answer, or no directory */
-	return ask_directory(store, dir, ldap, email, now, sel, r);
+	return ask_directory(store, verify, dir, ldap, email, now, sel, r);
 take:
 	if (take_selection(r, sel, NULL) != 0)
 		answer = unknown(r, "out of memory");
@@ -331,6 +383,7 @@ take:
 }
 
 enum lookup_answer lookup_encrypt_certs(struct store *store,
+					const struct cfg_verify *verify,
 					struct directory *dir,
 					const struct cfg_ldap *ldap,
 					const char *email, time_t now,
@@ -340,7 +393,7 @@ enum lookup_answer lookup_encrypt_certs(struct store *store,
 	*result_r = r;
 	if (r == NULL)
 		return LOOKUP_UNKNOWN;
-	r->answer = search(store, dir, ldap, email, now, r);
+	r->answer = search(store, verify, dir, ldap, email, now, r);
 	if (r->answer == LOOKUP_UNKNOWN && r->error == NULL)
 		unknown(r, "out of memory");
 	/* n_usable counts only when the answer is AVAILABLE */

@@ -45,7 +45,8 @@ enum policy_availability recipient_cert_state(struct store *store,
 	}
 	struct lookup_result *res = NULL;
 	uint64_t started = smx_metrics_clock_us();
-	enum lookup_answer a = lookup_encrypt_certs(store, dir, &cfg->ldap,
+	enum lookup_answer a = lookup_encrypt_certs(store, &cfg->verify, dir,
+						    &cfg->ldap,
 						    rcpt, time(NULL), &res);
 	count_lookup(dir, res, a, smx_metrics_since_us(started));
 	lookup_result_free(&res);

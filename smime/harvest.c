@@ -177,7 +177,8 @@ static const char *signer_refusal(const struct smime_verify *m,
 }
 
 /* The certificate named by SMIMEEncryptionKeyPreference, when it is for
- * the same address and usable to encrypt. */
+ * the same address (it is then filed under that address alone, like the
+ * signer's) and usable to encrypt. */
 static int harvest_pref(struct smime_verify *m, size_t i)
 {
 	struct sigrec *s = &m->sigs[i];

@@ -10,13 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 
-#define RSA_MIN_BITS 2048
-#define RSA_MAX_BITS 16384
+#include <smx/keyrule.h>
 
 const char *smime_enc_content_name(enum smime_enc_content content)
 {
@@ -57,59 +55,21 @@ static void describe(X509 *cert, char *buf, size_t size)
 		 serial);
 }
 
-/* The KDF digest for an EC key on a supported curve, else NULL. */
-static const EVP_MD *ec_kdf_md(EVP_PKEY *pk)
-{
-	char group[64];
-	if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME,
-					   group, sizeof(group), NULL) != 1)
-		return NULL;
-	switch (OBJ_txt2nid(group)) {
-	case NID_X9_62_prime256v1:
-		return EVP_sha256();
-	case NID_secp384r1:
-		return EVP_sha384();
-	case NID_secp521r1:
-		return EVP_sha512();
-	default:
-		return NULL;
-	}
-}
-
-/* Checks the key of cert; fills r->km (RSA: PKCS#1 for now) and
+/* Checks the key of cert by the shared rule (smx/keyrule.h, which the
+ * store's selection applies too); fills r->km (RSA: PKCS#1 for now) and
  * r->kdf_md. */
 static enum smx_status check_key(X509 *cert, struct enc_rcpt *r,
 				 struct smime_error *err)
 {
-	char who[256];
+	char who[256], why[160];
 	EVP_PKEY *pk = X509_get0_pubkey(cert);
-	enum smx_status st = SMX_PERMFAIL;
-	describe(cert, who, sizeof(who));
-	if (pk == NULL) {
-		smime_err_set(err, "%s: public key unreadable", who);
-	} else if (EVP_PKEY_is_a(pk, "RSA")) {
-		int bits = EVP_PKEY_get_bits(pk);
-		if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS)
-			smime_err_set(err, "%s: RSA key of %d bits (%d to %d "
-				      "accepted)", who, bits, RSA_MIN_BITS,
-				      RSA_MAX_BITS);
-		else
-			st = SMX_OK;
-		r->km = SMIME_KM_RSA_PKCS1;
-	} else if (EVP_PKEY_is_a(pk, "EC")) {
-		r->km = SMIME_KM_ECDH;
-		r->kdf_md = ec_kdf_md(pk);
-		if (r->kdf_md == NULL)
-			smime_err_set(err, "%s: EC key on a curve other than "
-				      "P-256, P-384 or P-521", who);
-		else
-			st = SMX_OK;
-	} else {
-		smime_err_set(err, "%s: %s keys cannot be encrypted to (RSA "
-			      "or EC only)", who, EVP_PKEY_get0_type_name(pk));
+	if (!smx_keyrule_encryptable(pk, &r->kdf_md, why, sizeof(why))) {
+		describe(cert, who, sizeof(who));
+		smime_err_set(err, "%s: %s", who, why);
+		return SMX_PERMFAIL;
 	}
-	ERR_clear_error();
-	return st;
+	r->km = EVP_PKEY_is_a(pk, "EC") ? SMIME_KM_ECDH : SMIME_KM_RSA_PKCS1;
+	return SMX_OK;
 }
 
 enum smx_status smime_recipient_check(X509 *cert, struct smime_error *err)

@@ -11,10 +11,12 @@ static enum smx_status put_one(struct store *store,
 			       const struct smime_harvest_cert *h,
 			       const char *sender, time_t now, bool *created_r)
 {
-	char fp[65];
+	char fp[65] = "";
 	const char *mid = smime_verify_message_id(vfy);
-	enum smx_status st = store_cert_put(
-		store, h->der, h->der_len, STORE_SOURCE_HARVESTED,
+	/* filed only under the From address it matched: the other
+	 * addresses it may name were never proven by this sender */
+	enum smx_status st = store_cert_put_for(
+		store, h->email, h->der, h->der_len, STORE_SOURCE_HARVESTED,
 		h->trusted ? STORE_TRUST_CHAIN : STORE_TRUST_NONE,
 		h->smime_caps, h->caps_len, fp, created_r);
 	if (st == SMX_OK && h->enc_preference)
@@ -31,7 +33,9 @@ static enum smx_status put_one(struct store *store,
 		h->trusted ? "chain" : "unverified",
 		*created_r ? " new" : " known",
 		h->enc_preference ? " preferred" : "", smx_status_name(st));
-	return st;
+	/* a certificate the store will not file under that address is
+	 * skipped (logged above); the others are still harvested */
+	return st == SMX_PERMFAIL ? SMX_OK : st;
 }
 
 enum smx_status smime_harvest_store(struct store *store,

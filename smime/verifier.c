@@ -170,6 +170,24 @@ enum smx_status smime_verifier_add_anchor(struct smime_verifier *v,
 	return SMX_OK;
 }
 
+X509_STORE *smime_trust_store_new(const char *ca_file,
+				  const char *extra_ca_file,
+				  struct smime_error *err)
+{
+	struct smime_verify_options o = { .ca_file = ca_file,
+					  .extra_ca_file = extra_ca_file };
+	struct smime_verifier tmp = { .anchors = X509_STORE_new() };
+	if (tmp.anchors == NULL) {
+		smime_err_set(err, "out of memory");
+		return NULL;
+	}
+	if (load_files(&tmp, &o, err) != SMX_OK) {
+		X509_STORE_free(tmp.anchors);
+		return NULL;
+	}
+	return tmp.anchors;
+}
+
 void smime_verifier_free(struct smime_verifier **v)
 {
 	if (v == NULL || *v == NULL)

@@ -50,6 +50,8 @@ static const char sql_set_revoked[] =
 
 struct put_args {
 	const struct store_cert *cert;
+	const char *file_as;	/* the one address to file it under, or
+				 * NULL: every SAN address */
 	enum store_source source;
 	enum store_trust trust;
 	const unsigned char *caps;
@@ -82,9 +84,46 @@ static enum smx_status put_txn(struct store *store, struct store_conn *c,
 		st = store_exec(c, store, sql_update_seen, u, 4, NULL, NULL);
 	}
 	for (size_t i = 0; st == SMX_OK && i < x->n_emails; i++) {
+		if (a->file_as != NULL && strcmp(a->file_as, x->emails[i]) != 0)
+			continue;
 		struct store_value e[2] = { SV_TEXT(x->emails[i]), p[0] };
 		st = store_exec(c, store, sql_email_add, e, 2, NULL, NULL);
 	}
+	return st;
+}
+
+/* Puts the certificate, filed under file_as (lower-case, one of its SAN
+ * addresses) or, when NULL, under every SAN address. */
+static enum smx_status put(struct store *store, const char *file_as,
+			   const unsigned char *der, size_t len,
+			   enum store_source source, enum store_trust trust,
+			   const unsigned char *smime_caps, size_t caps_len,
+			   char *fingerprint_r, bool *created_r)
+{
+	struct store_cert *cert = NULL;
+	if (created_r != NULL)
+		*created_r = false;
+	enum smx_status st = store_cert_parse(der, len, &cert);
+	if (st != SMX_OK) {
+		smx_log(LOG_ERR, "store: refusing %zu bytes that are not an "
+			"X.509 certificate", len);
+		return st;
+	}
+	if (file_as != NULL && !store_cert_has_email(cert, file_as)) {
+		smx_log(LOG_WARNING, "store: not filing certificate %s under "
+			"<%s>: it is not issued to that address",
+			cert->fingerprint, file_as);
+		store_cert_free(&cert);
+		return SMX_PERMFAIL;
+	}
+	struct put_args a = { cert, file_as, source, trust, smime_caps,
+			      caps_len, false };
+	st = store_txn(store, true, put_txn, &a);
+	if (st == SMX_OK && fingerprint_r != NULL)
+		memcpy(fingerprint_r, cert->fingerprint, 65);
+	if (created_r != NULL)
+		*created_r = st == SMX_OK && a.created;
+	store_cert_free(&cert);
 	return st;
 }
 
@@ -94,20 +133,28 @@ enum smx_status store_cert_put(struct store *store, const unsigned char *der,
 			       const unsigned char *smime_caps, size_t caps_len,
 			       char *fingerprint_r, bool *created_r)
 {
-	struct store_cert *cert = NULL;
-	enum smx_status st = store_cert_parse(der, len, &cert);
-	if (st != SMX_OK) {
-		smx_log(LOG_ERR, "store: refusing %zu bytes that are not an "
-			"X.509 certificate", len);
-		return st;
+	return put(store, NULL, der, len, source, trust, smime_caps, caps_len,
+		   fingerprint_r, created_r);
+}
+
+enum smx_status store_cert_put_for(struct store *store, const char *email,
+				   const unsigned char *der, size_t len,
+				   enum store_source source,
+				   enum store_trust trust,
+				   const unsigned char *smime_caps,
+				   size_t caps_len, char *fingerprint_r,
+				   bool *created_r)
+{
+	char *low = email != NULL ? store_lower_dup(email) : NULL;
+	if (low == NULL) {
+		if (created_r != NULL)
+			*created_r = false;
+		return email == NULL ? SMX_PERMFAIL : SMX_TEMPFAIL;
 	}
-	struct put_args a = { cert, source, trust, smime_caps, caps_len, false };
-	st = store_txn(store, true, put_txn, &a);
-	if (st == SMX_OK && fingerprint_r != NULL)
-		memcpy(fingerprint_r, cert->fingerprint, 65);
-	if (created_r != NULL)
-		*created_r = st == SMX_OK && a.created;
-	store_cert_free(&cert);
+	enum smx_status st = put(store, low, der, len, source, trust,
+				 smime_caps, caps_len, fingerprint_r,
+				 created_r);
+	free(low);
 	return st;
 }
 

@@ -73,12 +73,32 @@
 	"ALTER TABLE harvest_log ADD COLUMN header_from TEXT;" \
 	"ALTER TABLE harvest_log ADD COLUMN trusted INTEGER NOT NULL DEFAULT 0;"
 
+/* Version 3: a certificate learned from mail or from the directory is
+ * filed only under the address that was validated for it (the From
+ * address of a harvest, the address looked up). Rows filed before under
+ * any other address stop counting: a harvested or directory
+ * certificate keeps only the addresses its harvest log records as the
+ * From it was harvested for, and every positive directory-cache entry
+ * is dropped so that the next lookup asks the directory again and files
+ * its answer anew. (That the certificate is issued to the address, by
+ * its SAN, is checked at every selection, which no SQL could check
+ * here.) */
+#define SCHEMA_V3 \
+	"DELETE FROM cert_emails WHERE fingerprint IN (" \
+	"  SELECT fingerprint FROM certs WHERE source IN (1, 2))" \
+	"  AND NOT EXISTS (SELECT 1 FROM harvest_log h" \
+	"    WHERE h.fingerprint = cert_emails.fingerprint" \
+	"      AND lower(h.header_from) = cert_emails.email);" \
+	"DELETE FROM dir_cache WHERE found <> 0;"
+
 const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	SCHEMA_V1("BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT"),
 	SCHEMA_V2,
+	SCHEMA_V3,
 };
 
 const char *const store_schema_pgsql[STORE_SCHEMA_VERSION] = {
 	SCHEMA_V1("BYTEA", "BIGSERIAL PRIMARY KEY"),
 	SCHEMA_V2,
+	SCHEMA_V3,
 };

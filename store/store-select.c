@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+
+#include <smx/keyrule.h>
+
 const char *store_reject_text(enum store_reject reason,
 			      enum store_purpose purpose)
 {
@@ -24,6 +28,11 @@ const char *store_reject_text(enum store_reject reason,
 	case STORE_REJECT_EKU:
 		return "extended key usage lacks emailProtection";
 	case STORE_REJECT_NO_KEY: return "no private key held";
+	case STORE_REJECT_ADDRESS:
+		return "not issued to this address";
+	case STORE_REJECT_KEY:
+		return "a public key the encryptor refuses (RSA of 2048 to "
+		       "16384 bits or EC on P-256, P-384, P-521 accepted)";
 	}
 	return "unknown";
 }
@@ -42,10 +51,24 @@ static bool key_usage_ok(const struct store_cert *c, enum store_purpose p)
 	return (ku & STORE_KU_KEY_ENCIPHERMENT) != 0;
 }
 
-/* The first rule a certificate breaks, or STORE_USABLE. */
-static enum store_reject judge(const struct store_cert *c,
+/* The encryptor's own rule (smx/keyrule.h), so that a certificate
+ * selected here is never one it refuses: a refused one would make even
+ * opportunistic mail wait until it bounces. */
+static bool key_encryptable(const struct store_cert *c)
+{
+	X509 *x = store_cert_x509(c);
+	bool ok = x != NULL &&
+		  smx_keyrule_encryptable(X509_get0_pubkey(x), NULL, NULL, 0);
+	X509_free(x);
+	return ok;
+}
+
+/* The first rule a certificate breaks for email, or STORE_USABLE. */
+static enum store_reject judge(const struct store_cert *c, const char *email,
 			       enum store_purpose p, time_t now)
 {
+	if (!store_cert_has_email(c, email))
+		return STORE_REJECT_ADDRESS;
 	if (c->is_ca)
 		return STORE_REJECT_CA;
 	if (c->not_before > (int64_t)now)
@@ -60,6 +83,8 @@ static enum store_reject judge(const struct store_cert *c,
 		return STORE_REJECT_KEY_USAGE;
 	if (!(c->eku & (STORE_EKU_ABSENT | STORE_EKU_EMAIL)))
 		return STORE_REJECT_EKU;
+	if (p == STORE_PURPOSE_ENCRYPT && !key_encryptable(c))
+		return STORE_REJECT_KEY;
 	if (p == STORE_PURPOSE_SIGN && !c->has_key)
 		return STORE_REJECT_NO_KEY;
 	return STORE_USABLE;
@@ -108,7 +133,7 @@ enum smx_status store_select(struct store *store, const char *email,
 		struct store_candidate *cand = &sel->items[i];
 		cand->cert = certs[i];
 		certs[i] = NULL;
-		cand->reason = judge(cand->cert, purpose, now);
+		cand->reason = judge(cand->cert, email, purpose, now);
 		cand->preferred = strcmp(cand->cert->fingerprint, pref) == 0;
 		if (cand->reason == STORE_USABLE)
 			sel->n_usable++;

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -111,16 +112,53 @@ static int add_email(struct store_cert *c, const char *email)
 	return 0;
 }
 
-/* SAN rfc822Name entries and the subject's emailAddress attributes. */
+/* The addresses a certificate is for, the only ones it is ever filed and
+ * selected under: its SAN rfc822Names; only when it has none, the
+ * subject's emailAddress attributes (older certificates, which RFC 8550
+ * asks receivers to accept). A subject emailAddress next to SAN
+ * addresses is never one: a certificate naming one address there and
+ * another in its SAN must not become usable for the first. This is the
+ * rule by which inbound verification matches a signer to From. */
+static int add_asn1_email(struct store_cert *c, const ASN1_STRING *s)
+{
+	int len = ASN1_STRING_length(s);
+	const unsigned char *d = ASN1_STRING_get0_data(s);
+	if (len <= 0 || len > 320 || memchr(d, '\0', (size_t)len))
+		return 0;
+	char *email = strndup((const char *)d, (size_t)len);
+	int rc = email != NULL ? add_email(c, email) : -1;
+	free(email);
+	return rc;
+}
+
 static int parse_emails(X509 *x, struct store_cert *c)
 {
-	STACK_OF(OPENSSL_STRING) *list = X509_get1_email(x);
+	GENERAL_NAMES *san = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
+					      NULL);
 	int rc = 0;
-	for (int i = 0; list != NULL && i < sk_OPENSSL_STRING_num(list); i++)
-		if (add_email(c, sk_OPENSSL_STRING_value(list, i)) != 0)
-			rc = -1;
-	X509_email_free(list);
+	for (int i = 0; rc == 0 && i < sk_GENERAL_NAME_num(san); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
+		if (g->type == GEN_EMAIL)
+			rc = add_asn1_email(c, g->d.rfc822Name);
+	}
+	GENERAL_NAMES_free(san);
+	if (c->n_emails > 0)
+		return rc;
+	X509_NAME *subj = X509_get_subject_name(x);
+	for (int i = -1; rc == 0 &&
+	     (i = X509_NAME_get_index_by_NID(subj, NID_pkcs9_emailAddress,
+					     i)) >= 0;)
+		rc = add_asn1_email(c, X509_NAME_ENTRY_get_data(
+					       X509_NAME_get_entry(subj, i)));
 	return rc;
+}
+
+bool store_cert_has_email(const struct store_cert *cert, const char *email)
+{
+	for (size_t i = 0; email != NULL && i < cert->n_emails; i++)
+		if (strcasecmp(cert->emails[i], email) == 0)
+			return true;
+	return false;
 }
 
 static unsigned map_key_usage(X509 *x)

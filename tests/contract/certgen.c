@@ -16,10 +16,10 @@ struct certgen_ca {
 	size_t der_len;
 };
 
-static EVP_PKEY *new_key(bool rsa)
+static EVP_PKEY *new_key(bool rsa, int bits)
 {
 	if (rsa)
-		return EVP_RSA_gen(2048);
+		return EVP_RSA_gen(bits > 0 ? (unsigned)bits : 2048);
 	return EVP_EC_gen("P-256");
 }
 
@@ -82,7 +82,7 @@ static int to_der(X509 *x, unsigned char **der_r, size_t *len_r)
 struct certgen_ca *certgen_ca_new(const char *cn)
 {
 	struct certgen_ca *ca = calloc(1, sizeof(*ca));
-	if (ca == NULL || (ca->key = new_key(false)) == NULL)
+	if (ca == NULL || (ca->key = new_key(false, 0)) == NULL)
 		goto fail;
 	ca->cert = skeleton(ca->key, cn, 1, -1, 3650);
 	if (ca->cert == NULL ||
@@ -131,7 +131,8 @@ static int add_ee_exts(X509 *x, X509 *issuer, const struct certgen_opts *o)
 		ku = o->rsa ? "critical,digitalSignature,keyEncipherment"
 			    : "critical,digitalSignature,keyAgreement";
 	if (add_ext(x, issuer, NID_basic_constraints, "CA:FALSE") != 0 ||
-	    add_ext(x, issuer, NID_subject_alt_name, san) != 0 ||
+	    (!o->no_san &&
+	     add_ext(x, issuer, NID_subject_alt_name, san) != 0) ||
 	    add_ext(x, issuer, NID_authority_key_identifier, "keyid") != 0)
 		return -1;
 	if (ku != NULL && add_ext(x, issuer, NID_key_usage, ku) != 0)
@@ -162,12 +163,18 @@ int certgen_issue(struct certgen_ca *ca, const struct certgen_opts *o,
 		  unsigned char **key_r, size_t *key_len_r)
 {
 	int rc = -1;
-	EVP_PKEY *key = new_key(o->rsa);
+	EVP_PKEY *key = new_key(o->rsa, o->rsa_bits);
 	X509 *x = key ? skeleton(key, o->email, o->serial ? o->serial : 2,
 				 o->from_days, o->to_days) : NULL;
 	if (x == NULL ||
 	    X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) != 1 ||
 	    add_ee_exts(x, ca->cert, o) != 0 ||
+	    (o->subject_email != NULL &&
+	     (X509_NAME_add_entry_by_NID(X509_get_subject_name(x),
+					 NID_pkcs9_emailAddress, MBSTRING_ASC,
+					 (const unsigned char *)
+						 o->subject_email,
+					 -1, -1, 0) != 1)) ||
 	    X509_sign(x, ca->key, EVP_sha256()) <= 0 ||
 	    to_der(x, der_r, der_len_r) != 0)
 		goto done;

@@ -21,6 +21,9 @@ struct certgen_opts {
 	const char *email;	/* SAN rfc822Name (may contain upper case) */
 	const char *email2;	/* a second address, or NULL */
 	bool rsa;		/* RSA-2048 instead of EC P-256 */
+	int rsa_bits;		/* with rsa: the key size, 0 for 2048 */
+	const char *subject_email;	/* a subject emailAddress, or NULL */
+	bool no_san;		/* no subjectAltName (email is the CN only) */
 	const char *key_usage;	/* "digitalSignature,keyEncipherment", or
 				 * NULL for none; "default": by key type */
 	const char *eku;	/* "emailProtection", or NULL for none */

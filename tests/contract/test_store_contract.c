@@ -93,7 +93,7 @@ static void version_1_is_migrated(void **state)
 	struct issued a;
 	contract_issue("mig@partner.example", NULL, &a);
 	assert_int_equal(store_cert_put(store, a.der, a.der_len,
-					STORE_SOURCE_HARVESTED, 1, NULL, 0,
+					STORE_SOURCE_IMPORTED, 1, NULL, 0,
 					NULL, NULL), SMX_OK);
 	assert_int_equal(harness_sql(
 		"ALTER TABLE harvest_log DROP COLUMN header_from"), 0);
@@ -102,7 +102,7 @@ static void version_1_is_migrated(void **state)
 	assert_int_equal(harness_sql("UPDATE store_schema SET version = 1"), 0);
 	struct store *again = harness_open();
 	assert_non_null(again);
-	assert_int_equal(store_schema_version(again), 2);
+	assert_int_equal(store_schema_version(again), store_schema_latest());
 	struct store_harvest_entry e = { time(NULL), "<mig@x>",
 		"mig@partner.example", "mig@partner.example", a.fp, true, false };
 	assert_int_equal(store_harvest_log(again, &e), SMX_OK);
@@ -114,6 +114,64 @@ static void version_1_is_migrated(void **state)
 	store_cert_list_free(&certs, n);
 	store_close(&again);
 	contract_issued_free(&a);
+}
+
+static size_t filed(struct store *store, const char *email)
+{
+	struct store_cert **certs = NULL;
+	size_t n = 0;
+	assert_int_equal(store_cert_list(store, email, &certs, &n), SMX_OK);
+	store_cert_list_free(&certs, n);
+	return n;
+}
+
+/* Upgrading a version 2 store: a harvested certificate stays filed only
+ * under the From address its harvest log records, a directory one under
+ * none (its cache entry is dropped, so the directory is asked again),
+ * an imported one under its SAN addresses as before. */
+static void version_2_drops_unvalidated_filing(void **state)
+{
+	struct store *store = *state;
+	struct certgen_opts two = { .key_usage = "default",
+				    .eku = "emailProtection", .from_days = -1,
+				    .to_days = 30, .email2 = "h2@partner.example" };
+	struct issued h, d, i;
+	contract_issue("h1@partner.example", &two, &h);
+	two.email2 = "i2@partner.example";
+	contract_issue("i1@partner.example", &two, &i);
+	contract_issue("d@partner.example", NULL, &d);
+	assert_int_equal(store_cert_put(store, h.der, h.der_len,
+					STORE_SOURCE_HARVESTED, 1, NULL, 0,
+					NULL, NULL), SMX_OK);
+	assert_int_equal(store_cert_put(store, d.der, d.der_len,
+					STORE_SOURCE_DIRECTORY, 1, NULL, 0,
+					NULL, NULL), SMX_OK);
+	assert_int_equal(store_cert_put(store, i.der, i.der_len,
+					STORE_SOURCE_IMPORTED, 1, NULL, 0,
+					NULL, NULL), SMX_OK);
+	time_t now = time(NULL);
+	struct store_harvest_entry e = { now, "<m@x>", "bounce@partner.example",
+		"H1@partner.example", h.fp, true, true };
+	assert_int_equal(store_harvest_log(store, &e), SMX_OK);
+	assert_int_equal(store_dircache_put(store, "d@partner.example", true,
+					    now, 3600), SMX_OK);
+	assert_int_equal(filed(store, "h2@partner.example"), 1);
+	assert_int_equal(harness_sql("UPDATE store_schema SET version = 2"), 0);
+	struct store *again = harness_open();
+	assert_non_null(again);
+	assert_int_equal(store_schema_version(again), store_schema_latest());
+	assert_int_equal(filed(again, "h1@partner.example"), 1);
+	assert_int_equal(filed(again, "h2@partner.example"), 0);
+	assert_int_equal(filed(again, "d@partner.example"), 0);
+	assert_int_equal(filed(again, "i1@partner.example"), 1);
+	assert_int_equal(filed(again, "i2@partner.example"), 1);
+	bool found = false;
+	assert_int_equal(store_dircache_get(again, "d@partner.example", now,
+					    &found), SMX_NOTFOUND);
+	store_close(&again);
+	contract_issued_free(&h);
+	contract_issued_free(&d);
+	contract_issued_free(&i);
 }
 
 /* An unreachable PostgreSQL is "try again later"; a SQLite file that
@@ -544,6 +602,7 @@ int contract_run_basic(void)
 		T(anchors_add_list_remove),
 		T(dircache_expires),
 		T(harvest_log_counters_and_stats),
+		T(version_2_drops_unvalidated_filing),
 		T(version_1_is_migrated),	/* last: it shifts certgen's serials */
 #undef T
 	};

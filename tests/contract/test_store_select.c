@@ -2,6 +2,7 @@
  * candidate per rule it breaks, the reason reported for each. */
 #include "contract.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,6 +46,10 @@ static const struct case_cert cases[] = {
 			 .to_days = 80 },
 	  STORE_TRUST_NONE, false, true, STORE_REJECT_UNTRUSTED,
 	  STORE_REJECT_UNTRUSTED },
+	/* the encryptor refuses RSA below 2048 bits: so does selection */
+	{ "weak-rsa", { .rsa = true, .rsa_bits = 1024, .key_usage = "default",
+			.from_days = -1, .to_days = 60 },
+	  STORE_TRUST_CHAIN, false, true, STORE_REJECT_KEY, OK_ },
 };
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -207,6 +212,145 @@ static void expiry_is_judged_at_the_given_time(void **state)
 	contract_issued_free(&a);
 }
 
+/* An administrator's import files a certificate under its SAN addresses
+ * only: a subject emailAddress the SAN does not name never finds it. */
+static void subject_email_outside_san_is_never_filed(void **state)
+{
+	struct store *store = *state;
+	struct certgen_opts o = { .key_usage = "default",
+				  .eku = "emailProtection", .from_days = -1,
+				  .to_days = 30,
+				  .subject_email = "bob@partner.example" };
+	struct issued m;
+	contract_issue("mallory@evil.example", &o, &m);
+	assert_int_equal(store_cert_put(store, m.der, m.der_len,
+					STORE_SOURCE_IMPORTED,
+					STORE_TRUST_PINNED, NULL, 0, NULL,
+					NULL), SMX_OK);
+	struct store_cert **certs = NULL;
+	size_t n = 9;
+	assert_int_equal(store_cert_list(store, "bob@partner.example", &certs,
+					 &n), SMX_OK);
+	assert_int_equal(n, 0);
+	store_cert_list_free(&certs, n);
+	struct store_selection *sel = NULL;
+	assert_int_equal(store_select(store, "bob@partner.example",
+				      STORE_PURPOSE_ENCRYPT, time(NULL), &sel),
+			 SMX_NOTFOUND);
+	store_selection_free(&sel);
+	assert_int_equal(store_select(store, "mallory@evil.example",
+				      STORE_PURPOSE_ENCRYPT, time(NULL), &sel),
+			 SMX_OK);
+	store_selection_free(&sel);
+	/* a harvest may not file it under the subject address either */
+	assert_int_equal(store_cert_put_for(store, "bob@partner.example",
+					    m.der, m.der_len,
+					    STORE_SOURCE_HARVESTED,
+					    STORE_TRUST_CHAIN, NULL, 0, NULL,
+					    NULL), SMX_PERMFAIL);
+	assert_int_equal(store_cert_list(store, "bob@partner.example", &certs,
+					 &n), SMX_OK);
+	assert_int_equal(n, 0);
+	store_cert_list_free(&certs, n);
+	contract_issued_free(&m);
+}
+
+/* An older certificate without any SAN address is issued to its subject
+ * emailAddress: filed and selected under it. */
+static void legacy_subject_email_is_the_address(void **state)
+{
+	struct store *store = *state;
+	struct certgen_opts o = { .key_usage = "default",
+				  .eku = "emailProtection", .from_days = -1,
+				  .to_days = 30, .no_san = true,
+				  .subject_email = "Legacy@Partner.example" };
+	struct issued l;
+	contract_issue("legacy@partner.example", &o, &l);
+	assert_int_equal(store_cert_put_for(store, "legacy@partner.example",
+					    l.der, l.der_len,
+					    STORE_SOURCE_HARVESTED,
+					    STORE_TRUST_CHAIN, NULL, 0, NULL,
+					    NULL), SMX_OK);
+	struct store_selection *sel = NULL;
+	assert_int_equal(store_select(store, "legacy@partner.example",
+				      STORE_PURPOSE_ENCRYPT, time(NULL), &sel),
+			 SMX_OK);
+	store_selection_free(&sel);
+	contract_issued_free(&l);
+}
+
+/* A certificate learned from mail or the directory is filed under the
+ * one address that was validated, never under its other SAN addresses;
+ * an address its SAN does not name files nothing at all. */
+static void put_for_files_under_the_validated_address_only(void **state)
+{
+	struct store *store = *state;
+	struct certgen_opts o = { .key_usage = "default",
+				  .eku = "emailProtection", .from_days = -1,
+				  .to_days = 30, .email2 = "carol@partner.example" };
+	struct issued b;
+	contract_issue("bob@partner.example", &o, &b);
+	char fp[65] = "";
+	bool created = true;
+	assert_int_equal(store_cert_put_for(store, "nobody@partner.example",
+					    b.der, b.der_len,
+					    STORE_SOURCE_DIRECTORY,
+					    STORE_TRUST_CHAIN, NULL, 0, fp,
+					    &created), SMX_PERMFAIL);
+	assert_false(created);
+	struct store_cert *got = NULL;
+	assert_int_equal(store_cert_get(store, b.fp, &got), SMX_NOTFOUND);
+	assert_int_equal(store_cert_put_for(store, "Bob@Partner.example",
+					    b.der, b.der_len,
+					    STORE_SOURCE_HARVESTED,
+					    STORE_TRUST_CHAIN, NULL, 0, fp,
+					    &created), SMX_OK);
+	assert_true(created);
+	assert_string_equal(fp, b.fp);
+	struct store_selection *sel = NULL;
+	assert_int_equal(store_select(store, "bob@partner.example",
+				      STORE_PURPOSE_ENCRYPT, time(NULL), &sel),
+			 SMX_OK);
+	store_selection_free(&sel);
+	assert_int_equal(store_select(store, "carol@partner.example",
+				      STORE_PURPOSE_ENCRYPT, time(NULL), &sel),
+			 SMX_NOTFOUND);
+	assert_int_equal(sel->count, 0);
+	store_selection_free(&sel);
+	contract_issued_free(&b);
+}
+
+/* A row that files a certificate under an address its SAN does not name
+ * (written by an older version) is listed but never usable. */
+static void filing_outside_the_san_is_rejected_at_selection(void **state)
+{
+	struct store *store = *state;
+	struct certgen_opts o = { .key_usage = "default",
+				  .eku = "emailProtection", .from_days = -1,
+				  .to_days = 30,
+				  .subject_email = "bob@partner.example" };
+	struct issued m;
+	char sql[256];
+	contract_issue("mallory@evil.example", &o, &m);
+	assert_int_equal(store_cert_put(store, m.der, m.der_len,
+					STORE_SOURCE_HARVESTED,
+					STORE_TRUST_CHAIN, NULL, 0, NULL,
+					NULL), SMX_OK);
+	snprintf(sql, sizeof(sql), "INSERT INTO cert_emails (email, "
+		 "fingerprint) VALUES ('bob@partner.example', '%s')", m.fp);
+	assert_int_equal(harness_sql(sql), 0);
+	for (int p = 0; p < 2; p++) {
+		struct store_selection *sel = NULL;
+		assert_int_equal(store_select(store, "bob@partner.example",
+					      (enum store_purpose)p,
+					      time(NULL), &sel), SMX_NOTFOUND);
+		assert_int_equal(sel->count, 1);
+		assert_int_equal(sel->items[0].reason, STORE_REJECT_ADDRESS);
+		store_selection_free(&sel);
+	}
+	contract_issued_free(&m);
+}
+
 int contract_run_select(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +359,10 @@ int contract_run_select(void)
 		T(ca_certificate_is_not_a_recipient),
 		T(newest_first_then_preference_wins),
 		T(expiry_is_judged_at_the_given_time),
+		T(subject_email_outside_san_is_never_filed),
+		T(legacy_subject_email_is_the_address),
+		T(put_for_files_under_the_validated_address_only),
+		T(filing_outside_the_san_is_rejected_at_selection),
 #undef T
 	};
 	return cmocka_run_group_tests_name("store selection", tests, NULL, NULL);

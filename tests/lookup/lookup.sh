@@ -6,6 +6,6 @@
 
 prog=${1:?usage: lookup.sh TEST_PROGRAM}
 lookup_setup
-export SMX_CONF="$CONF" SMX_CERT_DIR="$C" SMX_SLAPD_DIR="$SLAPD_DIR"
+export SMX_CONF="$CONF" SMX_CERT_DIR="$C" SMX_SLAPD_DIR="$SLAPD_DIR" SMX_UNTRUSTED_DIR="$U"
 export SMX_SLAPD_CTL="$SMX_SOURCE_DIR/tests/lib/slapd.sh"
 "$prog" || fail "$(basename "$prog") failed (slapd log: $SLAPD_DIR/slapd.log)"

@@ -39,12 +39,13 @@ static const char *getenv_or_fail(const char *name)
 	return v;
 }
 
-/* A file of the certificate directory, read whole (caller frees). */
-static unsigned char *cert_file(const char *name, size_t *len_r)
+/* A file of the certificate directory that the variable dir_var names,
+ * read whole (caller frees). */
+static unsigned char *file_in(const char *dir_var, const char *name,
+			      size_t *len_r)
 {
 	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", getenv_or_fail("SMX_CERT_DIR"),
-		 name);
+	snprintf(path, sizeof(path), "%s/%s", getenv_or_fail(dir_var), name);
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
 		fail_msg("cannot read %s", path);
@@ -53,6 +54,11 @@ static unsigned char *cert_file(const char *name, size_t *len_r)
 	*len_r = fread(buf, 1, 65536, f);
 	fclose(f);
 	return buf;
+}
+
+static unsigned char *cert_file(const char *name, size_t *len_r)
+{
+	return file_in("SMX_CERT_DIR", name, len_r);
 }
 
 /* How many searches for address slapd has logged so far. */
@@ -131,7 +137,7 @@ static struct lookup_result *expect(struct directory *dir, const char *email,
 				    time_t now, enum lookup_answer want)
 {
 	struct lookup_result *r = NULL;
-	enum lookup_answer got = lookup_encrypt_certs(E.store, dir,
+	enum lookup_answer got = lookup_encrypt_certs(E.store, &E.cfg->verify, dir,
 						      &E.cfg->ldap, email,
 						      now, &r);
 	assert_non_null(r);
@@ -302,6 +308,33 @@ static void untrusted_directory_certificate_is_missing(void **s)
 	assert_int_equal(searches("olga@example.com"), 1);
 }
 
+/* The directory's certificates are judged by the roots of inbound
+ * verification: verify.ca_file counts, and "none" leaves out OpenSSL's
+ * default bundle (pointed at olga's CA here). */
+static void verify_ca_file_decides_directory_trust(void **s)
+{
+	(void)s;
+	char ca[1024], why[256], none[] = "none";
+	size_t len = 0;
+	enum store_trust trust = STORE_TRUST_PINNED;
+	snprintf(ca, sizeof(ca), "%s/ca.pem",
+		 getenv_or_fail("SMX_UNTRUSTED_DIR"));
+	unsigned char *der = file_in("SMX_UNTRUSTED_DIR", "olga.der", &len);
+	struct cfg_verify v = { .ca_file = ca };
+	assert_int_equal(lookup_verify_chain(E.store, &v, der, len, NULL, 0,
+					     &trust, why, sizeof(why)), SMX_OK);
+	if (trust != STORE_TRUST_CHAIN)
+		fail_msg("ca_file names olga's CA, yet: %s", why);
+	v.ca_file = none;
+	assert_int_equal(setenv("SSL_CERT_FILE", ca, 1), 0);
+	assert_int_equal(lookup_verify_chain(E.store, &v, der, len, NULL, 0,
+					     &trust, why, sizeof(why)), SMX_OK);
+	unsetenv("SSL_CERT_FILE");
+	if (trust != STORE_TRUST_NONE)
+		fail_msg("ca_file = none, yet olga's CA is trusted: %s", why);
+	free(der);
+}
+
 static void refused_directory_values_are_listed_with_reasons(void **s)
 {
 	(void)s;
@@ -345,7 +378,7 @@ static void *lookup_thread(void *arg)
 	for (int i = 0; i < 10; i++) {
 		struct lookup_result *r = NULL;
 		enum lookup_answer a = lookup_encrypt_certs(
-			E.store, E.dir, &E.cfg->ldap, j->email, time(NULL), &r);
+			E.store, &E.cfg->verify, E.dir, &E.cfg->ldap, j->email, time(NULL), &r);
 		if (a != j->want || r == NULL)
 			j->failures++;
 		lookup_result_free(&r);
@@ -416,14 +449,17 @@ static void directory_down_is_unknown_never_missing(void **s)
 	slapd_ctl("start");
 	enum lookup_answer a = LOOKUP_UNKNOWN;
 	for (int i = 0; i < 50 && a == LOOKUP_UNKNOWN; i++) {
-		r = NULL;
-		a = lookup_encrypt_certs(E.store, E.dir, &E.cfg->ldap,
-					 "judy@example.com", time(NULL), &r);
 		lookup_result_free(&r);
+		a = lookup_encrypt_certs(E.store, &E.cfg->verify, E.dir,
+					 &E.cfg->ldap,
+					 "judy@example.com", time(NULL), &r);
 		if (a == LOOKUP_UNKNOWN)
 			usleep(100000);
 	}
+	/* judy's (legacy) certificate names her in its subject alone,
+	 * having no SAN address: it is hers */
 	assert_int_equal(a, LOOKUP_AVAILABLE);
+	lookup_result_free(&r);
 }
 
 int main(void)
@@ -435,6 +471,7 @@ int main(void)
 		cmocka_unit_test(pkcs7_blob_gives_the_certificate_and_lists_the_ca),
 		cmocka_unit_test(unknown_address_is_cached_negatively),
 		cmocka_unit_test(untrusted_directory_certificate_is_missing),
+		cmocka_unit_test(verify_ca_file_decides_directory_trust),
 		cmocka_unit_test(refused_directory_values_are_listed_with_reasons),
 		cmocka_unit_test(without_a_directory_the_store_is_every_source),
 		cmocka_unit_test(many_threads_share_store_and_directory),

@@ -24,6 +24,7 @@
 #include <smx/store.h>
 
 struct cfg_ldap;
+struct cfg_verify;
 struct directory;
 
 enum lookup_answer {
@@ -69,7 +70,9 @@ struct lookup_result {
 };
 
 /* Finds the encryption certificates of email (an address, any case) at
- * time now. dir is the directory to ask (NULL: no directory is
+ * time now. verify (may be NULL: the system bundle) names the trust
+ * anchors that directory certificates are verified to, the same as
+ * inbound verification's. dir is the directory to ask (NULL: no directory is
  * configured, so the store and its cache are every source); ldap gives
  * cache_ttl and negative_ttl (ignored, and may be NULL, when dir is
  * NULL). A directory answer is cached in the store for cache_ttl (found)
@@ -77,12 +80,16 @@ struct lookup_result {
  * "unknown" is never cached. Each certificate the directory returns is
  * stored with STORE_SOURCE_DIRECTORY and STORE_TRUST_CHAIN when its chain
  * verifies to the trust anchors (lookup_verify_chain), else
- * STORE_TRUST_NONE (then rejected as not trusted).
+ * STORE_TRUST_NONE (then rejected as not trusted); it is filed under
+ * email alone, and only when it is issued to email (its SAN rfc822Names,
+ * or the subject emailAddress of one without any; else it is not stored
+ * and is listed as refused).
  * Returns the answer; *result_r (owned by the caller, lookup_result_free)
  * is set in every case, and is NULL only when memory ran out (then the
  * answer is LOOKUP_UNKNOWN). Logs the failures of sources at the level of
  * the store and directory libraries, nothing per lookup above LOG_DEBUG. */
 enum lookup_answer lookup_encrypt_certs(struct store *store,
+					const struct cfg_verify *verify,
 					struct directory *dir,
 					const struct cfg_ldap *ldap,
 					const char *email, time_t now,
@@ -103,16 +110,21 @@ struct lookup_der {
 	size_t len;
 };
 
-/* Verifies the certificate der (DER) at the current time to the store's
- * trust anchors and the system's default bundle, with extra (n_extra
+/* Verifies the certificate der (DER) at the current time, for email
+ * protection, to the trust anchors of inbound verification
+ * (verify.ca_file, "none" meaning none, and verify.extra_ca_file; verify
+ * NULL: the system bundle) plus the store's anchors, with extra (n_extra
  * certificates, may be 0) and every stored certificate as possible
- * intermediates. Returns SMX_OK with *trust_r STORE_TRUST_CHAIN ("chain
- * verified" in why) or STORE_TRUST_NONE with the reason in why (OpenSSL's
+ * intermediates. A chain whose leaf's extended key usage lacks
+ * emailProtection, or with a CA unfit for S/MIME, does not verify.
+ * Returns SMX_OK with *trust_r STORE_TRUST_CHAIN ("chain verified" in
+ * why) or STORE_TRUST_NONE with the reason in why (OpenSSL's
  * verification error, or "not a certificate"); SMX_TEMPFAIL when the
- * store did not answer or memory ran out (*trust_r STORE_TRUST_NONE, the
- * reason in why). Used by smimectl import-cert too, so that both judge
- * certificates alike. Thread-safe. */
+ * store did not answer, a root file could not be read or memory ran out
+ * (*trust_r STORE_TRUST_NONE, the reason in why). Used by smimectl
+ * import-cert too, so that both judge certificates alike. Thread-safe. */
 enum smx_status lookup_verify_chain(struct store *store,
+				    const struct cfg_verify *verify,
 				    const unsigned char *der, size_t len,
 				    const struct lookup_der *extra,
 				    size_t n_extra, enum store_trust *trust_r,

@@ -95,7 +95,9 @@ struct smime_recipient {
 #define SMIME_ENCRYPT_MAX_RECIPIENTS 1000
 
 /* Checks that a certificate can be encrypted to: an RSA key of 2048 to
- * 16384 bits, or an EC key on P-256, P-384 or P-521. Key usage, extended
+ * 16384 bits, or an EC key on P-256, P-384 or P-521 (the rule of
+ * smx/keyrule.h, which the store's selection applies too, so that a
+ * selected certificate is never refused here). Key usage, extended
  * key usage, validity and revocation are the certificate choice's
  * business (the store), not checked here. Returns SMX_OK, SMX_PERMFAIL
  * with err naming the certificate ("recipient certificate <subject>

@@ -365,6 +365,16 @@ enum smx_status smime_verifier_add_anchor(struct smime_verifier *verifier,
 					  const unsigned char *der,
 					  size_t len, struct smime_error *err);
 
+/* The trust anchors of ca_file and extra_ca_file (as in struct
+ * smime_verify_options: NULL the system bundle, "" none), loaded exactly
+ * as smime_verifier_new loads them, as a new OpenSSL store the caller
+ * frees with X509_STORE_free: for judging certificates outside a message
+ * (the directory's, imported ones) by the same trust as inbound mail.
+ * NULL with err set when a file cannot be read or memory ran out. */
+X509_STORE *smime_trust_store_new(const char *ca_file,
+				  const char *extra_ca_file,
+				  struct smime_error *err);
+
 /* Frees a verifier; sets *verifier to NULL. NULL-safe. No smime_verify
  * made from it may still be in use. */
 void smime_verifier_free(struct smime_verifier **verifier);

@@ -70,8 +70,9 @@ struct store_cert {
 	char *issuer;
 	char *serial;			/* upper-case hex */
 	int64_t not_before, not_after;	/* seconds since the epoch */
-	char **emails;			/* lower-case; SAN rfc822Name and the
-					 * subject emailAddress */
+	char **emails;			/* lower-case; the SAN rfc822Names,
+					 * or when there are none the
+					 * subject emailAddress values */
 	size_t n_emails;
 	unsigned key_usage;		/* STORE_KU_* */
 	unsigned eku;			/* STORE_EKU_* */
@@ -147,7 +148,10 @@ enum smx_status store_key_status(const struct store *store);
 /* --- certificates ------------------------------------------------------ */
 
 /* Inserts a certificate, or updates the one with the same fingerprint
- * (idempotent): the metadata is parsed from der; last_seen becomes now;
+ * (idempotent), filed under each of its addresses (emails: the SAN
+ * rfc822Names, or the subject emailAddress values of a certificate
+ * without any; the addresses store_cert_list and store_select find it
+ * by): the metadata is parsed from der; last_seen becomes now;
  * first_seen, an earlier source and the revoked flag are kept; trust
  * only ever rises (an unverified harvest never lowers a pinned cert);
  * smime_caps replaces the stored value when not NULL. fingerprint_r (65
@@ -159,6 +163,24 @@ enum smx_status store_cert_put(struct store *store, const unsigned char *der,
 			       enum store_trust trust,
 			       const unsigned char *smime_caps, size_t caps_len,
 			       char *fingerprint_r, bool *created_r);
+
+/* Like store_cert_put, but files the certificate under one address
+ * only: email, the address that was validated for it (the From address
+ * its SAN matched, for a harvested certificate; the address looked up,
+ * for one from the directory). A certificate is otherwise filed under
+ * every one of its addresses (an administrator chose it). email must be
+ * one of the certificate's addresses (emails, any case): otherwise
+ * nothing is written and the answer is SMX_PERMFAIL (logged). */
+enum smx_status store_cert_put_for(struct store *store, const char *email,
+				   const unsigned char *der, size_t len,
+				   enum store_source source,
+				   enum store_trust trust,
+				   const unsigned char *smime_caps,
+				   size_t caps_len, char *fingerprint_r,
+				   bool *created_r);
+
+/* Whether email (any case) is one of the certificate's addresses. */
+bool store_cert_has_email(const struct store_cert *cert, const char *email);
 
 /* Looks a certificate up by fingerprint (64 hex digits; colons and case
  * are ignored). Returns SMX_OK with *cert_r owned by the caller,
@@ -230,6 +252,10 @@ enum store_reject {
 	STORE_REJECT_KEY_USAGE,		/* keyUsage forbids the purpose */
 	STORE_REJECT_EKU,		/* EKU present without emailProtection */
 	STORE_REJECT_NO_KEY,		/* signing: no private key held */
+	STORE_REJECT_ADDRESS,		/* the address is not one of its
+					 * emails */
+	STORE_REJECT_KEY,		/* encryption: a public key the
+					 * encryptor refuses (smx/keyrule.h) */
 };
 
 /* A short English reason ("expired", "key usage does not allow
@@ -254,11 +280,13 @@ struct store_selection {
 };
 
 /* The one certificate-selection rule (SPEC section 5) for everyone: the
- * certificates of email (any case), usable for purpose at time now: an
- * end entity, valid now, not revoked, trusted or pinned, keyUsage absent
- * or allowing the purpose (encrypt: keyEncipherment for RSA, keyAgreement
- * for EC; sign: digitalSignature or nonRepudiation), EKU absent or
- * emailProtection, and for signing a private key held. Returns SMX_OK
+ * certificates filed under email (any case), usable for purpose at time
+ * now: email one of its addresses (emails), an end entity, valid now, not
+ * revoked, trusted or pinned, keyUsage absent or allowing the purpose
+ * (encrypt: keyEncipherment for RSA, keyAgreement for EC; sign:
+ * digitalSignature or nonRepudiation), EKU absent or emailProtection,
+ * for encryption a public key the encryptor accepts (smx/keyrule.h),
+ * and for signing a private key held. Returns SMX_OK
  * when at least one is usable (the best is items[0]), SMX_NOTFOUND when
  * none is (the selection still lists the rejected candidates, possibly
  * none), SMX_TEMPFAIL. *sel_r is owned by the caller in the first two

@@ -56,6 +56,10 @@ static void puts_(struct text *t, const char *s)
 	put(t, s, strlen(s));
 }
 
+/* The certificate the next signatures name in
+ * SMIMEEncryptionKeyPreference, or NULL. */
+static X509 *enc_for_signing;
+
 static struct smime_signer *signer_for(const struct testid *id,
 				       enum smime_sign_format f)
 {
@@ -64,8 +68,8 @@ static struct smime_signer *signer_for(const struct testid *id,
 	sk_X509_push(chain, pki.inter);
 	struct smime_signer *s = NULL;
 	struct smime_error err;
-	if (smime_signer_new(id->key, id->cert, chain, NULL, &o, &s, &err) !=
-	    SMX_OK)
+	if (smime_signer_new(id->key, id->cert, chain, enc_for_signing, &o, &s,
+			     &err) != SMX_OK)
 		fail_msg("smime_signer_new: %s", err.text);
 	sk_X509_free(chain);
 	return s;
@@ -566,6 +570,39 @@ static void signer_without_email_is_policy(void **state)
 	free(m.p);
 }
 
+/* The encryption certificate a signature names is harvested only when
+ * it is issued to the From address: one whose subjectAltName names
+ * another address is not, whatever its subject emailAddress says (and
+ * the signer is then not preferred either, the signature having named
+ * another). */
+static void subject_email_preference_is_not_harvested(void **state)
+{
+	(void)state;
+	struct testid enc = { EVP_EC_gen("P-256"), NULL };
+	enc.cert = make_cert(enc.key, "Alice Encryption", pki.inter,
+			     pki.inter_key, "mallory@example.net", 4344);
+	assert_int_equal(X509_NAME_add_entry_by_NID(
+				 X509_get_subject_name(enc.cert),
+				 NID_pkcs9_emailAddress, MBSTRING_ASC,
+				 (const unsigned char *)"alice@example.com",
+				 -1, -1, 0), 1);
+	assert_true(X509_sign(enc.cert, pki.inter_key, EVP_sha256()) > 0);
+	enc_for_signing = enc.cert;
+	struct text e = sign_entity(&alice, SMIME_SIGN_CLEAR, "Hello\r\n");
+	enc_for_signing = NULL;
+	struct text m = message("alice@example.com", "", &e);
+	struct run r = { 0 };
+	verifier(&r, true, 0, false, NULL);
+	verify_text(&r, &m, false);
+	expect(&r, SMIME_RESULT_PASS, SMIME_REASON_OK, 1);
+	assert_int_equal(X509_cmp(enc.cert, alice.cert) != 0, 1);
+	assert_false(smime_verify_harvest(r.vfy, 0)->enc_preference);
+	run_free(&r);
+	testid_free(&enc);
+	free(e.p);
+	free(m.p);
+}
+
 /* An issuer name built to break the header: quotes, backslashes, line
  * breaks and a header of its own. */
 static void hostile_issuer_name_cannot_inject_headers(void **state)
@@ -720,6 +757,7 @@ int main(void)
 		cmocka_unit_test(expired_signer_is_policy),
 		cmocka_unit_test(untrusted_chain_harvested_only_when_allowed),
 		cmocka_unit_test(outbound_is_never_harvested),
+		cmocka_unit_test(subject_email_preference_is_not_harvested),
 		cmocka_unit_test(dmarc_pass_from_trusted_id_is_required_when_asked),
 		cmocka_unit_test(dmarc_pass_below_the_first_received_is_not_trusted),
 		cmocka_unit_test(authserv_id_is_compared_whole),

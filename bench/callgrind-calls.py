@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Counts how often each function was called in a callgrind output file
 (the "calls=" lines under each "cfn="), for the functions named on the
 command line (substring match), plus the messages' own count for scale.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # Functions of bench/run (sourced after tests/lib/common.sh and
 # tests/lib/postfix.sh, whose private Postfix instance it reuses).

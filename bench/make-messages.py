@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Writes the benchmark's messages: a plain text message or a
 multipart/mixed message with a binary attachment, of about SIZE bytes,
 with LF line ends (smtp-source -F sends each line with CRLF).

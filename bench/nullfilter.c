@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* bench-nullfilter: the do-nothing reference filter of the benchmark.
  * It asks the MTA for everything smime-milter asks for (connection,
  * envelope, headers, body) and answers "continue" to all of it, so the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Turns bench/run's per-run lines into the report: a table on stdout,
 JSON (--out), and a PNG chart next to it when gnuplot is installed.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Revoking what the CA issued, and the CRL (RFC 5280 section 5) that
  * lists it. */
 #include "ca-private.h"

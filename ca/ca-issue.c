@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Issuing S/MIME certificates (RFC 8550/8551 profile) to internal
  * addresses, once per address even when many processes ask at once. */
 #include "ca-private.h"

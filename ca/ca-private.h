@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internals of the CA library: the loaded CA and the X.509 building
  * blocks (ca-x509.c) that ca.c, ca-issue.c and ca-crl.c share. */
 #ifndef SMX_CA_PRIVATE_H

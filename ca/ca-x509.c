@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* X.509 building blocks of the CA: keys, names, serials, validity,
  * extensions and encodings, all by OpenSSL. Values that come from users
  * (addresses, URLs) are never passed through OpenSSL's configuration

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The CA itself: creating or importing it into the store, and loading it
  * back (certificate, sealed key, settings) for issuing and CRLs. */
 #include "ca-private.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Checks that look at a value's meaning or at several keys together. */
 #include "cfg-private.h"
 

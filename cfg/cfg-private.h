@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internals shared by the loader and the setting table. */
 #ifndef SMX_CFG_PRIVATE_H
 #define SMX_CFG_PRIVATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Every configuration key: its group, name, type, default and bounds.
  * The loader, `smime-milter -n` and the documentation check all walk this
  * one table, so a key cannot exist in one place and not in another. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* milter.signer_map: which SASL logins may sign as which addresses,
  * beyond a login that is the address itself. */
 #include "cfg-private.h"

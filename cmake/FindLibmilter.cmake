@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # libmilter ships no pkg-config file: look for the header and the library.
 find_path(LIBMILTER_INCLUDE_DIR libmilter/mfapi.h)
 find_library(LIBMILTER_LIBRARY NAMES milter)

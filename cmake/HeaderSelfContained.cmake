@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # smx_check_headers(target header...): compiles each public header alone in
 # a tiny object library, so a header that forgets an include breaks the build.
 function(smx_check_headers target)

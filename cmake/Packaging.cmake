@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # The Debian package (cpack -G DEB), built from the same install rules as
 # `cmake --install`. Configure with -DCMAKE_INSTALL_PREFIX=/usr for a
 # package: Debian installs nothing under /usr/local.

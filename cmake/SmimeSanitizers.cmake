@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # -DSMIME_SANITIZE=ON: ASan + UBSan on every target, and any UBSan finding
 # aborts the program so that a test fails instead of printing and going on.
 if(SMIME_SANITIZE)

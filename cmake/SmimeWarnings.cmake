@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Warnings are errors for our own code only: an INTERFACE target every
 # component links, so no flag leaks into CMAKE_C_FLAGS or third-party code.
 add_library(smx_warnings INTERFACE)

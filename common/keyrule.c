@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Which public keys can be encrypted to: see smx/keyrule.h. */
 #include <smx/keyrule.h>
 

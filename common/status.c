@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #include <smx/status.h>
 
 const char *smx_status_name(enum smx_status status)

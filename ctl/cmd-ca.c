@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* smimectl ca init|import|issue|cert|revoke|crl: the organization CA
  * (the ca library does the work; this file parses arguments and prints). */
 #include "ctl.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* smimectl import-cert, list, show, remove: plain certificates. */
 #include "ctl.h"
 

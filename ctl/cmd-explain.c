@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* smimectl explain: the decision the milter would make for a message,
  * without sending anything. The same policy engine (policy_classify,
  * policy_rcpt_decide, policy_decide) is fed the same kind of input the

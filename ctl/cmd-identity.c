@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* smimectl init, import-p12, export-p12: the store itself and the
  * identities (certificate + private key) of internal users. */
 #include "ctl.h"

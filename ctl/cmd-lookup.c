@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* smimectl lookup EMAIL: the certificates encryption to an address would
  * use (the milter's own search, lookup_encrypt_certs) and why every other
  * candidate was rejected. smimectl publish EMAIL [--dry-run]: writes an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* smimectl trust add|list|remove|pin|unpin, and stats. */
 #include "ctl.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* smimectl internals: the state every command gets, exit codes, and the
  * helpers the command groups share (files, passwords, output). */
 #ifndef SMX_CTL_H

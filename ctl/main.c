@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* smimectl: the administrator's tool. main only parses the global
  * options and dispatches; each command group lives in its own file
  * (cmd-identity.c, cmd-certs.c, cmd-trust.c). Exit codes: 0 success,

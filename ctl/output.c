@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* How smimectl shows certificates: one line per certificate for lists,
  * "key: value" lines for show, and JSON objects for --json. */
 #include "ctl.h"

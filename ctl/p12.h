@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* PKCS#12 files for smimectl import-p12 and export-p12. */
 #ifndef SMX_CTL_P12_H
 #define SMX_CTL_P12_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* OpenSSL views of the store for smimectl: certificates as X509 objects,
  * chains for export, and chain verification for import. */
 #ifndef SMX_CTL_X509UTIL_H

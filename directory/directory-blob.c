@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* What directories hold, parsed as hostile input: DER certificates
  * (userCertificate;binary) and PKCS#7 certs-only SignedData
  * (userSMIMECertificate, as Outlook publishes it); which certificates

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The connection pool: a few LDAP handles, each used by one thread at a
  * time (never one handle behind a mutex around a synchronous call),
  * connected on demand with failover across the URIs, StartTLS and a

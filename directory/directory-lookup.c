@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* directory_lookup(): one search with the escaped address, every value of
  * every returned entry parsed, bounded by the DIRECTORY_MAX_* limits. */
 #include "directory-private.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internals shared by the directory sources: the client, its connection
  * pool, and the helpers that parse values and build results. */
 #ifndef SMX_DIRECTORY_PRIVATE_H

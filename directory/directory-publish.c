@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* directory_publish(): the certificates the gateway holds written to the
  * user's entry, userCertificate;binary (DER values) and
  * userSMIMECertificate (one PKCS#7 certs-only blob of the same set).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The directory client's life cycle: settings copied from the
  * configuration, the pool created empty (connections come on demand). */
 #include "directory-private.h"

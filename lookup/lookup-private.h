@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Inside the lookup library: chain verification prepared once for
  * several certificates (lookup-verify.c). */
 #ifndef SMX_LOOKUP_PRIVATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Chain verification of certificates to the trust anchors of inbound
  * verification (verify.ca_file, verify.extra_ca_file, loaded by the
  * verifier's own code) plus the store's anchors, with the stored

@@ -1,5 +1,6 @@
-/* The recipient certificate search: store, directory cache, directory
- * (SPEC section 5). Stateless: every call works on its own result, so
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The recipient certificate search: store, directory cache, directory.
+ * Stateless: every call works on its own result, so
  * threads only share the (thread-safe) store and directory. */
 #include "lookup-private.h"
 

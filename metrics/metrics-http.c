@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The metrics listener: a minimal HTTP/1.0 server written for this one
  * job (no library: the whole protocol needed is one request line). One
  * thread serves up to MAX_CLIENTS connections at once from one poll()

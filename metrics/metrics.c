@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Counters and histograms: fixed tables, atomics, and their two outputs
  * (the Prometheus text format and deltas for the store). */
 #include <smx/metrics.h>

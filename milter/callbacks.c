@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Thin libmilter callbacks: each one finds the connection state and
  * hands over to msgctx (state) or decide (what to do with the message).
  * Nothing here may exit the process: a failure answers this one message

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The libmilter registration: every callback, and the actions and
  * protocol steps this filter negotiates. */
 #ifndef SMX_MILTER_CALLBACKS_H

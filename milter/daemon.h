@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Becoming a daemon: detaching, the pid file, dropping privileges. */
 #ifndef SMX_MILTER_DAEMON_H
 #define SMX_MILTER_DAEMON_H

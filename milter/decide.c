@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Decisions and their log lines.
  *
  * Certificates and keys come from the store. A recipient whose policy

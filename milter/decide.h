@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* What happens to a message: recipients at RCPT time, the message at end
  * of message, and the one log line that records each decision. */
 #ifndef SMX_MILTER_DECIDE_H

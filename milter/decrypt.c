@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Inbound decryption (policy.decrypt_inbound). A message is decrypted
  * only when every envelope recipient is internal, the store holds a
  * private key for that recipient which the message names, and each of

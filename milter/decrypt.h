@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Inbound decryption (policy.decrypt_inbound): see decrypt.c. */
 #ifndef SMX_MILTER_DECRYPT_H
 #define SMX_MILTER_DECRYPT_H

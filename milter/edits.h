@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Handing a library's header edits and new body to the MTA. */
 #ifndef SMX_MILTER_EDITS_H
 #define SMX_MILTER_EDITS_H

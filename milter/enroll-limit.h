@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Bounds on auto-enrollment: how many new addresses one SASL login, and
  * one domain, may have the organization CA issue per hour. A login
  * granted "@domain" as a signer could otherwise mint a key pair and a

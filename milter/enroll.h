@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Auto-enrollment (ca.auto_enroll): the organization CA issues a
  * certificate to an internal sender that policy wants signed, and allows
  * to sign as its From: address, but that has none, or renews one that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The signing identity: the single address of the From: header. */
 #ifndef SMX_MILTER_FROMADDR_H
 #define SMX_MILTER_FROMADDR_H

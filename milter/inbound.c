@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The verifier (trust anchors, limits, harvest rules) is built once per
  * configuration snapshot and rebuilt every VERIFIER_TTL seconds so that
  * anchors added with `smimectl trust add` take effect without a reload. */

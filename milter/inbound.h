@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Inbound: every S/MIME signature verified and reported in one
  * Authentication-Results header (forged ones with our authserv-id
  * removed), and the signers' certificates harvested into the store. */

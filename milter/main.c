@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* smime-milter: start-up, signals and shutdown. The order matters: the
  * socket is opened (as root if need be) before privileges are dropped,
  * and no thread exists before the daemon has forked.

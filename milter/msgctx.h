@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Per-connection and per-message state. A connection owns at most one
  * message; msg_end() is the only way a message is freed, and it is
  * reached from eom, abort and close alike. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #include "recipients.h"
 
 #include <openssl/pem.h>

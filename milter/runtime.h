@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Process-wide state of the daemon: the current configuration snapshot
  * and the count of messages in flight. These are the only globals; both
  * are guarded here. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Signing at end of message. Keys are decrypted and signers built once
  * per identity, then kept for SIGNER_TTL seconds, so that a busy gateway
  * does not unseal a key per message while a re-imported or revoked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Outbound signing in the milter: the sender's identity from the store,
  * a cache of ready signers, and the result applied through libmilter. */
 #ifndef SMX_MILTER_SIGNING_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libmilter starts its own signal thread, which waits in sigwait() for
  * SIGHUP, SIGTERM and SIGINT and stops the filter on any of them: a
  * SIGHUP would stop smime-milter instead of reloading it, and a signal

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* accept() and accept4() for the whole process: the C library's, plus
  * TCP_NODELAY on TCP connections. Why: see tcpopt.h. */
 #ifndef _GNU_SOURCE

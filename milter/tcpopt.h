@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* TCP_NODELAY on the milter's inet: and inet6: connections.
  *
  * libmilter accepts the MTA's connections itself and never shows the

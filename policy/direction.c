@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #include <smx/policy.h>
 
 #include <smx/mailaddr.h>

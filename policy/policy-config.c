@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Reading the `policy` configuration group. Unknown keys and bad values
  * are reported with the element they concern, so that `smime-milter -n`
  * names the file and line. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The decision: which layers apply, what each recipient needs, whether to
  * sign and encrypt, and what to do when that cannot be done. Pure: no
  * I/O, the caller supplies certificate and key availability. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The policy as loaded: shared by the loader and the decision code. */
 #ifndef SMX_POLICY_PRIVATE_H
 #define SMX_POLICY_PRIVATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Settings that are valid but deserve a word of caution: reported by
  * `smime-milter -n` (and at start and reload) as warnings, never as
  * errors. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The user's triggers: a tag in the Subject and a header that ask for
  * encryption. Both are matched on the decoded header text: mail clients
  * send any non-ASCII subject as RFC 2047 encoded words (B or Q, any

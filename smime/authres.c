@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Authentication-Results (RFC 8601, method smime of RFC 7281): reading
  * the authserv-id and dmarc results of existing headers, and writing
  * ours. Everything read is bounded (AR_MAX_READ) and every value written

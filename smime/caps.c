@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* SMIMECapabilities (RFC 8551 section 2.5.2) to flags. The DER comes from
  * other people's signatures, so it is hostile: it is bounded in size and
  * entries, must be exactly one SEQUENCE OF SMIMECapability with nothing

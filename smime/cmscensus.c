@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Counting what a SignedData holds before OpenSSL parses it. OpenSSL's
  * parser decodes every certificate and CRL of the set (hashing each and
  * decoding its extensions): a set of ten thousand small ones costs many

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Decryption of an inbound EnvelopedData or AuthEnvelopedData message
  * (see smx/smime-decrypt.h). The ciphertext is decoded into memory
  * (bounded by max_bytes: OpenSSL's CMS parser needs the whole object);

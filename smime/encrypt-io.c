@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The two BIOs of encryption: a source reading the entity to encrypt
  * (a prefix, then a spool or a finished entity) and a sink writing
  * base64 in 76-character CRLF lines into the result spool. OpenSSL's own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internals of the encryption files (recipients.c, encrypt.c,
  * encrypt-io.c). Not installed. */
 #ifndef SMX_ENCRYPT_PRIVATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Encrypting one message: the canonical entity (or the signed entity
  * from smime_sign) streams through OpenSSL's CMS encoder into base64 in
  * the result spool; nothing bigger than the threshold is held in memory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The MIME entity to sign: the message's Content-* headers and body in
  * canonical form (CRLF, 7-bit). GMime parses the structure and writes
  * re-encoded parts; this file only decides which parts need it. */

@@ -1,4 +1,5 @@
-/* The harvest rules (SPEC section 6): which certificates of the verified
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The harvest rules: which certificates of the verified
  * signatures go into the store, and with which trust. A pure decision
  * over what verification found; smime-harvest.c writes it to the store. */
 #include "verify-private.h"

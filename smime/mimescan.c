@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A look at the MIME structure of a message before GMime parses it.
  * GMime builds an object for every part it finds and compares every line
  * with every boundary of the multiparts it is inside (up to 1024 deep):

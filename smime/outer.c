@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The outer header edits of a signed or encrypted message.
  *
  * The original's MIME headers (MIME-Version and every Content-* header)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Is a message already protected by its client? The Content-Type is
  * parsed (GMime), and the body's start is checked against the claim, so
  * that neither a stray "pkcs7-mime" in a parameter nor a body that only

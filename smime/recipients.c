@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Recipients of an encrypted message: which certificates can be used,
  * which content encryption every one of them can read, and how the
  * content key reaches each (docs/smime-encrypt.md explains the choices).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Checking one CMS SignedData: the signature over the exact content, the
  * signer's chain to the anchors for S/MIME signing at the verification
  * time, its address against From; and what the harvest needs later (the

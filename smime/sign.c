@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Signing one message: the entity goes through the CMS digest on its way
  * into the new body; the signature follows (clear-signed), or the whole
  * SignedData is written base64 (opaque). Nothing bigger than the

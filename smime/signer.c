@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A signing identity (key, certificates, options) and the CMS SignedData
  * it produces: signed attributes, certificate set, the trial signature. */
 #include "smime-private.h"

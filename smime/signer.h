@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The signer object, shared by signer.c (set-up, CMS attributes) and
  * sign.c (one message). Not installed. */
 #ifndef SMX_SMIME_SIGNER_H

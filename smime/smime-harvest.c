@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The store side of the harvest: see smx/smime-harvest.h. */
 #include <smx/smime-harvest.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internals shared by the files of smx_smime. Not installed. */
 #ifndef SMX_SMIME_PRIVATE_H
 #define SMX_SMIME_PRIVATE_H

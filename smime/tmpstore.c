@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Temporary storage for the stages of building an entity: memory up to a
  * threshold, then a private unnamed file. */
 #include "smime-private.h"

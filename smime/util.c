@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Small helpers: the 7-bit scanner, error text, and the BIO adapters that
  * let OpenSSL stream from an entity and into a spool. */
 #include "smime-private.h"

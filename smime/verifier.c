@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The verification configuration: options, bounds and trust anchors,
  * shared read-only by every message once made. */
 #include "verify-private.h"

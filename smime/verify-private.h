@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internals of verification, shared by verifier.c, verify.c, walk.c,
  * sigcheck.c, authres.c and harvest.c. Not installed. */
 #ifndef SMX_SMIME_VERIFY_PRIVATE_H

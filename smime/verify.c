@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Verifying one message: headers and body are collected as received
  * (headers, blank line, body) into temporary storage; at the end of the
  * message the structure is walked, every signature verified, the harvest

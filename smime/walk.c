@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Finding the signatures of a message. GMime parses the structure; the
  * signed bytes of a multipart/signed are then cut from the stream as
  * received: GMime gives the offset of each part's headers and the

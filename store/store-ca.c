@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* What the organization CA needs from the store: which certificate is
  * the CA, revocation records for its CRL, a counter that hands out the
  * next value (CRL numbers), and a named lock held across processes and

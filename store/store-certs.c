@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Certificate rows: insert-or-update, look-ups, removal, trust and
  * revocation flags. The metadata columns are written from the parsed
  * DER for administrators' SQL and for indexes; records read back are

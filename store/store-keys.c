@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Private keys at rest: the master key file, AES-256-GCM sealing bound
  * to the certificate's fingerprint, and the key rows.
  *

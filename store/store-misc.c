@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The store's smaller tables: encryption-key preferences, trust anchors,
  * the directory cache, the harvest log, counters and statistics. */
 #include "store-private.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The records of recently parsed certificates, keyed by their DER.
  *
  * With OpenSSL 3.0, d2i_X509 costs close to a million instructions

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The PostgreSQL backend (libpq): a pool of up to store.pool_size
  * connections, made lazily, each statement prepared once per connection
  * and run with bound parameters; results come back in binary form.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internals of the store: the database driver vtable every backend
  * implements, the neutral value type that carries parameters and result
  * cells, and the helpers the store's source files share. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The schema of each backend, as numbered migrations: entry i upgrades a
  * database from version i to i + 1. Add new entries at the end, for both
  * backends at once, and never edit an entry that has shipped. */

@@ -1,4 +1,5 @@
-/* The certificate-selection rule of SPEC section 5, in one place: which
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The certificate-selection rule, in one place: which
  * of an address's certificates may be used to encrypt to it or to sign
  * as it, in which order, and why each other one may not. */
 #include "store-private.h"

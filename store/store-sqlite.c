@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The SQLite backend: a pool of up to store.pool_size connections to one
  * database file in WAL mode (readers never block the writer), each with
  * store.busy_timeout, so that the milter's threads and a concurrent

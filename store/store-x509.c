@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Parsing a certificate into the store's record: everything the store
  * keeps about a certificate is derived from its DER here, by OpenSSL. */
 #include "store-private.h"

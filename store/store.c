@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Opening and closing the store, the schema migrations, transactions,
  * and the neutral result rows the drivers fill. */
 #include "store-private.h"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/run --smoke on this build: Postfix, smtp-sink, smtp-source and
 # smime-milter really run, 20 messages pass through the milter (bench/run
 # checks its log line for each), and the JSON report holds the cell.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The work budget of one message, measured through the milter.
 
 usage: budget.py prepare DIR

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The work budget of one message: for every way a message can multiply
 # the work of verification or decryption (digest algorithms, signer
 # infos, certificates (many, or of one subject), CRLs, nested opaque and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Builds the messages of the budget tests: for each way a message can
 multiply the work of verification or decryption, a hostile message, and
 an honest one of the same size. The hostile ones start from valid

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """A small milter-protocol client (the MTA side) for the budget tests:
 sends one message to the milter as Postfix would and returns what the
 milter answered at end of message.

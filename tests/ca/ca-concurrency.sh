@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Ten smimectl processes issue for the same new address at once: exactly
 # one certificate comes out, and every process reports that one.
 #   ca-concurrency.sh sqlite|postgresql

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Certificates from `smimectl ca` judged by independent implementations:
 # OpenSSL (verify -purpose smimesign/smimeencrypt, CRL check), NSS certutil
 # (-u S email signer, -u R email recipient) and gpgsm (trusted CA, issued

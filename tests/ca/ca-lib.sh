@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Shared by the CA test scripts:  . ca-lib.sh; ca_setup BACKEND NAME [ca keys...]
 # Sets W (work dir, cwd), CTL, CONF; writes a configuration for BACKEND
 # (sqlite in W, or postgresql in a database NAME of its own next to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The `ca` configuration group: defaults, the "y" duration suffix, and
  * the checks that look at several keys together. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The auto-enrollment limiter (milter/enroll-limit.c): new addresses per
  * login and per domain per hour, refusals reported once per window. */
 #include <setjmp.h>

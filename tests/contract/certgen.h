@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Test certificates made with OpenSSL at test time: a CA and end-entity
  * certificates with chosen addresses, usages and validity. Nothing
  * generated is ever written to the source tree. */

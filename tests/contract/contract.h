@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Shared by the files of the store contract suite. */
 #ifndef SMX_TEST_CONTRACT_H
 #define SMX_TEST_CONTRACT_H

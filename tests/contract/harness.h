@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The backend-neutral part of the store contract suite: which backend
  * this run tests (SMX_STORE_BACKEND = sqlite | postgresql), a fresh
  * database per test, a configuration file for it, and raw SQL for the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # smimectl import-cert judges a certificate by the trust of inbound
 # verification (verify.ca_file, "none" meaning no bundle; the store's
 # anchors) and for email protection; it files a certificate under its

@@ -1,7 +1,8 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # smimectl's certificate commands on one backend:  smimectl-cli.sh sqlite|postgresql
 # import-cert (PEM, DER, PKCS#7 certs-only), list, show, remove, trust,
-# stats, --json, and the exit codes of SPEC section 8 (0 ok, 1 usage or
+# stats, --json, and the exit codes (0 ok, 1 usage or
 # configuration, 2 runtime failure; every error names its object).
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 set -o pipefail

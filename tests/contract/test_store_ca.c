@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The store functions the organization CA relies on (store-ca.c), run
  * the same way against each backend (store_ca_contract_sqlite and
  * store_ca_contract_pgsql): the CA marker (first writer wins), revocation

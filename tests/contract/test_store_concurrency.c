@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Concurrent writers: several threads of one process sharing a store, and
  * a second process with its own store on the same database, inserting
  * while others read. Nothing may be lost and no call may fail: waiting

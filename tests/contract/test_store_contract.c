@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The store contract: every operation of smx/store.h, run the same way
  * against each backend (registered as store_contract_sqlite and
  * store_contract_pgsql). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The store's cache of parsed certificates (store-parse-cache.c): a
  * certificate read again is not parsed again, the copy handed out is the
  * caller's own and equal to a fresh parse, per-row columns never come

@@ -1,4 +1,5 @@
-/* The selection rule (SPEC section 5) against each backend: one
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The selection rule against each backend: one
  * candidate per rule it breaks, the reason reported for each. */
 #include "contract.h"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The shipped example configuration and example policy are valid: what an
 # administrator copies must pass `smime-milter -n` as it is.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # contrib/monitoring: the Grafana dashboard and the Prometheus alert rules
 # load (JSON, YAML with the rule-file shape), and every metric they use is
 # one the milter's endpoint really serves (a running milter is asked).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The MTA snippets in contrib/ are what an administrator pastes: Postfix
 # must read main.cf and master.cf without a warning (postconf warns about
 # misspelt or unused parameters), the macro lists must carry what the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Test driver: verifies one message file (RFC 5322, LF or CRLF line ends;
  * a leading mbox "From " line is skipped) the way the milter would, and
  * prints the Authentication-Results value, every signature and every

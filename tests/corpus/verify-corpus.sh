@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Verifies the signed messages of the interop corpus (../shared/corpus,
 # read in place) and compares each result with what MANIFEST.md leads us
 # to expect. Usage: verify-corpus.sh PATH/TO/smime-verify-file

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # A bind password sent over plain ldap:// (no StartTLS) can be read on the
 # network: `smime-milter -n` refuses such a file with FILE:LINE and exit 1,
 # and the daemon refuses to start with it; StartTLS, ldaps://, ldapi://

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Connects to a milter's TCP socket and reports whether the socket the
 milter accepted has TCP_NODELAY set. The milter's end of the connection
 is fetched from the running process with pidfd_getfd(2) (Linux 5.6+,

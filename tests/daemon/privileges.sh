@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Started as root with milter.user set, the daemon opens its unix socket,
 # hands it to that user, writes its pid file, switches to the user and
 # cannot regain root; a missing user is a clear start-up error (exit 2);

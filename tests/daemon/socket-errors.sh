@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Start-up failures are clear and have the documented exit codes: a port
 # already in use (2), a bad -p socket (1), an unreadable configuration (1).
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"

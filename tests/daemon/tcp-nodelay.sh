@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The milter's inet: and inet6: connections have TCP_NODELAY set (libmilter
 # never sets it; without it each milter exchange over TCP can wait ~40 ms
 # for a delayed ACK, see milter/tcpopt.h). The option is read from the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The directory client against a real slapd: starts slapd (stopped by a
 # trap, also on failure), makes certificates with openssl and loads the
 # entries, runs the cmocka suite (which stops, pauses and restarts slapd

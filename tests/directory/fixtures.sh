@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Certificates (made with openssl now) and directory entries for the
 # directory suite. Source it; needs common.sh and slapd.sh.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The directory client against a real slapd that directory.sh started and
  * filled (fixtures.sh). This program stops, pauses and restarts slapd
  * itself (tests/lib/slapd.sh) to check the outage behaviour in one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The directory client without a server: RFC 4515 escaping of the
  * address into the filter template, hostile attribute values, and the
  * contract of directory_open/directory_lookup on bad input. */

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # smime-milter.conf(5) documents exactly the configuration keys the code
 # accepts. The code's list comes from doc-keys (the loader's table
 # cfg_settings[] and the policy parser's policy_key_name(), each policy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Prints every configuration key the code accepts, one per line, for the
  * man page consistency check (config-keys.sh):
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The documentation holds together: README.md stays short and points to
 # the topic pages, every relative link in the Markdown pages leads to a
 # file that exists (and an anchor to a heading of that file), and nothing

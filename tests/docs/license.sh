@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The project is BSD-2-Clause: LICENSE holds the text, and every source
 # file (C, shell, Python, Lua, CMake, configuration, manual pages) says so
 # in an SPDX-License-Identifier line near its top.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The manual pages render without a single groff warning (groff -ww),
 # through man -l as a reader would see them, carry the sections a manual
 # page needs, and are installed by cmake --install where man finds them.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # smimectl explain against a real store and policy: a recipient with a
 # certificate (encrypted to), a required recipient without one (refused,
 # reason names it and the layer), the subject tag raising a recipient to

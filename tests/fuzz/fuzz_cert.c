@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzz target: certificate parsing and the usability rule. The input is
  * a DER certificate as it arrives from strangers (in a signature, from
  * the directory): store_cert_parse derives the record (fingerprint,

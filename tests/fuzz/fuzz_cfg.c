@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzz target: the configuration loader (libconfig parsing, the key
  * table, every value parser and the cross-key checks). The input is the
  * whole file; @include is neutralised by the unreadable include dir. */

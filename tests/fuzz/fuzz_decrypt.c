@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzz target: inbound decryption (smx/smime-decrypt.h) as the milter
  * drives it: the outer headers, the body (base64 or binary DER) parsed
  * as CMS EnvelopedData or AuthEnvelopedData, the RecipientInfo matching

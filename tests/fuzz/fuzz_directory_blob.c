@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzzes what an LDAP server hands the directory client: attribute values
  * that should be DER certificates or PKCS#7 certs-only blobs, and the
  * address escaped into the search filter. Invariants checked: parsing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzz target: the addresses the milter takes from strangers. The input
  * is used whole as a From: header value (milter/fromaddr.c: GMime's
  * address-list parser, then normalization: the signing identity) and as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzz target: PKCS#12 import as `smimectl import-p12` does it
  * (ctl/p12.c: parse, integrity check, decryption, key and certificate
  * extraction; then the checks import_checked makes before storing: the

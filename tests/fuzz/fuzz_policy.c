@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzz target: policy loading and the decisions made from it. The input
  * is a configuration text (libconfig; its `policy` group is read by
  * policy_from_config exactly as cfg_load does), optionally followed by a

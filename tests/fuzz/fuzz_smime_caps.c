@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzzes the SMIMECapabilities parser: the DER comes from signatures of
  * anyone who ever sent signed mail, through the store. Invariants: the
  * result is SMX_OK or SMX_PERMFAIL; a refusal leaves no flag set; an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzz target: inbound verification of a whole message (headers split at
  * the first blank line as the milter would give them, then the body):
  * the MIME walk, the cutting of signed bytes, CMS parsing and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #include "fuzz_util.h"
 
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Helpers shared by the newer fuzz targets: splitting an input into the
  * header fields the milter would hand over and the body, and a private
  * scratch directory that disappears when the fuzzer exits normally. */

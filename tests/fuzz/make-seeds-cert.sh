@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Writes the seed corpus of the certificate fuzzer into $1: DER
 # certificates made with `openssl ca` now, with fixed validity dates
 # around the fuzzer's fixed "now" (2025-01-01): RSA and EC keys of the

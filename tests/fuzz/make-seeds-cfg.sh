@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Writes the seed corpus of the configuration fuzzer into $1: the shipped
 # example plus variants that reach each value parser and each error path.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Writes the seed corpus of the decryption fuzzer into $1, made with
 # openssl now, and the two identities the fuzzer decrypts with into
 # $1.ids (rsa.pem, ec.pem: certificate and key). Messages: EnvelopedData

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Writes the seed corpus of the directory value fuzzer into $1, made with
 # openssl now: DER certificates (SAN email, subject emailAddress only,
 # another address), PKCS#7 certs-only blobs (one, several, none) as

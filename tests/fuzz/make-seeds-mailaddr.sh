@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Writes the seed corpus of the address fuzzer into $1: From: header
 # values (display names, quoted and encoded words, comments, groups,
 # several mailboxes, folding) and SMTP paths (brackets, the null sender,

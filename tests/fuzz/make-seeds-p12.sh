@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Writes the seed corpus of the PKCS#12 fuzzer into $1, made with openssl
 # now, all with the password "seed-pass" unless said: OpenSSL 3's default
 # (AES-256-CBC, PBKDF2, HMAC-SHA-256), the legacy form gpgsm and old

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Writes the seed corpus of the policy fuzzer into $1: policy groups that
 # use every key and value (layers for domains, subdomains and addresses,
 # triggers, signer mappings, the policy-wide switches), broken ones

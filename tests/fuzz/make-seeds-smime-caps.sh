@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Writes the seed corpus of the SMIMECapabilities fuzzer into $1: lists
 # made with openssl now (what OpenSSL, Thunderbird and Outlook advertise:
 # AES-GCM and CBC, RSAES-OAEP with parameters, old algorithms with an

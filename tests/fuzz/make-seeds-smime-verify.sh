@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Writes the seed corpus of the verification fuzzer into $1: messages
 # signed at build time by `openssl cms` (clear, opaque, nested in a list
 # footer, tampered, truncated, with forged and upstream

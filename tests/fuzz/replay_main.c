@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Runs a fuzz target over files without libFuzzer, so that every build
  * (gcc included) replays the corpus as a regression test. Arguments are
  * files or directories (one level). */

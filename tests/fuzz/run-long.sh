@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Fuzzes one target for longer than scripts/test does:
 #   tests/fuzz/run-long.sh TARGET SECONDS [JOBS]
 # e.g. tests/fuzz/run-long.sh fuzz_decrypt 3600

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The test runner (tests/lib/run-test.sh) stops what a test leaves running
 # and fails it for that; a test that overruns its deadline gets TERM (so
 # its trap runs) before ctest's timeout would kill it without cleanup.

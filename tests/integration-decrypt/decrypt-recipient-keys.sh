@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Inbound decryption opens a message for a recipient only with that
 # recipient's own RecipientInfo and key, through a real Postfix.
 # RecipientInfos are not authenticated: mallory, an internal user whose

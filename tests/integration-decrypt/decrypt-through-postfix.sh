@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Inbound decryption through a real Postfix (policy.decrypt_inbound):
 # messages that an external correspondent signed and encrypted to an
 # internal user with three independent implementations (openssl cms:

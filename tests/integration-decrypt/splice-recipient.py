@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Forges an EnvelopedData the way an insider could: adds the first
 RecipientInfo of DONOR (a ciphertext to another certificate, so it wraps
 a different content key) to the RecipientInfos of VICTIM, whose content

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # A certificate from the directory is filed only under the address that
 # was looked up, and only when its subjectAltName names that address,
 # through a real Postfix and slapd (partner.example requires encryption):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The directory as a certificate source through a real Postfix: dana's
 # certificate lives only in a real slapd; a message to her (her domain
 # requires encryption) arrives encrypted to that certificate, found and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Outbound encryption through a real Postfix, the wider matrix:
 #  - 5 and 50 recipients whose certificates are in the store: the sink's
 #    message decrypts for every recipient with openssl cms, for one with

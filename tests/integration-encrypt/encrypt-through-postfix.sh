@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Outbound encryption through a real Postfix: a partner domain requires
 # encryption; alice (SASL, identity in the store) writes to an RSA and an
 # EC recipient whose certificates are in the store. The message at the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # A harvested certificate is filed only under the From address its
 # subjectAltName matched, through a real Postfix. mallory's certificate
 # (chain to a trusted CA) names mallory@evil.example in its SAN and, in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Mail that policy says must be encrypted, through a real Postfix, in the
 # forms that used to slip out in clear:
 #  - an RFC 2047 encoded Subject carrying the "[secure]" tag (as Outlook

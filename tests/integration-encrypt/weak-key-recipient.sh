@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # A recipient certificate the encryptor refuses (RSA-1024, chain to a
 # trusted CA, in the store) is skipped at selection as if absent, through
 # a real Postfix: mail to an opportunistic recipient is delivered signed

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The milter must judge the recipients Postfix really delivers to. Postfix
 # expands virtual_alias_maps in cleanup, after smtpd's milters: a list
 # address that expands to a partner whose policy requires encryption, or

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Auto-enrollment with ldap.publish = true, through a real Postfix and a
 # real slapd: a new user's first message is signed by a freshly issued
 # certificate, and that certificate appears in the user's directory entry

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Auto-enrollment through a real Postfix (ca.auto_enroll = true): a new
 # internal user's first message arrives signed by a certificate the
 # organization CA just issued; 20 concurrent first messages from another

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # ca.enroll_known_only through a real Postfix and a real slapd: the login
 # relay, which policy.signers grants "@example.com", sends as george (an
 # entry in the directory, no certificate yet), as stored (a certificate

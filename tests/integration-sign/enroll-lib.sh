@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Helpers for the auto-enrollment tests through Postfix (sourced after
 # tests/lib/common.sh and tests/lib/postfix.sh; ctl, enroll_prepare and
 # the sending helpers after pf_init).

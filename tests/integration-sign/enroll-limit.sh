@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Bounds on auto-enrollment through a real Postfix: the login relay, which
 # policy.signers grants "@example.com", sends as five invented addresses
 # (x1+tag@ .. x5+tag@); with ca.enroll_per_login = 3 the CA enrolls three,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Auto-enrollment only for a client that may sign as the From: address,
 # through a real Postfix. carol (SASL login) and a trusted-network client
 # without a login send From: ceo@example.com while the CEO's certificate

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Writes the test messages for the signing integration test into DIR:
 7bit.eml, 8bit.eml (UTF-8, 8bit transfer encoding), mixed.eml (text plus
 a 2 MB base64 attachment), alternative.eml (multipart/related: a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Outbound signing through a real Postfix: SASL-authenticated senders whose
 # identities were imported with smimectl get their mail signed, and the
 # signature at the sink verifies with OpenSSL, gpgsm and NSS (RSA and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Turns an smtp-sink file back into the message as Postfix delivered it:
 drops the records the sink and the smtpd prepend (X-Client-Addr, ...,
 Received:), the empty line the sink appends, and restores CRLF line ends

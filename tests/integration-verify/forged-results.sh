@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Authentication-Results headers a sender wrote, through a real Postfix
 # with an upstream filter (header-milter, standing in for a DMARC milter)
 # before smime-milter, as in "smtpd_milters = dmarc, smime":

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A stand-in for an upstream filter on the same MTA (a DMARC milter that
  * runs before smime-milter): it writes every header it is shown, in
  * order, one "name: value" line each, to LOGFILE, and at the end of each

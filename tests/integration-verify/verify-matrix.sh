@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Inbound verification through a real Postfix, one generated case per
 # kind of signer and of failure: signatures made by gpgsm and by NSS cmsutil (detached, wrapped
 # into multipart/signed here) and by openssl cms (opaque) pass and are

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Inbound verification through a real Postfix: a message signed by an
 # external correspondent (openssl cms, clear-signed, chain to a CA the
 # gateway trusts) arrives with "Authentication-Results: mx.example.com;

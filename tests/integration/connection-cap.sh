@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # milter.max_connections through a real Postfix: with the one allowed
 # milter connection taken, Postfix gets 451 4.3.0 at connect and answers
 # the SMTP client 4xx, so the client keeps the message and nothing is

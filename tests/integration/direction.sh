@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Direction through a real Postfix (outbound, inbound, internal, transit), with trusted_networks
 # that exclude the loopback client, so only SASL makes a client trusted:
 #   - alice@example.com logged in on the submission port -> outbound;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # A crashed milter loses no mail. With milter_default_action = tempfail,
 # Postfix answers 4xx while the milter is down (kill -9), so the client
 # keeps the message; nothing reaches the sink or stays in Postfix's queue.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Messages for the integration tests, and the check of what the sink got.
 
   msgtool.py make KIND FROM TO MSGID OUT   writes a message (CRLF lines)

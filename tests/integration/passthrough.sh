@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Through a real Postfix and the pass-through milter, messages arrive at
 # the next hop (smtp-sink) unchanged: 7-bit text, 8-bit UTF-8, a
 # multipart/mixed with a base64 attachment and a 5 MB message. For each,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* smx-encrypt-message: encrypts one RFC 5322 message the way the milter
  * does (optionally signing it first), for the interop tests. Reads the
  * message from a file, feeds its headers and body to smime_sign_* and/or

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Interop test for S/MIME encryption: smx-encrypt-message encrypts sample
 # messages (8-bit UTF-8 text, multipart with attachments, 20 MB) the way
 # the milter does, and independent implementations decrypt them with each

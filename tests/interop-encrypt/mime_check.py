@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Test oracle for the encryption interop test, independent of the code
 under test (Python's email package and plain splits).
 

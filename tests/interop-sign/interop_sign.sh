@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Interop test for S/MIME signing: smx-sign-message signs sample messages
 # (7-bit, 8-bit UTF-8, multipart/alternative with an inline image, a 2 MB
 # attachment, 20 MB) with an RSA and an ECDSA P-256 key, and three

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Writes the sample messages for the signing interop test into a folder:
 7-bit text, 8-bit UTF-8 text, multipart/alternative HTML with an inline
 image, a 2 MB binary attachment (base64, plus a raw 8bit-labelled part),

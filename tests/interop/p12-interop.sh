@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # PKCS#12 round trips between smimectl and independent implementations:
 # OpenSSL (openssl pkcs12), NSS (pk12util) and gpgsm, plus the master-key
 # guarantees. Everything is generated here, in this test's directory.

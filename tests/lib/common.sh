@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Shared helpers for shell-based tests. Source it:  . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 # Environment set by ctest: SMX_BIN_DIR, SMX_SOURCE_DIR, SMX_BUILD_DIR,
 # SMX_TEST_DIR (this test's private directory), SMX_REQUIRE_PEERS (1: a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """leftovers.py [--kill] DIR...: the processes tests working in DIR left.
 
 Prints one "PID USER COMMAND" line per process and exits 1 when there are

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # A private PostgreSQL for tests:  pg.sh start DIR | pg.sh stop DIR
 # start: initdb in DIR/data (as the postgres user when run as root: initdb
 # refuses root, and the data directory must belong to postgres), a server

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # A private Postfix instance, an smtp-sink behind it and the milter in
 # front of it, for integration tests. Source it after common.sh:
 #

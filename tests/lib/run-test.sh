@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # run-test.sh SECONDS [--keeps-running] COMMAND...: ctest runs every test
 # through this (tests/CMakeLists.txt).
 #

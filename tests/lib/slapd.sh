@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # A private OpenLDAP slapd for tests. Source it for the functions, or run
 #   slapd.sh start|stop|pause|resume DIR
 # (the C tests call it that way to stop and restart the server mid-test).

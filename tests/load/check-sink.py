@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Judges what reached the sink against what the load client sent.
 
   check-sink.py SINKDIR RESULTS... --der-dir DIR

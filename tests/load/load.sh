@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Load and faults through a real Postfix: 100 concurrent SMTP sessions of
 # 20 messages each from alice@example.com (trusted network, allowed to
 # sign without login) to rsa1@partner.example, whose domain requires

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Sends SESSIONS x MESSAGES messages over concurrent SMTP sessions and
 retries every message that was not accepted, as a real client would.
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # smimectl lookup and publish against a real slapd (lookup-lib.sh):
 # output, --json and exit codes of lookup (directory, cache, none,
 # untrusted, slapd down); publish --dry-run writes nothing, publish writes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Shared by the lookup tests:  . lookup-lib.sh; lookup_setup
 # Starts a private slapd (stopped by a trap, also on failure), makes the
 # directory fixtures (tests/directory/fixtures.sh) plus:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # lookup_encrypt_certs against a real slapd: sets up (lookup-lib.sh) and
 # runs the cmocka suite, which stops and restarts slapd itself.
 #   lookup.sh TEST_PROGRAM

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* lookup_encrypt_certs against a real slapd that lookup.sh started and
  * filled (tests/directory/fixtures.sh plus olga, whose CA is not trusted,
  * and sam, whose certificate only the store holds). Whether slapd was

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Metrics through a real Postfix: after N messages (inbound signed and
 # unsigned, outbound signed, outbound signed and encrypted) the
 # Prometheus endpoint counts exactly N by direction and action, with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests of smx_metrics: the Prometheus text format, histogram
  * buckets (inclusive upper bounds, cumulative output), deltas for the
  * store, the listen-address parser, and the HTTP listener over a real

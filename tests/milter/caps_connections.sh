@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # libmilter starts a thread for every MTA connection and has no limit of
 # its own: with milter.max_connections = 3 open, a fourth connection is
 # answered 451 4.3.0, logged and counted in

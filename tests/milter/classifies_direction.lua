@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- One message per client situation; the wrapper checks the log line of
 -- each (queue id from the "i" macro). Trusted networks here:
 -- 127.0.0.0/8, ::1 and 2001:db8:aa::/48; internal domain example.com.

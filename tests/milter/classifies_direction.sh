@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Direction (outbound, inbound, internal, transit) for each kind of client and envelope, read
 # from the one log line per message.
 . "$SMX_SOURCE_DIR/tests/milter/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Command line: -n checks the configuration (exit 0, or
 # exit 1 with every error as FILE:LINE: message, @include'd files under
 # their own name), -V prints the version, a bad option exits 1.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- A SIGHUP during the drain must not cut off the message in flight.
 local t = dofile(mtlib)
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # While SIGTERM drains, the main thread waits in runtime_drain() rather
 # than in sigwait(), so a SIGHUP (or a second SIGTERM/SIGINT) goes to
 # libmilter's signal thread, which stops serving: the message in flight

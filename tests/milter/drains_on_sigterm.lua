@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- SIGTERM while a message is in flight: new connections and new
 -- messages are refused with a temporary failure, the message in flight
 -- still completes, then the milter exits (checked by the wrapper).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # SIGTERM drains: messages in flight finish, new work gets 451 4.3.0,
 # and the process exits 0 as soon as nothing is in flight.
 . "$SMX_SOURCE_DIR/tests/milter/lib.sh"

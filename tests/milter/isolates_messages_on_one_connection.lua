@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- Several transactions on one connection, aborted ones among them, and
 -- two connections whose steps interleave: each completed message is
 -- logged with only its own envelope; nothing carries over.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Message state is per message and per connection: aborted messages log
 # nothing, later messages carry nothing over, and every message that
 # started is counted as finished (shutdown does not wait for a leak).

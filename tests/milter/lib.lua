@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- Helpers for the miltertest scripts in this directory. A script loads
 -- them with  local t = dofile(mtlib)  and puts its steps in t.main(fn).
 --

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Shell side of the milter tests: source it from a test wrapper.
 #   . "$SMX_SOURCE_DIR/tests/milter/lib.sh"
 #   mt_init                       # needs miltertest, sets the variables below

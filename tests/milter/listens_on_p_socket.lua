@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- A message through the unix socket given with -p.
 local t = dofile(mtlib)
 

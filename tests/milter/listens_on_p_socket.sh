@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # -p overrides milter.socket (here with a unix socket), and a restart
 # after a crash reuses the stale socket file.
 . "$SMX_SOURCE_DIR/tests/milter/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Prints the milter's answer to a new connection, reply text included
 (miltertest only reports the kind of reply, not the SMTP code and text).
 

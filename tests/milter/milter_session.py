@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """A small milter-protocol client (the MTA side) for the tests that
 miltertest cannot express: many connections at once, and a connection
 that goes away in the middle of a message.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- A message with several headers (one folded) and a body in several
 -- chunks passes: every step is answered CONTINUE, end of message is
 -- CONTINUE or ACCEPT, and no header, body or reply change is asked for.

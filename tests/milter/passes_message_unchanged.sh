@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Pass-through: a complete message is accepted unchanged and logged once.
 . "$SMX_SOURCE_DIR/tests/milter/lib.sh"
 mt_init

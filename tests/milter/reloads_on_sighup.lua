@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- SIGHUP reloads the configuration: a good file applies from the next
 -- message (also on a connection opened before), a broken one is refused
 -- and the running configuration stays, and a message already started

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # SIGHUP: reload, refuse a broken file, keep running throughout.
 . "$SMX_SOURCE_DIR/tests/milter/lib.sh"
 mt_init

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # A message whose body went to a spool file and that never reaches its
 # end leaves nothing behind, however it ends: the MTA drops the
 # connection mid-body, aborts the message, or starts a new MAIL on the

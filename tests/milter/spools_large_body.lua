@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- A 200 000-byte body sent in 50 chunks goes to a private file in the
 -- spool directory (an open descriptor, never a name in the directory),
 -- the message passes unchanged, and the file is gone at end of message.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Bodies over milter.spool_threshold go to a private temporary file that
 # is gone once the message is done; the message itself is not changed.
 . "$SMX_SOURCE_DIR/tests/milter/lib.sh"

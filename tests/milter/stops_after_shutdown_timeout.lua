@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- SIGTERM while a message stays unfinished: after shutdown_timeout (2 s)
 -- the milter gives up waiting, says so, and exits.
 local t = dofile(mtlib)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The drain is bounded by milter.shutdown_timeout.
 . "$SMX_SOURCE_DIR/tests/milter/lib.sh"
 mt_init

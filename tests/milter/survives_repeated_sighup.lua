@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- After a burst of SIGHUPs (sent by the wrapper) the milter still
 -- answers and passes mail.
 local t = dofile(mtlib)

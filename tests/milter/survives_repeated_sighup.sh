@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # SIGHUPs close together (two reload requests in a row, as config
 # management and log rotation can send) must only reload. Each pair has
 # a fair chance of arriving while the main thread is between two

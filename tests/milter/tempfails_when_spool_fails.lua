@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- The spool directory is missing: the chunk that crosses the threshold
 -- gets a temporary failure (the MTA keeps the mail and retries), and the
 -- connection goes on with the next message.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Fail closed when a body cannot be spooled: tempfail, a log line naming
 # the directory, and the daemon keeps serving.
 . "$SMX_SOURCE_DIR/tests/milter/lib.sh"

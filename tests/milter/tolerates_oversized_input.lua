@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- Hostile sizes do not stop mail: past 10 000 headers, past 1 MB of
 -- headers, or past max_message_size (64K here) the message still passes
 -- unchanged and the log says what was not kept. The next message on the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Limits on headers and body size: mail passes, the log notes the limit.
 . "$SMX_SOURCE_DIR/tests/milter/lib.sh"
 mt_init

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Run by package.sh inside its sandbox (a private mount namespace with
 # overlays on /etc, /usr and /var): installs the package given as $1 on
 # what looks like a fresh machine, checks it, removes it, purges it, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The Debian package: cpack builds it in a scratch build directory, lintian
 # finds no error in it, and dpkg installs, configures, removes and purges it
 # as Debian expects: the system user, the state directory and the store,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # scripts/quickstart's guided first run, in a scratch layout (its SMX_*
 # variables: prefix, configuration, state, run and demo directories in
 # this test's directory, the user nobody, a free port, no build, no

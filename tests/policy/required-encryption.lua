@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- An authenticated internal sender: recipients whose policy requires
 -- encryption are refused at RCPT (550 or 450 as configured), because this
 -- build knows no certificate; a subject tag that requires encryption for

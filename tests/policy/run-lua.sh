@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Runs one miltertest script against the real smime-milter with a policy
 # file, then checks the milter's log for the expected lines.
 #   run-lua.sh SCRIPT.lua POLICY.conf EXPECTED-LOG-PATTERNS-FILE

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # Debian's Sendmail without installing it: sendmail-bin conflicts with
 # postfix as an installed package, so the tests unpack the two .debs into

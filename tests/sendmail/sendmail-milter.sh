@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Sendmail, the other MTA: a sendmail.cf built from contrib's .mc (the
 # INPUT_MAIL_FILTER and macro lines exactly as shipped) plus private
 # settings (own queue, no DNS, every message delivered into a file), and

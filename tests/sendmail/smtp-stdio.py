@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """One SMTP session with a program that speaks SMTP on its stdin and
 stdout (`sendmail -bs`), one command at a time: Sendmail refuses a client
 that talks before its greeting or pipelines without having been offered

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests of the start-up steps root performs before the privilege
  * drop (milter/daemon.c): the pid file and the hand-over of the unix
  * socket follow no symbolic link that someone planted in their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Logging: every call is one line, whatever the logged values contain. */
 #include <setjmp.h>
 #include <stdarg.h>

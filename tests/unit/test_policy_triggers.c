@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The triggers on real header values: RFC 2047 encoded subjects (B and
  * Q, UTF-8 and ISO-8859-1, split and folded, malformed), the Subject
  * written back without the tag, and internal mail that a required

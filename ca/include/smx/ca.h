@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The organization CA: creates (or imports) a CA, issues S/MIME
  * certificates to internal addresses (RFC 8550/8551 profile), revokes
  * them and writes CRLs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The configuration file (libconfig syntax) loaded into an immutable,
  * reference-counted snapshot. A reload builds a new snapshot; messages in
  * flight keep the one they started with. Every key has a type, a default

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* IPv4 and IPv6 networks in CIDR notation, for trusted_networks. */
 #ifndef SMX_CIDR_H
 #define SMX_CIDR_H

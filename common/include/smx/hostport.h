@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Listening addresses written as "PORT", "ADDRESS:PORT" or "[IPV6]:PORT"
  * (milter.metrics_listen). Addresses are numeric: a host name would make
  * the listener depend on DNS at start-up. */

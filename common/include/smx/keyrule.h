@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The one rule for which public keys mail can be encrypted to, shared by
  * certificate selection (smx/store.h) and the encryptor (smx/smime-
  * encrypt.h), so that a certificate the selection offers is never one the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Logging for the daemon and the tools: one sink per process (syslog, or
  * stderr for foreground runs and tools), printf-checked, thread-safe. */
 #ifndef SMX_LOG_H

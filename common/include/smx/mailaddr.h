@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Mail addresses as the MTA hands them over: "<User@Example.COM>", bare
  * addresses, the null sender "<>", and ESMTP parameters after the path. */
 #ifndef SMX_MAILADDR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A message body that stays in memory up to a threshold and moves to a
  * private temporary file beyond it, so memory never grows with message
  * size. The file is created 0600 and unlinked at once: nothing is left on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The result every fallible operation returns. NOTFOUND and TEMPFAIL are
  * different on purpose: "this recipient has no certificate" lets policy
  * reject, "the directory did not answer" must only ever tempfail. */

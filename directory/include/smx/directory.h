@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The organization's LDAP directory as a certificate source: lookups of
  * the certificates published for an address, and publishing the
  * certificates the gateway holds. One `struct directory` serves every

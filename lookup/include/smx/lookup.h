@@ -1,4 +1,5 @@
-/* Finding a recipient's encryption certificates (SPEC section 5): the one
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Finding a recipient's encryption certificates: the one
  * search used by the milter and by smimectl lookup. Order: the store;
  * when it holds nothing usable, the directory cache (kept in the store);
  * when the cache has no fresh entry, the LDAP directory, whose

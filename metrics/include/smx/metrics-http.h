@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A tiny HTTP/1.0 server for the metrics (milter.metrics_listen): one
  * thread, one poll() loop, up to 16 connections served at once. GET
  * /metrics answers 200 with smx_metrics_render() as `text/plain;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The milter's counters and latency histograms, per process (they start
  * at zero with the process, as Prometheus expects of counters).
  *

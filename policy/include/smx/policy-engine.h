@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The organization's S/MIME policy: layered properties read from the
  * `policy` configuration group, and the pure decision function that turns
  * (sender, recipients, headers, certificate availability) into what to do

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Policy decisions as pure functions: no I/O, no locks, no allocation
  * unless stated, so every rule can be tested exhaustively. */
 #ifndef SMX_POLICY_H

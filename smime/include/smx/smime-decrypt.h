@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Decryption of inbound S/MIME messages: EnvelopedData and
  * AuthEnvelopedData (RFC 5652, RFC 5083) in an application/pkcs7-mime
  * body. Protocol-free like the rest of smx/smime.h; the milter decides

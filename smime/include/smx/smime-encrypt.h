@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* S/MIME encryption of outbound messages: one EnvelopedData (AES-256-CBC)
  * or AuthEnvelopedData (AES-256-GCM) for every recipient certificate.
  * Protocol-free like the rest of smx/smime.h; the calls follow the milter

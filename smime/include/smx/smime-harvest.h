@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Writing the harvest that smime_verify_eom() decided into the
  * certificate store. A separate library (smx_smime_harvest) so that
  * smx_smime itself stays free of the store and its databases. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Protection a mail client applied itself: S/MIME or OpenPGP encryption
  * or signature. A message the client encrypted is left as it is, so the
  * test is strict: the parsed Content-Type must name an encrypted type

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* S/MIME: building and checking signed and encrypted MIME entities with
  * OpenSSL CMS and GMime. Protocol-free: nothing here knows libmilter.
  *
@@ -333,7 +334,7 @@ struct smime_verify_options {
 					 * object, decoded */
 	size_t mem_threshold;		/* per message; 0: 1 MiB */
 	const char *spool_dir;		/* NULL: "/tmp" */
-	/* Harvest rules (SPEC section 6): also harvest certificates whose
+	/* Harvest rules: also harvest certificates whose
 	 * chain does not verify, as unverified; only harvest when an
 	 * Authentication-Results header from one of dmarc_authserv_ids
 	 * says dmarc=pass for the From domain. */
@@ -473,7 +474,7 @@ size_t smime_verify_signature_count(const struct smime_verify *vfy);
 const struct smime_signature *smime_verify_signature(
 	const struct smime_verify *vfy, size_t i);
 
-/* A certificate the harvest rules accepted (SPEC section 6). */
+/* A certificate the harvest rules accepted. */
 struct smime_harvest_cert {
 	const unsigned char *der;
 	size_t der_len;

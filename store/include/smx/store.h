@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The shared certificate and key store: certificates (imported, harvested,
  * found in the directory, issued), the private keys of internal users
  * (encrypted at rest under the master key), trust anchors, each sender's
@@ -279,7 +280,7 @@ struct store_selection {
 	size_t n_usable;	/* items[0 .. n_usable-1] are usable */
 };
 
-/* The one certificate-selection rule (SPEC section 5) for everyone: the
+/* The one certificate-selection rule for everyone: the
  * certificates filed under email (any case), usable for purpose at time
  * now: email one of its addresses (emails), an end entity, valid now, not
  * revoked, trusted or pinned, keyUsage absent or allowing the purpose

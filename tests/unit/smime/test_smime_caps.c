@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The SMIMECapabilities parser: flags for what our signer, Thunderbird
  * and Outlook advertise (lists made by OpenSSL, not by the code under
  * test), and refusals for malformed or oversized input. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Decryption: messages encrypted by smime_encrypt (EnvelopedData with
  * RSA PKCS#1 v1.5 and ECDH, AuthEnvelopedData with RSA-OAEP) and by
  * OpenSSL's CMS_encrypt (bare LF content) decrypt to the original

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Decryption opens a message for a recipient only with that recipient's
  * own RecipientInfo and key, and with several recipients only when all
  * their keys open the same content. RecipientInfos are not

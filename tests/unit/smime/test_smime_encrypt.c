@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Encryption: the algorithm choices (GCM only when every recipient
  * advertises it, OAEP only where advertised, legacy_interop forcing
  * PKCS#1 v1.5 + CBC + issuerAndSerialNumber), decryption by OpenSSL with

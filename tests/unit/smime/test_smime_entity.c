@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The signed entity: canonical form and re-encoding edge cases. The
  * oracles are hand-written expectations and a quoted-printable and base64
  * decoder that do not come from GMime. */

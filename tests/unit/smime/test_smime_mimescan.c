@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The look at MIME structure before GMime parses: boundaries nested
  * deeper than twice max_depth (however the boundary parameter is
  * written: plain, folded, RFC 2231) and more than twice max_parts

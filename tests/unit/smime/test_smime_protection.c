@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Client protection: the parsed Content-Type's claim, and the body's
  * start that must bear it out (real CMS made with OpenSSL, and bodies
  * that only pretend). */

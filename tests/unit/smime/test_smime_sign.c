@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Signing: both formats verify with OpenSSL's own S/MIME reader against
  * the test root, the signed content is the canonical entity, the header
  * edits are right, the signed attributes and certificate set are what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Verification: messages signed by our own signer (clear and opaque)
  * pass and harvest; tampering, a wrong From, an expired or emailless
  * signer, an untrusted chain each get their RFC 7281 result and no

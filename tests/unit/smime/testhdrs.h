@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A message's header list as an MTA holds it, for applying the header
  * edits of smime/ the way Postfix does (smfi_chgheader, smfi_addheader,
  * smfi_insheader), so that tests read the headers a recipient gets. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Keys and certificates made at test time with OpenSSL: a root CA, an
  * intermediate CA, and end-entity certificates issued by the
  * intermediate. Nothing is read from or written to disk. */

@@ -59,7 +59,7 @@ q pk12util -i bob.p12 -d "$N" -w pw -K ""
 
 pf_init
 # pf_init's trap, plus stopping bob's gpg-agent (keeping the status).
-trap 'st=$?; cleanup_gpg; (exit $st); pf_cleanup' EXIT
+trap 'st=$?; set +e; cleanup_gpg; pf_cleanup $st' EXIT
 sink_start
 write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT" \
   'trusted_networks = [ "192.0.2.0/24" ]'

@@ -78,7 +78,7 @@ ldapadd -x -H "$SLAPD_URI" -D "$SLAPD_ROOTDN" -w "$SLAPD_ROOTPW" \
   -f "$pki/entries.ldif" > "$pki/ldapadd.log" 2>&1 || fail "ldapadd: $(cat "$pki/ldapadd.log")"
 
 pf_init
-trap 'rc=$?; slapd_stop "$SLAPD_DIR"; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; set +e; slapd_stop "$SLAPD_DIR"; pf_cleanup $rc' EXIT
 sink_start
 write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT"
 rm -f "$SMX_TEST_DIR"/store.db* "$SMX_TEST_DIR/master.key"

@@ -54,7 +54,7 @@ q openssl pkcs12 -export -inkey k2.key -in r2.pem -certfile ca.pem -name r2 \
 G=$pki/gnupg
 PG=$SMX_TEST_DIR/pg
 pf_init --sasl
-trap 'st=$?; GNUPGHOME=$G gpgconf --kill all >/dev/null 2>&1; bash "$SMX_SOURCE_DIR/tests/lib/pg.sh" stop "$PG" >/dev/null 2>&1; (exit $st); pf_cleanup' EXIT
+trap 'st=$?; set +e; GNUPGHOME=$G gpgconf --kill all >/dev/null 2>&1; bash "$SMX_SOURCE_DIR/tests/lib/pg.sh" stop "$PG" >/dev/null 2>&1; pf_cleanup $st' EXIT
 sink_start
 write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT"
 POLICY='policy: { mixed_recipients = "split";

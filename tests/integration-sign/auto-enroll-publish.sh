@@ -19,7 +19,7 @@ printf '%s' "$SLAPD_ROOTPW" > "$pwfile"
 chmod 600 "$pwfile"
 
 pf_init --sasl
-trap 'rc=$?; slapd_stop "$SLAPD_DIR"; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; set +e; slapd_stop "$SLAPD_DIR"; pf_cleanup $rc' EXIT
 sink_start
 write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT"
 rm -f "$SMX_TEST_DIR"/store.db* "$SMX_TEST_DIR/master.key"

@@ -18,7 +18,7 @@ need_cmd openssl ldapadd saslpasswd2 swaks
 enroll_slapd_start
 
 pf_init --sasl
-trap 'rc=$?; slapd_stop "$SLAPD_DIR"; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; set +e; slapd_stop "$SLAPD_DIR"; pf_cleanup $rc' EXIT
 enroll_prepare
 cat >> "$PF_MILTER_CONF" <<CONF
 ca: { auto_enroll = true; key_type = "ec-p256"; enroll_known_only = true; };

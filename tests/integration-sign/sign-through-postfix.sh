@@ -67,7 +67,7 @@ rm -rf "$GNUPGHOME" "$SMX_TEST_DIR/nss"
 mkdir -m 700 "$GNUPGHOME" "$SMX_TEST_DIR/nss"
 printf 'disable-crl-checks\ndisable-policy-checks\n' > "$GNUPGHOME/gpgsm.conf"
 printf 'allow-mark-trusted\n' > "$GNUPGHOME/gpg-agent.conf"
-trap 'rc=$?; gpgconf --kill all >/dev/null 2>&1; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; set +e; gpgconf --kill all >/dev/null 2>&1; pf_cleanup $rc' EXIT
 q gpgsm --batch --import "$pki/ca.pem"
 echo "$(openssl x509 -in "$pki/ca.pem" -noout -fingerprint -sha1 | sed 's/.*=//') S" \
   > "$GNUPGHOME/trustlist.txt"

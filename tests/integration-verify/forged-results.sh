@@ -46,7 +46,7 @@ UP_PORT=$(free_port)
 UP_LOG="$SMX_TEST_DIR/upstream-headers.log"
 UP_PID=
 : >"$UP_LOG"
-trap 'st=$?; [ -n "$UP_PID" ] && kill "$UP_PID" 2>/dev/null; (exit $st); pf_cleanup' EXIT
+trap 'st=$?; set +e; [ -n "$UP_PID" ] && kill "$UP_PID" 2>/dev/null; pf_cleanup $st' EXIT
 sink_start
 # The upstream filter's verdict is for partner.example only.
 "$HEADER_MILTER" "inet:$UP_PORT@127.0.0.1" "$UP_LOG" 0 \

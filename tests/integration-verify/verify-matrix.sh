@@ -58,7 +58,7 @@ echo pw > pw
 
 G=$pki/gnupg
 pf_init
-trap 'st=$?; GNUPGHOME=$G gpgconf --kill all >/dev/null 2>&1; (exit $st); pf_cleanup' EXIT
+trap 'st=$?; set +e; GNUPGHOME=$G gpgconf --kill all >/dev/null 2>&1; pf_cleanup $st' EXIT
 sink_start
 write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT" \
   'trusted_networks = [ "192.0.2.0/24" ]'

@@ -16,7 +16,7 @@ HOLDER=
 
 pf_need_peers
 pf_init
-trap 'rc=$?; [ -z "$HOLDER" ] || kill "$HOLDER" 2>/dev/null; (exit $rc); pf_cleanup' EXIT
+trap 'rc=$?; set +e; [ -z "$HOLDER" ] || kill "$HOLDER" 2>/dev/null; pf_cleanup $rc' EXIT
 sink_start
 pf_milter_conf_passthrough 'max_connections = 1'
 pf_start_milter

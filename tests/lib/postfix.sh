@@ -401,10 +401,14 @@ pf_kill_pidfile() {
   rm -f "$1"
 }
 
-# pf_cleanup: the EXIT trap. Keeps the exit status of the test, and the
-# logs and sink files in $SMX_TEST_DIR/postfix.
+# pf_cleanup [STATUS]: the EXIT trap. Keeps the exit status of the test
+# (STATUS, when a trap of the test's own ran first and saved it), and the
+# logs and sink files in $SMX_TEST_DIR/postfix. A test's own trap calls it
+# last, as `trap 'rc=$?; set +e; ...; pf_cleanup $rc' EXIT`: under set -e a
+# failing step of that trap would otherwise end it before Postfix, the
+# milter and the sink are stopped.
 pf_cleanup() {
-  local rc=$?
+  local rc=${1:-$?}
   set +e
   pf_stop_milter
   pf_stop

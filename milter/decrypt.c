@@ -166,6 +166,7 @@ static struct smime_decrypt *start(struct conn *c)
 		.max_bytes = cfg->verify.max_bytes,
 		.mem_threshold = cfg->milter.spool_threshold,
 		.spool_dir = cfg->milter.spool_directory,
+		.max_certificates = cfg->verify.max_certificates,
 	};
 	struct smime_decrypt *dec = NULL;
 	if (smime_decrypt_new(&o, &dec) != SMX_OK)

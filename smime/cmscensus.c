@@ -66,11 +66,19 @@ static bool ber_skip_any(const unsigned char **pp, const unsigned char *end)
 	return true;
 }
 
-/* True when the next item at p (before end) starts with identifier. */
+/* True when the next item at p (before end) has tag and cls. The tag is
+ * decoded, not compared as one byte: OpenSSL's parser also reads a tag
+ * number written in the long form (0xbf 0x00 for [0]), and a field
+ * skipped here for its spelling would be parsed there uncounted. */
 static bool next_is(const unsigned char *p, const unsigned char *end,
-		    unsigned char identifier)
+		    int tag, int cls)
 {
-	return p < end && !end_of_contents(p, end) && *p == identifier;
+	long len = 0;
+	int t = 0, c = 0;
+	if (p >= end || end_of_contents(p, end))
+		return false;
+	int ret = ASN1_get_object(&p, &len, &t, &c, end - p);
+	return (ret & 0x80) == 0 && t == tag && c == cls;
 }
 
 /* Moves *p past the end of a SET whose items were all read: its end,
@@ -145,8 +153,53 @@ static bool read_encap(const unsigned char **p, const unsigned char *end,
 					   V_ASN1_UNIVERSAL, NULL);
 	if (e == NULL || !ber_skip_any(&q, e))	/* eContentType */
 		return false;
-	c->detached = !next_is(q, e, 0xa0);
+	c->detached = !next_is(q, e, 0, V_ASN1_CONTEXT_SPECIFIC);
 	return ber_skip_any(p, end);
+}
+
+/* The optional [0] certificates and [1] CRLs at *p (of a SignedData or
+ * an OriginatorInfo), counted up to limit + 1 each; false when they
+ * cannot be read or a count is over limit. */
+static bool count_certs_crls(const unsigned char **p, const unsigned char *end,
+			     unsigned limit, struct cms_census *c)
+{
+	if (next_is(*p, end, 0, V_ASN1_CONTEXT_SPECIFIC) &&
+	    (!count_set(p, end, 0, V_ASN1_CONTEXT_SPECIFIC, limit,
+			&c->n_certs) || c->n_certs > limit))
+		return false;
+	if (next_is(*p, end, 1, V_ASN1_CONTEXT_SPECIFIC) &&
+	    (!count_set(p, end, 1, V_ASN1_CONTEXT_SPECIFIC, limit,
+			&c->n_crls) || c->n_crls > limit))
+		return false;
+	return true;
+}
+
+/* EnvelopedData, AuthEnvelopedData and AuthenticatedData start alike:
+ * version, then an optional [0] IMPLICIT OriginatorInfo whose
+ * certificates and CRLs OpenSSL parses like a SignedData's. Counts them
+ * from *p (the content after the content type). */
+static bool read_originator(const unsigned char *p, const unsigned char *end,
+			    unsigned limit, struct cms_census *c)
+{
+	bool indefinite = false;
+	const unsigned char *info;
+	c->enveloped = true;
+	if (ber_enter(&p, end, 0, V_ASN1_CONTEXT_SPECIFIC, NULL) == NULL ||
+	    ber_enter(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, NULL) ==
+		    NULL ||
+	    !ber_skip_any(&p, end))			/* version */
+		return false;
+	if (!next_is(p, end, 0, V_ASN1_CONTEXT_SPECIFIC))
+		return true;
+	info = ber_enter(&p, end, 0, V_ASN1_CONTEXT_SPECIFIC, &indefinite);
+	return info != NULL && count_certs_crls(&p, info, limit, c);
+}
+
+/* The content type OID at p (before end) is oid (whole, with its tag). */
+static bool type_is(const unsigned char *p, const unsigned char *end,
+		    const unsigned char *oid, size_t oid_len)
+{
+	return (size_t)(end - p) >= oid_len && memcmp(p, oid, oid_len) == 0;
 }
 
 bool cms_census(const unsigned char *der, size_t len, unsigned limit,
@@ -155,12 +208,31 @@ bool cms_census(const unsigned char *der, size_t len, unsigned limit,
 	static const unsigned char signed_data[] = {
 		0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02
 	};
+	static const unsigned char enveloped_data[] = {
+		0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x03
+	};
+	static const unsigned char auth_enveloped_data[] = {	/* 9.16.1.23 */
+		0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09,
+		0x10, 0x01, 0x17
+	};
+	static const unsigned char authenticated_data[] = {	/* 9.16.1.2 */
+		0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09,
+		0x10, 0x01, 0x02
+	};
 	const unsigned char *p = der, *end = der + len;
 	bool ok = false;
 	memset(c, 0, sizeof(*c));
 	if (ber_enter(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, NULL) ==
 		    NULL || (size_t)(end - p) < sizeof(signed_data))
 		goto done;
+	if (type_is(p, end, enveloped_data, sizeof(enveloped_data)) ||
+	    type_is(p, end, auth_enveloped_data, sizeof(auth_enveloped_data)) ||
+	    type_is(p, end, authenticated_data, sizeof(authenticated_data))) {
+		p += p[1] + 2;
+		ok = read_originator(p, end, limit, c) ||
+		     c->n_certs > limit || c->n_crls > limit;
+		goto done;
+	}
 	if (memcmp(p, signed_data, sizeof(signed_data)) != 0) {
 		ok = true;	/* another content type */
 		goto done;
@@ -179,16 +251,8 @@ bool cms_census(const unsigned char *der, size_t len, unsigned limit,
 	}
 	if (!read_encap(&p, end, c))
 		goto done;
-	if (next_is(p, end, 0xa0) &&
-	    (!count_set(&p, end, 0, V_ASN1_CONTEXT_SPECIFIC, limit,
-			&c->n_certs) || c->n_certs > limit)) {
-		ok = c->n_certs > limit;
-		goto done;
-	}
-	if (next_is(p, end, 0xa1) &&
-	    (!count_set(&p, end, 1, V_ASN1_CONTEXT_SPECIFIC, limit,
-			&c->n_crls) || c->n_crls > limit)) {
-		ok = c->n_crls > limit;
+	if (!count_certs_crls(&p, end, limit, c)) {
+		ok = c->n_certs > limit || c->n_crls > limit;
 		goto done;
 	}
 	ok = count_set(&p, end, V_ASN1_SET, V_ASN1_UNIVERSAL, limit,

@@ -18,6 +18,7 @@
 #include "smime-private.h"
 
 #define DEFAULT_MAX_BYTES (64u * 1024u * 1024u)
+#define DEFAULT_MAX_CERTIFICATES 32u
 #define INNER_HEADER_MAX (64u * 1024u)	/* bytes of the inner header block */
 #define READ_CHUNK 65536
 
@@ -33,6 +34,7 @@ struct hdr_list {
 
 struct smime_decrypt {
 	size_t max_bytes, threshold;
+	unsigned max_certificates;
 	char *spool_dir;
 	struct hdr_list outer;	/* as given */
 	struct hdr_list inner;	/* Content-* of the decrypted entity */
@@ -97,6 +99,8 @@ enum smx_status smime_decrypt_new(const struct smime_decrypt_options *opts,
 	if (d == NULL)
 		return SMX_TEMPFAIL;
 	d->max_bytes = o.max_bytes ? o.max_bytes : DEFAULT_MAX_BYTES;
+	d->max_certificates = o.max_certificates ? o.max_certificates
+						 : DEFAULT_MAX_CERTIFICATES;
 	d->threshold = o.mem_threshold ? o.mem_threshold
 				       : SMIME_DEFAULT_THRESHOLD;
 	d->spool_dir = strdup(o.spool_dir ? o.spool_dir : "/tmp");
@@ -231,6 +235,21 @@ static enum smx_status load_cms(struct smime_decrypt *dec, struct spool *body,
 			 ? decode_base64(body, der, &len)
 			 : read_raw(body, der, size, &len);
 	const unsigned char *p = der;
+	struct cms_census census;
+	bool counted = rc == 0 &&
+		       cms_census(der, len, dec->max_certificates, &census);
+	if (rc == 0 && census.enveloped &&
+	    (!counted || census.n_certs > dec->max_certificates ||
+	     census.n_crls > dec->max_certificates)) {
+		/* OpenSSL's parser would decode and hash every one */
+		free(der);
+		dec->refusal = "limit";
+		smime_err_set(err, counted ? "more than %u certificates or "
+			      "CRLs in its OriginatorInfo"
+			      : "its OriginatorInfo cannot be read",
+			      dec->max_certificates);
+		return SMX_PERMFAIL;
+	}
 	if (rc == 0)
 		dec->cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
 	free(der);

@@ -68,9 +68,19 @@ static void read_value(struct mscan *s, const char *p, const char *end)
 		return;
 	const char *v = p;
 	if (*p == '"') {
-		v = ++p;
-		while (p < end && *p != '"')
-			p++;
+		/* a quoted-string, its quoted pairs undone as GMime does:
+		 * taken to the first quote, "b\"z" would be closed by a
+		 * line "--b\--" that GMime reads as text, nesting unseen */
+		char value[SCAN_TOKEN];
+		size_t n = 0;
+		for (p++; p < end && *p != '"'; p++) {
+			if (*p == '\\' && p + 1 < end)
+				p++;
+			if (n < sizeof(value))
+				value[n++] = *p;
+		}
+		push_boundary(s, value, n);
+		return;
 	} else {
 		while (p < end && *p != ';' && !is_wsp(*p))
 			p++;

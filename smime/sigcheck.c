@@ -108,13 +108,19 @@ int sigcheck_sniff(struct smime_verify *m, const unsigned char *der,
 	struct cms_census c;
 	unsigned max = m->v->max_certificates;
 	*detached_r = false;
-	/* too much to parse: open_cms says which bound it passes */
-	if (cms_census(der, len, max, &c) && c.signed_data &&
-	    (c.n_digests > VERIFY_MAX_DIGESTS || c.n_certs > max ||
+	/* too much to parse, or a SignedData the count cannot read: not
+	 * parsed here (OpenSSL reads some the count does not), and
+	 * sigcheck says which bound it passes or that it is unreadable */
+	bool counted = cms_census(der, len, max, &c);
+	if (c.signed_data &&
+	    (!counted || c.n_digests > VERIFY_MAX_DIGESTS || c.n_certs > max ||
 	     c.n_crls > max || c.n_signers > VERIFY_MAX_SIGNERS)) {
 		*detached_r = c.detached;
 		return NID_pkcs7_signed;
 	}
+	/* an envelope whose OriginatorInfo holds too much: no signature */
+	if (c.enveloped && (!counted || c.n_certs > max || c.n_crls > max))
+		return NID_pkcs7_enveloped;
 	CMS_ContentInfo *cms = parse_cms(der, len);
 	int nid = NID_undef;
 	if (cms != NULL) {

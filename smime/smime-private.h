@@ -132,4 +132,24 @@ const struct smime_entity *sign_entity(const struct smime_sign *m);
 const struct outer_header *sign_container(const struct smime_sign *m,
 					  size_t *n_r);
 
+/* --- cmscensus.c ----------------------------------------------------------- */
+
+/* What a CMS object holds, read from its BER structure without parsing
+ * the certificates, CRLs and signer infos. Counts stop at limit + 1 (the
+ * digest algorithms at VERIFY_MAX_DIGESTS + 1, verify-private.h), and the fields after a
+ * count over its limit are not read. Used before any CMS object from
+ * mail is parsed: verification and decryption. */
+struct cms_census {
+	bool signed_data;	/* a SignedData at all */
+	bool enveloped;		/* Enveloped, AuthEnveloped or Authenticated
+				 * data: the counts are its OriginatorInfo's */
+	bool detached;		/* without its content */
+	unsigned n_digests, n_certs, n_crls, n_signers;
+	bool digest_twice;	/* one digest algorithm listed twice */
+};
+
+/* Fills c from der. Returns false when the structure cannot be read. */
+bool cms_census(const unsigned char *der, size_t len, unsigned limit,
+		struct cms_census *c);
+
 #endif

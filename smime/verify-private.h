@@ -144,23 +144,6 @@ void verify_over_budget(struct sigrec *rec);
  * 1 (do not) or -1 (out of memory or unreadable); s is rewound. */
 int mime_scan(struct smime_verify *m, GMimeStream *s, const char *path);
 
-/* --- cmscensus.c ----------------------------------------------------------- */
-
-/* What a CMS object holds, read from its BER structure without parsing
- * the certificates, CRLs and signer infos. Counts stop at limit + 1 (the
- * digest algorithms at VERIFY_MAX_DIGESTS + 1), and the fields after a
- * count over its limit are not read. */
-struct cms_census {
-	bool signed_data;	/* a SignedData at all */
-	bool detached;		/* without its content */
-	unsigned n_digests, n_certs, n_crls, n_signers;
-	bool digest_twice;	/* one digest algorithm listed twice */
-};
-
-/* Fills c from der. Returns false when the structure cannot be read. */
-bool cms_census(const unsigned char *der, size_t len, unsigned limit,
-		struct cms_census *c);
-
 /* --- sigcheck.c ---------------------------------------------------------- */
 
 /* Verifies one CMS SignedData (der) found at rec->part. content: the

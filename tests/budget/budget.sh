@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # The work budget of one message: for every way a message can multiply
 # the work of verification or decryption (digest algorithms, signer
-# infos, certificates (many, or of one subject), CRLs, nested opaque and
+# infos, certificates (many, of one subject, in an opaque signature under
+# a tag in the long form, or in an envelope's OriginatorInfo), CRLs, nested opaque and
 # clear signatures, MIME nesting and part count, RecipientInfos), a
 # hostile message and an
 # honest one of the same size go through the milter; the hostile ones

@@ -91,6 +91,16 @@ def sd_add_certs(ci, certs_der):
     return cms_rebuild(oid, f)
 
 
+def sd_add_certs_long_tag(ci, certs_der):
+    """Like sd_add_certs, with the set's [0] written in the long
+    tag-number form (0xBF 0x00): valid BER that OpenSSL reads."""
+    oid, f = cms_body(ci)
+    i = find(f, 0xA0)
+    content = b"".join(certs_der) + inner(f[i])
+    f[i] = b"\xbf\x00" + der_len(len(content)) + content
+    return cms_rebuild(oid, f)
+
+
 def sd_add_crls(ci, crl_der, n):
     oid, f = cms_body(ci)
     i = find(f, 0xA0)
@@ -103,6 +113,15 @@ def ed_add_recipients(ci, ri_der, n):
     oid, f = cms_body(ci)
     i = find(f, 0x31)
     f[i] = tlv(0x31, ri_der * n + inner(f[i]))
+    return cms_rebuild(oid, f)
+
+
+def ed_add_originator_certs(ci, certs_der):
+    """An originatorInfo ([0] IMPLICIT, its certificates [0] IMPLICIT)
+    holding certs_der, before the envelope's RecipientInfos."""
+    oid, f = cms_body(ci)
+    i = find(f, 0x31)
+    f.insert(i, tlv(0xA0, tlv(0xA0, b"".join(certs_der))))
     return cms_rebuild(oid, f)
 
 
@@ -293,6 +312,18 @@ def case_many_certificates(pki, size):
     return signed_with(pki, size, lambda s: sd_add_certs(s, [ca] * 3000))
 
 
+def case_many_certificates_opaque(pki, size):
+    """An opaque signature with 3000 copies of the CA certificate, its
+    certificate set's tag in the long form: the count before parsing
+    must not be skipped for an encoding it does not expect."""
+    ca = pki.run("x509", "-in", "ca.pem", "-outform", "DER")
+
+    def build(n):
+        sig = pki.sign(text_entity(n), opaque=True)
+        return opaque(sd_add_certs_long_tag(sig, [ca] * 3000))
+    return build
+
+
 def case_crls(pki, size):
     return signed_with(pki, size,
                        lambda s: sd_add_crls(s, pki.crl, 2000))
@@ -354,6 +385,17 @@ def case_recipients(pki, size):
     return build
 
 
+def case_originator_certificates(pki, size):
+    """An envelope for alice whose originatorInfo holds 3000 copies of
+    the CA certificate: OpenSSL's parser decodes and hashes each one."""
+    ca = pki.run("x509", "-in", "ca.pem", "-outform", "DER")
+
+    def build(n):
+        env = pki.encrypt(text_entity(n))
+        return enveloped(ed_add_originator_certs(env, [ca] * 3000))
+    return build
+
+
 def normal_signed(pki):
     return signed_with(pki, 0, lambda s: s)
 
@@ -372,6 +414,9 @@ CASES = {
     "many-certificates": (case_many_certificates, normal_signed,
                           "smime=permerror",
                           "more than 32 certificates or CRLs"),
+    "many-certificates-opaque": (case_many_certificates_opaque,
+                                 normal_signed, "smime=permerror",
+                                 "more than 32 certificates or CRLs"),
     "crls": (case_crls, normal_signed,
              "smime=permerror", "more than 32 certificates or CRLs"),
     "nested-opaque": (case_nested_opaque, normal_signed,
@@ -382,6 +427,10 @@ CASES = {
                    "smime=permerror", "levels of nesting"),
     "mime-parts": (case_mime_parts, normal_signed,
                    "smime=permerror", "more than 1000 MIME parts"),
+    "originator-certificates": (case_originator_certificates,
+                                normal_enveloped, "not decrypted (",
+                                "more than 32 certificates or CRLs in its "
+                                "OriginatorInfo"),
     "recipients": (case_recipients, normal_enveloped,
                    "not decrypted (", "recipient entries, over the limit"),
 }

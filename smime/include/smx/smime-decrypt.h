@@ -45,6 +45,8 @@ struct smime_decrypt_options {
 	size_t max_bytes;	/* largest body accepted; 0: 64 MiB */
 	size_t mem_threshold;	/* plaintext bytes kept in memory; 0: 1 MiB */
 	const char *spool_dir;	/* for bigger plaintext; NULL: "/tmp" */
+	unsigned max_certificates;	/* certificates, and CRLs, of its
+					 * OriginatorInfo; 0: 32 */
 };
 
 struct smime_decrypt;

@@ -99,7 +99,7 @@ static void encrypt_to(struct msg *m, const struct smime_recipient *r,
 static struct smime_decrypt *parse(const struct msg *m, size_t max_bytes,
 				   enum smx_status want)
 {
-	struct smime_decrypt_options o = { max_bytes, 0, test_dir() };
+	struct smime_decrypt_options o = { max_bytes, 0, test_dir(), 0 };
 	struct smime_decrypt *d = NULL;
 	struct smime_error err = { "" };
 	assert_int_equal(smime_decrypt_new(&o, &d), SMX_OK);

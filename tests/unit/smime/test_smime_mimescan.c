@@ -110,6 +110,30 @@ static void nesting_deeper_than_twice_max_depth_is_refused(void **state)
 	assert_int_equal(scan(&b, comment, sizeof(comment)), 0);
 }
 
+/* A boundary quoted with a quoted pair inside ("b0\"z", which GMime
+ * reads as b0"z), and before each level's first delimiter a line that
+ * would close the boundary read only up to that inner quote. */
+static void quoted_pairs_in_boundaries_are_undone(void **state)
+{
+	(void)state;
+	struct buf b = { NULL, 0 };
+	char comment[200];
+	add(&b, "From: a@example.net\r\nMIME-Version: 1.0\r\n");
+	for (int i = 0; i < 2 * MAX_DEPTH + 1; i++)
+		add(&b, "Content-Type: multipart/mixed; boundary=\"b%d\\\"z\""
+		    "\r\n\r\n--b%d\\--\r\n--b%d\"z\r\n", i, i, i);
+	add(&b, "Content-Type: text/plain\r\n\r\ntext\r\n");
+	assert_int_equal(scan(&b, comment, sizeof(comment)), 1);
+	assert_string_equal(comment, "more than 16 levels of nesting");
+
+	/* closed by its unquoted value, it nests no deeper */
+	for (int i = 0; i < 2 * MAX_DEPTH + 1; i++)
+		add(&b, "--top\r\nContent-Type: multipart/mixed; "
+		    "boundary=\"q\\\"%d\"\r\n\r\n--q\"%d\r\n\r\nx\r\n"
+		    "--q\"%d--\r\n", i, i, i);
+	assert_int_equal(scan(&b, comment, sizeof(comment)), 0);
+}
+
 static void closed_siblings_do_not_add_up(void **state)
 {
 	(void)state;
@@ -236,6 +260,7 @@ int main(void)
 	g_mime_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(nesting_deeper_than_twice_max_depth_is_refused),
+		cmocka_unit_test(quoted_pairs_in_boundaries_are_undone),
 		cmocka_unit_test(closed_siblings_do_not_add_up),
 		cmocka_unit_test(delimiter_lines_over_twice_max_parts_are_refused),
 		cmocka_unit_test(honest_dash_lines_pass),

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Is a message already protected by its client? The Content-Type is
- * parsed (GMime), and the body's start is checked against the claim, so
- * that neither a stray "pkcs7-mime" in a parameter nor a body that only
- * pretends to be encrypted exempts a message from encryption. */
+ * parsed (GMime), and the body is checked against the claim (for CMS
+ * encryption: parsed whole), so that neither a stray "pkcs7-mime" in a
+ * parameter nor a body that only pretends to be encrypted exempts a
+ * message from encryption. */
 #include <smx/smime-protection.h>
 
 #include <stdint.h>
@@ -11,11 +12,20 @@
 #include <strings.h>
 
 #include <gmime/gmime.h>
+#include <openssl/cms.h>
+#include <openssl/objects.h>
 
 #include <smx/smime.h>
 
+#include "smime-private.h"
+
 /* Enough of the body for the outer DER header of a CMS ContentInfo. */
 #define CMS_HEAD_ENCODED 4096
+/* A body claiming client encryption is parsed whole; a larger one is not
+ * believed (it is encrypted again, which is safe). */
+#define CMS_WHOLE_MAX (64u << 20)
+/* Certificates and CRLs in an OriginatorInfo, counted before parsing. */
+#define CMS_ORIGINATOR_MAX 32
 /* Enough of a PGP/MIME body for its first part and the second part's
  * headers: the first part is "Version: 1". */
 #define PGP_HEAD 65536
@@ -161,6 +171,89 @@ static bool content_info_is(const unsigned char *der, size_t len,
 		memcmp(oid, OID_AUTH_ENVELOPED, oid_len) == 0);
 }
 
+/* The whole body, decoded (base64 or as it is), in a new buffer; NULL
+ * when it cannot be read or is over CMS_WHOLE_MAX. */
+static unsigned char *read_whole(const char *transfer_encoding,
+				 struct spool *body, size_t *len_r)
+{
+	size_t cap = 1 << 16, len = 0;
+	unsigned char *raw = malloc(cap);
+	ssize_t n = 0;
+	if (raw == NULL || spool_rewind(body) != 0)
+		goto fail;
+	while ((n = spool_read(body, raw + len, cap - len)) > 0) {
+		len += (size_t)n;
+		if (len == cap) {
+			if (cap >= CMS_WHOLE_MAX)
+				goto fail;
+			unsigned char *bigger = realloc(raw, cap * 2);
+			if (bigger == NULL)
+				goto fail;
+			raw = bigger;
+			cap *= 2;
+		}
+	}
+	if (n < 0 || spool_rewind(body) != 0)
+		goto fail;
+	if (is_base64(transfer_encoding)) {
+		int state = 0;
+		guint32 save = 0;
+		/* decoding in place: the output never outruns the input */
+		len = g_mime_encoding_base64_decode_step(raw, len, raw, &state,
+							 &save);
+	}
+	*len_r = len;
+	return raw;
+fail:
+	free(raw);
+	spool_rewind(body);
+	return NULL;
+}
+
+/* What may follow the CMS object in a body: line ends, blanks, and the
+ * zero bytes some writers pad with. */
+static bool is_trailer(unsigned char c)
+{
+	return c == '\r' || c == '\n' || c == ' ' || c == '\t' || c == 0;
+}
+
+/* A real EnvelopedData or AuthEnvelopedData, all of the body: it parses
+ * to its end (only line ends or padding after it), names at least one
+ * recipient and carries encrypted content. A valid header in front of
+ * plaintext is not encryption. */
+static bool whole_body_is_envelope(const char *transfer_encoding,
+				   struct spool *body)
+{
+	size_t len = 0;
+	unsigned char *der = read_whole(transfer_encoding, body, &len);
+	struct cms_census census;
+	bool ok = false;
+	if (der == NULL || len == 0 ||
+	    !cms_census(der, len, CMS_ORIGINATOR_MAX, &census) ||
+	    !census.enveloped || census.n_certs > CMS_ORIGINATOR_MAX ||
+	    census.n_crls > CMS_ORIGINATOR_MAX) {
+		free(der);
+		return false;
+	}
+	const unsigned char *p = der;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	size_t rest = cms != NULL ? len - (size_t)(p - der) : 0;
+	while (rest > 0 && is_trailer(der[len - rest]))
+		rest--;
+	if (cms != NULL && rest == 0) {
+		int nid = OBJ_obj2nid(CMS_get0_type(cms));
+		ASN1_OCTET_STRING **content = CMS_get0_content(cms);
+		ok = (nid == NID_pkcs7_enveloped ||
+		      nid == NID_id_smime_ct_authEnvelopedData) &&
+		     sk_CMS_RecipientInfo_num(CMS_get0_RecipientInfos(cms)) > 0 &&
+		     content != NULL && *content != NULL &&
+		     ASN1_STRING_length(*content) > 0;
+	}
+	CMS_ContentInfo_free(cms);
+	free(der);
+	return ok;
+}
+
 static bool cms_body_matches(enum smime_claim claim,
 			     const char *transfer_encoding, struct spool *body)
 {
@@ -258,8 +351,10 @@ bool smime_protection_body_matches(enum smime_claim claim,
 	case SMIME_CLAIM_SIGNED:
 		return true;
 	case SMIME_CLAIM_SIGNED_CMS:
-	case SMIME_CLAIM_ENCRYPTED_CMS:
 		return cms_body_matches(claim, transfer_encoding, body);
+	case SMIME_CLAIM_ENCRYPTED_CMS:
+		return cms_body_matches(claim, transfer_encoding, body) &&
+		       whole_body_is_envelope(transfer_encoding, body);
 	case SMIME_CLAIM_ENCRYPTED_PGP:
 		return pgp_body_matches(content_type, body);
 	default:

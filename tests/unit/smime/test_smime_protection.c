@@ -171,10 +171,64 @@ static void cms_bodies_must_be_cms(void **state)
 			 SMIME_CLAIM_NONE);
 	assert_int_equal(check(ENVELOPED, "binary", bare_oid,
 			       sizeof(bare_oid)), SMIME_CLAIM_NONE);
+	/* A valid envelope's first bytes in front of plaintext are not
+	 * encryption: the body is parsed whole. */
 	assert_int_equal(check(ENVELOPED, "binary", streamed,
-			       sizeof(streamed)), SMIME_CLAIM_ENCRYPTED_CMS);
+			       sizeof(streamed)), SMIME_CLAIM_NONE);
 	assert_int_equal(check(ENVELOPED, "binary", auth, sizeof(auth)),
+			 SMIME_CLAIM_NONE);
+	size_t head_len = sizeof(streamed) + 40;
+	unsigned char *head_then_text = malloc(head_len);
+	assert_non_null(head_then_text);
+	memcpy(head_then_text, streamed, sizeof(streamed));
+	memcpy(head_then_text + sizeof(streamed),
+	       "Account 12345678, PIN 4321, in clear....", 40);
+	assert_int_equal(check(ENVELOPED, "binary", head_then_text, head_len),
+			 SMIME_CLAIM_NONE);
+	free(head_then_text);
+	/* a real envelope with plaintext after it */
+	size_t tail_len = (size_t)der_len + 20;
+	unsigned char *tail = malloc(tail_len);
+	assert_non_null(tail);
+	memcpy(tail, der, (size_t)der_len);
+	memcpy(tail + der_len, "and the secret too\r\n", 20);
+	assert_int_equal(check(ENVELOPED, "binary", tail, tail_len),
+			 SMIME_CLAIM_NONE);
+	/* line ends after it are fine */
+	memcpy(tail + der_len, "\r\n\r\n", 4);
+	assert_int_equal(check(ENVELOPED, "binary", tail, (size_t)der_len + 4),
 			 SMIME_CLAIM_ENCRYPTED_CMS);
+	free(tail);
+	/* streamed (indefinite lengths) and AuthEnvelopedData, made whole */
+	BIO *in3 = BIO_new_mem_buf("streamed secret\r\n", -1);
+	CMS_ContentInfo *senv = CMS_encrypt(to, in3, EVP_aes_256_cbc(),
+					    CMS_BINARY | CMS_STREAM);
+	assert_non_null(senv);
+	BIO *sout = BIO_new(BIO_s_mem());
+	assert_int_equal(i2d_CMS_bio_stream(sout, senv, in3,
+					    CMS_BINARY | CMS_STREAM), 1);
+	char *sbytes = NULL;
+	long slen = BIO_get_mem_data(sout, &sbytes);
+	assert_true(slen > 0 && (unsigned char)sbytes[1] == 0x80);
+	assert_int_equal(check(ENVELOPED, "binary", sbytes, (size_t)slen),
+			 SMIME_CLAIM_ENCRYPTED_CMS);
+	BIO *in4 = BIO_new_mem_buf("gcm secret\r\n", -1);
+	CMS_ContentInfo *aenv = CMS_encrypt(to, in4, EVP_aes_256_gcm(),
+					    CMS_BINARY);
+	assert_non_null(aenv);
+	unsigned char *ader = NULL;
+	int ader_len = i2d_CMS_ContentInfo(aenv, &ader);
+	assert_true(ader_len > 0);
+	const char *auth_ct = "application/pkcs7-mime; "
+			      "smime-type=authEnveloped-data";
+	assert_int_equal(check(auth_ct, "binary", ader, (size_t)ader_len),
+			 SMIME_CLAIM_ENCRYPTED_CMS);
+	OPENSSL_free(ader);
+	CMS_ContentInfo_free(aenv);
+	BIO_free(in4);
+	BIO_free(sout);
+	CMS_ContentInfo_free(senv);
+	BIO_free(in3);
 	/* text and garbage that claim to be encrypted */
 	static const char *const fakes[] = {
 		"This is not encrypted at all.\r\n", "MAoGCCqGSIb3DQEHAw==\r\n",

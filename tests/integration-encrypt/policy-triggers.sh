@@ -170,6 +170,27 @@ grep -q "$fake" "$msgs/fake.dec" || grep -q "${fake:0:40}" "$msgs/fake.dec" ||
   fail "fake: the decrypted message lacks the original body"
 echo "ok: a fake enveloped-data body is encrypted by the milter"
 
+# A valid envelope's first bytes (indefinite lengths, as streaming
+# writers start) in front of plaintext: not encryption either.
+python3 - "$MARKER" "$msgs/headfake.eml" <<'PY'
+import base64, sys
+head = bytes.fromhex("308006092a864886f70d010703a0803080")
+body = base64.encodebytes(head + (sys.argv[1] + ": behind an envelope header\r\n").encode())
+with open(sys.argv[2], "wb") as f:
+    f.write(b"From: Alice <alice@example.com>\r\nTo: <rsa1@partner.example>\r\n"
+            b"Subject: headfake\r\nMessage-ID: <headfake@example.com>\r\n"
+            b"MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; "
+            b"smime-type=enveloped-data; name=smime.p7m\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n" +
+            body.replace(b"\n", b"\r\n"))
+PY
+send headfake rsa1@partner.example || { cat "$msgs/headfake.out" >&2; fail "headfake refused"; }
+delivered headfake
+grep -q "already encrypted" "$msgs/headfake.log" && fail "headfake: taken as client-encrypted"
+grep -Eq "action=(sign\+)?encrypt " "$msgs/headfake.log" ||
+  fail "headfake: not encrypted: $(cat "$msgs/headfake.log")"
+echo "ok: an envelope header in front of plaintext is encrypted by the milter"
+
 # A message the client really encrypted passes unchanged.
 printf 'Content-Type: text/plain\r\n\r\n%s: encrypted by the client\r\n' "$MARKER" > "$msgs/inner.txt"
 q openssl cms -encrypt -aes256 -binary -in "$msgs/inner.txt" -outform DER \

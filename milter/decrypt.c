@@ -271,9 +271,13 @@ int inbound_decrypt(SMFICTX *ctx, struct conn *c, const char *qid,
 		smime_decrypt_free(&dec);
 		return 0;
 	}
-	if (st != SMX_OK)
+	if (st != SMX_OK) {
 		snprintf(why, sizeof(why), "%s", dec ? err.text : "out of memory");
-	else if (store == NULL)
+		/* refused before parsing (a limit): counted as such */
+		if (dec != NULL && smime_decrypt_refusal(dec) != NULL)
+			smx_metrics_decryption_refused(
+				smime_decrypt_refusal(dec));
+	} else if (store == NULL)
 		snprintf(why, sizeof(why), "store unavailable");
 	else if (within_limits(dec, why, sizeof(why)) &&
 		 every_key_held(c, store, dec, &keys, &n_keys, why,

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Is a message already protected by its client? The Content-Type is
  * parsed (GMime), and the body is checked against the claim (for CMS
- * encryption: parsed whole), so that neither a stray "pkcs7-mime" in a
- * parameter nor a body that only pretends to be encrypted exempts a
- * message from encryption. */
+ * encryption: parsed whole; multiparts: parsed by GMime, the signature
+ * or the armored OpenPGP message checked), so that neither a stray
+ * "pkcs7-mime" in a parameter nor a body that only pretends to be
+ * encrypted or signed exempts a message from encryption or signing. */
 #include <smx/smime-protection.h>
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,9 +28,6 @@
 #define CMS_WHOLE_MAX (64u << 20)
 /* Certificates and CRLs in an OriginatorInfo, counted before parsing. */
 #define CMS_ORIGINATOR_MAX 32
-/* Enough of a PGP/MIME body for its first part and the second part's
- * headers: the first part is "Version: 1". */
-#define PGP_HEAD 65536
 
 static const unsigned char OID_SIGNED[] = {	/* 1.2.840.113549.1.7.2 */
 	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02 };
@@ -282,64 +281,250 @@ static bool next_line(const char *text, size_t len, size_t *pos,
 	const char *nl = memchr(start, '\n', len - *pos);
 	size_t n = nl != NULL ? (size_t)(nl - start) : len - *pos;
 	*pos += n + (nl != NULL);
-	if (n > 0 && start[n - 1] == '\r')
+	while (n > 0 && (start[n - 1] == '\r' || start[n - 1] == ' ' ||
+			 start[n - 1] == '\t'))
 		n--;
 	*line = start;
 	*line_len = n;
 	return true;
 }
 
-static bool is_delimiter(const char *line, size_t n, const char *boundary)
+static bool line_is(const char *line, size_t n, const char *text)
 {
-	size_t b = strlen(boundary);
-	if (n < b + 2 || line[0] != '-' || line[1] != '-' ||
-	    memcmp(line + 2, boundary, b) != 0)
-		return false;
-	for (size_t i = b + 2; i < n; i++)	/* transport padding */
-		if (line[i] != ' ' && line[i] != '\t')
+	return n == strlen(text) && memcmp(line, text, n) == 0;
+}
+
+static bool is_base64_text(const char *line, size_t n)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "abcdefghijklmnopqrstuvwxyz0123456789+/=";
+	for (size_t i = 0; i < n; i++)
+		if (line[i] == '\0' || strchr(alphabet, line[i]) == NULL)
 			return false;
+	return n > 0;
+}
+
+/* Is text, all of it, one complete OpenPGP armored block of the given
+ * kind ("MESSAGE", "SIGNATURE") with blank lines around: the BEGIN line,
+ * armor headers ("Key: value"), a blank line, base64 lines, an optional
+ * "=XXXX" checksum, the END line. The first decoded octet goes to
+ * *first (the block holds at least one). */
+static bool armored_block(const char *text, size_t len, const char *kind,
+			  unsigned char *first)
+{
+	char begin[64], end[64];
+	snprintf(begin, sizeof(begin), "-----BEGIN PGP %s-----", kind);
+	snprintf(end, sizeof(end), "-----END PGP %s-----", kind);
+	enum { BEFORE, HEADERS, DATA, CHECKSUM, AFTER } at = BEFORE;
+	size_t pos = 0, n;
+	const char *line;
+	unsigned char head[8];
+	size_t decoded = 0;
+	int state = 0;
+	guint32 save = 0;
+	while (next_line(text, len, &pos, &line, &n)) {
+		switch (at) {
+		case BEFORE:
+			if (n == 0)
+				continue;
+			if (!line_is(line, n, begin))
+				return false;
+			at = HEADERS;
+			continue;
+		case HEADERS:
+			if (n == 0)
+				at = DATA;
+			else if (memchr(line, ':', n) == NULL)
+				return false;
+			continue;
+		case DATA:
+			if (line_is(line, n, end)) {
+				at = AFTER;
+				continue;
+			}
+			if (n == 5 && line[0] == '=' &&
+			    is_base64_text(line + 1, 4)) {
+				at = CHECKSUM;
+				continue;
+			}
+			if (!is_base64_text(line, n))
+				return false;
+			if (decoded < sizeof(head)) {
+				/* a line of up to 76 characters decodes
+				 * to at most 57 octets */
+				unsigned char out[64];
+				size_t take = n < 76 ? n : 76;
+				size_t got = g_mime_encoding_base64_decode_step(
+					(const unsigned char *)line, take, out,
+					&state, &save);
+				for (size_t i = 0; i < got &&
+				     decoded < sizeof(head); i++)
+					head[decoded++] = out[i];
+			}
+			continue;
+		case CHECKSUM:
+			if (!line_is(line, n, end))
+				return false;
+			at = AFTER;
+			continue;
+		case AFTER:
+			if (n != 0)
+				return false;
+			continue;
+		}
+	}
+	if (at != AFTER || decoded == 0)
+		return false;
+	*first = head[0];
 	return true;
 }
 
-/* PGP/MIME: the second part's content starts with the message armor. */
+/* The packet tag of an OpenPGP packet header octet, old or new format;
+ * -1 when the octet is no packet header. */
+static int pgp_packet_tag(unsigned char octet)
+{
+	if (!(octet & 0x80))
+		return -1;
+	return octet & 0x40 ? octet & 0x3f : (octet >> 2) & 0x0f;
+}
+
+/* The body, under a Content-Type header, parsed by GMime (not more
+ * than CMS_WHOLE_MAX of it); NULL when it cannot be. Unref the result. */
+static GMimeObject *parse_body(const char *content_type, struct spool *body)
+{
+	size_t len = 0;
+	unsigned char *raw = content_type != NULL && body != NULL
+		? read_whole(NULL, body, &len) : NULL;
+	if (raw == NULL)
+		return NULL;
+	smime_init();
+	GByteArray *text = g_byte_array_sized_new(
+		(guint)(len + strlen(content_type) + 20));
+	g_byte_array_append(text, (const guint8 *)"Content-Type: ", 14);
+	g_byte_array_append(text, (const guint8 *)content_type,
+			    (guint)strlen(content_type));
+	g_byte_array_append(text, (const guint8 *)"\r\n\r\n", 4);
+	g_byte_array_append(text, raw, (guint)len);
+	free(raw);
+	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(text);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_persist_stream(parser, TRUE);
+	GMimeObject *obj = g_mime_parser_construct_part(parser, NULL);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	return obj;
+}
+
+/* The decoded content of a leaf part, NUL-terminated, in a new buffer;
+ * NULL when obj is no leaf part or has no content. */
+static char *part_content(GMimeObject *obj, size_t *len_r)
+{
+	if (obj == NULL || !GMIME_IS_PART(obj))
+		return NULL;
+	GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(obj));
+	if (w == NULL)
+		return NULL;
+	GMimeStream *mem = g_mime_stream_mem_new();
+	char *out = NULL;
+	if (g_mime_data_wrapper_write_to_stream(w, mem) >= 0) {
+		GByteArray *ba = g_mime_stream_mem_get_byte_array(
+			GMIME_STREAM_MEM(mem));
+		out = malloc(ba->len + 1);
+		if (out != NULL) {
+			memcpy(out, ba->data, ba->len);
+			out[ba->len] = '\0';
+			*len_r = ba->len;
+		}
+	}
+	g_object_unref(mem);
+	return out;
+}
+
+/* The two parts of a multipart/signed or multipart/encrypted, exactly
+ * two, the second a leaf part; false otherwise. */
+static bool two_parts(GMimeObject *obj, GMimeObject **first,
+		      GMimeObject **second)
+{
+	if (obj == NULL || !GMIME_IS_MULTIPART(obj) ||
+	    g_mime_multipart_get_count(GMIME_MULTIPART(obj)) != 2)
+		return false;
+	*first = g_mime_multipart_get_part(GMIME_MULTIPART(obj), 0);
+	*second = g_mime_multipart_get_part(GMIME_MULTIPART(obj), 1);
+	return *first != NULL && *second != NULL && GMIME_IS_PART(*second);
+}
+
+/* The signature part's content type is the protocol parameter. */
+static bool type_is_protocol(GMimeObject *part, const char *protocol)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(part);
+	const char *slash = strchr(protocol, '/');
+	if (ct == NULL || slash == NULL)
+		return false;
+	const char *type = g_mime_content_type_get_media_type(ct);
+	const char *sub = g_mime_content_type_get_media_subtype(ct);
+	size_t tlen = (size_t)(slash - protocol);
+	return type != NULL && sub != NULL && strlen(type) == tlen &&
+	       strncasecmp(type, protocol, tlen) == 0 &&
+	       strcasecmp(sub, slash + 1) == 0;
+}
+
+/* multipart/signed: a signed part and a signature part of the type its
+ * protocol names, holding a CMS SignedData or an armored OpenPGP
+ * signature. A plain text only labelled signed is not signed. */
+static bool signed_body_matches(const char *content_type, struct spool *body)
+{
+	GMimeObject *obj = parse_body(content_type, body);
+	GMimeObject *first, *second;
+	bool ok = false;
+	if (obj != NULL && GMIME_IS_MULTIPART_SIGNED(obj) &&
+	    two_parts(obj, &first, &second)) {
+		const char *protocol = g_mime_content_type_get_parameter(
+			g_mime_object_get_content_type(obj), "protocol");
+		size_t len = 0;
+		char *sig = protocol != NULL &&
+			type_is_protocol(second, protocol)
+			? part_content(second, &len) : NULL;
+		unsigned char octet;
+		if (sig != NULL && strcasecmp(protocol,
+					      "application/pgp-signature") == 0)
+			ok = armored_block(sig, len, "SIGNATURE", &octet);
+		else if (sig != NULL)
+			ok = content_info_is((const unsigned char *)sig, len,
+					     SMIME_CLAIM_SIGNED_CMS);
+		free(sig);
+	}
+	if (obj != NULL)
+		g_object_unref(obj);
+	if (body != NULL)
+		spool_rewind(body);
+	return ok;
+}
+
+/* PGP/MIME: the second part is, apart from blank lines, one complete
+ * armored OpenPGP message whose first packet is an encrypted session key
+ * (public-key, tag 1, or symmetric-key, tag 3). The armor line in front
+ * of plaintext is not encryption. */
 static bool pgp_body_matches(const char *content_type, struct spool *body)
 {
-	GMimeContentType *ct = parse_type(content_type);
-	const char *boundary = ct != NULL
-		? g_mime_content_type_get_parameter(ct, "boundary") : NULL;
-	char *buf = boundary != NULL && boundary[0] != '\0'
-		? malloc(PGP_HEAD) : NULL;	/* not on a thread's stack */
-	bool found = false;
-	ssize_t got = buf != NULL
-		? read_head(body, (unsigned char *)buf, PGP_HEAD) : -1;
-	size_t pos = 0, n;
-	const char *line;
-	int delimiters = 0;
-	bool in_headers = false;
-	while (got > 0 && next_line(buf, (size_t)got, &pos, &line, &n)) {
-		if (is_delimiter(line, n, boundary)) {
-			if (++delimiters > 2)
-				break;
-			in_headers = delimiters == 2;
-			continue;
-		}
-		if (delimiters < 2)
-			continue;
-		if (in_headers) {
-			in_headers = n > 0;	/* a blank line ends them */
-			continue;
-		}
-		if (n == 0)
-			continue;
-		static const char armor[] = "-----BEGIN PGP MESSAGE-----";
-		found = n >= sizeof(armor) - 1 &&
-			memcmp(line, armor, sizeof(armor) - 1) == 0;
-		break;
+	GMimeObject *obj = parse_body(content_type, body);
+	GMimeObject *first, *second;
+	bool ok = false;
+	if (obj != NULL && GMIME_IS_MULTIPART_ENCRYPTED(obj) &&
+	    two_parts(obj, &first, &second)) {
+		size_t len = 0;
+		char *text = part_content(second, &len);
+		unsigned char octet;
+		int tag = text != NULL &&
+			armored_block(text, len, "MESSAGE", &octet)
+			? pgp_packet_tag(octet) : -1;
+		ok = tag == 1 || tag == 3;
+		free(text);
 	}
-	free(buf);
-	if (ct != NULL)
-		g_object_unref(ct);
-	return found;
+	if (obj != NULL)
+		g_object_unref(obj);
+	if (body != NULL)
+		spool_rewind(body);
+	return ok;
 }
 
 bool smime_protection_body_matches(enum smime_claim claim,
@@ -349,7 +534,7 @@ bool smime_protection_body_matches(enum smime_claim claim,
 {
 	switch (claim) {
 	case SMIME_CLAIM_SIGNED:
-		return true;
+		return signed_body_matches(content_type, body);
 	case SMIME_CLAIM_SIGNED_CMS:
 		return cms_body_matches(claim, transfer_encoding, body);
 	case SMIME_CLAIM_ENCRYPTED_CMS:

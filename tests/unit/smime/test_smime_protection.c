@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,6 +259,18 @@ static void cms_bodies_must_be_cms(void **state)
 	testpki_free(&pki);
 }
 
+/* A PGP/MIME body with armor as its second part (in a static buffer). */
+static const char *pgp_mime(const char *armor)
+{
+	static char body[4096];
+	snprintf(body, sizeof(body),
+		 "--=-b1\r\nContent-Type: application/pgp-encrypted\r\n\r\n"
+		 "Version: 1\r\n\r\n"
+		 "--=-b1\r\nContent-Type: application/octet-stream\r\n\r\n"
+		 "%s\r\n--=-b1--\r\n", armor);
+	return body;
+}
+
 static void pgp_bodies_must_hold_a_pgp_message(void **state)
 {
 	(void)state;
@@ -270,10 +283,58 @@ static void pgp_bodies_must_hold_a_pgp_message(void **state)
 		"Version: 1\r\n\r\n"
 		"--=-b1\r\nContent-Type: application/octet-stream\r\n"
 		"Content-Disposition: inline; filename=\"msg.asc\"\r\n\r\n"
-		"-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMA...\r\n"
+		"-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMAw==\r\n"
 		"-----END PGP MESSAGE-----\r\n--=-b1--\r\n";
 	assert_int_equal(check(ct, NULL, real, strlen(real)),
 			 SMIME_CLAIM_ENCRYPTED_PGP);
+	/* complete armored messages: armor headers, a checksum, blank
+	 * lines around; the first packet an encrypted session key, old or
+	 * new packet format (1: public-key, 3: symmetric-key) */
+	static const char *const armors[] = {
+		"-----BEGIN PGP MESSAGE-----\r\nVersion: GnuPG v2\r\n"
+		"Comment: x\r\n\r\nhQEMAw==\r\n=njUN\r\n"
+		"-----END PGP MESSAGE-----\r\n",
+		"\r\n\n-----BEGIN PGP MESSAGE-----\n\nwQwD\n"
+		"-----END PGP MESSAGE-----\n\n",
+		"-----BEGIN PGP MESSAGE-----\r\n\r\njA0E\r\n"
+		"-----END PGP MESSAGE-----\r\n",
+		"-----BEGIN PGP MESSAGE-----\r\n\r\nww0E\r\n"
+		"-----END PGP MESSAGE-----",
+	};
+	for (size_t i = 0; i < sizeof(armors) / sizeof(*armors); i++)
+		if (check(ct, NULL, pgp_mime(armors[i]),
+			  strlen(pgp_mime(armors[i]))) !=
+		    SMIME_CLAIM_ENCRYPTED_PGP)
+			fail_msg("real PGP armor %zu refused", i);
+	/* the armor line, or parts of the block, then plaintext */
+	static const char *const bad_armors[] = {
+		"-----BEGIN PGP MESSAGE-----\r\n\r\nDear Bob, the PIN "
+		"is 4321.\r\n",
+		"-----BEGIN PGP MESSAGE-----\r\nDear Bob, the PIN is 4321."
+		"\r\n\r\nhQEMAw==\r\n-----END PGP MESSAGE-----\r\n",
+		"-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMAw==\r\n"
+		"Dear Bob, the PIN is 4321.\r\n"
+		"-----END PGP MESSAGE-----\r\n",
+		"-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMAw==\r\n",
+		"-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMAw==\r\n"
+		"-----END PGP MESSAGE-----\r\nDear Bob, the PIN is 4321.\r\n",
+		"Dear Bob\r\n-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMAw==\r\n"
+		"-----END PGP MESSAGE-----\r\n",
+		"-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMAw==\r\n=njUN\r\n"
+		"more\r\n-----END PGP MESSAGE-----\r\n",
+		/* no data, or a literal data packet (plaintext) first */
+		"-----BEGIN PGP MESSAGE-----\r\n\r\n"
+		"-----END PGP MESSAGE-----\r\n",
+		"-----BEGIN PGP MESSAGE-----\r\n\r\nrAVi\r\n"
+		"-----END PGP MESSAGE-----\r\n",
+		/* a signature is no message */
+		"-----BEGIN PGP SIGNATURE-----\r\n\r\nhQEMAw==\r\n"
+		"-----END PGP SIGNATURE-----\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad_armors) / sizeof(*bad_armors); i++)
+		if (check(ct, NULL, pgp_mime(bad_armors[i]),
+			  strlen(pgp_mime(bad_armors[i]))) != SMIME_CLAIM_NONE)
+			fail_msg("PGP armor %zu passed as encrypted", i);
 	static const char *const fakes[] = {
 		/* the armor in the first part only */
 		"--=-b1\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n--=-b1\r\n\r\n"
@@ -299,6 +360,123 @@ static void pgp_bodies_must_hold_a_pgp_message(void **state)
 			       NULL, real, strlen(real)), SMIME_CLAIM_NONE);
 }
 
+/* multipart/signed: the body must have the claimed structure. */
+static enum smime_claim check_signed(const char *protocol,
+				     const char *sig_type, const char *sig_cte,
+				     const char *sig)
+{
+	char ct[256];
+	snprintf(ct, sizeof(ct), "multipart/signed; protocol=\"%s\"; "
+		 "micalg=sha-256; boundary=\"=-s1\"", protocol);
+	size_t cap = strlen(sig) + 1024;
+	char *body = malloc(cap);
+	assert_non_null(body);
+	snprintf(body, cap,
+		 "This is a signed message.\r\n"
+		 "--=-s1\r\nContent-Type: text/plain\r\n\r\nHello.\r\n"
+		 "--=-s1\r\nContent-Type: %s\r\n"
+		 "Content-Transfer-Encoding: %s\r\n\r\n%s\r\n--=-s1--\r\n",
+		 sig_type, sig_cte, sig);
+	enum smime_claim got = check(ct, NULL, body, strlen(body));
+	free(body);
+	return got;
+}
+
+static void signed_bodies_must_hold_a_signature(void **state)
+{
+	(void)state;
+	struct testpki pki;
+	struct testid alice;
+	testpki_init(&pki);
+	testpki_issue(&pki, TESTKEY_RSA2048, "alice@example.com", &alice);
+	BIO *in = BIO_new_mem_buf("Content-Type: text/plain\r\n\r\n"
+				  "Hello.\r\n", -1);
+	CMS_ContentInfo *sig = CMS_sign(alice.cert, alice.key, NULL, in,
+					CMS_BINARY | CMS_DETACHED);
+	assert_non_null(sig);
+	unsigned char *der = NULL;
+	int der_len = i2d_CMS_ContentInfo(sig, &der);
+	assert_true(der_len > 0);
+	char *b64 = base64_lines(der, (size_t)der_len);
+	const char *p7s = "application/pkcs7-signature";
+	const char *xp7s = "application/x-pkcs7-signature";
+	const char *pgps = "application/pgp-signature";
+	const char *pgp_sig = "-----BEGIN PGP SIGNATURE-----\r\n\r\n"
+			      "iQEzBA==\r\n=abcd\r\n"
+			      "-----END PGP SIGNATURE-----\r\n";
+
+	assert_int_equal(check_signed(p7s, p7s, "base64", b64),
+			 SMIME_CLAIM_SIGNED);
+	assert_int_equal(check_signed(xp7s, "Application/X-PKCS7-Signature",
+				      "base64", b64), SMIME_CLAIM_SIGNED);
+	assert_int_equal(check_signed(pgps, pgps, "7bit", pgp_sig),
+			 SMIME_CLAIM_SIGNED);
+
+	/* a signature part of another type than the protocol says */
+	assert_int_equal(check_signed(p7s, "text/plain", "base64", b64),
+			 SMIME_CLAIM_NONE);
+	assert_int_equal(check_signed(p7s, pgps, "7bit", pgp_sig),
+			 SMIME_CLAIM_NONE);
+	/* text, a PGP block or an envelope where the CMS signature goes */
+	assert_int_equal(check_signed(p7s, p7s, "7bit", "not a signature"),
+			 SMIME_CLAIM_NONE);
+	assert_int_equal(check_signed(p7s, p7s, "base64", "bm90IGNtcw=="),
+			 SMIME_CLAIM_NONE);
+	assert_int_equal(check_signed(p7s, p7s, "7bit", pgp_sig),
+			 SMIME_CLAIM_NONE);
+	static const unsigned char env[] = {
+		0x30, 0x80, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+		0x01, 0x07, 0x03, 0xa0, 0x80, 0x30, 0x80 };
+	char *env64 = base64_lines(env, sizeof(env));
+	assert_int_equal(check_signed(p7s, p7s, "base64", env64),
+			 SMIME_CLAIM_NONE);
+	free(env64);
+	/* an armor line alone, or with text after the block */
+	assert_int_equal(check_signed(pgps, pgps, "7bit",
+				      "-----BEGIN PGP SIGNATURE-----\r\n"
+				      "just text\r\n"), SMIME_CLAIM_NONE);
+	assert_int_equal(check_signed(pgps, pgps, "7bit",
+				      "-----BEGIN PGP SIGNATURE-----\r\n\r\n"
+				      "iQEzBA==\r\n-----END PGP SIGNATURE-----"
+				      "\r\nmore text\r\n"), SMIME_CLAIM_NONE);
+	assert_int_equal(check_signed(pgps, pgps, "7bit", "plain"),
+			 SMIME_CLAIM_NONE);
+
+	/* plain text, one part, three parts, another boundary */
+	static const char *const fakes[] = {
+		"Hello, this is not signed at all.\r\n",
+		"--=-s1\r\nContent-Type: text/plain\r\n\r\nHello.\r\n"
+		"--=-s1--\r\n",
+		"--other\r\nContent-Type: text/plain\r\n\r\nHello.\r\n"
+		"--other\r\nContent-Type: application/pgp-signature\r\n\r\n"
+		"-----BEGIN PGP SIGNATURE-----\r\n\r\niQEzBA==\r\n"
+		"-----END PGP SIGNATURE-----\r\n--other--\r\n",
+		"--=-s1\r\nContent-Type: text/plain\r\n\r\nHello.\r\n"
+		"--=-s1\r\nContent-Type: application/pgp-signature\r\n\r\n"
+		"-----BEGIN PGP SIGNATURE-----\r\n\r\niQEzBA==\r\n"
+		"-----END PGP SIGNATURE-----\r\n"
+		"--=-s1\r\nContent-Type: text/plain\r\n\r\nmore\r\n"
+		"--=-s1--\r\n",
+		"", "--=-s1\r\n--=-s1--\r\n",
+	};
+	const char *pgp_ct = "multipart/signed; "
+			     "protocol=\"application/pgp-signature\"; "
+			     "boundary=\"=-s1\"";
+	for (size_t i = 0; i < sizeof(fakes) / sizeof(*fakes); i++)
+		if (check(pgp_ct, NULL, fakes[i], strlen(fakes[i])) !=
+		    SMIME_CLAIM_NONE)
+			fail_msg("fake signed body %zu passed", i);
+	assert_false(smime_protection_body_matches(SMIME_CLAIM_SIGNED, pgp_ct,
+						   NULL, NULL));
+
+	free(b64);
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(sig);
+	BIO_free(in);
+	testid_free(&alice);
+	testpki_free(&pki);
+}
+
 int main(void)
 {
 	smime_init();
@@ -306,6 +484,7 @@ int main(void)
 		cmocka_unit_test(claims_come_from_the_parsed_type),
 		cmocka_unit_test(cms_bodies_must_be_cms),
 		cmocka_unit_test(pgp_bodies_must_hold_a_pgp_message),
+		cmocka_unit_test(signed_bodies_must_hold_a_signature),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

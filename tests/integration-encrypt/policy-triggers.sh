@@ -9,6 +9,8 @@
 #    application/pkcs7-mime enveloped-data label on a body that is not
 #    CMS: encrypted like any other message; a message the client really
 #    encrypted passes unchanged;
+#  - plain text labelled multipart/signed: signed by the milter, not taken
+#    as signed by the client;
 #  - internal mail with internal_mail = "pass": a required recipient and
 #    the subject tag still mean encrypted or refused.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
@@ -207,6 +209,24 @@ grep -q "already encrypted by the client" "$msgs/client.log" ||
 python3 "$MSGTOOL" same-body "$msgs/client.eml" "$msgs/client.sink.eml" ||
   fail "client: the body was changed"
 echo "ok: a message the client encrypted passes unchanged"
+
+# --- a claim of a client signature ---------------------------------------
+# Plain text labelled multipart/signed (sign is "always" by default): no
+# signature part, so not signed by the client; the milter signs it.
+printf 'From: Alice <alice@example.com>\r\nTo: <carl@other.example>\r\nSubject: signfake\r\nMessage-ID: <signfake@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/signed; protocol="application/pkcs7-signature";\r\n\tmicalg=sha-256; boundary="=-s1"\r\n\r\nPay to account 12345678, not signed at all.\r\n' \
+  > "$msgs/signfake.eml"
+send signfake carl@other.example || { cat "$msgs/signfake.out" >&2; fail "signfake refused"; }
+delivered signfake
+grep -q "already signed by the client" "$msgs/signfake.log" &&
+  fail "signfake: taken as client-signed: $(cat "$msgs/signfake.log")"
+grep -q "action=sign " "$msgs/signfake.log" ||
+  fail "signfake: not signed: $(cat "$msgs/signfake.log")"
+openssl cms -verify -in "$msgs/signfake.sink.eml" -CAfile "$pki/ca.pem" \
+  -out "$msgs/signfake.content" 2>"$msgs/signfake.err" ||
+  fail "signfake: no valid gateway signature at the sink: $(cat "$msgs/signfake.err")"
+grep -q "Pay to account 12345678" "$msgs/signfake.content" ||
+  fail "signfake: the signed content lacks the original body"
+echo "ok: plain text labelled multipart/signed is signed by the milter"
 
 # --- internal mail, internal_mail = "pass" --------------------------------
 message lawyer "contract"

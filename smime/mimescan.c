@@ -11,7 +11,7 @@
  *   without white space inside (any token at all once a boundary with
  *   white space, an empty one or an RFC 2231 encoded one was declared);
  * - nesting: every boundary parameter found on any line (folded header
- *   lines followed) is pushed, and popped by its close delimiter only
+ *   lines followed, comments around its name and '=' skipped) is pushed, and popped by its close delimiter only
  *   when it is the innermost one.
  *
  * Both over-count: a false alarm needs thousands of such lines in
@@ -58,11 +58,61 @@ static void push_boundary(struct mscan *s, const char *v, size_t n)
 		s->depth++;
 }
 
-/* The value of a boundary parameter at p (white space skipped). */
+/* Skips white space and RFC 822 comments (nested, with quoted pairs),
+ * which GMime allows around a parameter's name and its '='. */
+static const char *skip_cfws(const char *p, const char *end)
+{
+	while (p < end) {
+		if (is_wsp(*p)) {
+			p++;
+			continue;
+		}
+		if (*p != '(')
+			break;
+		unsigned depth = 0;
+		do {
+			if (*p == '\\' && p + 1 < end)
+				p++;
+			else if (*p == '(')
+				depth++;
+			else if (*p == ')')
+				depth--;
+			p++;
+		} while (p < end && depth > 0);
+	}
+	return p;
+}
+
+/* Backwards from q (exclusive) over white space and comments; start
+ * when a comment is not opened on this piece of the line. */
+static const char *skip_cfws_back(const char *start, const char *q)
+{
+	while (q > start) {
+		if (is_wsp(q[-1])) {
+			q--;
+			continue;
+		}
+		if (q[-1] != ')')
+			break;
+		unsigned depth = 0;
+		do {
+			char c = *--q;
+			if (q > start && q[-1] == '\\')
+				q--;		/* a quoted pair */
+			else if (c == ')')
+				depth++;
+			else if (c == '(')
+				depth--;
+		} while (q > start && depth > 0);
+	}
+	return q;
+}
+
+/* The value of a boundary parameter at p (white space and comments
+ * skipped). */
 static void read_value(struct mscan *s, const char *p, const char *end)
 {
-	while (p < end && is_wsp(*p))
-		p++;
+	p = skip_cfws(p, end);
 	s->want_value = p == end;	/* folded before the value */
 	if (p == end)
 		return;
@@ -107,8 +157,7 @@ static void find_parameters(struct mscan *s, const char *p, const char *end)
 	}
 	if (s->want_equals) {
 		s->want_equals = false;
-		while (p < end && is_wsp(*p))
-			p++;
+		p = skip_cfws(p, end);
 		if (p < end && *p == '=') {
 			read_value(s, p + 1, end);
 			return;
@@ -116,12 +165,12 @@ static void find_parameters(struct mscan *s, const char *p, const char *end)
 	}
 	const char *eq;
 	while ((eq = memchr(p, '=', (size_t)(end - p))) != NULL) {
-		const char *q = eq;
+		const char *q = skip_cfws_back(start, eq);
 		bool encoded = false;
-		while (q > start && (is_wsp(q[-1]) || q[-1] == '*' ||
+		while (q > start && (q[-1] == '*' ||
 				     (q[-1] >= '0' && q[-1] <= '9'))) {
 			encoded = encoded || q[-1] == '*';
-			q--;
+			q = skip_cfws_back(start, q - 1);
 		}
 		if (names_boundary(start, q)) {
 			s->any_token = s->any_token || encoded;
@@ -129,10 +178,7 @@ static void find_parameters(struct mscan *s, const char *p, const char *end)
 		}
 		p = eq + 1;
 	}
-	const char *q = end;
-	while (q > start && is_wsp(q[-1]))
-		q--;
-	s->want_equals = names_boundary(start, q);
+	s->want_equals = names_boundary(start, skip_cfws_back(start, end));
 }
 
 /* The current line ended; s->line holds its first bytes. */

@@ -96,9 +96,30 @@ static void nesting_deeper_than_twice_max_depth_is_refused(void **state)
 		  "\"f%d-%d\"", "--f%d-%d" },
 		{ "Content-Type: multipart/mixed; boundary*0=\"s p%d\"; "
 		  "boundary*1=\"-%d\"", "--s p%d-%d" },
+		/* comments around the name and the '=' (GMime skips them) */
+		{ "Content-Type: multipart/mixed; boundary(c)=\"c%d-%d\"",
+		  "--c%d-%d" },
+		{ "Content-Type: multipart/mixed; boundary (a (b \\) c) d) = "
+		  "(e\\() \"n%d-%d\"", "--n%d-%d" },
+		{ "Content-Type: multipart/mixed; boundary (x)\r\n\t(y)= "
+		  "\"g%d-%d\"", "--g%d-%d" },
 	};
 	char comment[200];
 	for (size_t i = 0; i < sizeof(decls) / sizeof(decls[0]); i++) {
+		/* GMime reads the boundary the delimiters use */
+		struct buf decl = { NULL, 0 }, delim = { NULL, 0 };
+		add(&decl, decls[i][0], 7, 7);
+		add(&delim, decls[i][1], 7, 7);
+		GMimeContentType *ct = g_mime_content_type_parse(
+			NULL, decl.p + strlen("Content-Type: "));
+		const char *bnd = g_mime_content_type_get_parameter(ct,
+								   "boundary");
+		if (bnd == NULL || strcmp(bnd, delim.p + 2) != 0)
+			fail_msg("declaration %zu: GMime reads boundary %s", i,
+				 bnd ? bnd : "(none)");
+		g_object_unref(ct);
+		free(decl.p);
+		free(delim.p);
 		struct buf b = { NULL, 0 };
 		nest(&b, decls[i][0], decls[i][1], 2 * MAX_DEPTH + 1);
 		if (scan(&b, comment, sizeof(comment)) != 1)

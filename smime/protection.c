@@ -20,6 +20,7 @@
 #include <smx/smime.h>
 
 #include "smime-private.h"
+#include "verify-private.h"
 
 /* Enough of the body for the outer DER header of a CMS ContentInfo. */
 #define CMS_HEAD_ENCODED 4096
@@ -388,8 +389,25 @@ static int pgp_packet_tag(unsigned char octet)
 	return octet & 0x40 ? octet & 0x3f : (octet >> 2) & 0x0f;
 }
 
+/* Would GMime's cost on stream be out of proportion? The pre-scan the
+ * verifier uses, with its default limits: a body nesting deeper or with
+ * more delimiter lines is not believed (it is signed or encrypted by us,
+ * which is safe). */
+static bool structure_too_costly(GMimeStream *stream)
+{
+	struct smime_verifier v = { .max_depth = SMIME_VERIFY_MAX_DEPTH,
+				    .max_parts = SMIME_VERIFY_MAX_PARTS };
+	struct smime_verify m = { .v = &v };
+	int rc = mime_scan(&m, stream, "1");
+	for (size_t i = 0; i < m.n_sigs; i++)
+		free(m.sigs[i].comment);
+	free(m.sigs);
+	return rc != 0;
+}
+
 /* The body, under a Content-Type header, parsed by GMime (not more
- * than CMS_WHOLE_MAX of it); NULL when it cannot be. Unref the result. */
+ * than CMS_WHOLE_MAX of it, not when the pre-scan finds it too costly);
+ * NULL when it cannot be. Unref the result. */
 static GMimeObject *parse_body(const char *content_type, struct spool *body)
 {
 	size_t len = 0;
@@ -407,6 +425,10 @@ static GMimeObject *parse_body(const char *content_type, struct spool *body)
 	g_byte_array_append(text, raw, (guint)len);
 	free(raw);
 	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(text);
+	if (structure_too_costly(stream)) {
+		g_object_unref(stream);
+		return NULL;
+	}
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_persist_stream(parser, TRUE);
 	GMimeObject *obj = g_mime_parser_construct_part(parser, NULL);

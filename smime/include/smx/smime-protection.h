@@ -36,7 +36,8 @@ enum smime_claim smime_protection_claim(const char *content_type);
  * transfer_encoding says (NULL: none; "base64" is decoded): for CMS the
  * outer ContentInfo's content type must be EnvelopedData or
  * AuthEnvelopedData (SignedData for SIGNED_CMS), an envelope parsed
- * whole. The multipart kinds are parsed by GMime (bodies up to 64 MiB):
+ * whole. The multipart kinds are parsed by GMime (bodies up to 64 MiB
+ * that pass the MIME pre-scan with the verifier's default limits):
  * exactly two parts, the second for SIGNED of the type the protocol
  * parameter names and holding a CMS SignedData or a complete armored
  * OpenPGP signature, for ENCRYPTED_PGP nothing but a complete armored

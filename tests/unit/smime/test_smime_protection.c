@@ -469,6 +469,32 @@ static void signed_bodies_must_hold_a_signature(void **state)
 	assert_false(smime_protection_body_matches(SMIME_CLAIM_SIGNED, pgp_ct,
 						   NULL, NULL));
 
+	/* a signed part nested 40 deep (GMime's cost on it is out of
+	 * proportion) is not believed; 3 deep is */
+	for (int depth = 3; depth <= 40; depth += 37) {
+		size_t cap = 200 * 41 + 1024, len = 0;
+		char *body = malloc(cap);
+		assert_non_null(body);
+		len += (size_t)snprintf(body + len, cap - len,
+					"--=-s1\r\n");
+		for (int i = 0; i < depth; i++)
+			len += (size_t)snprintf(body + len, cap - len,
+				"Content-Type: multipart/mixed; boundary=n%d\r\n"
+				"\r\n--n%d\r\n", i, i);
+		len += (size_t)snprintf(body + len, cap - len,
+					"Content-Type: text/plain\r\n\r\nHi\r\n");
+		for (int i = depth - 1; i >= 0; i--)
+			len += (size_t)snprintf(body + len, cap - len,
+						"--n%d--\r\n", i);
+		len += (size_t)snprintf(body + len, cap - len,
+			"--=-s1\r\nContent-Type: application/pgp-signature\r\n"
+			"\r\n%s--=-s1--\r\n", pgp_sig);
+		assert_int_equal(check(pgp_ct, NULL, body, len),
+				 depth == 3 ? SMIME_CLAIM_SIGNED
+					    : SMIME_CLAIM_NONE);
+		free(body);
+	}
+
 	free(b64);
 	OPENSSL_free(der);
 	CMS_ContentInfo_free(sig);

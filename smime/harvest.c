@@ -148,6 +148,7 @@ static int add_cert(struct smime_verify *m, size_t sig, X509 *x,
 	h->pub.enc_preference = pref;
 	h->pub.smime_caps = s->caps;
 	h->pub.caps_len = s->caps_len;
+	h->pub.caps_signed_at = s->signed_at;
 	h->pub.signature = sig;
 	m->n_hv++;
 	return 0;

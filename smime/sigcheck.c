@@ -548,12 +548,31 @@ static const ASN1_STRING *attr_der(CMS_SignerInfo *si, int nid)
 	return t->value.asn1_string;
 }
 
-static int read_attributes(CMS_ContentInfo *cms, struct sigrec *rec)
+/* The signingTime attribute in Unix seconds, no later than now (a
+ * signer's clock cannot make its capabilities outrank later ones); -1
+ * when there is none. */
+static int64_t signing_time(CMS_SignerInfo *si, time_t now)
+{
+	int idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
+	X509_ATTRIBUTE *a = idx >= 0 ? CMS_signed_get_attr(si, idx) : NULL;
+	ASN1_TYPE *t = a != NULL ? X509_ATTRIBUTE_get0_type(a, 0) : NULL;
+	struct tm tm;
+	if (t == NULL || (t->type != V_ASN1_UTCTIME &&
+			  t->type != V_ASN1_GENERALIZEDTIME) ||
+	    ASN1_TIME_to_tm(t->value.utctime, &tm) != 1)
+		return -1;
+	int64_t at = (int64_t)timegm(&tm);
+	return at < 0 ? -1 : at > (int64_t)now ? (int64_t)now : at;
+}
+
+static int read_attributes(CMS_ContentInfo *cms, struct sigrec *rec,
+			   time_t now)
 {
 	CMS_SignerInfo *si = sk_CMS_SignerInfo_value(
 		CMS_get0_SignerInfos(cms), 0);
 	const ASN1_STRING *caps = attr_der(si, NID_SMIMECapabilities);
 	const ASN1_STRING *pref = attr_der(si, NID_id_smime_aa_encrypKeyPref);
+	rec->signed_at = signing_time(si, now);
 	if (caps != NULL && ASN1_STRING_length(caps) > 0 &&
 	    ASN1_STRING_length(caps) <= 4096) {
 		rec->caps_len = (size_t)ASN1_STRING_length(caps);
@@ -632,7 +651,7 @@ int sigcheck(struct smime_verify *m, struct sigrec *rec,
 	rec->leaf_time_ok = cert_time_ok(signer, m->now);
 	rec->leaf_usage_ok = cert_usage_ok(signer, KU_DIGITAL_SIGNATURE |
 					   KU_NON_REPUDIATION);
-	if (read_attributes(cms, rec) != 0) {
+	if (read_attributes(cms, rec, m->now) != 0) {
 		rc = -1;
 		goto done;
 	}

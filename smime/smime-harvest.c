@@ -19,7 +19,11 @@ static enum smx_status put_one(struct store *store,
 	enum smx_status st = store_cert_put_for(
 		store, h->email, h->der, h->der_len, STORE_SOURCE_HARVESTED,
 		h->trusted ? STORE_TRUST_CHAIN : STORE_TRUST_NONE,
-		h->smime_caps, h->caps_len, fp, created_r);
+		NULL, 0, fp, created_r);
+	/* the capabilities only when newer than those recorded */
+	if (st == SMX_OK)
+		st = store_cert_caps_seen(store, fp, h->smime_caps,
+					  h->caps_len, h->caps_signed_at);
 	if (st == SMX_OK && h->enc_preference)
 		st = store_preference_set(store, h->email, fp);
 	if (st == SMX_OK) {

@@ -56,6 +56,9 @@ struct sigrec {
 	STACK_OF(X509) *certs;		/* the signature's certificate set */
 	unsigned char *caps;		/* DER SMIMECapabilities or NULL */
 	size_t caps_len;
+	int64_t signed_at;		/* signingTime (Unix seconds), not
+					 * after the verification time; -1
+					 * without one */
 	X509 *pref;			/* named by SMIMEEncryptionKeyPreference
 					 * and present in certs; referenced */
 	bool pref_named;		/* the attribute is there at all */

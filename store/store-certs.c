@@ -26,6 +26,15 @@ static const char sql_update_seen[] =
 	"UPDATE certs SET last_seen = $2, "
 	"trust = CASE WHEN trust < $3 THEN $3 ELSE trust END, "
 	"smime_caps = COALESCE($4, smime_caps) WHERE fingerprint = $1";
+/* Capabilities with a signing time replace those recorded without one
+ * or with an older one; without a time they only fill a gap. */
+static const char sql_caps_dated[] =
+	"UPDATE certs SET smime_caps = $2, caps_signed_at = $3 "
+	"WHERE fingerprint = $1 AND (smime_caps IS NULL OR "
+	"caps_signed_at IS NULL OR caps_signed_at < $3)";
+static const char sql_caps_undated[] =
+	"UPDATE certs SET smime_caps = $2 "
+	"WHERE fingerprint = $1 AND smime_caps IS NULL";
 static const char sql_email_add[] =
 	"INSERT INTO cert_emails (email, fingerprint) VALUES ($1, $2) "
 	"ON CONFLICT (email, fingerprint) DO NOTHING";
@@ -157,6 +166,32 @@ enum smx_status store_cert_put_for(struct store *store, const char *email,
 				 created_r);
 	free(low);
 	return st;
+}
+
+struct caps_args {
+	struct store_value v[3];
+	bool dated;
+};
+
+static enum smx_status caps_txn(struct store *store, struct store_conn *c,
+				void *arg)
+{
+	struct caps_args *a = arg;
+	return store_exec(c, store, a->dated ? sql_caps_dated : sql_caps_undated,
+			  a->v, a->dated ? 3 : 2, NULL, NULL);
+}
+
+enum smx_status store_cert_caps_seen(struct store *store,
+				     const char *fingerprint,
+				     const unsigned char *smime_caps,
+				     size_t caps_len, int64_t signed_at)
+{
+	if (fingerprint == NULL || smime_caps == NULL || caps_len == 0)
+		return SMX_OK;
+	struct caps_args a = { { SV_TEXT(fingerprint),
+				 SV_BLOB(smime_caps, caps_len),
+				 SV_INT(signed_at) }, signed_at >= 0 };
+	return store_txn(store, true, caps_txn, &a);
 }
 
 /* Builds a record from one row of CERT_COLUMNS. */

@@ -92,14 +92,26 @@
 	"      AND lower(h.header_from) = cert_emails.email);" \
 	"DELETE FROM dir_cache WHERE found <> 0;"
 
+/* Version 4: the SMIMECapabilities of a certificate carry the signing
+ * time of the message they came from, and only a newer one replaces
+ * them (an old message replayed cannot bring back weaker algorithms).
+ * Capabilities recorded before were replaced at every sighting, so
+ * they are at least as new as the last one. */
+#define SCHEMA_V4 \
+	"ALTER TABLE certs ADD COLUMN caps_signed_at BIGINT;" \
+	"UPDATE certs SET caps_signed_at = last_seen" \
+	"  WHERE smime_caps IS NOT NULL;"
+
 const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	SCHEMA_V1("BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT"),
 	SCHEMA_V2,
 	SCHEMA_V3,
+	SCHEMA_V4,
 };
 
 const char *const store_schema_pgsql[STORE_SCHEMA_VERSION] = {
 	SCHEMA_V1("BYTEA", "BIGSERIAL PRIMARY KEY"),
 	SCHEMA_V2,
 	SCHEMA_V3,
+	SCHEMA_V4,
 };

@@ -100,6 +100,8 @@ static void version_1_is_migrated(void **state)
 		"ALTER TABLE harvest_log DROP COLUMN header_from"), 0);
 	assert_int_equal(harness_sql(
 		"ALTER TABLE harvest_log DROP COLUMN trusted"), 0);
+	assert_int_equal(harness_sql(
+		"ALTER TABLE certs DROP COLUMN caps_signed_at"), 0);
 	assert_int_equal(harness_sql("UPDATE store_schema SET version = 1"), 0);
 	struct store *again = harness_open();
 	assert_non_null(again);
@@ -157,6 +159,8 @@ static void version_2_drops_unvalidated_filing(void **state)
 	assert_int_equal(store_dircache_put(store, "d@partner.example", true,
 					    now, 3600), SMX_OK);
 	assert_int_equal(filed(store, "h2@partner.example"), 1);
+	assert_int_equal(harness_sql(
+		"ALTER TABLE certs DROP COLUMN caps_signed_at"), 0);
 	assert_int_equal(harness_sql("UPDATE store_schema SET version = 2"), 0);
 	struct store *again = harness_open();
 	assert_non_null(again);
@@ -201,6 +205,111 @@ static void unreachable_database_is_not_notfound(void **state)
 }
 
 /* --- certificates ------------------------------------------------------ */
+
+/* The capabilities recorded for fp are want (NULL: none). */
+static void caps_are(struct store *store, const char *fp,
+		     const unsigned char *want, size_t want_len)
+{
+	struct store_cert *c = NULL;
+	assert_int_equal(store_cert_get(store, fp, &c), SMX_OK);
+	if (want == NULL) {
+		assert_null(c->smime_caps);
+	} else {
+		assert_int_equal(c->smime_caps_len, want_len);
+		assert_memory_equal(c->smime_caps, want, want_len);
+	}
+	store_cert_free(&c);
+}
+
+static const unsigned char caps_gcm[] = { 0x30, 0x02, 0x05, 0x00 };
+static const unsigned char caps_cbc[] = { 0x30, 0x00 };
+static const unsigned char caps_new[] = { 0x30, 0x03, 0x04, 0x01, 0x01 };
+
+/* Capabilities are replaced only by those of a newer signature: a
+ * replayed older message (or one without a signing time) cannot bring
+ * back weaker algorithms; an undated one fills a gap. */
+static void caps_only_newer_signatures_replace_them(void **state)
+{
+	struct store *store = *state;
+	struct issued a, b;
+	contract_issue("caps@partner.example", NULL, &a);
+	contract_issue("gap@partner.example", NULL, &b);
+	char fp[65], fp2[65];
+	assert_int_equal(store_cert_put_for(store, "caps@partner.example",
+					    a.der, a.der_len,
+					    STORE_SOURCE_HARVESTED, 1, NULL, 0,
+					    fp, NULL), SMX_OK);
+	caps_are(store, fp, NULL, 0);
+	assert_int_equal(store_cert_caps_seen(store, fp, caps_gcm,
+					      sizeof(caps_gcm), 2000000000),
+			 SMX_OK);
+	caps_are(store, fp, caps_gcm, sizeof(caps_gcm));
+	assert_int_equal(store_cert_caps_seen(store, fp, caps_cbc,
+					      sizeof(caps_cbc), 1500000000),
+			 SMX_OK);
+	assert_int_equal(store_cert_caps_seen(store, fp, caps_cbc,
+					      sizeof(caps_cbc), 2000000000),
+			 SMX_OK);
+	assert_int_equal(store_cert_caps_seen(store, fp, caps_cbc,
+					      sizeof(caps_cbc), -1), SMX_OK);
+	caps_are(store, fp, caps_gcm, sizeof(caps_gcm));
+	/* a later sighting without capabilities keeps them */
+	assert_int_equal(store_cert_put_for(store, "caps@partner.example",
+					    a.der, a.der_len,
+					    STORE_SOURCE_HARVESTED, 1, NULL, 0,
+					    NULL, NULL), SMX_OK);
+	caps_are(store, fp, caps_gcm, sizeof(caps_gcm));
+	assert_int_equal(store_cert_caps_seen(store, fp, caps_new,
+					      sizeof(caps_new), 2000000001),
+			 SMX_OK);
+	caps_are(store, fp, caps_new, sizeof(caps_new));
+
+	assert_int_equal(store_cert_put_for(store, "gap@partner.example",
+					    b.der, b.der_len,
+					    STORE_SOURCE_HARVESTED, 1, NULL, 0,
+					    fp2, NULL), SMX_OK);
+	assert_int_equal(store_cert_caps_seen(store, fp2, caps_cbc,
+					      sizeof(caps_cbc), -1), SMX_OK);
+	caps_are(store, fp2, caps_cbc, sizeof(caps_cbc));
+	assert_int_equal(store_cert_caps_seen(store, fp2, caps_gcm,
+					      sizeof(caps_gcm), -1), SMX_OK);
+	caps_are(store, fp2, caps_cbc, sizeof(caps_cbc));
+	assert_int_equal(store_cert_caps_seen(store, fp2, caps_gcm,
+					      sizeof(caps_gcm), 1000), SMX_OK);
+	caps_are(store, fp2, caps_gcm, sizeof(caps_gcm));
+	contract_issued_free(&a);
+	contract_issued_free(&b);
+}
+
+/* Upgrading a version 3 store: capabilities recorded before count as
+ * signed at the certificate's last sighting, so an older message cannot
+ * replace them and a newer one can. */
+static void version_3_dates_recorded_capabilities(void **state)
+{
+	struct store *store = *state;
+	struct issued a;
+	contract_issue("v3caps@partner.example", NULL, &a);
+	assert_int_equal(store_cert_put(store, a.der, a.der_len,
+					STORE_SOURCE_HARVESTED, 1, caps_gcm,
+					sizeof(caps_gcm), NULL, NULL), SMX_OK);
+	assert_int_equal(harness_sql(
+		"ALTER TABLE certs DROP COLUMN caps_signed_at"), 0);
+	assert_int_equal(harness_sql("UPDATE store_schema SET version = 3"), 0);
+	struct store *again = harness_open();
+	assert_non_null(again);
+	assert_int_equal(store_schema_version(again), store_schema_latest());
+	int64_t now = (int64_t)time(NULL);
+	assert_int_equal(store_cert_caps_seen(again, a.fp, caps_cbc,
+					      sizeof(caps_cbc), now - 86400),
+			 SMX_OK);
+	caps_are(again, a.fp, caps_gcm, sizeof(caps_gcm));
+	assert_int_equal(store_cert_caps_seen(again, a.fp, caps_new,
+					      sizeof(caps_new), now + 60),
+			 SMX_OK);
+	caps_are(again, a.fp, caps_new, sizeof(caps_new));
+	store_close(&again);
+	contract_issued_free(&a);
+}
 
 static void put_parses_every_field(void **state)
 {
@@ -593,6 +702,7 @@ int contract_run_basic(void)
 		T(unreachable_database_is_not_notfound),
 		T(put_parses_every_field),
 		T(put_is_idempotent_and_trust_only_rises),
+		T(caps_only_newer_signatures_replace_them),
 		T(put_refuses_garbage),
 		T(list_by_address_ignores_case),
 		T(remove_takes_key_and_addresses),
@@ -604,6 +714,7 @@ int contract_run_basic(void)
 		T(dircache_expires),
 		T(harvest_log_counters_and_stats),
 		T(version_2_drops_unvalidated_filing),
+		T(version_3_dates_recorded_capabilities),
 		T(version_1_is_migrated),	/* last: it shifts certgen's serials */
 #undef T
 	};

@@ -486,6 +486,9 @@ struct smime_harvest_cert {
 	const unsigned char *smime_caps;	/* DER SMIMECapabilities of
 						 * the signature, or NULL */
 	size_t caps_len;
+	int64_t caps_signed_at;	/* the signature's signingTime (Unix
+				 * seconds, never after the verification
+				 * time), -1 without one */
 	const char *email;	/* the From address, lower case */
 	const char *fingerprint;	/* SHA-256, lower-case hex */
 	size_t signature;	/* index into the signatures */

@@ -180,6 +180,18 @@ enum smx_status store_cert_put_for(struct store *store, const char *email,
 				   size_t caps_len, char *fingerprint_r,
 				   bool *created_r);
 
+/* Records the SMIMECapabilities (DER) a signature made at signed_at
+ * (Unix seconds; -1: unknown) announced for the certificate with that
+ * fingerprint, only when they are newer than the recorded ones: signed
+ * after them, or when none are recorded (unknown times only fill a gap).
+ * A replayed old message cannot bring back older capabilities.
+ * fingerprint as store_cert_put returns it. SMX_OK also when nothing
+ * changed (or there is no such row), SMX_TEMPFAIL. */
+enum smx_status store_cert_caps_seen(struct store *store,
+				     const char *fingerprint,
+				     const unsigned char *smime_caps,
+				     size_t caps_len, int64_t signed_at);
+
 /* Whether email (any case) is one of the certificate's addresses. */
 bool store_cert_has_email(const struct store_cert *cert, const char *email);
 

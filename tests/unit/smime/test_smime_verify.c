@@ -222,6 +222,25 @@ static void expect(struct run *r, enum smime_result res,
 
 /* --- tests ------------------------------------------------------------------ */
 
+/* A signingTime after the verification time is taken as that time: a
+ * signer's clock cannot make its capabilities outrank later ones. */
+static void signing_time_is_not_in_the_future(void **state)
+{
+	(void)state;
+	struct text e = sign_entity(&alice, SMIME_SIGN_CLEAR, "Hello\r\n");
+	struct text m = message("Alice <alice@example.com>", "", &e);
+	struct run r = { 0 };
+	time_t when = time(NULL) - 600;
+	verifier(&r, true, when, false, NULL);
+	verify_text(&r, &m, false);
+	expect(&r, SMIME_RESULT_PASS, SMIME_REASON_OK, 1);
+	assert_int_equal(smime_verify_harvest(r.vfy, 0)->caps_signed_at,
+			 (int64_t)when);
+	run_free(&r);
+	free(e.p);
+	free(m.p);
+}
+
 static void clear_signed_passes_and_harvests(void **state)
 {
 	(void)state;
@@ -235,6 +254,9 @@ static void clear_signed_passes_and_harvests(void **state)
 	assert_true(h->trusted);
 	assert_true(h->enc_preference);
 	assert_non_null(h->smime_caps);
+	/* the capabilities carry the signingTime, moments ago */
+	assert_true(h->caps_signed_at > (int64_t)time(NULL) - 3600 &&
+		    h->caps_signed_at <= (int64_t)time(NULL));
 	assert_string_equal(h->email, "alice@example.com");
 	assert_string_equal(sig0(&r)->part, "1");
 	assert_string_equal(smime_verify_message_id(r.vfy), "m1@example.com");
@@ -752,6 +774,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(clear_signed_passes_and_harvests),
+		cmocka_unit_test(signing_time_is_not_in_the_future),
 		cmocka_unit_test(opaque_signed_passes),
 		cmocka_unit_test(tampered_body_fails),
 		cmocka_unit_test(wrong_from_is_policy_without_harvest),

@@ -200,9 +200,18 @@ static void harvest(const struct smime_verify *v,
 {
 	struct store *store = runtime_store();
 	size_t created = 0;
-	if (smime_verify_harvest_count(v) == 0)
-		return;
 	size_t used = strlen(summary);
+	if (smime_verify_harvest_count(v) == 0) {
+		/* Say why, so that an administrator who expected a partner's
+		 * certificate in the store need not guess from the result. */
+		const struct smime_signature *s =
+			smime_verify_signature_count(v) > 0
+				? smime_verify_signature(v, 0) : NULL;
+		if (s != NULL && s->harvest_comment != NULL)
+			snprintf(summary + used, size - used,
+				 "; not harvested (%s)", s->harvest_comment);
+		return;
+	}
 	if (store == NULL ||
 	    smime_harvest_store(store, v, info, time(NULL), &created) != SMX_OK) {
 		snprintf(summary + used, size - used, "; harvest failed "

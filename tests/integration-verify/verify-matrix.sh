@@ -168,6 +168,10 @@ check opaque pass
 # --- policy: wrong From, expired, untrusted, no email ---------------------------
 ossl wrongfrom bob; message wrongfrom mallory@partner.example; check wrongfrom policy
 [ "$(certs_of mallory@partner.example)" = 0 ] || fail "wrongfrom: harvested for mallory"
+# The decision's log line says why nothing was harvested.
+milter_line_for "$(pf_queue_id "$msgs/wrongfrom.out")" |
+  grep -q "not harvested (signer is not the From address)" ||
+  fail "wrongfrom: the log line does not say why nothing was harvested"
 ossl expired old; message expired old@partner.example; check expired policy
 ossl untrusted stranger -certfile rogue.pem
 message untrusted stranger@partner.example; check untrusted policy

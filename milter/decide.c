@@ -147,7 +147,7 @@ static char *signing_identity(const struct msg *m)
 }
 
 /* S/MIME or PGP protection the client applied itself: the parsed
- * Content-Type must claim it and the start of the body must bear it out.
+ * Content-Type must claim it and the body must bear it out.
  * A message that only claims to be encrypted is handled like any other. */
 static void client_protection(const struct msg *m,
 			      struct policy_message_input *in)

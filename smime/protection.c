@@ -177,6 +177,8 @@ static unsigned char *read_whole(const char *transfer_encoding,
 				 struct spool *body, size_t *len_r)
 {
 	size_t cap = 1 << 16, len = 0;
+	if (body == NULL)	/* no body at all */
+		return NULL;
 	unsigned char *raw = malloc(cap);
 	ssize_t n = 0;
 	if (raw == NULL || spool_rewind(body) != 0)
@@ -560,8 +562,8 @@ bool smime_protection_body_matches(enum smime_claim claim,
 	case SMIME_CLAIM_SIGNED_CMS:
 		return cms_body_matches(claim, transfer_encoding, body);
 	case SMIME_CLAIM_ENCRYPTED_CMS:
-		return cms_body_matches(claim, transfer_encoding, body) &&
-		       whole_body_is_envelope(transfer_encoding, body);
+		/* parsed whole: the census and the parse check the type */
+		return whole_body_is_envelope(transfer_encoding, body);
 	case SMIME_CLAIM_ENCRYPTED_PGP:
 		return pgp_body_matches(content_type, body);
 	default:

@@ -56,7 +56,8 @@ enum {
 	C_CACHE_HITS = C_LOOKUPS + COUNT(lookups),
 	C_FAILURES = C_CACHE_HITS + 1,
 	C_CONN_REFUSED = C_FAILURES + COUNT(failures),
-	N_COUNTERS = C_CONN_REFUSED + 1,
+	C_STORE_OUTAGES = C_CONN_REFUSED + 1,
+	N_COUNTERS = C_STORE_OUTAGES + 1,
 };
 
 struct label {
@@ -111,9 +112,16 @@ static const struct family families[] = {
 	{ "connections_refused_total", "MTA connections answered with a "
 	  "temporary failure because milter.max_connections were open.",
 	  "connections_refused", C_CONN_REFUSED, { { NULL, NULL, 1 } } },
+	{ "store_outages_total", "Times the store's database stopped "
+	  "answering (each outage once, however many attempts failed).",
+	  "store_outages", C_STORE_OUTAGES, { { NULL, NULL, 1 } } },
 };
 
 static atomic_uint_least64_t counters[N_COUNTERS];
+
+/* The one gauge: 1 while the store's database answers (or nothing has
+ * said otherwise yet), 0 during an outage. */
+static atomic_int store_up = 1;
 
 /* --- histograms -------------------------------------------------------- */
 
@@ -259,6 +267,14 @@ void smx_metrics_connection_refused(void)
 	add(C_CONN_REFUSED, 1);
 }
 
+void smx_metrics_store_state(bool up)
+{
+	int was = atomic_exchange_explicit(&store_up, up ? 1 : 0,
+					   memory_order_relaxed);
+	if (was && !up)
+		add(C_STORE_OUTAGES, 1);
+}
+
 /* --- the Prometheus text format ---------------------------------------- */
 
 static uint64_t load(atomic_uint_least64_t *v)
@@ -346,6 +362,11 @@ char *smx_metrics_render(size_t *len_r)
 		return NULL;
 	for (size_t i = 0; i < COUNT(families); i++)
 		render_family(out, &families[i]);
+	fputs("# HELP " PREFIX "store_up 1 while the store's database "
+	      "answers, 0 during an outage.\n# TYPE " PREFIX "store_up gauge\n",
+	      out);
+	fprintf(out, PREFIX "store_up %d\n",
+		atomic_load_explicit(&store_up, memory_order_relaxed));
 	render_histograms(out);
 	bool failed = ferror(out) != 0;
 	if (fclose(out) != 0 || failed) {

@@ -371,6 +371,7 @@ static int run(const struct options *o, struct cfg *cfg)
 		return EXIT_RUNTIME;
 	}
 	smime_init();
+	store_set_health_hook(smx_metrics_store_state);
 	runtime_open_store(cfg);
 	runtime_open_directory(cfg);
 

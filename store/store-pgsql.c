@@ -5,7 +5,14 @@
  * Several MX hosts can share one database: every write is a short
  * transaction and upserts use ON CONFLICT, so concurrent writers never
  * fail on each other's rows. A lost connection is reset on next use; a
- * server that does not answer is SMX_TEMPFAIL. */
+ * server that does not answer is SMX_TEMPFAIL.
+ *
+ * An outage (the server down, or no host of the conninfo writable while
+ * a standby is promoted) is logged twice per process: when the first
+ * attempt fails and when a connection succeeds again, with its
+ * duration. The attempts, retries and statements that fail in between,
+ * and the connections made before it that break later, log at debug
+ * level only: a gateway under load would otherwise log each of them. */
 #include "store-private.h"
 
 #include <endian.h>
@@ -30,8 +37,12 @@
 #define OID_INT2 21
 #define OID_INT4 23
 
+struct store_db;
+
 struct store_conn {
 	PGconn *pg;
+	struct store_db *db;
+	unsigned epoch;		/* db->epoch when it was made */
 	const char *prepared[STMT_CACHE];
 	size_t n_prepared;
 	bool broken;
@@ -45,7 +56,24 @@ struct store_db {
 	pthread_cond_t cv;
 	struct store_conn **idle;
 	size_t n_idle, n_open;
+	unsigned epoch;		/* under mu: outages begun */
 };
+
+/* Whether the server answers: per process, so that a pool opened again
+ * (the milter retries a store it could not open) is the same story. */
+static struct {
+	pthread_mutex_t mu;
+	bool down;
+	struct timespec since;	/* CLOCK_MONOTONIC */
+	unsigned long failures;	/* attempts and statements that failed */
+} outage = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static store_health_fn *health_hook;
+
+void store_set_health_hook(store_health_fn *fn)
+{
+	health_hook = fn;
+}
 
 static void quiet_notices(void *arg, const char *message)
 {
@@ -62,6 +90,117 @@ static void conn_free(struct store_conn **conn)
 	*conn = NULL;
 }
 
+/* libpq's message on one line (with several hosts it has one per
+ * host), without its trailing newline. */
+static void one_line(const char *in, char *out, size_t size)
+{
+	size_t n = 0;
+	for (; in != NULL && *in != '\0' && n + 3 < size; in++) {
+		if (*in == '\n') {
+			if (in[1] != '\0' && n > 0) {
+				out[n++] = ';';
+				out[n++] = ' ';
+			}
+		} else {
+			out[n++] = *in;
+		}
+	}
+	out[n] = '\0';
+}
+
+static double seconds_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) +
+	       (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* Closes the idle connections: made before an outage began, they would
+ * only fail one by one. */
+static void drop_idle(struct store_db *db)
+{
+	struct store_conn **stale = calloc(db->size, sizeof(*stale));
+	size_t n = 0;
+	pthread_mutex_lock(&db->mu);
+	db->epoch++;
+	while (stale != NULL && db->n_idle > 0) {
+		stale[n++] = db->idle[--db->n_idle];
+		db->n_open--;
+	}
+	pthread_cond_broadcast(&db->cv);
+	pthread_mutex_unlock(&db->mu);
+	for (size_t i = 0; i < n; i++)
+		conn_free(&stale[i]);
+	free(stale);
+}
+
+/* The server did not answer (why: libpq's words). The first failure of
+ * an outage is logged; the others are counted. */
+static void outage_begin(struct store_db *db, const char *what,
+			 const char *why)
+{
+	char line[512];
+	one_line(why, line, sizeof(line));
+	pthread_mutex_lock(&outage.mu);
+	bool first = !outage.down;
+	if (first) {
+		outage.down = true;
+		outage.failures = 0;
+		clock_gettime(CLOCK_MONOTONIC, &outage.since);
+	}
+	outage.failures++;
+	pthread_mutex_unlock(&outage.mu);
+	if (!first) {
+		smx_log(LOG_DEBUG, "store (postgresql): still down: %s: %s",
+			what, line);
+		return;
+	}
+	drop_idle(db);
+	smx_log(LOG_ERR, "store (postgresql): the database does not answer "
+		"(%s: %s); what needs the store gets a temporary failure "
+		"until it does", what, line);
+	if (health_hook != NULL)
+		health_hook(false);
+}
+
+/* A connection was made and answered: the end of an outage, if any. */
+static void outage_end(void)
+{
+	pthread_mutex_lock(&outage.mu);
+	bool was_down = outage.down;
+	outage.down = false;
+	double lasted = was_down ? seconds_since(&outage.since) : 0;
+	unsigned long failures = outage.failures;
+	pthread_mutex_unlock(&outage.mu);
+	if (!was_down)
+		return;
+	smx_log(LOG_NOTICE, "store (postgresql): the database answers again "
+		"after %.1f s (%lu failed attempt%s)", lasted, failures,
+		failures == 1 ? "" : "s");
+	if (health_hook != NULL)
+		health_hook(true);
+}
+
+/* A statement failed because its connection is gone: an outage, unless
+ * the connection predates one already reported (a leftover that fails
+ * now says nothing new). */
+static void connection_lost(struct store_conn *c, const char *what,
+			    const char *why)
+{
+	pthread_mutex_lock(&c->db->mu);
+	bool stale = c->epoch != c->db->epoch;
+	pthread_mutex_unlock(&c->db->mu);
+	if (!stale) {
+		outage_begin(c->db, what, why);
+		return;
+	}
+	char line[512];
+	one_line(why, line, sizeof(line));
+	smx_log(LOG_DEBUG, "store (postgresql): a connection made before "
+		"the outage failed: %s: %s", what, line);
+}
+
 static enum smx_status result_status(struct store_conn *c, PGresult *res,
 				     const char *what)
 {
@@ -75,6 +214,14 @@ static enum smx_status result_status(struct store_conn *c, PGresult *res,
 	if (PQstatus(c->pg) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
 	    strncmp(state, "57", 2) == 0)
 		c->broken = true;
+	/* the server went away (57P01-03: shut down, crashed, starting) */
+	if (c->db != NULL && (PQstatus(c->pg) != CONNECTION_OK ||
+			      strncmp(state, "08", 2) == 0 ||
+			      strncmp(state, "57P", 3) == 0)) {
+		connection_lost(c, what, res ? PQresultErrorMessage(res)
+					     : PQerrorMessage(c->pg));
+		return SMX_TEMPFAIL;
+	}
 	bool transient = strcmp(state, "40001") == 0 ||
 			 strcmp(state, "40P01") == 0 ||
 			 strcmp(state, "55P03") == 0;
@@ -92,14 +239,22 @@ static enum smx_status conn_open(struct store_db *db, struct store_conn **conn_r
 	if (c == NULL)
 		return SMX_TEMPFAIL;
 	c->pg = PQconnectdb(db->conninfo);
-	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
-		smx_log(LOG_ERR, "store (postgresql): cannot connect with "
-			"store.conninfo: %s", c->pg ? PQerrorMessage(c->pg)
-						    : "out of memory");
+	if (c->pg == NULL) {
+		smx_log(LOG_ERR, "store (postgresql): out of memory");
+		conn_free(&c);
+		return SMX_TEMPFAIL;
+	}
+	if (PQstatus(c->pg) != CONNECTION_OK) {
+		outage_begin(db, "cannot connect with store.conninfo",
+			     PQerrorMessage(c->pg));
 		conn_free(&c);
 		return SMX_TEMPFAIL;
 	}
 	PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
+	c->db = db;
+	pthread_mutex_lock(&db->mu);
+	c->epoch = db->epoch;
+	pthread_mutex_unlock(&db->mu);
 	/* Lock waits end after the busy timeout, like SQLite's. */
 	char ms[32];
 	snprintf(ms, sizeof(ms), "%ums", db->busy_ms);
@@ -112,6 +267,7 @@ static enum smx_status conn_open(struct store_db *db, struct store_conn **conn_r
 		conn_free(&c);
 		return st;
 	}
+	outage_end();
 	*conn_r = c;
 	return SMX_OK;
 }

@@ -79,6 +79,7 @@ static void every_line_is_well_formed(void **state)
 		if (strncmp(line, "# TYPE smime_milter_", 20) == 0) {
 			types++;
 			assert_true(strstr(line, " counter") ||
+				    strstr(line, " gauge") ||
 				    strstr(line, " histogram"));
 			continue;
 		}
@@ -100,7 +101,7 @@ static void every_line_is_well_formed(void **state)
 		}
 	}
 	assert_int_equal(helps, types);
-	assert_int_equal(types, 15);	/* 13 counters, 2 histograms */
+	assert_int_equal(types, 17);	/* 14 counters, a gauge, 2 histograms */
 	assert_true(samples > 100);
 	free(text);
 }
@@ -155,6 +156,26 @@ static void counters_count_by_label(void **state)
 	smx_metrics_connection_refused();
 	assert_int_equal(sample("smime_milter_connections_refused_total"),
 			 c0 + 1);
+}
+
+/* An outage counts once however often it is reported; the gauge follows
+ * the last report. */
+static void store_outages_count_once(void **state)
+{
+	(void)state;
+	const char *outages = "smime_milter_store_outages_total";
+	assert_int_equal(sample("smime_milter_store_up"), 1);
+	uint64_t o0 = sample(outages);
+	smx_metrics_store_state(false);
+	smx_metrics_store_state(false);
+	assert_int_equal(sample("smime_milter_store_up"), 0);
+	assert_int_equal(sample(outages), o0 + 1);
+	smx_metrics_store_state(true);
+	smx_metrics_store_state(true);
+	assert_int_equal(sample("smime_milter_store_up"), 1);
+	smx_metrics_store_state(false);
+	assert_int_equal(sample(outages), o0 + 2);
+	smx_metrics_store_state(true);
 }
 
 #define DIR_SERIES(s) "smime_milter_stage_duration_seconds" s
@@ -542,6 +563,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_line_is_well_formed),
 		cmocka_unit_test(counters_count_by_label),
+		cmocka_unit_test(store_outages_count_once),
 		cmocka_unit_test(histogram_buckets),
 		cmocka_unit_test(flush_hands_over_deltas),
 		cmocka_unit_test(flusher_thread_flushes_and_stops),

@@ -14,6 +14,7 @@
 #ifndef SMX_METRICS_H
 #define SMX_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -101,6 +102,11 @@ void smx_metrics_failure(enum smx_metrics_failure reason);
 /* An MTA connection refused (temporary failure) because
  * milter.max_connections connections were open. */
 void smx_metrics_connection_refused(void);
+
+/* The store's database stopped answering (up false) or answers again
+ * (true): the gauge store_up, and store_outages_total counts each
+ * change from up to down once. */
+void smx_metrics_store_state(bool up);
 
 /* Every metric in the Prometheus text exposition format 0.0.4, names
  * prefixed smime_milter_, every label combination listed (zeros too).

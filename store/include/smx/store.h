@@ -410,6 +410,14 @@ const char *store_trust_name(enum store_trust trust);
  * out (65 bytes). Returns false unless it is 64 hex digits. */
 bool store_fingerprint_normalize(const char *in, char *out);
 
+/* Called, from whichever thread noticed, when the store's database server
+ * stops answering (up false) and when it answers again (up true): once
+ * per change, not per attempt. Only the PostgreSQL backend reports (a
+ * SQLite file has no outages). Set before the store is opened; NULL
+ * for none. */
+typedef void store_health_fn(bool up);
+void store_set_health_hook(store_health_fn *fn);
+
 /* Writes the versions of the database client libraries linked in. */
 const char *store_library_versions(char *buf, size_t size);
 

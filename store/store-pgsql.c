@@ -12,7 +12,9 @@
  * attempt fails and when a connection succeeds again, with its
  * duration. The attempts, retries and statements that fail in between,
  * and the connections made before it that break later, log at debug
- * level only: a gateway under load would otherwise log each of them. */
+ * level only: a gateway under load would otherwise log each of them.
+ * Meanwhile one attempt a second really connects; the others answer
+ * SMX_TEMPFAIL at once. */
 #include "store-private.h"
 
 #include <endian.h>
@@ -29,6 +31,10 @@
 
 #define STMT_CACHE 64
 #define MAX_PARAMS 16
+/* During an outage, one attempt per this many milliseconds really
+ * connects; the others fail at once instead of each waiting for the
+ * server (an unreachable host costs connect_timeout per attempt). */
+#define OUTAGE_RETRY_MS 1000
 
 /* Type OIDs of the built-in types the store's columns use. */
 #define OID_BOOL 16
@@ -57,14 +63,18 @@ struct store_db {
 	struct store_conn **idle;
 	size_t n_idle, n_open;
 	unsigned epoch;		/* under mu: outages begun */
+	uint64_t server;	/* which servers: a hash of conninfo */
 };
 
-/* Whether the server answers: per process, so that a pool opened again
- * (the milter retries a store it could not open) is the same story. */
+/* Whether the servers of one conninfo answer: per process, so that a
+ * pool opened again (the milter retries a store it could not open) is
+ * the same story; a pool with another conninfo has its own. */
 static struct {
 	pthread_mutex_t mu;
 	bool down;
+	uint64_t server;	/* store_db.server of the pool that failed */
 	struct timespec since;	/* CLOCK_MONOTONIC */
+	struct timespec tried;	/* the last real attempt */
 	unsigned long failures;	/* attempts and statements that failed */
 } outage = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
@@ -97,6 +107,8 @@ static void one_line(const char *in, char *out, size_t size)
 	size_t n = 0;
 	for (; in != NULL && *in != '\0' && n + 3 < size; in++) {
 		if (*in == '\n') {
+			while (in[1] == ' ' || in[1] == '\t')
+				in++;	/* libpq indents continuation lines */
 			if (in[1] != '\0' && n > 0) {
 				out[n++] = ';';
 				out[n++] = ' ';
@@ -106,6 +118,17 @@ static void one_line(const char *in, char *out, size_t size)
 		}
 	}
 	out[n] = '\0';
+}
+
+/* FNV-1a: tells one conninfo from another. */
+static uint64_t hash_text(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
 }
 
 static double seconds_since(const struct timespec *t)
@@ -143,11 +166,13 @@ static void outage_begin(struct store_db *db, const char *what,
 	char line[512];
 	one_line(why, line, sizeof(line));
 	pthread_mutex_lock(&outage.mu);
-	bool first = !outage.down;
+	bool first = !outage.down || outage.server != db->server;
 	if (first) {
 		outage.down = true;
+		outage.server = db->server;
 		outage.failures = 0;
 		clock_gettime(CLOCK_MONOTONIC, &outage.since);
+		outage.tried = outage.since;
 	}
 	outage.failures++;
 	pthread_mutex_unlock(&outage.mu);
@@ -164,20 +189,37 @@ static void outage_begin(struct store_db *db, const char *what,
 		health_hook(false);
 }
 
-/* A connection was made and answered: the end of an outage, if any. */
-static void outage_end(void)
+/* Whether to try to connect now: always, except during an outage, where
+ * one attempt per OUTAGE_RETRY_MS goes to the server. */
+static bool attempt_allowed(const struct store_db *db)
 {
 	pthread_mutex_lock(&outage.mu);
-	bool was_down = outage.down;
-	outage.down = false;
+	bool down = outage.down && outage.server == db->server;
+	bool allowed = !down ||
+		       seconds_since(&outage.tried) * 1000 >= OUTAGE_RETRY_MS;
+	if (allowed && down)
+		clock_gettime(CLOCK_MONOTONIC, &outage.tried);
+	if (!allowed)
+		outage.failures++;
+	pthread_mutex_unlock(&outage.mu);
+	return allowed;
+}
+
+/* A connection was made and answered: the end of an outage, if any. */
+static void outage_end(const struct store_db *db)
+{
+	pthread_mutex_lock(&outage.mu);
+	bool was_down = outage.down && outage.server == db->server;
+	if (was_down)
+		outage.down = false;
 	double lasted = was_down ? seconds_since(&outage.since) : 0;
 	unsigned long failures = outage.failures;
 	pthread_mutex_unlock(&outage.mu);
 	if (!was_down)
 		return;
 	smx_log(LOG_NOTICE, "store (postgresql): the database answers again "
-		"after %.1f s (%lu failed attempt%s)", lasted, failures,
-		failures == 1 ? "" : "s");
+		"after %.1f s (%lu attempt%s answered a temporary failure)",
+		lasted, failures, failures == 1 ? "" : "s");
 	if (health_hook != NULL)
 		health_hook(true);
 }
@@ -235,6 +277,8 @@ static enum smx_status result_status(struct store_conn *c, PGresult *res,
 
 static enum smx_status conn_open(struct store_db *db, struct store_conn **conn_r)
 {
+	if (!attempt_allowed(db))
+		return SMX_TEMPFAIL;
 	struct store_conn *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return SMX_TEMPFAIL;
@@ -267,7 +311,7 @@ static enum smx_status conn_open(struct store_db *db, struct store_conn **conn_r
 		conn_free(&c);
 		return st;
 	}
-	outage_end();
+	outage_end(db);
 	*conn_r = c;
 	return SMX_OK;
 }
@@ -302,6 +346,7 @@ static enum smx_status pg_open(const struct cfg *cfg, struct store_db **db_r)
 	db->idle = calloc(db->size, sizeof(*db->idle));
 	if (db->conninfo == NULL || db->idle == NULL)
 		goto fail;
+	db->server = hash_text(db->conninfo);
 	if ((st = conn_open(db, &first)) != SMX_OK)
 		goto fail;
 	db->idle[db->n_idle++] = first;

@@ -9,5 +9,11 @@ cp "$contrib/smime-milter.conf" "$contrib/policy-example.conf" "$SMX_TEST_DIR/"
 sed -i '/^policy: {/,/^};/d' "$SMX_TEST_DIR/smime-milter.conf"
 echo '@include "policy-example.conf"' >> "$SMX_TEST_DIR/smime-milter.conf"
 "$SMX_BIN_DIR/smime-milter" -n -c "$SMX_TEST_DIR/smime-milter.conf" || fail "contrib/policy-example.conf is not valid"
+# contrib/postgresql: the store group for several MX hosts, in place of
+# the example's store and keys groups.
+cp "$contrib/smime-milter.conf" "$SMX_TEST_DIR/ha.conf"
+sed -i -e '/^store: {/,/^};/d' -e '/^keys: {/,/^};/d' "$SMX_TEST_DIR/ha.conf"
+cat "$contrib/postgresql/store-ha.conf" >> "$SMX_TEST_DIR/ha.conf"
+"$SMX_BIN_DIR/smime-milter" -n -c "$SMX_TEST_DIR/ha.conf" || fail "contrib/postgresql/store-ha.conf is not valid"
 bash "$SMX_SOURCE_DIR/tests/contrib/mta-snippets.sh" || exit 1
 echo PASS

@@ -13,9 +13,9 @@
 #     mx2's next message to p1 is encrypted to it (OpenSSL decrypts it).
 #   - `smimectl remove` run on mx1's configuration: mx2's next message
 #     to p1 is refused again.
-#   - `smimectl ca issue` for one address on both hosts at the same moment
-#     ends as one certificate; `smimectl ca revoke` on mx2 is seen by
-#     `smimectl list` on mx1.
+#   - `smimectl ca issue` for bob on both hosts at the same moment ends as
+#     one certificate; bob requires encryption: mx1 encrypts to it, and
+#     refuses the next message once `smimectl ca revoke` ran on mx2.
 # Failover: smtp-source sends MESSAGES messages through each host to r1,
 # who requires encryption; meanwhile the primary is stopped and, a few
 # seconds later, the standby promoted. Messages that needed the store
@@ -161,7 +161,8 @@ for h in mx1 mx2; do
   sed -i "s|^keys: .*|keys: { master_key_file = \"$MASTER_KEY\"; };|" "$PF_MILTER_CONF"
   cat >>"$PF_MILTER_CONF" <<'EOF'
 policy: { default: { sign = "never"; };
-          domains: ( { domain = "partner.example"; encrypt = "required"; } ); };
+          domains: ( { domain = "partner.example"; encrypt = "required"; } );
+          addresses: ( { address = "bob@example.com"; encrypt = "required"; } ); };
 EOF
   mx_save "$h"
 done
@@ -263,13 +264,21 @@ done
 n=$(ctl mx1 --json list bob@example.com | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n" = 1 ] || fail "bob@example.com enrolled from both hosts has $n certificates"
 bob_fp=$(ctl mx2 --json list bob@example.com | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["fingerprint"])')
+echo "ok: bob enrolled on both hosts at once: one certificate"
+# bob requires encryption: mx1 encrypts to the issued certificate...
+send mx1 bob-issued alice@example.com bob@example.com ||
+  { cat "$msgs/bob-issued.out" >&2; fail "mx1 refused mail for bob, whose certificate was issued"; }
+pf_wait_delivered "$(pf_queue_id "$msgs/bob-issued.out")"
+f=$(sink_file_for "$(pf_queue_id "$msgs/bob-issued.out")")
+grep -q "$MARKER" "$f" && fail "bob-issued: plaintext at the sink"
+grep -qi "^Content-Type: application/pkcs7-mime" "$f" || fail "bob-issued: not encrypted"
+# ... and refuses it at the next message once mx2 revoked it.
 q ctl mx2 ca revoke "$bob_fp"
-ctl mx1 --json list bob@example.com | python3 -c '
-import json, sys
-c = json.load(sys.stdin)[0]
-sys.exit(0 if c.get("revoked") else 1)' ||
-  fail "the revocation on mx2 is not seen on mx1: $(ctl mx1 --json list bob@example.com)"
-echo "ok: bob enrolled on both hosts at once: one certificate; revoked on mx2, revoked on mx1"
+if send mx1 bob-revoked alice@example.com bob@example.com; then
+  fail "mx1 still encrypted to bob's certificate after mx2 revoked it"
+fi
+refused_at_rcpt bob-revoked
+echo "ok: bob's certificate revoked on mx2: mx1 stops using it at the next message"
 
 # --- failover under load ----------------------------------------------------
 printf 'From: <alice@example.com>\r\nTo: <r1@partner.example>\r\nSubject: load\r\n\r\n%s-load\r\nLa de da.\r\n' \
@@ -358,15 +367,15 @@ for h in mx1 mx2; do
   [ "$offered" = $((PER_SESSION * SESSIONS)) ] || fail "$h: $offered load messages, not $((PER_SESSION * SESSIONS))"
   [ "$c_other" = 0 ] ||
     fail "$h: $c_other load messages neither accepted nor refused with 4xx: $(grep -v -e accepted -e 'refused 4' "$msgs"/load-"$h".? | sort | uniq -c)"
-  # the load's accepted messages, the coherence checks' and the one after
-  # the promotion (mx1 also took p1's signed message)
-  extra=2
+  # the load's accepted messages, the coherence checks' (mx1: p1's signed
+  # message and bob-issued; mx2: after) and the one after the promotion
+  [ "$h" = mx1 ] && extra=3 || extra=2
   [ "$sent" = $((c_accepted + extra)) ] ||
     fail "$h: Postfix accepted $sent messages, the clients were told $c_accepted (+$extra)"
   [ "$sent" = "$delivered" ] || fail "$h: $sent messages accepted but $delivered delivered"
-  # the two 5xx refusals are the coherence checks' (p1 without a
-  # certificate, twice on mx2); none during the failover
-  [ "$h" = mx2 ] && want_hard=2 || want_hard=0
+  # the 5xx refusals are the coherence checks' (p1 without a certificate,
+  # twice on mx2; bob revoked, on mx1); none during the failover
+  [ "$h" = mx2 ] && want_hard=2 || want_hard=1
   [ "$hard" = "$want_hard" ] ||
     { grep -E "reject: .*: 5" "$PF_LOG" >&2; fail "$h: $hard refusals with 5xx"; }
   grep -rl "$MARKER" "$PF_SINK_DIR" >/dev/null 2>&1 && fail "$h: plaintext at the sink"

@@ -18,7 +18,9 @@
 #     refuses the next message once `smimectl ca revoke` ran on mx2.
 # Failover: smtp-source sends MESSAGES messages through each host to r1,
 # who requires encryption; meanwhile the primary is stopped and, a few
-# seconds later, the standby promoted. Messages that needed the store
+# seconds later, the standby promoted; one session on mx1 has its
+# recipient accepted before the primary stops and sends its DATA after.
+# Messages that needed the store
 # then were refused with 4xx (never 5xx, never in clear); afterwards the
 # milters reconnect by themselves and mail flows. Counted from the
 # Postfix logs: every message a host accepted is delivered once the
@@ -318,14 +320,38 @@ for h in mx1 mx2; do
     LOAD_PIDS="$LOAD_PIDS $!"
   done
 done
+# One more session on mx1 gives its recipient while the primary runs and
+# its DATA after it stopped: the store fails between RCPT and the end of
+# the message, and the answer must still be 4xx.
+mx_use mx1
+python3 - "$PF_PORT" "$msgs/load.eml" "$msgs/eom.go" >"$msgs/eom.out" 2>&1 <<'PY' &
+import os, smtplib, sys, time
+port, message, go = int(sys.argv[1]), open(sys.argv[2], "rb").read(), sys.argv[3]
+s = smtplib.SMTP("127.0.0.1", port, timeout=60)
+s.ehlo("client.example.net")
+s.mail("alice@example.com")
+code, text = s.rcpt("r1@partner.example")
+print("rcpt", code, flush=True)
+while not os.path.exists(go):
+    time.sleep(0.1)
+code, text = s.data(message)
+print("data", code, text.decode(errors="replace"), flush=True)
+PY
+EOM_PID=$!
 # A session runs for about PER_SESSION * 0.6 s: the primary stops after
 # a fifth of that, the standby is promoted 4 s later.
 sleep $(( PER_SESSION / 5 > 2 ? PER_SESSION / 5 : 2 ))
+grep -q "^rcpt 250" "$msgs/eom.out" || fail "the end-of-message session: $(cat "$msgs/eom.out")"
 as_pg "$PGBIN/pg_ctl" -D "$PG/primary" -m fast -w stop >/dev/null ||
   fail "cannot stop the primary"
 stopped=$(date +%s.%N)
 echo "primary stopped"
-sleep 4
+touch "$msgs/eom.go"
+wait "$EOM_PID" || fail "the end-of-message session failed: $(cat "$msgs/eom.out")"
+grep -q "^data 4[0-9][0-9] " "$msgs/eom.out" ||
+  fail "the store failed between RCPT and the end of the message: not 4xx: $(cat "$msgs/eom.out")"
+echo "ok: store lost between RCPT and end of message: $(sed -n 's/^data //p' "$msgs/eom.out" | cut -c1-80)"
+sleep 3
 as_pg "$PGBIN/pg_ctl" -D "$PG/standby" -w promote >/dev/null ||
   fail "cannot promote the standby"
 promoted=$(date +%s.%N)

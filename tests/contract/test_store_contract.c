@@ -181,6 +181,16 @@ static void version_2_drops_unvalidated_filing(void **state)
 
 /* An unreachable PostgreSQL is "try again later"; a SQLite file that
  * cannot be created is a configuration error. */
+static int health_down, health_up;
+
+static void count_health(bool up)
+{
+	if (up)
+		health_up++;
+	else
+		health_down++;
+}
+
 static void unreachable_database_is_not_notfound(void **state)
 {
 	(void)state;
@@ -199,8 +209,18 @@ static void unreachable_database_is_not_notfound(void **state)
 	cfg_errors_free(&errors);
 	assert_non_null(cfg);
 	enum smx_status st = SMX_OK;
-	assert_null(store_open(cfg, 0, &st));
-	assert_int_equal(st, harness_is_pgsql() ? SMX_TEMPFAIL : SMX_CONFIG);
+	health_down = health_up = 0;
+	store_set_health_hook(count_health);
+	/* the milter opens again and again while the server is away: the
+	 * outage is reported once (and logged once), not per attempt */
+	for (int i = 0; i < 3; i++) {
+		assert_null(store_open(cfg, 0, &st));
+		assert_int_equal(st, harness_is_pgsql() ? SMX_TEMPFAIL
+							: SMX_CONFIG);
+	}
+	store_set_health_hook(NULL);
+	assert_int_equal(health_down, harness_is_pgsql() ? 1 : 0);
+	assert_int_equal(health_up, 0);
 	cfg_unref(&cfg);
 }
 

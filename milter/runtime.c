@@ -97,17 +97,24 @@ bool runtime_drain(unsigned timeout_s)
 	return idle;
 }
 
-/* Called with store_lock held. */
+/* Called with store_lock held. A store that stays closed is reported
+ * once, not at every retry; its opening later, once. */
 static void try_open_store(const struct cfg *cfg)
 {
+	static bool reported;
 	enum smx_status st = SMX_OK;
 	store_attempt = time(NULL);
 	shared_store = store_open(cfg, 0, &st);
-	if (shared_store == NULL)
+	if (shared_store == NULL && !reported)
 		smx_log(LOG_ERR, "store %s: cannot open (%s); certificates and "
 			"keys are unknown until it can be opened",
 			cfg->store.backend, smx_status_name(st));
-	else if (store_key_status(shared_store) != SMX_OK)
+	if (shared_store != NULL && reported)
+		smx_log(LOG_NOTICE, "store %s: opened", cfg->store.backend);
+	reported = shared_store == NULL;
+	if (shared_store == NULL)
+		return;
+	if (store_key_status(shared_store) != SMX_OK)
 		smx_log(LOG_WARNING, "store: private keys unavailable (master "
 			"key file %s missing or wrong): nothing can be signed",
 			cfg->keys.master_key_file);

@@ -26,7 +26,8 @@
 # Postfix logs: every message a host accepted is delivered once the
 # queues are flushed; the sink holds no plaintext. Each milter logged the
 # outage once when it began and once when it ended, and its metrics show
-# it (store_up, store_outages_total).
+# it (store_up, store_outages_total). Last, a milter started while no
+# database answers reports its closed store once, not at every retry.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
 set -e
@@ -430,4 +431,36 @@ for h in mx1 mx2; do
     fail "$h: store_up is not 1 after the outage"
 done
 echo "ok: each milter logged the outage once and its end once; metrics count one outage"
+
+# A milter started while no database host answers: the store is not
+# open, and the milter tries again at most every 30 s while mail needs
+# it. That is reported once, however many retries fail, and its opening
+# once.
+as_pg "$PGBIN/pg_ctl" -D "$PG/standby" -m fast -w stop >/dev/null ||
+  fail "cannot stop the new primary"
+mx_use mx2
+pf_stop_milter
+mark=$(log_mark mx2)
+pf_start_milter
+mx_save mx2
+for i in 1 2; do
+  if send mx2 "closed-$i" alice@example.com r1@partner.example; then
+    fail "mx2 accepted mail for r1 without a store"
+  fi
+  grep -Eq '<\*\* *4[0-9][0-9] ' "$msgs/closed-$i.out" ||
+    { cat "$msgs/closed-$i.out" >&2; fail "closed-$i: not a temporary refusal"; }
+  [ "$i" = 1 ] && sleep 31   # past the retry interval
+done
+pg_start "$PG/standby" "$P2" "$PG/standby.log"
+sleep 31
+send mx2 reopened alice@example.com r1@partner.example ||
+  { cat "$msgs/reopened.out" >&2; fail "mx2 does not open the store once the database is back"; }
+encrypted_to mx2 reopened r1
+tail -n +"$((mark + 1))" "$TOP/mx2/milter.log" >"$msgs/closed-mx2.log"
+n_closed=$(grep -c "cannot open (" "$msgs/closed-mx2.log" || true)
+n_down=$(grep -c "the database does not answer" "$msgs/closed-mx2.log" || true)
+n_opened=$(grep -c "store postgresql: opened" "$msgs/closed-mx2.log" || true)
+[ "$n_closed" = 1 ] && [ "$n_down" = 1 ] && [ "$n_opened" = 1 ] ||
+  fail "a store closed at start: $n_closed 'cannot open', $n_down 'does not answer', $n_opened 'opened' lines (want 1 each): $(grep store "$msgs/closed-mx2.log")"
+echo "ok: started without a database: reported once over two retries, opened once it is back"
 echo PASS

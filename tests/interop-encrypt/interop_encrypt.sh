@@ -371,6 +371,44 @@ for mode in clear opaque; do
   done
 done
 
+# --- header protection (RFC 9788): the protected entity is still what
+# every peer decrypts, and its signature (over the protected header
+# fields) verifies with all three.
+for mode in clear opaque; do
+  n=hp-$mode
+  opts=(--sign-key alice.key --sign-cert alice.pem --chain inter.pem
+        --rcpt bob.pem --header-protection)
+  [ $mode = opaque ] && opts+=(--opaque)
+  encrypt $n utf8 enveloped-data rsa-pkcs1v15 "${opts[@]}"
+  grep -q '^Subject: \[\.\.\.\]' $n.eml || fail "$n: outer Subject is not [...]"
+  dec_openssl $n bob
+  dec_gpgsm $n bob
+  dec_nss $n bob
+  bin=-binary
+  [ $mode = clear ] && bin=
+  openssl cms -verify -in $n.ref -CAfile root.pem $bin -out $n.content \
+    2> $n.verify.log || fail "$n: openssl: inner signature: $(cat $n.verify.log)"
+  if [ $mode = clear ]; then
+    mc extract-clear $n.ref $n.signed $n.p7s
+    GNUPGHOME=$W/gnupg-bob gpgsm --batch --verify $n.p7s $n.signed > $n.gv.log 2>&1 ||
+      fail "$n: gpgsm: inner signature: $(tail -3 $n.gv.log)"
+    cmsutil -D -i $n.p7s -c $n.signed -d sql:nss-bob -u 4 > /dev/null 2> $n.nv.log ||
+      fail "$n: NSS: inner signature: $(cat $n.nv.log)"
+  else
+    mc extract-opaque $n.ref $n.p7m
+    GNUPGHOME=$W/gnupg-bob gpgsm --batch --verify --output $n.signed $n.p7m \
+      > $n.gv.log 2>&1 || fail "$n: gpgsm: inner signature: $(tail -3 $n.gv.log)"
+    cmsutil -D -i $n.p7m -d sql:nss-bob -u 4 -o /dev/null 2> $n.nv.log ||
+      fail "$n: NSS: inner signature: $(cat $n.nv.log)"
+  fi
+  grep -q "Good signature" $n.gv.log || fail "$n: gpgsm: no good signature"
+  subject=$(grep -m1 '^Subject:' utf8.eml | tr -d '\r')
+  grep -q "^$subject" $n.signed || fail "$n: the signed entity lacks '$subject'"
+  grep -qi '^Content-Type: .*hp="\{0,1\}cipher' $n.signed ||
+    fail "$n: the signed entity is not marked hp=cipher"
+  echo "ok: $n: header protection: decrypts, inner signature verifies with openssl, gpgsm and NSS"
+done
+
 # --- unusable certificates: refused, named ---------------------------------
 for p in weak ed; do
   if "$TOOL" --rcpt bob.pem --rcpt $p.pem utf8.eml refused-$p.eml 2> refused-$p.log; then

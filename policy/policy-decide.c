@@ -407,8 +407,11 @@ static void decide_header_protection(struct policy_decision *d)
 			d->hp_source = s;
 	}
 	if (d->hp_source.value == POLICY_HP_BASELINE &&
-	    d->action == POLICY_ACTION_SEND && (d->sign || d->encrypt))
+	    d->action == POLICY_ACTION_SEND && (d->sign || d->encrypt)) {
 		d->header_protection = POLICY_HP_BASELINE;
+		add_reason(d, "header protection baseline (%s)",
+			   d->hp_source.layer);
+	}
 }
 
 int policy_decide(const struct policy *p,

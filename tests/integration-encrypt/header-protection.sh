@@ -59,6 +59,7 @@ write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT" \
 cat >> "$PF_MILTER_CONF" <<'CONF'
 policy: {
   internal_mail = "outbound";
+  triggers: { subject_tag = "[secure]"; };
   decrypt_inbound = true;
   domains: ( { domain = "partner.example"; header_protection = "baseline"; },
              { domain = "other.example"; encrypt = "required"; } );
@@ -87,8 +88,8 @@ pf_start
 msgs=$(fresh_dir messages)
 # compose NAME TO: alice's message with the fields the policy hides.
 compose() {
-  printf 'From: Alice <alice@example.com>\r\nTo: %s\r\nCc: Alice <alice@example.com>\r\nSubject: %s\r\nComments: draft two\r\nKeywords: finance, board\r\nDate: Sun, 06 Dec 2026 23:00:00 +0000\r\nMessage-ID: <%s@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nThe numbers are attached in spirit.\r\n' \
-    "$2" "$SUBJECT" "$1" > "$msgs/$1.eml"
+  printf 'From: Alice <alice@example.com>\r\nTo: %s\r\nCc: Alice <alice@example.com>\r\nSubject: %s%s\r\nComments: draft two\r\nKeywords: finance, board\r\nDate: Sun, 06 Dec 2026 23:00:00 +0000\r\nMessage-ID: <%s@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nThe numbers are attached in spirit.\r\n' \
+    "$2" "${3:-}" "$SUBJECT" "$1" > "$msgs/$1.eml"
   python3 "$MSGTOOL" wire "$msgs/$1.eml" "$msgs/$1.wire"
 }
 # send NAME RCPT [swaks options]: prints the sink file.
@@ -127,6 +128,21 @@ openssl cms -verify -binary -inform DER -in "$msgs/partner.sig" \
 grep -q "direction=outbound .* action=sign+encrypt .*header protection baseline (domain partner.example)" "$PF_MILTER_LOG" ||
   fail "no sign+encrypt log line naming header protection"
 echo "ok: partner: Subject [...] outside; protected fields, HP-Outer, legacy display inside; signature verifies"
+
+# 1b. The subject tag asks for encryption: it is removed inside, and the
+# outside stays [...] (stripping the tag must not write the real Subject
+# back outside).
+compose tagged rsa1@partner.example '[secure] '
+f=$(send tagged rsa1@partner.example "${as_alice[@]}")
+grep -q "$SUBJECT" "$f" && { cat "$f" >&2; fail "tagged: the Subject crossed in clear"; }
+grep -q '^Subject: \[\.\.\.\]' "$f" || { cat "$f" >&2; fail "tagged: outer Subject is not [...]"; }
+python3 "$SINK2MSG" "$f" "$msgs/tagged.got"
+python3 "$MSGTOOL" body-b64 "$msgs/tagged.got" "$msgs/tagged.der"
+openssl cms -decrypt -inform DER -in "$msgs/tagged.der" -recip "$pki/rsa1.pem" \
+  -inkey "$pki/rsa1.key" -binary -out "$msgs/tagged.dec" 2>/dev/null || fail "tagged: decrypt"
+grep -q "^Subject: $SUBJECT" "$msgs/tagged.dec" || fail "tagged: protected Subject wrong"
+grep -qF '[secure]' "$msgs/tagged.dec" && fail "tagged: the tag is still inside"
+echo "ok: subject tag: removed inside, [...] outside"
 
 # 2. Round trip: out to bob@example.com, back in, decrypted.
 compose roundtrip bob@example.com

@@ -3,7 +3,7 @@
  * protected block (fields inside, HP-Outer, no trace fields or Bcc),
  * hp="cipher" with the legacy display element in an encrypted entity
  * (text/plain, text/html, multipart/alternative), hp="clear" on a signed
- * one, and the way back: decryption gives the header the protected
+ * one (the outside untouched), and the way back: decryption gives the header the protected
  * values, keeps the outer From when the inside names another mailbox,
  * and finds fields under an opaque or clear signature and in the older
  * protected-headers="v1" form. OpenSSL's CMS_decrypt is the oracle. */
@@ -211,6 +211,43 @@ static void legacy_display_html_and_alternative(void **state)
 	smime_hp_free(&hp);
 }
 
+/* Signed only: the signed part carries the fields with hp="clear", the
+ * outside keeps its Subject, and the signature covers them. */
+static void clear_signed_entity(void **state)
+{
+	(void)state;
+	struct smime_sign_options so = { SMIME_SIGN_CLEAR, SMIME_DIGEST_SHA256,
+					 0, test_dir() };
+	struct smime_signer *signer = NULL;
+	struct smime_error err;
+	assert_int_equal(smime_signer_new(rsa.key, rsa.cert, NULL, NULL, &so,
+					  &signer, &err), SMX_OK);
+	struct smime_hp *hp = hp_of(SMIME_HP_CLEAR, HEADERS);
+	struct smime_sign *sign = smime_sign_begin(signer);
+	smime_sign_protect(sign, hp);
+	for (size_t i = 0; HEADERS[i] != NULL; i += 2)
+		assert_int_equal(smime_sign_header(sign, HEADERS[i],
+						   HEADERS[i + 1]), SMX_OK);
+	assert_int_equal(smime_sign_body(sign, BODY, strlen(BODY)), SMX_OK);
+	assert_int_equal(smime_sign_eom(sign, &err), SMX_OK);
+	struct spool *s = smime_sign_result_body(sign);
+	size_t len = spool_size(s);
+	char *body = calloc(1, len + 1);
+	assert_int_equal(spool_rewind(s), 0);
+	assert_int_equal(spool_read(s, body, len), (ssize_t)len);
+	assert_non_null(strstr(body, "\r\nSubject: Quarterly numbers\r\n"));
+	assert_non_null(strstr(body, "; hp=\"clear\"\r\n"));
+	assert_null(strstr(body, "HP-Outer"));
+	assert_null(strstr(body, "hp-legacy-display"));
+	for (size_t i = 0; i < smime_sign_edit_count(sign); i++)
+		assert_string_not_equal(smime_sign_edit(sign, i)->name,
+					"Subject");
+	free(body);
+	smime_sign_free(&sign);
+	smime_hp_free(&hp);
+	smime_signer_free(&signer);
+}
+
 /* The way back: what decryption delivers. */
 static struct smime_decrypt *decrypt_msg(const char *const *hdrs,
 					 const char *body,
@@ -352,6 +389,7 @@ int main(void)
 		cmocka_unit_test(inner_block),
 		cmocka_unit_test(cipher_entity),
 		cmocka_unit_test(legacy_display_html_and_alternative),
+		cmocka_unit_test(clear_signed_entity),
 		cmocka_unit_test(decryption_restores),
 		cmocka_unit_test(foreign_from_is_not_restored),
 		cmocka_unit_test(find_forms),

@@ -182,6 +182,24 @@ else
   echo "SKIP (part): protected-headers corpus not found (SMX_CORPUS_DIR=${SMX_CORPUS_DIR:-unset})"
 fi
 
+# 3b. Signed by alice's client, only encrypted here: no header protection
+# (the fields would sit outside her signature; her client's Subject would
+# show as [...] alone).
+printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\nSigned by the client.\r\n' > "$msgs/content"
+openssl cms -sign -in "$msgs/content" -signer "$pki/alice.pem" -inkey "$pki/alice.key" \
+  -binary -md sha256 -out "$msgs/client.signed" 2>/dev/null || fail "openssl cms -sign"
+{
+  printf 'From: Alice <alice@example.com>\r\nTo: rsa1@partner.example\r\n'
+  printf 'Subject: %s\r\nMessage-ID: <client@example.com>\r\n' "$SUBJECT"
+  tr -d '\r' < "$msgs/client.signed" | sed 's/$/\r/'
+} > "$msgs/client.eml"
+python3 "$MSGTOOL" wire "$msgs/client.eml" "$msgs/client.wire"
+f=$(send client rsa1@partner.example "${as_alice[@]}")
+grep -qi '^Content-Type: application/pkcs7-mime; smime-type=enveloped-data' "$f" ||
+  { cat "$f" >&2; fail "client-signed: not encrypted"; }
+grep -q "^Subject: $SUBJECT" "$f" || { cat "$f" >&2; fail "client-signed: Subject hidden"; }
+echo "ok: client-signed, encrypted here: no header protection"
+
 # 4. Off (carl's domain): encrypted, the Subject stays, nothing marked.
 compose off carl@other.example
 f=$(send off carl@other.example "${as_alice[@]}")

@@ -8,7 +8,6 @@
 #include <strings.h>
 
 #include <smx/smime-hp.h>
-#include <smx/smime-protection.h>
 
 /* The Subject as it leaves: without the subject tag when d strips it,
  * with the leading space of a milter value. NULL: unchanged. */
@@ -33,12 +32,6 @@ int protect_headers_prepare(struct conn *c, const struct policy_decision *d)
 	smime_hp_free(&m->hp);
 	if (d->header_protection != POLICY_HP_BASELINE ||
 	    (!d->sign && !d->encrypt))
-		return 0;
-	/* Signed by the client and only encrypted here: the fields would
-	 * sit outside the client's signature, where no reader looks for
-	 * them, and its Subject would show as [...] alone. */
-	if (!d->sign && smime_claim_signed(smime_protection_claim(
-			msg_header(m, "Content-Type"))))
 		return 0;
 	m->hp = smime_hp_new(d->encrypt ? SMIME_HP_CIPHER : SMIME_HP_CLEAR);
 	if (m->hp == NULL)

@@ -16,9 +16,8 @@
  * off or nothing is signed or encrypted): hp="cipher" and the baseline
  * policy when d encrypts, hp="clear" when it only signs. The fields go
  * inside as the message will leave: the Subject without the subject tag
- * d strips, without the trigger header d removes. None either for a
- * message the client signed that is only encrypted here. Returns 0, or
- * -1 when out of memory. */
+ * d strips, without the trigger header d removes. Returns 0, or -1 when
+ * out of memory. */
 int protect_headers_prepare(struct conn *c, const struct policy_decision *d);
 
 /* Whether the outer Subject is replaced by header protection (then the

@@ -396,8 +396,11 @@ static void check_invariant(struct policy_decision *d)
 
 /* Header protection for the message: the stricter setting of its
  * recipients wins, since all of them receive one header. It only means
- * something for mail that is signed or encrypted here. */
-static void decide_header_protection(struct policy_decision *d)
+ * something for mail that is signed or encrypted here, and not for mail
+ * the client signed that is only encrypted here: the fields would sit
+ * outside the client's signature, where no reader looks for them. */
+static void decide_header_protection(const struct policy_message_input *in,
+				     struct policy_decision *d)
 {
 	d->header_protection = POLICY_HP_OFF;
 	d->hp_source = (struct policy_source){ POLICY_HP_OFF, "built-in" };
@@ -406,12 +409,15 @@ static void decide_header_protection(struct policy_decision *d)
 		if (i == 0 || s.value > d->hp_source.value)
 			d->hp_source = s;
 	}
-	if (d->hp_source.value == POLICY_HP_BASELINE &&
-	    d->action == POLICY_ACTION_SEND && (d->sign || d->encrypt)) {
-		d->header_protection = POLICY_HP_BASELINE;
-		add_reason(d, "header protection baseline (%s)",
-			   d->hp_source.layer);
+	if (d->hp_source.value != POLICY_HP_BASELINE ||
+	    d->action != POLICY_ACTION_SEND || (!d->sign && !d->encrypt))
+		return;
+	if (in->client_signed && !d->sign) {
+		add_reason(d, "no header protection: signed by the client");
+		return;
 	}
+	d->header_protection = POLICY_HP_BASELINE;
+	add_reason(d, "header protection baseline (%s)", d->hp_source.layer);
 }
 
 int policy_decide(const struct policy *p,
@@ -458,7 +464,7 @@ int policy_decide(const struct policy *p,
 		d.strip_subject_tag = tag;
 		d.strip_trigger_header = in->trigger_header != NULL &&
 					 p->trigger_header != NULL;
-		decide_header_protection(&d);
+		decide_header_protection(in, &d);
 		check_invariant(&d);
 	}
 	*out = d;

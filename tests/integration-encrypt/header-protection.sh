@@ -198,6 +198,8 @@ f=$(send client rsa1@partner.example "${as_alice[@]}")
 grep -qi '^Content-Type: application/pkcs7-mime; smime-type=enveloped-data' "$f" ||
   { cat "$f" >&2; fail "client-signed: not encrypted"; }
 grep -q "^Subject: $SUBJECT" "$f" || { cat "$f" >&2; fail "client-signed: Subject hidden"; }
+grep -q "no header protection: signed by the client" "$PF_MILTER_LOG" ||
+  fail "client-signed: the log line does not say why"
 echo "ok: client-signed, encrypted here: no header protection"
 
 # 4. Off (carl's domain): encrypted, the Subject stays, nothing marked.

@@ -456,8 +456,8 @@ static void legacy_interop_follows_recipient_domain(void **state)
 
 /* Header protection: off by default; a recipient's layer turns it on
  * for the whole message (the stricter wins, one header for all); the
- * sender's own layer raises it; nothing signed or encrypted, nothing to
- * protect. */
+ * sender's own layer raises it; not for mail the client signed; nothing
+ * signed or encrypted, nothing to protect. */
 static void header_protection_stricter_wins(void **state)
 {
 	(void)state;
@@ -493,6 +493,18 @@ static void header_protection_stricter_wins(void **state)
 	       POLICY_AVAILABLE, &d);
 	assert_int_equal(d.header_protection, POLICY_HP_BASELINE);
 	assert_string_equal(d.hp_source.layer, "address hider@example.com");
+	policy_decision_release(&d);
+	struct policy_message_input in = {
+		.direction = POLICY_OUTBOUND, .sender = "alice@example.com",
+		.from = "alice@example.com", .auth_login = "alice@example.com",
+		.rcpts = r + 1, .n_rcpts = 1, .signing_key = POLICY_AVAILABLE,
+		.can_sign = true, .client_signed = true,
+	};
+	assert_int_equal(policy_decide(cfg->policy, &in, &d), 0);
+	assert_true(d.encrypt && !d.sign);
+	assert_int_equal(d.header_protection, POLICY_HP_OFF);
+	assert_non_null(strstr(d.reason, "no header protection: signed by "
+			       "the client"));
 	policy_decision_release(&d);
 	struct policy_rcpt_input plain[] = { { "z@plain.example",
 					       POLICY_AVAILABLE } };

@@ -211,6 +211,34 @@ static void legacy_display_html_and_alternative(void **state)
 	smime_hp_free(&hp);
 }
 
+/* A Subject in RFC 2047 words is shown decoded where the part's charset
+ * allows (us-ascii becomes utf-8), as written where it does not. */
+static void legacy_display_charsets(void **state)
+{
+	(void)state;
+	static const char *const utf8[] = {
+		"Subject", " =?utf-8?q?Gr=C3=BC=C3=9Fe?=",
+		"Content-Type", " text/plain; charset=us-ascii", NULL };
+	static const char *const latin1[] = {
+		"Subject", " =?utf-8?q?Gr=C3=BC=C3=9Fe?=",
+		"Content-Type", " text/plain; charset=iso-8859-1", NULL };
+	struct smime_hp *hp = hp_of(SMIME_HP_CIPHER, utf8);
+	struct smime_encrypt *enc = NULL;
+	char *plain = encrypted_entity(utf8, BODY, hp, &enc);
+	assert_non_null(strstr(plain, "charset=utf-8"));
+	/* quoted-printable, as the part is no longer 7-bit */
+	assert_non_null(strstr(plain, "Subject: Gr=C3=BC=C3=9Fe"));
+	free(plain);
+	smime_encrypt_free(&enc);
+	smime_hp_free(&hp);
+	hp = hp_of(SMIME_HP_CIPHER, latin1);
+	plain = encrypted_entity(latin1, BODY, hp, &enc);
+	assert_non_null(strstr(plain, "\r\n\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?="));
+	free(plain);
+	smime_encrypt_free(&enc);
+	smime_hp_free(&hp);
+}
+
 /* Signed only: the signed part carries the fields with hp="clear", the
  * outside keeps its Subject, and the signature covers them. */
 static void clear_signed_entity(void **state)
@@ -389,6 +417,7 @@ int main(void)
 		cmocka_unit_test(inner_block),
 		cmocka_unit_test(cipher_entity),
 		cmocka_unit_test(legacy_display_html_and_alternative),
+		cmocka_unit_test(legacy_display_charsets),
 		cmocka_unit_test(clear_signed_entity),
 		cmocka_unit_test(decryption_restores),
 		cmocka_unit_test(foreign_from_is_not_restored),

@@ -886,6 +886,11 @@ void smime_decrypt_result_header(const struct smime_decrypt *dec, size_t i,
 	*value_r = i < dec->n_result ? dec->result[i].value : NULL;
 }
 
+size_t smime_decrypt_protected_count(const struct smime_decrypt *dec)
+{
+	return dec->done ? dec->protected.n : 0;
+}
+
 struct spool *smime_decrypt_result_body(struct smime_decrypt *dec)
 {
 	return dec->done ? dec->body : NULL;

@@ -158,6 +158,8 @@ python3 "$SINK2MSG" "$f" "$msgs/back.got"
 python3 "$HPCHECK" subject "$msgs/back.got" "$SUBJECT" ||
   { cat "$f" >&2; fail "roundtrip: the delivered Subject is not the original"; }
 grep -q '^Keywords: finance, board' <<<"$h" || fail "roundtrip: Keywords not restored"
+grep -q 'verify=decrypted enveloped-data with protected headers; ' "$PF_MILTER_LOG" ||
+  fail "roundtrip: the log line does not say protected headers"
 [ "$(grep -c '^Subject:' <<<"$h")" = 1 ] || fail "roundtrip: not exactly one Subject"
 grep -q '^Authentication-Results: mx.example.com; smime=pass' <<<"$h" ||
   { cat "$f" >&2; fail "roundtrip: alice's signature not reported as pass"; }

@@ -101,7 +101,8 @@ static int find_in_signed_data(GMimePart *part, int depth,
 	GByteArray *der = g_mime_stream_mem_get_byte_array(
 		GMIME_STREAM_MEM(mem));
 	struct cms_census c;
-	if (!cms_census(der->data, der->len, FIND_MAX_CERTS, &c) ||
+	if (der->len == 0 ||	/* then der->data may be NULL */
+	    !cms_census(der->data, der->len, FIND_MAX_CERTS, &c) ||
 	    !c.signed_data || c.detached || c.n_certs > FIND_MAX_CERTS ||
 	    c.n_crls > FIND_MAX_CERTS || c.n_signers > FIND_MAX_CERTS)
 		goto out;

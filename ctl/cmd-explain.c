@@ -285,6 +285,11 @@ static void print_human(const struct ctl *ctl, const struct args *a,
 		       d->on_sign_failure.layer);
 		printf("encrypt:    %s%s\n", d->encrypt ? "yes" : "no",
 		       d->legacy_interop ? " (legacy forms)" : "");
+		printf("header protection: %s%s (%s)\n",
+		       policy_hp_name(d->header_protection),
+		       d->header_protection != POLICY_HP_BASELINE ? ""
+		       : d->encrypt ? ", hp=\"cipher\", Subject [...] outside"
+				    : ", hp=\"clear\"", d->hp_source.layer);
 	}
 	for (size_t i = 0; i < d->n_rcpts; i++) {
 		const struct policy_rcpt_decision *r = &d->rcpts[i];

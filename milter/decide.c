@@ -22,6 +22,7 @@
 
 #include "enroll.h"
 #include "inbound.h"
+#include "protect.h"
 #include "recipients.h"
 #include "fromaddr.h"
 #include "runtime.h"
@@ -241,7 +242,7 @@ static int strip_triggers(SMFICTX *ctx, const struct conn *c,
 			  const struct policy_decision *d)
 {
 	char subject_name[] = "Subject";
-	if (d->strip_subject_tag) {
+	if (d->strip_subject_tag && !protect_headers_hide_subject(c->msg)) {
 		char *stripped = policy_strip_subject_tag(
 			c->cfg->policy, msg_header(c->msg, "Subject"));
 		if (stripped == NULL)
@@ -284,6 +285,10 @@ static void protect_if_decided(SMFICTX *ctx, struct conn *c, const char *from,
 	if (d->encrypt)
 		st = recipients_collect(runtime_store(), c->cfg, d, from, &rc,
 					why, sizeof(why));
+	if (st == SMX_OK && protect_headers_prepare(c, d) != 0) {
+		snprintf(why, sizeof(why), "out of memory");
+		st = SMX_TEMPFAIL;
+	}
 	if (st == SMX_OK)
 		st = outbound_apply(ctx, runtime_store(), c, from, d->sign,
 				    rc.items, rc.n, why, sizeof(why));

@@ -291,7 +291,9 @@ int inbound_decrypt(SMFICTX *ctx, struct conn *c, const char *qid,
 			smime_decrypt_free(&dec);
 			return -1;
 		}
-		snprintf(summary, size, "decrypted %s", smime_decrypt_kind(dec));
+		snprintf(summary, size, "decrypted %s%s", smime_decrypt_kind(dec),
+			 smime_decrypt_protected_count(dec) > 0
+				 ? " with protected headers" : "");
 		*dec_r = dec;
 		return 0;
 	}

@@ -16,6 +16,7 @@
 #include <smx/mailaddr.h>
 #include <smx/smime.h>
 #include <smx/smime-decrypt.h>
+#include <smx/smime-hp.h>
 
 /* Postfix refuses headers beyond 100 KB by default (header_size_limit);
  * ten times that is kept before we stop recording headers. */
@@ -83,6 +84,7 @@ static void msg_free(struct msg **mp)
 	free(m->headers);
 	free(m->ar_ours);
 	spool_free(&m->body);
+	smime_hp_free(&m->hp);
 	free(m);
 	*mp = NULL;
 }

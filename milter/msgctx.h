@@ -13,6 +13,8 @@
 #include <smx/policy-engine.h>
 #include <smx/spool.h>
 
+struct smime_hp;
+
 struct header {
 	char *name;
 	char *value;		/* as received, leading space included */
@@ -46,6 +48,8 @@ struct msg {
 	bool sender_trusted;	/* internal sender, trusted client: the
 				 * policy applies from RCPT on */
 	enum policy_group group;	/* of the recipients accepted so far */
+	struct smime_hp *hp;	/* header protection when signed or
+				 * encrypted with it (protect.h), or NULL */
 };
 
 struct conn {

@@ -16,6 +16,7 @@
 #include <smx/log.h>
 #include <smx/metrics.h>
 #include <smx/smime-encrypt.h>
+#include <smx/smime-hp.h>
 #include <smx/smime.h>
 
 #include "edits.h"
@@ -328,6 +329,8 @@ static enum smx_status encrypt_and_hand_over(SMFICTX *ctx, struct conn *conn,
 	struct smime_encrypt *e = NULL;
 	uint64_t started = smx_metrics_clock_us();
 	enum smx_status st = smime_encrypt_new(rcpts, n, &opts, &e, err);
+	if (st == SMX_OK && s == NULL && conn->msg->hp != NULL)
+		smime_encrypt_protect(e, conn->msg->hp);	/* header protection */
 	if (st == SMX_OK)
 		st = s != NULL ? smime_encrypt_signed(e, s, err)
 			       : feed_encrypt(e, conn->msg);
@@ -367,6 +370,8 @@ enum smx_status outbound_apply(SMFICTX *ctx, struct store *store,
 		if (st != SMX_OK)
 			goto done;
 		s = smime_sign_begin(cs->signer);
+		if (s != NULL && m->hp != NULL)
+			smime_sign_protect(s, m->hp);	/* header protection */
 		st = s == NULL ? SMX_TEMPFAIL : feed(s, m);
 		if (st == SMX_OK)
 			st = smime_sign_eom(s, &err);

@@ -59,6 +59,9 @@ static const struct choice sign_failure_choices[] = {
 static const struct choice mixed_choices[] = {
 	{ "all-or-nothing", POLICY_MIXED_ALL_OR_NOTHING },
 	{ "split", POLICY_MIXED_SPLIT }, { NULL, 0 } };
+static const struct choice hp_choices[] = {
+	{ "off", POLICY_HP_OFF }, { "baseline", POLICY_HP_BASELINE },
+	{ NULL, 0 } };
 static const struct choice internal_choices[] = {
 	{ "pass", POLICY_INTERNAL_PASS }, { "sign", POLICY_INTERNAL_SIGN },
 	{ "outbound", POLICY_INTERNAL_OUTBOUND }, { NULL, 0 } };
@@ -164,6 +167,8 @@ static int layer_property(struct loader *ld, const config_setting_t *e,
 	else if (strcmp(key, "on_sign_failure") == 0)
 		parse_choice(ld, e, key, sign_failure_choices,
 			     &layer->on_sign_failure);
+	else if (strcmp(key, "header_protection") == 0)
+		parse_choice(ld, e, key, hp_choices, &layer->header_protection);
 	else if (strcmp(key, "legacy_interop") == 0) {
 		bool v = false;
 		if (parse_bool(ld, e, key, &v) == 0)
@@ -371,6 +376,7 @@ static void set_builtin(struct policy *p)
 	p->builtin.on_missing = POLICY_ACTION_REJECT;
 	p->builtin.on_sign_failure = POLICY_ACTION_TEMPFAIL;
 	p->builtin.legacy_interop = 1;
+	p->builtin.header_protection = POLICY_HP_OFF;
 	p->defaults.label = strdup("default");
 	p->encrypt_to_sender = true;
 	p->mixed = POLICY_MIXED_ALL_OR_NOTHING;
@@ -478,6 +484,8 @@ static const struct {
 	  "default: { on_missing_certificate = \"hold\"; };" },
 	{ "layer.on_sign_failure", "default: { on_sign_failure = \"send\"; };" },
 	{ "layer.legacy_interop", "default: { legacy_interop = true; };" },
+	{ "layer.header_protection",
+	  "default: { header_protection = \"baseline\"; };" },
 	{ "triggers.subject_tag", "triggers: { subject_tag = \"[secure]\"; };" },
 	{ "triggers.header", "triggers: { header = \"X-Encrypt\"; };" },
 	{ "signers.allow_unauthenticated",

@@ -33,6 +33,12 @@ const char *policy_action_name(enum policy_action v)
 	return (unsigned)v < 5 ? names[v] : "unknown";
 }
 
+const char *policy_hp_name(enum policy_header_protection v)
+{
+	static const char *const names[] = { "unset", "off", "baseline" };
+	return (unsigned)v < 3 ? names[v] : "unknown";
+}
+
 /* An exact domain entry beats any ".parent" entry; among those, the
  * longest (most specific) wins. */
 static const struct policy_layer *domain_layer(const struct policy *p,
@@ -96,9 +102,14 @@ void policy_rcpt_level(const struct policy *p, const char *sender,
 	out->encrypt = resolve(rl, rn, PROP(encrypt));
 	out->on_missing = resolve(rl, rn, PROP(on_missing));
 	out->legacy_interop = resolve(rl, rn, PROP(legacy_interop));
+	out->header_protection = resolve(rl, rn, PROP(header_protection));
 	/* Only the sender's own layers (domain, address) raise: the
 	 * built-in and default layers already apply to the recipient. */
 	if (sn > 2) {
+		struct policy_source sh = resolve(sl + 2, sn - 2,
+						  PROP(header_protection));
+		if (sh.value > out->header_protection.value)
+			out->header_protection = sh;
 		struct policy_source se = resolve(sl + 2, sn - 2, PROP(encrypt));
 		if (se.value > out->encrypt.value) {
 			out->encrypt = se;
@@ -383,6 +394,32 @@ static void check_invariant(struct policy_decision *d)
 		}
 }
 
+/* Header protection for the message: the stricter setting of its
+ * recipients wins, since all of them receive one header. It only means
+ * something for mail that is signed or encrypted here, and not for mail
+ * the client signed that is only encrypted here: the fields would sit
+ * outside the client's signature, where no reader looks for them. */
+static void decide_header_protection(const struct policy_message_input *in,
+				     struct policy_decision *d)
+{
+	d->header_protection = POLICY_HP_OFF;
+	d->hp_source = (struct policy_source){ POLICY_HP_OFF, "built-in" };
+	for (size_t i = 0; i < d->n_rcpts; i++) {
+		struct policy_source s = d->rcpts[i].level.header_protection;
+		if (i == 0 || s.value > d->hp_source.value)
+			d->hp_source = s;
+	}
+	if (d->hp_source.value != POLICY_HP_BASELINE ||
+	    d->action != POLICY_ACTION_SEND || (!d->sign && !d->encrypt))
+		return;
+	if (in->client_signed && !d->sign) {
+		add_reason(d, "no header protection: signed by the client");
+		return;
+	}
+	d->header_protection = POLICY_HP_BASELINE;
+	add_reason(d, "header protection baseline (%s)", d->hp_source.layer);
+}
+
 int policy_decide(const struct policy *p,
 		  const struct policy_message_input *in,
 		  struct policy_decision *out)
@@ -427,6 +464,7 @@ int policy_decide(const struct policy *p,
 		d.strip_subject_tag = tag;
 		d.strip_trigger_header = in->trigger_header != NULL &&
 					 p->trigger_header != NULL;
+		decide_header_protection(in, &d);
 		check_invariant(&d);
 	}
 	*out = d;

@@ -14,6 +14,7 @@ struct policy_layer {
 	int on_missing;		/* enum policy_action */
 	int on_sign_failure;	/* enum policy_action */
 	int legacy_interop;
+	int header_protection;	/* enum policy_header_protection */
 };
 
 struct policy_login {

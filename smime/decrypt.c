@@ -15,7 +15,10 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "hp-private.h"
 #include "smime-private.h"
+
+#include <smx/smime-hp.h>
 
 #define DEFAULT_MAX_BYTES (64u * 1024u * 1024u)
 #define DEFAULT_MAX_CERTIFICATES 32u
@@ -38,6 +41,8 @@ struct smime_decrypt {
 	char *spool_dir;
 	struct hdr_list outer;	/* as given */
 	struct hdr_list inner;	/* Content-* of the decrypted entity */
+	struct hdr_list protected;	/* its protected fields (header
+					 * protection), or none */
 	struct hdr note;	/* the SMIME_DECRYPTED_HEADER, once run */
 	CMS_ContentInfo *cms;
 	const char *kind;
@@ -434,6 +439,46 @@ static int append_crlf(struct spool *out, const char *data, size_t len,
 	return spool_append(out, data + start, len - start);
 }
 
+static void keep_outer_senders(struct smime_decrypt *dec);
+
+/* The header fields the decrypted entity protects (RFC 9788, or the
+ * older protected-headers="v1"): looked for in its first block, or in
+ * the whole of it when an opaque signature wraps them. */
+static enum smx_status find_protected(struct smime_decrypt *dec,
+				      struct spool *plain, const char *block,
+				      size_t block_len)
+{
+	const char *type = NULL;
+	for (size_t i = 0; i < dec->inner.n; i++)
+		if (strcasecmp(dec->inner.v[i].name, "Content-Type") == 0)
+			type = dec->inner.v[i].value;
+	char *whole = NULL;
+	size_t len = block_len;
+	if (type != NULL && strcasestr(type, "pkcs7-mime") != NULL) {
+		size_t size = spool_size(plain);
+		whole = size <= dec->max_bytes ? malloc(size + 1) : NULL;
+		ssize_t got = whole != NULL && spool_rewind(plain) == 0
+				      ? spool_read(plain, whole, size) : -1;
+		if (got < 0) {
+			free(whole);
+			return SMX_TEMPFAIL;
+		}
+		len = (size_t)got;
+	}
+	struct smime_hp_found *found = NULL;
+	int n = smime_hp_find(whole != NULL ? whole : block, len, &found);
+	free(whole);
+	enum smx_status st = n < 0 ? SMX_TEMPFAIL : SMX_OK;
+	for (int i = 0; i < n && st == SMX_OK; i++)
+		if (hdr_push(&dec->protected, found[i].name,
+			     found[i].value) != 0)
+			st = SMX_TEMPFAIL;
+	smime_hp_found_free(found, n > 0 ? (size_t)n : 0);
+	if (st == SMX_OK)
+		keep_outer_senders(dec);
+	return st;
+}
+
 /* Splits the plaintext into the inner headers and the new body. */
 static enum smx_status split_plain(struct smime_decrypt *dec,
 				   struct spool *plain,
@@ -453,6 +498,17 @@ static enum smx_status split_plain(struct smime_decrypt *dec,
 		free(buf);
 		smime_err_set(err, "the decrypted content is not a MIME entity");
 		return SMX_PERMFAIL;
+	}
+	/* The header block was cut into strings: read it again for the
+	 * look at header protection, and again after it. */
+	if (spool_rewind(plain) != 0 ||
+	    spool_read(plain, buf, (size_t)got) != got ||
+	    find_protected(dec, plain, buf, (size_t)got) != SMX_OK ||
+	    spool_rewind(plain) != 0 ||
+	    spool_read(plain, buf, (size_t)got) != got) {
+		free(buf);
+		smime_err_set(err, "out of memory or spool unreadable");
+		return SMX_TEMPFAIL;
 	}
 	bool cr = false;
 	int rc = append_crlf(dec->body, buf + hlen, (size_t)got - hlen, &cr);
@@ -478,33 +534,94 @@ static unsigned occurrence(const struct hdr_list *l, size_t i)
 	return n;
 }
 
+/* The protected value of name, or NULL when the message protects no
+ * such field. */
+static const struct hdr *protected_field(const struct smime_decrypt *dec,
+					 const char *name)
+{
+	for (size_t i = 0; i < dec->protected.n; i++)
+		if (strcasecmp(dec->protected.v[i].name, name) == 0)
+			return &dec->protected.v[i];
+	return NULL;
+}
+
+/* The sender fields vouched for outside (SPF, DKIM, DMARC judge the
+ * outer From) are not replaced by other mailboxes from inside, which
+ * anyone may write: a protected From or Reply-To is taken only when it
+ * names the same addresses, and then gives the display names. */
+static void keep_outer_senders(struct smime_decrypt *dec)
+{
+	static const char *const senders[] = { "From", "Sender", "Reply-To" };
+	for (size_t k = 0; k < 3; k++) {
+		const char *outer = outer_header(dec, senders[k]);
+		for (size_t i = dec->protected.n; i-- > 0;) {
+			struct hdr *p = &dec->protected.v[i];
+			if (strcasecmp(p->name, senders[k]) != 0 ||
+			    (outer != NULL &&
+			     hp_same_mailboxes(outer, p->value)))
+				continue;
+			free(p->name);
+			free(p->value);
+			memmove(p, p + 1, (dec->protected.n - i - 1) *
+				sizeof(*p));
+			dec->protected.n--;
+		}
+	}
+}
+
+static void put_edit(struct smime_decrypt *dec, enum smime_edit_op op,
+		     const char *name, unsigned index, const char *value)
+{
+	dec->edits[dec->n_edits++] = (struct smime_header_edit){
+		op, name, index, value };
+}
+
+/* With header protection, every outer field the message protects gets
+ * the protected value: the first changed in place, any other occurrence
+ * deleted (highest first, after the Content-* deletions), and protected
+ * fields the outside lacks (removed by the sender's policy) added. The
+ * result lists what the reader gets. */
 static int build_edits(struct smime_decrypt *dec)
 {
-	size_t max = dec->outer.n + dec->inner.n + 1;
-	dec->edits = calloc(max, sizeof(*dec->edits));
+	size_t max = dec->outer.n + dec->inner.n + dec->protected.n + 1;
+	dec->edits = calloc(max + dec->outer.n, sizeof(*dec->edits));
 	dec->result = calloc(max, sizeof(*dec->result));
 	if (dec->edits == NULL || dec->result == NULL)
 		return -1;
-	for (size_t i = dec->outer.n; i-- > 0;)
-		if (is_content_header(dec->outer.v[i].name))
-			dec->edits[dec->n_edits++] = (struct smime_header_edit){
-				SMIME_EDIT_DELETE, dec->outer.v[i].name,
-				occurrence(&dec->outer, i), NULL
-			};
-	for (size_t i = 0; i < dec->outer.n; i++)
-		if (!is_content_header(dec->outer.v[i].name))
-			dec->result[dec->n_result++] = dec->outer.v[i];
+	for (size_t i = dec->outer.n; i-- > 0;) {
+		const char *name = dec->outer.v[i].name;
+		unsigned index = occurrence(&dec->outer, i);
+		if (is_content_header(name) ||
+		    (protected_field(dec, name) != NULL && index > 1))
+			put_edit(dec, SMIME_EDIT_DELETE, name, index, NULL);
+	}
+	for (size_t i = 0; i < dec->outer.n; i++) {
+		const struct hdr *h = &dec->outer.v[i];
+		const struct hdr *p = protected_field(dec, h->name);
+		if (is_content_header(h->name) ||
+		    (p != NULL && occurrence(&dec->outer, i) > 1))
+			continue;
+		if (p != NULL && strcmp(p->value, h->value) != 0)
+			put_edit(dec, SMIME_EDIT_CHANGE, h->name, 1, p->value);
+		dec->result[dec->n_result++] = p != NULL
+			? (struct hdr){ h->name, p->value } : *h;
+	}
+	for (size_t i = 0; i < dec->protected.n; i++) {
+		const struct hdr *p = &dec->protected.v[i];
+		if (outer_header(dec, p->name) != NULL ||
+		    protected_field(dec, p->name) != p)
+			continue;	/* changed above, or a repeat */
+		put_edit(dec, SMIME_EDIT_ADD, p->name, 0, p->value);
+		dec->result[dec->n_result++] = *p;
+	}
 	for (size_t i = 0; i < dec->inner.n; i++) {
-		dec->edits[dec->n_edits++] = (struct smime_header_edit){
-			SMIME_EDIT_ADD, dec->inner.v[i].name, 0,
-			dec->inner.v[i].value
-		};
+		put_edit(dec, SMIME_EDIT_ADD, dec->inner.v[i].name, 0,
+			 dec->inner.v[i].value);
 		dec->result[dec->n_result++] = dec->inner.v[i];
 	}
 	if (dec->note.value != NULL) {
-		dec->edits[dec->n_edits++] = (struct smime_header_edit){
-			SMIME_EDIT_ADD, dec->note.name, 0, dec->note.value
-		};
+		put_edit(dec, SMIME_EDIT_ADD, dec->note.name, 0,
+			 dec->note.value);
 		dec->result[dec->n_result++] = dec->note;
 	}
 	return 0;
@@ -686,6 +803,29 @@ const char *smime_decrypt_refusal(const struct smime_decrypt *dec)
 	return dec->refusal;
 }
 
+/* note, and when header protection gave the header its values, which:
+ * "; protected headers: Subject, From, To". */
+static char *protected_note(const struct smime_decrypt *dec, const char *note)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (f == NULL)
+		return NULL;
+	fputs(note, f);
+	for (size_t i = 0; i < dec->protected.n; i++) {
+		const char *name = dec->protected.v[i].name;
+		if (protected_field(dec, name) == &dec->protected.v[i])
+			fprintf(f, "%s%s", i == 0 ? "; protected headers: "
+				: ", ", name);
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 enum smx_status smime_decrypt_finish(struct smime_decrypt *dec,
 				     const char *note,
 				     struct smime_error *err)
@@ -699,7 +839,7 @@ enum smx_status smime_decrypt_finish(struct smime_decrypt *dec,
 	spool_free(&dec->plain);
 	if (st == SMX_OK && note != NULL) {
 		dec->note.name = strdup(SMIME_DECRYPTED_HEADER);
-		dec->note.value = strdup(note);
+		dec->note.value = protected_note(dec, note);
 		if (dec->note.name == NULL || dec->note.value == NULL)
 			st = SMX_TEMPFAIL;
 	}
@@ -746,6 +886,11 @@ void smime_decrypt_result_header(const struct smime_decrypt *dec, size_t i,
 	*value_r = i < dec->n_result ? dec->result[i].value : NULL;
 }
 
+size_t smime_decrypt_protected_count(const struct smime_decrypt *dec)
+{
+	return dec->done ? dec->protected.n : 0;
+}
+
 struct spool *smime_decrypt_result_body(struct smime_decrypt *dec)
 {
 	return dec->done ? dec->body : NULL;
@@ -758,6 +903,7 @@ void smime_decrypt_free(struct smime_decrypt **dec)
 		return;
 	hdr_list_free(&d->outer);
 	hdr_list_free(&d->inner);
+	hdr_list_free(&d->protected);
 	free(d->note.name);
 	free(d->note.value);
 	CMS_ContentInfo_free(d->cms);

@@ -5,6 +5,7 @@
  * The CMS object is indefinite-length BER, as every S/MIME reader
  * accepts. */
 #include "encrypt-private.h"
+#include "hp-private.h"
 #include "smime-private.h"
 
 #include <stdio.h>
@@ -63,6 +64,12 @@ oom:
 fail:
 	smime_encrypt_free(&m);
 	return st;
+}
+
+void smime_encrypt_protect(struct smime_encrypt *m,
+			   const struct smime_hp *hp)
+{
+	entity_set_hp(m->entity, hp);
 }
 
 enum smime_enc_content smime_encrypt_content(const struct smime_encrypt *m)
@@ -129,8 +136,13 @@ static int make_edits(struct smime_encrypt *m, const struct smime_entity *orig)
 	struct outer_header want[OUTER_MAX_WANTED];
 	size_t n_want = outer_pkcs7_container(m->content_type, want);
 	m->edits = outer_edits(orig, want, n_want, &m->n_edits);
+	/* Header protection's edits (Subject, Comments, Keywords) touch
+	 * no name of the container's, so their order does not matter. */
+	if (m->edits == NULL ||
+	    hp_append_edits(&m->edits, &m->n_edits, entity_hp(orig)) != 0)
+		return -1;
 	m->names = calloc(m->n_edits + 1, sizeof(*m->names));
-	if (m->edits == NULL || m->names == NULL)
+	if (m->names == NULL)
 		return -1;
 	for (size_t i = 0; i < m->n_edits; i++) {
 		if ((m->names[i] = strdup(m->edits[i].name)) == NULL)

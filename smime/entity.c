@@ -2,9 +2,11 @@
 /* The MIME entity to sign: the message's Content-* headers and body in
  * canonical form (CRLF, 7-bit). GMime parses the structure and writes
  * re-encoded parts; this file only decides which parts need it. */
+#include "hp-private.h"
 #include "smime-private.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +29,7 @@ struct smime_entity {
 	struct tmpstore *raw;	/* entity headers, blank line, body as given */
 	struct tmpstore *out;	/* the canonical entity */
 	unsigned flags;
+	const struct smime_hp *hp;	/* header protection, or NULL */
 };
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
@@ -112,6 +115,49 @@ static int write_header(struct smime_entity *e, const struct hdr *h)
 	return tmpstore_write(e->raw, "\r\n", 2);
 }
 
+void entity_set_hp(struct smime_entity *e, const struct smime_hp *hp)
+{
+	e->hp = hp;
+}
+
+const struct smime_hp *entity_hp(const struct smime_entity *e)
+{
+	return e->hp;
+}
+
+/* With header protection: the protected fields and HP-Outer first. */
+static int write_protected(struct smime_entity *e)
+{
+	if (e->hp == NULL)
+		return 0;
+	char *block = smime_hp_inner_block(e->hp);
+	int rc = block != NULL ? tmpstore_write(e->raw, block, strlen(block))
+			       : -1;
+	for (const char *v = block; v != NULL && *v != '\0'; v++)
+		if ((unsigned char)*v & 0x80)
+			e->flags |= SMIME_ENTITY_8BIT_LEFT;
+	free(block);
+	return rc;
+}
+
+/* A Content-Type with the hp parameter of header protection added. */
+static int write_protected_type(struct smime_entity *e, const char *value)
+{
+	size_t len = strlen(value);
+	while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t' ||
+			   value[len - 1] == '\r' || value[len - 1] == '\n' ||
+			   value[len - 1] == ';'))
+		len--;
+	char name[] = "Content-Type";
+	struct hdr typed = { name, NULL, true };
+	if (asprintf(&typed.value, "%.*s; %s", (int)len, value,
+		     hp_content_type_param(e->hp)) < 0)
+		return -1;
+	int rc = write_header(e, &typed);
+	free(typed.value);
+	return rc;
+}
+
 /* The header block of the entity: the Content-* headers in their order,
  * or the RFC 2045 default type when there is no Content-Type. */
 static int start_body(struct smime_entity *e)
@@ -121,18 +167,31 @@ static int start_body(struct smime_entity *e)
 	for (size_t i = 0; i < e->n_hdrs; i++)
 		if (strcasecmp(e->hdrs[i].name, "Content-Type") == 0)
 			has_type = true;
+	if (write_protected(e) != 0)
+		return -1;
 	if (!has_type) {
 		static const char deflt[] =
-			"Content-Type: text/plain; charset=us-ascii\r\n";
-		if (tmpstore_write(e->raw, deflt, sizeof(deflt) - 1) != 0)
+			"Content-Type: text/plain; charset=us-ascii";
+		if (e->hp != NULL ? write_protected_type(
+			    e, deflt + strlen("Content-Type:")) != 0
+		    : (tmpstore_write(e->raw, deflt, sizeof(deflt) - 1) != 0 ||
+		       tmpstore_write(e->raw, "\r\n", 2) != 0))
 			return -1;
 		e->flags |= SMIME_ENTITY_DEFAULT_TYPE;
 	}
+	bool typed = false;
 	for (size_t i = 0; i < e->n_hdrs; i++) {
 		const struct hdr *h = &e->hdrs[i];
-		if (h->mime && strcasecmp(h->name, "MIME-Version") != 0 &&
-		    write_header(e, h) != 0)
+		if (!h->mime || strcasecmp(h->name, "MIME-Version") == 0)
+			continue;
+		bool type = strcasecmp(h->name, "Content-Type") == 0;
+		if (e->hp != NULL && type && !typed) {
+			typed = true;
+			if (write_protected_type(e, h->value) != 0)
+				return -1;
+		} else if (write_header(e, h) != 0) {
 			return -1;
+		}
 	}
 	return tmpstore_write(e->raw, "\r\n", 2);
 }
@@ -388,7 +447,10 @@ enum smx_status smime_entity_finish(struct smime_entity *e,
 		smime_err_set(err, "GMime cannot parse the MIME structure");
 		return SMX_PERMFAIL;
 	}
-	int changed = plan_object(e, top, 0);
+	int shown = hp_legacy_display(e->hp, top);
+	int changed = shown < 0 ? -1 : plan_object(e, top, 0);
+	if (changed >= 0)
+		changed |= shown;
 	enum smx_status st = SMX_TEMPFAIL;
 	if (changed < 0)
 		smime_err_set(err, "cannot read the stored message");

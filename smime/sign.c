@@ -3,6 +3,7 @@
  * into the new body; the signature follows (clear-signed), or the whole
  * SignedData is written base64 (opaque). Nothing bigger than the
  * threshold is held in memory. */
+#include "hp-private.h"
 #include "smime-private.h"
 #include "signer.h"
 
@@ -130,7 +131,14 @@ static int make_edits(struct smime_sign *m)
 	}
 	m->edits = outer_edits(m->entity, m->container, m->n_container,
 			       &m->n_edits);
-	return m->edits != NULL ? 0 : -1;
+	if (m->edits == NULL)
+		return -1;
+	return hp_append_edits(&m->edits, &m->n_edits, entity_hp(m->entity));
+}
+
+void smime_sign_protect(struct smime_sign *m, const struct smime_hp *hp)
+{
+	entity_set_hp(m->entity, hp);
 }
 
 const struct smime_entity *sign_entity(const struct smime_sign *m)

@@ -14,7 +14,8 @@ lines=$(wc -l <README.md)
 for page in docs/install.md docs/signing.md docs/encryption.md docs/verification.md \
             docs/decryption.md docs/store.md docs/ca.md docs/directory.md \
             docs/metrics.md docs/design.md docs/troubleshooting.md \
-            docs/postfix-final-recipients.md bench/README.md tests/README.md; do
+            docs/postfix-final-recipients.md docs/header-protection.md \
+            bench/README.md tests/README.md; do
   [ -f "$page" ] || fail "$page is missing"
   grep -qF "($page)" README.md || grep -qF "(${page#docs/})" README.md \
     || fail "README.md does not link to $page"

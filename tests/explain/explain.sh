@@ -82,6 +82,7 @@ has "encryption: required (domain partner.example)"
 has "legacy_interop: yes (address bob@partner.example)"
 has "certificate: $BOB"
 has "encrypt:    yes (legacy forms)"
+has "header protection: off (built-in)"
 has "action:     send"
 expect_rc 0 ctl --json explain --from alice@example.com --to bob@partner.example
 [ "$(json 'd["direction"]')" = outbound ] || fail "json direction"

@@ -5,6 +5,7 @@
  * smime_encrypt_*, applies the header edits and writes the result.
  *
  * smx-encrypt-message [--sign-key K --sign-cert C [--chain P] [--opaque]]
+ *     [--header-protection]
  *     { [--caps CAPS.der] [--legacy] --rcpt CERT.pem }...
  *     [--threshold BYTES] [--dir DIR] [--max-rss-mb N] IN OUT
  *
@@ -22,6 +23,7 @@
 #include <openssl/pem.h>
 
 #include <smx/smime-encrypt.h>
+#include <smx/smime-hp.h>
 
 #define MAX_RCPTS 64
 
@@ -33,6 +35,7 @@ struct header {
 struct args {
 	const char *sign_key, *sign_cert, *chain, *in, *out, *dir;
 	bool opaque;
+	bool header_protection;	/* RFC 9788, as policy "baseline" */
 	size_t threshold;
 	long max_rss_mb;
 	struct smime_recipient rcpts[MAX_RCPTS];
@@ -110,6 +113,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		const char *o = argv[i];
 		if (strcmp(o, "--opaque") == 0)
 			a->opaque = true;
+		else if (strcmp(o, "--header-protection") == 0)
+			a->header_protection = true;
 		else if (strcmp(o, "--legacy") == 0)
 			legacy = true;
 		else if (o[0] != '-' || o[1] != '-') {
@@ -246,7 +251,8 @@ static void check(enum smx_status st, const struct smime_error *err)
 /* Signs headers + body read from in; returns the finished signing. */
 static struct smime_sign *sign_first(const struct args *a,
 				     struct smime_signer **signer_r,
-				     struct header *h, size_t n, FILE *in)
+				     struct header *h, size_t n, FILE *in,
+				     const struct smime_hp *hp)
 {
 	struct smime_sign_options so = { a->opaque ? SMIME_SIGN_OPAQUE :
 		SMIME_SIGN_CLEAR, SMIME_DIGEST_SHA256, a->threshold, a->dir };
@@ -262,6 +268,8 @@ static struct smime_sign *sign_first(const struct args *a,
 	X509_free(cert);
 	sk_X509_pop_free(chain, X509_free);
 	struct smime_sign *sign = smime_sign_begin(*signer_r);
+	if (hp != NULL)
+		smime_sign_protect(sign, hp);
 	char buf[65536];
 	size_t r;
 	for (size_t i = 0; i < n; i++)
@@ -304,6 +312,7 @@ int main(int argc, char **argv)
 	struct smime_encrypt *enc = NULL;
 	if (parse_args(argc, argv, &a) != 0)
 		die("usage: [--sign-key K --sign-cert C [--chain P] [--opaque]]"
+		    " [--header-protection]"
 		    " {[--caps DER] [--legacy] --rcpt CERT}... [--threshold N]"
 		    " [--dir D] [--max-rss-mb N] IN OUT");
 	struct smime_encrypt_options eo = { a.threshold, a.dir };
@@ -314,8 +323,15 @@ int main(int argc, char **argv)
 	size_t n;
 	struct header *h = read_headers(in, &n);
 	long rss_before = peak_rss_kb();
+	struct smime_hp *hp = a.header_protection
+		? smime_hp_new(SMIME_HP_CIPHER) : NULL;
+	for (size_t i = 0; hp != NULL && i < n; i++)
+		if (smime_hp_header(hp, h[i].name, h[i].value) != SMX_OK)
+			die("out of memory");
+	if (hp != NULL && a.sign_key == NULL)
+		smime_encrypt_protect(enc, hp);
 	if (a.sign_key != NULL) {
-		sign = sign_first(&a, &signer, h, n, in);
+		sign = sign_first(&a, &signer, h, n, in, hp);
 		check(smime_encrypt_signed(enc, sign, &err), &err);
 		smime_sign_free(&sign);
 	} else {
@@ -326,6 +342,7 @@ int main(int argc, char **argv)
 	write_result(enc, h, n, a.out);
 	report(enc, grown_mb);
 	smime_encrypt_free(&enc);
+	smime_hp_free(&hp);
 	smime_signer_free(&signer);
 	for (size_t i = 0; i < n; i++) {
 		free(h[i].name);

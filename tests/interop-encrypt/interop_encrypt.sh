@@ -324,9 +324,12 @@ dec_nss $n dave
 echo "ok: $n decrypts with openssl; gpgsm and NSS read it as the PKCS#1 recipient"
 
 # --- signed, then encrypted: the inner signature verifies everywhere ------
-# verify_inner NAME MODE SAMPLE: NAME.ref is the decrypted signed entity.
+# verify_inner NAME MODE SAMPLE [protected]: NAME.ref is the decrypted
+# signed entity; the content signed is SAMPLE's (with "protected": its
+# header fields are inside too, so it is not compared); NAME.signed is
+# the content gpgsm saw.
 verify_inner() {
-  local n=$1 mode=$2 s=$3
+  local n=$1 mode=$2 s=$3 protected=${4:-}
   # (clear-signed: not with -binary, see tests/interop-sign)
   local bin=-binary
   [ $mode = clear ] && bin=
@@ -334,7 +337,8 @@ verify_inner() {
     2> $n.verify.log || fail "$n: openssl: inner signature: $(cat $n.verify.log)"
   if [ $mode = clear ]; then
     mc extract-clear $n.ref $n.signed $n.p7s
-    mc compare $s.eml $n.signed || fail "$n: signed content differs from $s"
+    [ -n "$protected" ] || mc compare $s.eml $n.signed ||
+      fail "$n: signed content differs from $s"
     GNUPGHOME=$W/gnupg-bob gpgsm --batch --verify $n.p7s $n.signed > $n.gv.log 2>&1 ||
       fail "$n: gpgsm: inner signature: $(tail -3 $n.gv.log)"
     cmsutil -D -i $n.p7s -c $n.signed -d sql:nss-bob -u 4 > /dev/null 2> $n.nv.log ||
@@ -347,7 +351,9 @@ verify_inner() {
       fail "$n: NSS: inner signature: $(cat $n.nv.log)"
     cmp -s $n.gcontent $n.ncontent || fail "$n: gpgsm and NSS see different content"
     cmp -s $n.gcontent $n.content || fail "$n: gpgsm and openssl see different content"
-    mc compare $s.eml $n.content || fail "$n: signed content differs from $s"
+    cp $n.gcontent $n.signed
+    [ -n "$protected" ] || mc compare $s.eml $n.content ||
+      fail "$n: signed content differs from $s"
   fi
   grep -q "Good signature" $n.gv.log || fail "$n: gpgsm: no good signature"
 }
@@ -369,6 +375,27 @@ for mode in clear opaque; do
     verify_inner $n $mode $s
     echo "ok: $n: decrypts and the inner signature verifies with openssl, gpgsm and NSS"
   done
+done
+
+# --- header protection (RFC 9788): the protected entity is still what
+# every peer decrypts, and its signature (over the protected header
+# fields) verifies with all three.
+for mode in clear opaque; do
+  n=hp-$mode
+  opts=(--sign-key alice.key --sign-cert alice.pem --chain inter.pem
+        --rcpt bob.pem --header-protection)
+  [ $mode = opaque ] && opts+=(--opaque)
+  encrypt $n utf8 enveloped-data rsa-pkcs1v15 "${opts[@]}"
+  grep -q '^Subject: \[\.\.\.\]' $n.eml || fail "$n: outer Subject is not [...]"
+  dec_openssl $n bob
+  dec_gpgsm $n bob
+  dec_nss $n bob
+  verify_inner $n $mode utf8 protected
+  subject=$(grep -m1 '^Subject:' utf8.eml | tr -d '\r')
+  grep -q "^$subject" $n.signed || fail "$n: the signed entity lacks '$subject'"
+  grep -qi '^Content-Type: .*hp="\{0,1\}cipher' $n.signed ||
+    fail "$n: the signed entity is not marked hp=cipher"
+  echo "ok: $n: header protection: decrypts, inner signature verifies with openssl, gpgsm and NSS"
 done
 
 # --- unusable certificates: refused, named ---------------------------------

@@ -454,6 +454,68 @@ static void legacy_interop_follows_recipient_domain(void **state)
 	policy_decision_release(&d);
 }
 
+/* Header protection: off by default; a recipient's layer turns it on
+ * for the whole message (the stricter wins, one header for all); the
+ * sender's own layer raises it; not for mail the client signed; nothing
+ * signed or encrypted, nothing to protect. */
+static void header_protection_stricter_wins(void **state)
+{
+	(void)state;
+	struct cfg_errors errors = { 0 };
+	struct cfg *cfg = load_text("hp.conf",
+		"milter: { internal_domains = [ \"example.com\" ]; };\n"
+		"policy: { domains: (\n"
+		"  { domain = \"hp.example\"; header_protection = \"baseline\"; },\n"
+		"  { domain = \"off.example\"; header_protection = \"off\"; },\n"
+		"  { domain = \"plain.example\"; encrypt = \"never\"; sign = \"never\"; } );\n"
+		"  addresses: ( { address = \"hider@example.com\";\n"
+		"                 header_protection = \"baseline\"; } ); };\n",
+		&errors);
+	assert_non_null(cfg);
+	struct policy_decision d;
+	struct policy_rcpt_input r[] = {
+		{ "x@off.example", POLICY_AVAILABLE },
+		{ "y@hp.example", POLICY_AVAILABLE } };
+	decide(cfg->policy, "alice@example.com", "alice@example.com", "s",
+	       NULL, r, 1, POLICY_AVAILABLE, &d);
+	assert_int_equal(d.header_protection, POLICY_HP_OFF);
+	assert_string_equal(d.hp_source.layer, "domain off.example");
+	policy_decision_release(&d);
+	decide(cfg->policy, "alice@example.com", "alice@example.com", "s",
+	       NULL, r, 2, POLICY_AVAILABLE, &d);
+	assert_true(d.encrypt);
+	assert_int_equal(d.header_protection, POLICY_HP_BASELINE);
+	assert_string_equal(d.hp_source.layer, "domain hp.example");
+	assert_non_null(strstr(d.reason, "header protection baseline "
+			       "(domain hp.example)"));
+	policy_decision_release(&d);
+	decide(cfg->policy, "hider@example.com", NULL, "s", NULL, r, 1,
+	       POLICY_AVAILABLE, &d);
+	assert_int_equal(d.header_protection, POLICY_HP_BASELINE);
+	assert_string_equal(d.hp_source.layer, "address hider@example.com");
+	policy_decision_release(&d);
+	struct policy_message_input in = {
+		.direction = POLICY_OUTBOUND, .sender = "alice@example.com",
+		.from = "alice@example.com", .auth_login = "alice@example.com",
+		.rcpts = r + 1, .n_rcpts = 1, .signing_key = POLICY_AVAILABLE,
+		.can_sign = true, .client_signed = true,
+	};
+	assert_int_equal(policy_decide(cfg->policy, &in, &d), 0);
+	assert_true(d.encrypt && !d.sign);
+	assert_int_equal(d.header_protection, POLICY_HP_OFF);
+	assert_non_null(strstr(d.reason, "no header protection: signed by "
+			       "the client"));
+	policy_decision_release(&d);
+	struct policy_rcpt_input plain[] = { { "z@plain.example",
+					       POLICY_AVAILABLE } };
+	decide(cfg->policy, "hider@example.com", NULL, "s", NULL, plain, 1,
+	       POLICY_AVAILABLE, &d);
+	assert_false(d.sign || d.encrypt);
+	assert_int_equal(d.header_protection, POLICY_HP_OFF);
+	policy_decision_release(&d);
+	cfg_unref(&cfg);
+}
+
 /* Every combination of three recipients' levels, certificate states,
  * triggers and key states: the message never goes out in clear while
  * any recipient's level is required, and encryption always covers every
@@ -556,6 +618,7 @@ int main(void)
 		cmocka_unit_test(client_protected_messages_are_left_alone),
 		cmocka_unit_test(directions_and_internal_mail),
 		cmocka_unit_test(legacy_interop_follows_recipient_domain),
+		cmocka_unit_test(header_protection_stricter_wins),
 		cmocka_unit_test(fail_closed_for_every_combination),
 		cmocka_unit_test(policy_errors_have_lines),
 	};

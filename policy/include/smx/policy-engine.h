@@ -27,6 +27,10 @@ enum policy_action { POLICY_ACTION_UNSET, POLICY_ACTION_SEND,
 enum policy_mixed { POLICY_MIXED_ALL_OR_NOTHING, POLICY_MIXED_SPLIT };
 enum policy_internal { POLICY_INTERNAL_PASS, POLICY_INTERNAL_SIGN,
 		       POLICY_INTERNAL_OUTBOUND };
+/* Header protection (RFC 9788): off, or the baseline header
+ * confidentiality policy. Ordered: the stricter value is the higher. */
+enum policy_header_protection { POLICY_HP_UNSET, POLICY_HP_OFF,
+				POLICY_HP_BASELINE };
 
 /* What the caller found out about a certificate or key. */
 enum policy_availability {
@@ -102,6 +106,8 @@ struct policy_rcpt_level {
 	struct policy_source encrypt;
 	struct policy_source on_missing;
 	struct policy_source legacy_interop;
+	struct policy_source header_protection;	/* raised by the sender's
+						 * own layers, like encrypt */
 };
 void policy_rcpt_level(const struct policy *policy, const char *sender,
 		       const char *rcpt, struct policy_rcpt_level *out);
@@ -173,6 +179,12 @@ struct policy_decision {
 					 * the caller may enroll one */
 	bool encrypt;
 	bool legacy_interop;		/* some recipient needs legacy forms */
+	/* Header protection for the whole message: the stricter of the
+	 * recipients' settings wins (one message, one header); OFF when
+	 * the message is neither signed nor encrypted. hp_source names the
+	 * recipient's layer that decided it. */
+	enum policy_header_protection header_protection;
+	struct policy_source hp_source;
 	bool strip_subject_tag;		/* remove the tag from Subject */
 	bool strip_trigger_header;	/* remove the trigger header */
 	struct policy_source sign_source;
@@ -211,5 +223,6 @@ char *policy_header_text(const char *raw);
 const char *policy_sign_name(enum policy_sign value);
 const char *policy_encrypt_name(enum policy_encrypt value);
 const char *policy_action_name(enum policy_action value);
+const char *policy_hp_name(enum policy_header_protection value);
 
 #endif

@@ -141,6 +141,11 @@ size_t smime_decrypt_result_header_count(const struct smime_decrypt *dec);
 void smime_decrypt_result_header(const struct smime_decrypt *dec, size_t i,
 				 const char **name_r, const char **value_r);
 
+/* After SMX_OK from finish (or run): how many header fields the message
+ * protected (header protection) that the delivered header now carries;
+ * 0 when none. */
+size_t smime_decrypt_protected_count(const struct smime_decrypt *dec);
+
 /* After SMX_OK from finish (or run): the new body with CRLF line ends, owned by dec;
  * read it with spool_rewind() and spool_read(). */
 struct spool *smime_decrypt_result_body(struct smime_decrypt *dec);

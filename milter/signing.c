@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Signing at end of message. Keys are decrypted and signers built once
- * per identity, then kept for SIGNER_TTL seconds, so that a busy gateway
- * does not unseal a key per message while a re-imported or revoked
- * identity still takes effect within minutes. */
+ * per identity and configuration snapshot, then kept for SIGNER_TTL
+ * seconds, so that a busy gateway does not unseal a key per message
+ * while a re-imported or revoked identity still takes effect within
+ * minutes. A signer carries the snapshot's sign_format and sign_digest:
+ * one built for an older snapshot (by a message that began before a
+ * reload) is never used for a message of a newer one. */
 #include "signing.h"
 
 #include <openssl/x509.h>
@@ -25,6 +28,7 @@
 
 struct cached_signer {
 	char fingerprint[65];
+	unsigned long generation;	/* of the snapshot it was built from */
 	struct smime_signer *signer;
 	time_t loaded;
 	unsigned refs;		/* the cache's own reference counts one */
@@ -57,14 +61,17 @@ void signing_cache_clear(void)
 	}
 }
 
-/* Finds a fresh signer for fingerprint and takes a reference, or NULL. */
-static struct cached_signer *cache_find(const char *fingerprint, time_t now)
+/* Finds a fresh signer for fingerprint built from the snapshot of
+ * generation and takes a reference, or NULL. */
+static struct cached_signer *cache_find(const char *fingerprint,
+					unsigned long generation, time_t now)
 {
 	struct cached_signer *hit = NULL;
 	pthread_mutex_lock(&cache_lock);
 	for (size_t i = 0; i < SIGNER_CACHE_SIZE && hit == NULL; i++)
 		if (cache[i] != NULL &&
 		    strcmp(cache[i]->fingerprint, fingerprint) == 0 &&
+		    cache[i]->generation == generation &&
 		    now - cache[i]->loaded < SIGNER_TTL) {
 			hit = cache[i];
 			hit->refs++;
@@ -73,13 +80,20 @@ static struct cached_signer *cache_find(const char *fingerprint, time_t now)
 	return hit;
 }
 
-/* Puts c in the cache (replacing the same identity or the oldest). */
+/* Puts c in the cache (replacing the same identity or the oldest); a
+ * signer of an older snapshot never replaces one of a newer. */
 static void cache_insert(struct cached_signer *c)
 {
 	struct cached_signer *evicted = NULL;
 	pthread_mutex_lock(&cache_lock);
 	size_t slot = 0;
 	for (size_t i = 0; i < SIGNER_CACHE_SIZE; i++) {
+		if (cache[i] != NULL &&
+		    strcmp(cache[i]->fingerprint, c->fingerprint) == 0 &&
+		    cache[i]->generation > c->generation) {
+			pthread_mutex_unlock(&cache_lock);
+			return;
+		}
 		if (cache[i] == NULL || strcmp(cache[i]->fingerprint,
 					       c->fingerprint) == 0) {
 			slot = i;
@@ -234,6 +248,7 @@ static enum smx_status make_signer(struct store *store, const struct cfg *cfg,
 		goto done;
 	}
 	memcpy(c->fingerprint, sc->fingerprint, sizeof(c->fingerprint));
+	c->generation = cfg->generation;
 	c->loaded = time(NULL);
 	c->refs = 1;	/* the caller's */
 	cache_insert(c);
@@ -255,7 +270,8 @@ static enum smx_status get_signer(struct store *store, const struct cfg *cfg,
 	/* The identity this message's decision selected, if its signer is
 	 * cached: no store query at all (the common case). */
 	if (strcmp(decided.from, from) == 0 &&
-	    (*out = cache_find(decided.fingerprint, time(NULL))) != NULL)
+	    (*out = cache_find(decided.fingerprint, cfg->generation,
+			       time(NULL))) != NULL)
 		return SMX_OK;
 	struct store_selection *sel = NULL;
 	enum smx_status st = store_select(store, from, STORE_PURPOSE_SIGN,
@@ -267,13 +283,14 @@ static enum smx_status get_signer(struct store *store, const struct cfg *cfg,
 		return st == SMX_NOTFOUND ? SMX_PERMFAIL : st;
 	}
 	const struct store_cert *sc = sel->items[0].cert;
-	*out = cache_find(sc->fingerprint, time(NULL));
+	*out = cache_find(sc->fingerprint, cfg->generation, time(NULL));
 	if (*out == NULL) {
 		/* One loader at a time: when a burst of first messages from
 		 * one sender arrives, the others find its signer cached
 		 * instead of each decrypting the key again. */
 		pthread_mutex_lock(&load_lock);
-		*out = cache_find(sc->fingerprint, time(NULL));
+		*out = cache_find(sc->fingerprint, cfg->generation,
+				  time(NULL));
 		if (*out == NULL)
 			st = make_signer(store, cfg, sc, from, out, err);
 		pthread_mutex_unlock(&load_lock);

@@ -124,8 +124,9 @@ static enum smx_status add_extras(struct store *store, const struct cfg *cfg,
 }
 
 enum smx_status recipients_collect(struct store *store, const struct cfg *cfg,
+				   const struct plan *plan,
 				   const struct policy_decision *d,
-				   const char *from, struct enc_recipients *out,
+				   struct enc_recipients *out,
 				   char *why, size_t size)
 {
 	*out = (struct enc_recipients){ NULL, 0 };
@@ -137,20 +138,22 @@ enum smx_status recipients_collect(struct store *store, const struct cfg *cfg,
 	for (size_t i = 0; i < d->n_rcpts; i++) {
 		if (!d->rcpts[i].encrypt_to)
 			continue;
-		X509 *cert = NULL;
-		unsigned caps = 0;
-		enum smx_status st = best_cert(store, d->rcpts[i].address, &cert,
-					       &caps);
-		if (st != SMX_OK) {
+		const struct store_cert *c = plan_rcpt_cert(plan, i);
+		X509 *cert = c != NULL ? store_cert_x509(c) : NULL;
+		if (cert == NULL) {
+			enum smx_status st = c == NULL ? SMX_NOTFOUND
+							: SMX_PERMFAIL;
 			snprintf(why, size, "certificate of <%s> unavailable "
-				 "(%s)", d->rcpts[i].address, smx_status_name(st));
+				 "(%s)", d->rcpts[i].address,
+				 smx_status_name(st));
 			return st == SMX_NOTFOUND ? SMX_TEMPFAIL : st;
 		}
-		if (push(out, cert, caps,
+		if (push(out, cert, plan->rcpts[i].caps,
 			 d->rcpts[i].level.legacy_interop.value == 2) != 0)
 			return SMX_TEMPFAIL;
 	}
-	return add_extras(store, cfg, from, d->legacy_interop, out, why, size);
+	return add_extras(store, cfg, plan->from, d->legacy_interop, out, why,
+			  size);
 }
 
 void recipients_release(struct enc_recipients *r)

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Decisions and their log lines.
+/* Decisions and their log lines. The end of a message reads top to
+ * bottom in decide_message: classify, gather the facts once (plan_gather,
+ * shared with smimectl explain), decide (the policy engine, then
+ * auto-enrollment), carry the decision out (outbound.c; inbound.c for
+ * inbound mail), reply (policy_message_reply) and log one line.
  *
  * Certificates and keys come from the store. A recipient whose policy
  * requires encryption and who has no usable certificate is refused (or

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """Runs a table of messages through the running milter and through
 smimectl explain --message, and requires the same decision: direction,
-action, and every reason of the policy.
+action, and every reason of the policy; and the same reply to a
+recipient refused at RCPT time.
 
 usage: agrees_with_milter.py PORT LOG CTL CONF MESSAGES_DIR
 MESSAGES_DIR holds NAME.eml for every row of CASES (made by the shell
@@ -57,6 +58,13 @@ CASES = [
     ("no-key", "zoe@example.com", "zoe@example.com",
      ["dave@other.example"]),
 ]
+
+# Recipients refused at RCPT time: sender, login, recipient.
+RCPT_CASES = [
+    ("alice@example.com", "alice@example.com", "nocert@partner.example"),
+]
+REPLIES = {"reject": "550 5.7.1", "tempfail": "450 4.7.1",
+           "split": "452 4.5.3"}
 
 WAIT = 10 * int(os.environ.get("SMX_TIMEOUT_SCALE", "1"))
 
@@ -128,9 +136,40 @@ def explain_decision(ctl, conf, sender, login, rcpts, path):
     return d["direction"], action, d["reasons"]
 
 
+def rcpt_reply(port, sender, login, rcpt):
+    """The milter's reply to RCPT TO: 'accept' or 'CODE XCODE text'."""
+    m = Milter(port)
+    m.open("127.0.0.1")
+    m.send(b"D", b"M" + b"{auth_authen}\0" + login.encode() + b"\0")
+    m.expect(b"c", b"M", b"<" + sender.encode() + b">\0")
+    cmd, text = m.ask(b"R", b"<" + rcpt.encode() + b">\0")
+    m.send(b"Q")
+    m.close()
+    return "accept" if cmd == b"c" else text
+
+
+def explain_rcpt(ctl, conf, sender, login, rcpt):
+    cmd = [ctl, "-c", conf, "--json", "explain", "--from", sender,
+           "--login", login, "--to", rcpt]
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, check=False).stdout
+    r = json.loads(out)["recipients"][0]
+    if r["at_rcpt"] == "accept":
+        return "accept"
+    return "%s %s" % (REPLIES[r["at_rcpt"]], r["at_rcpt_reason"])
+
+
 def main():
     port, log, ctl, conf, msgs = sys.argv[1:6]
     bad = 0
+    for sender, login, rcpt in RCPT_CASES:
+        got = rcpt_reply(int(port), sender, login, rcpt)
+        want = explain_rcpt(ctl, conf, sender, login, rcpt)
+        if got != want:
+            print("FAIL: RCPT TO <%s>: milter %r, explain %r" %
+                  (rcpt, got, want), file=sys.stderr)
+            bad += 1
+        else:
+            print("ok: RCPT TO <%s>: %s" % (rcpt, got))
     for n, (name, sender, login, rcpts) in enumerate(CASES):
         path = os.path.join(msgs, name + ".eml")
         qid = "A%02d" % n

@@ -123,6 +123,18 @@ static enum smx_status add_extras(struct store *store, const struct cfg *cfg,
 	return push(out, cert, 0, legacy) == 0 ? SMX_OK : SMX_TEMPFAIL;
 }
 
+/* Why recipient i of the plan has no certificate to encrypt to: one the
+ * store holds but OpenSSL cannot read (permanent), the store did not
+ * answer (temporary), or none is usable since RCPT time. */
+static enum smx_status unavailable(const struct plan *plan, size_t i,
+				   const struct store_cert *c)
+{
+	if (c != NULL)
+		return SMX_PERMFAIL;
+	return plan->rcpts[i].selected == POLICY_UNKNOWN ? SMX_TEMPFAIL
+							 : SMX_NOTFOUND;
+}
+
 enum smx_status recipients_collect(struct store *store, const struct cfg *cfg,
 				   const struct plan *plan,
 				   const struct policy_decision *d,
@@ -141,8 +153,7 @@ enum smx_status recipients_collect(struct store *store, const struct cfg *cfg,
 		const struct store_cert *c = plan_rcpt_cert(plan, i);
 		X509 *cert = c != NULL ? store_cert_x509(c) : NULL;
 		if (cert == NULL) {
-			enum smx_status st = c == NULL ? SMX_NOTFOUND
-							: SMX_PERMFAIL;
+			enum smx_status st = unavailable(plan, i, c);
 			snprintf(why, size, "certificate of <%s> unavailable "
 				 "(%s)", d->rcpts[i].address,
 				 smx_status_name(st));

@@ -106,13 +106,15 @@ static void gather_rcpt(struct store *store, const struct plan_message *m,
 	else if (m->availability != NULL)
 		r->cert = m->availability(m->availability_ctx, rcpt);
 	else {
-		r->cert = select_certs(store, rcpt, STORE_PURPOSE_ENCRYPT,
-				       &r->sel);
+		r->cert = r->selected = select_certs(
+			store, rcpt, STORE_PURPOSE_ENCRYPT, &r->sel);
 		r->caps = caps_of(r->sel);
 		return;
 	}
+	r->selected = POLICY_MISSING;
 	if (r->cert == POLICY_AVAILABLE) {
-		(void)select_certs(store, rcpt, STORE_PURPOSE_ENCRYPT, &r->sel);
+		r->selected = select_certs(store, rcpt, STORE_PURPOSE_ENCRYPT,
+					   &r->sel);
 		r->caps = caps_of(r->sel);
 	}
 }

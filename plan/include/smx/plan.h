@@ -49,6 +49,8 @@ struct plan_rcpt {
 	struct store_selection *sel;	/* encryption certificates: usable
 					 * first; NULL when not asked or the
 					 * store failed */
+	enum policy_availability selected;	/* the store's answer for sel
+						 * (MISSING when not asked) */
 	unsigned caps;			/* SMIMECapabilities of the best
 					 * (SMIME_CAP_*), 0 when unknown */
 };

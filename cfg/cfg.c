@@ -192,6 +192,9 @@ static void cfg_destroy(struct cfg *cfg)
 	free(cfg);
 }
 
+/* The generation of the last snapshot loaded (the first gets 1). */
+static unsigned long generations;
+
 struct cfg *cfg_load(const char *path, struct cfg_errors *errors)
 {
 	struct cfg_report report = { .file = path, .errors = errors };
@@ -205,6 +208,8 @@ struct cfg *cfg_load(const char *path, struct cfg_errors *errors)
 		goto fail;
 	}
 	cfg->refs = 1;
+	cfg->generation = __atomic_add_fetch(&generations, 1,
+					     __ATOMIC_RELAXED);
 	include_dir = set_include_dir(&lc, path);
 	report.dir = include_dir;
 	errno = 0;

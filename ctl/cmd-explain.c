@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* smimectl explain: the decision the milter would make for a message,
- * without sending anything. The same policy engine (policy_classify,
- * policy_rcpt_decide, policy_decide) is fed the same kind of input the
- * milter builds: the signing key and each recipient's certificate are
- * looked up in the store with store_select, the one selection rule. The
- * directory is not contacted; certificates it returned earlier are in the
- * store. Exit 0: the message would be sent; 2: refused or deferred
- * (wholly, or some recipient at RCPT time); 1: usage error. */
+ * without sending anything. The facts are gathered by the milter's own
+ * code (plan_gather: the From identity, the store's selections, the
+ * triggers, the client's protection checked against the body) and
+ * decided by the same policy engine. The directory is not contacted;
+ * certificates it returned earlier are in the store. Exit 0: the message
+ * would be sent; 2: refused or deferred (wholly, or some recipient at
+ * RCPT time); 1: usage error. */
 #include "ctl.h"
 
 #include <arpa/inet.h>
@@ -19,13 +19,14 @@
 #include <time.h>
 
 #include <smx/mailaddr.h>
+#include <smx/plan.h>
 #include <smx/policy-engine.h>
 #include <smx/policy.h>
-#include <smx/smime-protection.h>
+#include <smx/spool.h>
 
 struct header {
 	char *name;
-	const char *value;
+	char *value;
 };
 
 struct args {
@@ -35,14 +36,16 @@ struct args {
 	const char *subject;
 	const char *login;		/* NULL: the From address */
 	bool inbound;			/* --client inbound */
-	struct header *headers;
+	struct header *headers;		/* --header, then --message's */
 	size_t n_headers;
+	struct spool *body;		/* --message's body, or NULL */
 };
 
-/* One lookup in the store, as the milter's availability checks do it. */
+/* One lookup in the store, as the plan holds it. */
 struct lookup {
 	enum policy_availability avail;
-	struct store_selection *sel;	/* NULL when the store failed */
+	const struct store_selection *sel;	/* NULL when the store
+						 * failed */
 };
 
 static void args_free(struct args *a)
@@ -51,9 +54,12 @@ static void args_free(struct args *a)
 	for (size_t i = 0; i < a->n_to; i++)
 		free(a->to[i]);
 	free(a->to);
-	for (size_t i = 0; i < a->n_headers; i++)
+	for (size_t i = 0; i < a->n_headers; i++) {
 		free(a->headers[i].name);
+		free(a->headers[i].value);
+	}
 	free(a->headers);
+	spool_free(&a->body);
 }
 
 static char *address_arg(const char *opt, const char *value)
@@ -68,26 +74,92 @@ static char *address_arg(const char *opt, const char *value)
 	return addr;
 }
 
-static int add_header(struct args *a, const char *arg)
+/* Adds the header "NAME:VALUE" of len bytes. */
+static int push_header(struct args *a, const char *arg, size_t len)
 {
-	const char *colon = strchr(arg, ':');
-	if (colon == NULL || colon == arg) {
-		ctl_error("explain: --header wants NAME:VALUE, not '%s'", arg);
-		return -1;
-	}
+	const char *colon = memchr(arg, ':', len);
+	if (colon == NULL || colon == arg)
+		return 1;
 	struct header *grown = realloc(a->headers,
 				       (a->n_headers + 1) * sizeof(*grown));
 	if (grown == NULL)
 		return -1;
 	a->headers = grown;
-	char *name = strndup(arg, (size_t)(colon - arg));
-	if (name == NULL)
-		return -1;
 	const char *value = colon + 1;
 	while (*value == ' ' || *value == '\t')
 		value++;
-	a->headers[a->n_headers++] = (struct header){ name, value };
+	char *name = strndup(arg, (size_t)(colon - arg));
+	char *v = strndup(value, len - (size_t)(value - arg));
+	if (name == NULL || v == NULL) {
+		free(name);
+		free(v);
+		return -1;
+	}
+	a->headers[a->n_headers++] = (struct header){ name, v };
 	return 0;
+}
+
+static int add_header(struct args *a, const char *arg)
+{
+	int rc = push_header(a, arg, strlen(arg));
+	if (rc > 0)
+		ctl_error("explain: --header wants NAME:VALUE, not '%s'", arg);
+	return rc != 0 ? -1 : 0;
+}
+
+/* The length of the header field at text (folded lines included, the
+ * line end not), and in *next where the next one starts. */
+static size_t field_length(const char *text, const char *end,
+			   const char **next)
+{
+	const char *p = text;
+	for (;;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL) {
+			*next = end;
+			return (size_t)(end - text);
+		}
+		if (nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t')) {
+			p = nl + 1;
+			continue;
+		}
+		*next = nl + 1;
+		size_t len = (size_t)(nl - text);
+		return len > 0 && text[len - 1] == '\r' ? len - 1 : len;
+	}
+}
+
+/* --message FILE: its header fields join the --header ones, its body is
+ * what the milter would check a claim of client protection against. */
+static int read_message(struct args *a, const char *path)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	if (ctl_read_file(path, &buf, &len) != 0)
+		return -1;
+	const char *p = (const char *)buf, *end = p + len;
+	int rc = 0;
+	while (rc == 0 && p < end && *p != '\r' && *p != '\n') {
+		const char *next;
+		size_t n = field_length(p, end, &next);
+		rc = push_header(a, p, n);
+		if (rc > 0)
+			ctl_error("explain: %s: '%.*s' is not a header field",
+				  path, (int)(n < 60 ? n : 60), p);
+		p = next;
+	}
+	if (rc == 0 && p < end)		/* the empty line */
+		p += *p == '\r' && p + 1 < end && p[1] == '\n' ? 2 : 1;
+	spool_free(&a->body);
+	/* in memory: the file was read whole (ctl_read_file limits it) */
+	a->body = rc == 0 ? spool_new(len + 1, NULL, 0) : NULL;
+	if (rc == 0 && (a->body == NULL ||
+			spool_append(a->body, p, (size_t)(end - p)) != 0)) {
+		ctl_error("explain: %s: cannot keep the body", path);
+		rc = -1;
+	}
+	free(buf);
+	return rc != 0 ? -1 : 0;
 }
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -99,6 +171,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "header", required_argument, NULL, 'H' },
 		{ "login", required_argument, NULL, 'l' },
 		{ "client", required_argument, NULL, 'C' },
+		{ "message", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -129,6 +202,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return -1;
 			break;
 		case 'l': a->login = optarg; break;
+		case 'm':
+			if (read_message(a, optarg) != 0)
+				return -1;
+			break;
 		case 'C':
 			if (strcmp(optarg, "inbound") == 0)
 				a->inbound = true;
@@ -153,30 +230,27 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-static const char *header_value(const struct args *a, const char *name)
+/* The message's headers as the plan reads them: --subject stands for
+ * the Subject, and without any From header the sender is From. */
+static const char *header_value(const void *msg, const char *name,
+				size_t *count_r)
 {
-	if (name == NULL)
-		return NULL;
+	const struct args *a = msg;
+	const char *first = NULL;
+	size_t n = 0;
 	for (size_t i = 0; i < a->n_headers; i++)
-		if (strcasecmp(a->headers[i].name, name) == 0)
-			return a->headers[i].value;
-	return NULL;
-}
-
-static void do_lookup(struct store *store, const char *email,
-		      enum store_purpose purpose, struct lookup *out)
-{
-	out->sel = NULL;
-	if (store == NULL) {
-		out->avail = POLICY_UNKNOWN;
-		return;
+		if (strcasecmp(a->headers[i].name, name) == 0 && n++ == 0)
+			first = a->headers[i].value;
+	if (strcasecmp(name, "Subject") == 0 && a->subject != NULL) {
+		first = a->subject;
+		n = n ? n : 1;
 	}
-	enum smx_status st = store_select(store, email, purpose, time(NULL),
-					  &out->sel);
-	out->avail = st == SMX_OK ? POLICY_AVAILABLE
-		     : st == SMX_NOTFOUND ? POLICY_MISSING : POLICY_UNKNOWN;
-	if (st != SMX_OK && st != SMX_NOTFOUND)
-		out->sel = NULL;
+	if (strcasecmp(name, "From") == 0 && n == 0) {
+		first = a->from;
+		n = 1;
+	}
+	*count_r = n;
+	return first;
 }
 
 static const char *avail_name(enum policy_availability a)
@@ -190,13 +264,6 @@ static const char *verdict_name(enum policy_rcpt_verdict v)
 	static const char *const names[] = { "accept", "reject", "tempfail",
 					     "split" };
 	return (unsigned)v < 4 ? names[v] : "unknown";
-}
-
-static const char *verdict_reply(enum policy_rcpt_verdict v)
-{
-	static const char *const replies[] = { "", "550 5.7.1", "450 4.7.1",
-					       "452 4.5.3" };
-	return (unsigned)v < 4 ? replies[v] : "";
 }
 
 /* The reason segment ("; "-separated) about signing, or NULL. */
@@ -257,7 +324,8 @@ static void human_selection(const struct lookup *l, enum store_purpose purpose,
 }
 
 static void print_human(const struct ctl *ctl, const struct args *a,
-			const char *login, enum policy_direction dir,
+			const char *from, const char *login,
+			enum policy_direction dir,
 			const char *dir_reason, const struct lookup *key,
 			const struct lookup *certs,
 			const enum policy_rcpt_verdict *verdicts,
@@ -275,7 +343,8 @@ static void print_human(const struct ctl *ctl, const struct args *a,
 		printf("sign:       %s: sign %s (%s)%s%s\n", d->sign ? "yes" : "no",
 		       policy_sign_name((enum policy_sign)d->sign_source.value),
 		       d->sign_source.layer, why ? "; " : "", why ? why : "");
-		printf("  signing key for <%s>: %s\n", a->from,
+		printf("  signing key for <%s>: %s\n",
+		       from ? from : "(no single From address)",
 		       avail_name(key->avail));
 		human_selection(key, STORE_PURPOSE_SIGN,
 				"no certificate with a private key");
@@ -311,10 +380,11 @@ static void print_human(const struct ctl *ctl, const struct args *a,
 		       r->level.legacy_interop.layer);
 		human_selection(&certs[i], STORE_PURPOSE_ENCRYPT,
 				"no certificate is known");
+		struct policy_reply reply = policy_rcpt_reply(verdicts[i]);
 		if (verdicts[i] != POLICY_RCPT_ACCEPT)
-			printf("    at RCPT time: %s %s: %s\n",
-			       verdict_name(verdicts[i]),
-			       verdict_reply(verdicts[i]), reasons[i]);
+			printf("    at RCPT time: %s %s %s: %s\n",
+			       verdict_name(verdicts[i]), reply.code,
+			       reply.xcode, reasons[i]);
 		printf("    encrypted to: %s\n", r->encrypt_to ? "yes" : "no");
 	}
 	if (ctl->cfg->ldap.n_uri > 0)
@@ -456,112 +526,103 @@ static void print_json(const struct args *a, const char *login,
 
 /* --- the command ------------------------------------------------------- */
 
-static int explain(struct ctl *ctl, const struct args *a)
+/* The verdict at RCPT time of each recipient, as the milter gives it
+ * (only for a trusted internal sender: outbound without recipients). */
+static bool rcpt_verdicts(const struct ctl *ctl, const struct args *a,
+			  const struct policy_envelope *env,
+			  const struct plan *plan,
+			  enum policy_rcpt_verdict *verdicts,
+			  char reasons[][400])
 {
-	const struct policy *policy = ctl->cfg->policy;
-	const struct cfg_milter *mc = &ctl->cfg->milter;
-	const char *login = a->inbound ? NULL : a->login ? a->login : a->from;
-
-	/* An untrusted client: an address from TEST-NET-1, unauthenticated.
-	 * A trusted one: locally injected, with its SASL login. */
-	struct sockaddr_in outside = { .sin_family = AF_INET };
-	inet_pton(AF_INET, "192.0.2.1", &outside.sin_addr);
-	struct policy_envelope env = {
-		.sender = a->from, .recipients = a->to, .n_recipients = a->n_to,
-		.auth_authen = login,
-		.client = a->inbound ? (const struct sockaddr *)&outside : NULL,
-	};
-	struct policy_site site = {
-		.internal_domains = mc->internal_domains,
-		.n_internal_domains = mc->n_internal_domains,
-		.trusted_networks = mc->trusted_networks,
-		.n_trusted_networks = mc->n_trusted_networks,
-	};
-	char dir_reason[256];
-	enum policy_direction dir = policy_classify(&env, &site, dir_reason,
-						    sizeof(dir_reason));
-	bool outgoing = dir == POLICY_OUTBOUND || dir == POLICY_INTERNAL;
-	/* The milter decides at RCPT time only for a trusted internal
-	 * sender (outbound classification without recipients). */
-	struct policy_envelope sender_only = env;
+	struct policy_envelope sender_only = *env;
 	sender_only.n_recipients = 0;
 	char scratch[256];
-	bool sender_trusted = policy_classify(&sender_only, &site, scratch,
-					      sizeof(scratch)) ==
-			      POLICY_OUTBOUND;
-
-	struct lookup key = { outgoing ? POLICY_UNKNOWN : POLICY_MISSING, NULL };
-	struct lookup *certs = calloc(a->n_to, sizeof(*certs));
-	struct policy_rcpt_input *rin = calloc(a->n_to, sizeof(*rin));
-	enum policy_rcpt_verdict *verdicts = calloc(a->n_to, sizeof(*verdicts));
-	char (*reasons)[400] = calloc(a->n_to, sizeof(*reasons));
-	int rc = CTL_FAIL;
-	if (certs == NULL || rin == NULL || verdicts == NULL || reasons == NULL) {
-		ctl_error("explain: out of memory");
-		goto out;
-	}
-	if (outgoing)
-		do_lookup(ctl->store, a->from, STORE_PURPOSE_SIGN, &key);
+	if (plan_classify(ctl->cfg, &sender_only, scratch, sizeof(scratch)) !=
+	    POLICY_OUTBOUND)
+		return true;
+	bool all = true;
 	enum policy_group first = POLICY_GROUP_NONE;
 	for (size_t i = 0; i < a->n_to; i++) {
-		certs[i].avail = POLICY_MISSING;
-		if (outgoing)
-			do_lookup(ctl->store, a->to[i], STORE_PURPOSE_ENCRYPT,
-				  &certs[i]);
-		rin[i] = (struct policy_rcpt_input){ a->to[i], certs[i].avail };
-		if (!sender_trusted)
-			continue;
 		enum policy_group group = POLICY_GROUP_PLAIN;
-		verdicts[i] = policy_rcpt_decide(policy, a->from, a->to[i],
-						 certs[i].avail, first, &group,
-						 reasons[i], sizeof(reasons[i]));
-		if (verdicts[i] != POLICY_RCPT_ACCEPT)
+		verdicts[i] = policy_rcpt_decide(ctl->cfg->policy, a->from,
+						 a->to[i], plan->rcpts[i].cert,
+						 first, &group, reasons[i],
+						 sizeof(reasons[i]));
+		if (verdicts[i] != POLICY_RCPT_ACCEPT) {
+			all = false;
 			continue;
+		}
 		reasons[i][0] = '\0';
 		if (first == POLICY_GROUP_NONE)
 			first = group;
 	}
-	/* There is no body to check: the Content-Type's claim is taken as
-	 * it is, and the output says that the milter checks the body too. */
-	enum smime_claim claim = smime_protection_claim(
-		header_value(a, "Content-Type"));
-	struct policy_message_input in = {
-		.direction = dir, .sender = a->from, .from = a->from,
-		.auth_login = login,
-		.subject = a->subject ? a->subject : header_value(a, "Subject"),
-		.trigger_header = header_value(a, policy_trigger_header(policy)),
-		.rcpts = rin, .n_rcpts = a->n_to,
-		.signing_key = key.avail, .can_sign = true,
-		.client_signed = smime_claim_signed(claim),
-		.client_encrypted = smime_claim_encrypted(claim),
+	return all;
+}
+
+static int explain(struct ctl *ctl, const struct args *a)
+{
+	/* An untrusted client: an address from TEST-NET-1, unauthenticated.
+	 * A trusted one: locally injected, with its SASL login (by default
+	 * the From address). */
+	struct sockaddr_in outside = { .sin_family = AF_INET };
+	inet_pton(AF_INET, "192.0.2.1", &outside.sin_addr);
+	struct policy_envelope env = {
+		.sender = a->from, .recipients = a->to, .n_recipients = a->n_to,
+		.auth_authen = a->inbound ? NULL : a->login ? a->login : a->from,
+		.client = a->inbound ? (const struct sockaddr *)&outside : NULL,
 	};
-	struct policy_decision d;
-	if (policy_decide(policy, &in, &d) != 0) {
+	char dir_reason[256];
+	enum policy_direction dir = plan_classify(ctl->cfg, &env, dir_reason,
+						  sizeof(dir_reason));
+	struct plan_message pm = {
+		.direction = dir, .sender = a->from,
+		.rcpts = a->to, .n_rcpts = a->n_to,
+		.auth_login = env.auth_authen,
+		.header = header_value, .msg = a, .body = a->body,
+	};
+	struct plan plan;
+	struct lookup *certs = calloc(a->n_to, sizeof(*certs));
+	enum policy_rcpt_verdict *verdicts = calloc(a->n_to, sizeof(*verdicts));
+	char (*reasons)[400] = calloc(a->n_to, sizeof(*reasons));
+	int rc = CTL_FAIL;
+	if (plan_gather(ctl->cfg, ctl->store, &pm, &plan) != 0) {
+		ctl_error("explain: out of memory");
+		goto out_plan;
+	}
+	if (certs == NULL || verdicts == NULL || reasons == NULL) {
 		ctl_error("explain: out of memory");
 		goto out;
 	}
-	bool sent = d.action == POLICY_ACTION_SEND;
+	if (!a->inbound && a->login == NULL)
+		plan.in.auth_login = plan.from;	/* logged in as From */
+	const char *login = plan.in.auth_login;
+	struct lookup key = { plan.in.signing_key, plan.signing };
 	for (size_t i = 0; i < a->n_to; i++)
-		if (verdicts[i] != POLICY_RCPT_ACCEPT)
-			sent = false;
+		certs[i] = (struct lookup){ plan.rcpts[i].cert,
+					    plan.rcpts[i].sel };
+	bool sent = rcpt_verdicts(ctl, a, &env, &plan, verdicts, reasons);
+	struct policy_decision d;
+	if (plan_decide(ctl->cfg, &plan, &d) != 0) {
+		ctl_error("explain: out of memory");
+		goto out;
+	}
+	sent = sent && d.action == POLICY_ACTION_SEND;
 	if (ctl->json)
 		print_json(a, login, dir, dir_reason, &key, certs, verdicts,
 			   reasons, &d, sent);
 	else
-		print_human(ctl, a, login, dir, dir_reason, &key, certs,
-			    verdicts, reasons, &d, sent);
-	if (!ctl->json && smime_claim_encrypted(claim))
-		printf("note:       the Content-Type says the client encrypted "
-		       "the message; the milter leaves it as is only when the "
-		       "body really is encrypted\n");
+		print_human(ctl, a, plan.from, login, dir, dir_reason, &key,
+			    certs, verdicts, reasons, &d, sent);
+	if (!ctl->json && a->body == NULL && plan.in.encryption_claim_false)
+		printf("note:       there is no body (--message): the milter "
+		       "leaves a message as it is only when its body really "
+		       "is encrypted\n");
 	policy_decision_release(&d);
 	rc = sent ? CTL_OK : CTL_FAIL;
 out:
-	store_selection_free(&key.sel);
-	for (size_t i = 0; certs != NULL && i < a->n_to; i++)
-		store_selection_free(&certs[i].sel);
+	plan_release(&plan);
+out_plan:
 	free(certs);
-	free(rin);
 	free(verdicts);
 	free(reasons);
 	return rc;
@@ -574,8 +635,8 @@ int ctl_cmd_explain(struct ctl *ctl, int argc, char **argv)
 		args_free(&a);
 		fprintf(stderr, "usage: smimectl explain --from S --to R "
 			"[--to R2 ...] [--subject TEXT] [--header NAME:VALUE]\n"
-			"         [--login L] [--client inbound|outbound] "
-			"[--json]\n");
+			"         [--message FILE] [--login L] "
+			"[--client inbound|outbound] [--json]\n");
 		return CTL_USAGE;
 	}
 	int rc = ctl_open_store(ctl, 0);

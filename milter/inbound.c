@@ -25,7 +25,7 @@
 
 struct shared_verifier {
 	struct smime_verifier *verifier;
-	const struct cfg *cfg;	/* the snapshot it was built for */
+	unsigned long generation;	/* of the snapshot it was built for */
 	time_t built;
 	unsigned refs;
 };
@@ -102,7 +102,7 @@ static struct shared_verifier *build(const struct cfg *cfg)
 		return NULL;
 	}
 	add_store_anchors(s->verifier);
-	s->cfg = cfg;
+	s->generation = cfg->generation;
 	s->built = time(NULL);
 	s->refs = 1;	/* the cache's */
 	return s;
@@ -115,7 +115,8 @@ static struct shared_verifier *current_for(const struct cfg *cfg)
 	time_t now = time(NULL);
 	pthread_mutex_lock(&verifier_lock);
 	struct shared_verifier *s = current;
-	if (s != NULL && s->cfg == cfg && now - s->built < VERIFIER_TTL)
+	if (s != NULL && s->generation == cfg->generation &&
+	    now - s->built < VERIFIER_TTL)
 		s->refs++;
 	else
 		s = NULL;

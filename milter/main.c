@@ -31,7 +31,7 @@
 #include "daemon.h"
 #include "runtime.h"
 #include "inbound.h"
-#include "signing.h"
+#include "outbound.h"
 
 #define DEFAULT_CONFIG "/etc/smime-milter/smime-milter.conf"
 #define EXIT_USAGE 1

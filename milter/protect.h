@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Header protection (policy header_protection) of the message being
  * signed or encrypted: prepared once from its headers, carried by the
- * signed or encrypted entity (signing.c), its outer edits applied with
+ * signed or encrypted entity (outbound.c), its outer edits applied with
  * the others (edits.c). */
 #ifndef SMX_MILTER_PROTECT_H
 #define SMX_MILTER_PROTECT_H

@@ -123,9 +123,22 @@ static enum smx_status add_extras(struct store *store, const struct cfg *cfg,
 	return push(out, cert, 0, legacy) == 0 ? SMX_OK : SMX_TEMPFAIL;
 }
 
+/* Why recipient i of the plan has no certificate to encrypt to: one the
+ * store holds but OpenSSL cannot read (permanent), the store did not
+ * answer (temporary), or none is usable since RCPT time. */
+static enum smx_status unavailable(const struct plan *plan, size_t i,
+				   const struct store_cert *c)
+{
+	if (c != NULL)
+		return SMX_PERMFAIL;
+	return plan->rcpts[i].selected == POLICY_UNKNOWN ? SMX_TEMPFAIL
+							 : SMX_NOTFOUND;
+}
+
 enum smx_status recipients_collect(struct store *store, const struct cfg *cfg,
+				   const struct plan *plan,
 				   const struct policy_decision *d,
-				   const char *from, struct enc_recipients *out,
+				   struct enc_recipients *out,
 				   char *why, size_t size)
 {
 	*out = (struct enc_recipients){ NULL, 0 };
@@ -137,20 +150,21 @@ enum smx_status recipients_collect(struct store *store, const struct cfg *cfg,
 	for (size_t i = 0; i < d->n_rcpts; i++) {
 		if (!d->rcpts[i].encrypt_to)
 			continue;
-		X509 *cert = NULL;
-		unsigned caps = 0;
-		enum smx_status st = best_cert(store, d->rcpts[i].address, &cert,
-					       &caps);
-		if (st != SMX_OK) {
+		const struct store_cert *c = plan_rcpt_cert(plan, i);
+		X509 *cert = c != NULL ? store_cert_x509(c) : NULL;
+		if (cert == NULL) {
+			enum smx_status st = unavailable(plan, i, c);
 			snprintf(why, size, "certificate of <%s> unavailable "
-				 "(%s)", d->rcpts[i].address, smx_status_name(st));
+				 "(%s)", d->rcpts[i].address,
+				 smx_status_name(st));
 			return st == SMX_NOTFOUND ? SMX_TEMPFAIL : st;
 		}
-		if (push(out, cert, caps,
+		if (push(out, cert, plan->rcpts[i].caps,
 			 d->rcpts[i].level.legacy_interop.value == 2) != 0)
 			return SMX_TEMPFAIL;
 	}
-	return add_extras(store, cfg, from, d->legacy_interop, out, why, size);
+	return add_extras(store, cfg, plan->from, d->legacy_interop, out, why,
+			  size);
 }
 
 void recipients_release(struct enc_recipients *r)

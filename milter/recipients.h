@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include <smx/cfg.h>
+#include <smx/plan.h>
 #include <smx/policy-engine.h>
 #include <smx/smime-encrypt.h>
 #include <smx/store.h>
@@ -29,15 +30,17 @@ struct enc_recipients {
 };
 
 /* The certificates to encrypt to: every recipient the decision marks
- * encrypt_to (its best certificate, SMIMECapabilities, legacy_interop),
+ * encrypt_to (the best certificate the plan found, its
+ * SMIMECapabilities, legacy_interop),
  * the sender's own encryption certificate when policy encrypt_to_sender
  * says so and one exists, and the archive certificate when configured.
  * Returns SMX_OK; SMX_TEMPFAIL or SMX_PERMFAIL (a certificate vanished,
  * the archive certificate file cannot be read) with the reason in why.
  * The caller frees out with recipients_release, whatever the result. */
 enum smx_status recipients_collect(struct store *store, const struct cfg *cfg,
+				   const struct plan *plan,
 				   const struct policy_decision *d,
-				   const char *from, struct enc_recipients *out,
+				   struct enc_recipients *out,
 				   char *why, size_t size);
 
 void recipients_release(struct enc_recipients *r);

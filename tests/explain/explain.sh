@@ -159,13 +159,13 @@ expect_rc 0 ctl --json explain --from alice@example.com --to dave@other.example 
 expect_rc 2 ctl --json explain --from alice@example.com --to nocert@partner.example \
   --header 'Content-Type: text/plain; x-comment="not pkcs7-mime enveloped-data multipart/encrypted"'
 [ "$(json 'd["processed"], d["action"]')" = "True reject" ] || fail "fake claim exempted: $(cat "$W/out")"
-# A real claim is exempt at end of message (the recipient without a
-# certificate is still refused at RCPT time).
+# A claim without a body (no --message) is not believed, as the milter
+# does not believe one its body does not bear out.
 expect_rc 2 ctl explain --from alice@example.com --to nocert@partner.example \
   --header 'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m'
-has "processing: none"
-has "already encrypted by the client"
-has "the milter leaves it as is only when the body really is encrypted"
+has "Content-Type claims client encryption but the body is not encrypted: not exempt"
+has "action:     reject"
+has "the milter leaves a message as it is only when its body really is encrypted"
 expect_rc 2 ctl explain --from alice@example.com --to nocert@partner.example \
   --header 'Content-Type: application/pkcs7-mime; smime-type=compressed-data'
 has "action:     reject"
@@ -188,6 +188,12 @@ expect_rc 2 ctl --json explain --from alice@example.com --to bob2@example.com \
   --subject "=?UTF-8?Q?[secure]_Geb=C3=BChren?="
 [ "$(json 'd["processed"], d["action"], d["recipients"][0]["encrypt_layer"]')" = \
   "True reject trigger subject tag" ] || fail "internal tagged: $(cat "$W/out")"
+
+# --- From, not the envelope sender, is signed as ---------------------------
+expect_rc 0 ctl explain --from alice@example.com --to bob@partner.example \
+  --header "From: Zoe <zoe@example.com>" --login alice@example.com
+has "signing key for <zoe@example.com>: missing"
+has "not signed: client login alice@example.com may not sign as <zoe@example.com>"
 
 # --- a login that may not sign as From ------------------------------------
 expect_rc 0 ctl explain --from alice@example.com --to bob@partner.example --login mallory@example.com

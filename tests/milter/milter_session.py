@@ -20,6 +20,12 @@ usage:
       HOLDING and keeps the message open until killed). The spool file must
       be gone within 10 s (times SMX_TIMEOUT_SCALE): no open descriptor
       into SPOOLDIR, no name in it.
+  milter_session.py sign-reload PORT PID CONF OPAQUE_CONF LOG
+      with sign_format "clear" in CONF: message F1 is signed clear;
+      F2 begins, OPAQUE_CONF is copied over CONF and PID gets SIGHUP
+      (LOG must say it loaded CONF), then F2 ends and is signed clear
+      (the snapshot it began with); F3, the next message, must be
+      signed opaque. Sender alice@example.com, logged in as herself.
 Exit 0 on success; 1 with a message on stderr otherwise."""
 import os
 import socket
@@ -186,6 +192,79 @@ def abort(port, pid, spooldir, how):
         m.close()
 
 
+def eom_edits(m):
+    """Sends end of message; returns the Content-Type the milter set
+    (None: unchanged) and whether it replaced the body."""
+    m.send(b"E")
+    content_type, body = None, False
+    while True:
+        (length,) = struct.unpack(">I", m.recv_exact(4))
+        packet = m.recv_exact(length)
+        cmd, data = packet[:1], packet[1:]
+        if cmd in (b"m", b"i"):		# index, name, value
+            data = data[4:]
+        if cmd in (b"m", b"h", b"i"):
+            name, value = data.split(b"\0")[:2]
+            if name.lower() == b"content-type":
+                content_type = value.decode().strip()
+        elif cmd == b"b":
+            body = True
+        elif cmd in (b"c", b"a"):
+            return content_type, body
+        elif cmd != b"p":		# progress
+            raise RuntimeError("end of message answered %r" % cmd)
+
+
+def signed_message(m, qid, stop=False):
+    m.send(b"D", b"M" + b"i\0" + qid + b"\0{auth_authen}\0"
+           b"alice@example.com\0")
+    m.expect(b"c", b"M", b"<alice@example.com>\0")
+    m.expect(b"c", b"R", b"<rcpt@partner.example>\0")
+    for name, value in ((b"From", b" Alice <alice@example.com>"),
+                        (b"Subject", b" format " + qid),
+                        (b"MIME-Version", b" 1.0"),
+                        (b"Content-Type", b" text/plain")):
+        m.expect(b"c", b"L", name + b"\0" + value + b"\0")
+    m.expect(b"c", b"N")
+    m.expect(b"c", b"B", b"Hello.\r\n")
+    return None if stop else eom_edits(m)
+
+
+def expect_format(qid, edits, opaque):
+    content_type, body = edits
+    if not body or content_type is None:
+        fail("%s: not signed (%r)" % (qid, edits))
+    got = content_type.startswith("application/pkcs7-mime")
+    if got != opaque:
+        fail("%s: signed %s, expected %s: Content-Type %s" % (
+            qid, "opaque" if got else "clear",
+            "opaque" if opaque else "clear", content_type))
+
+
+def sign_reload(port, pid, conf, opaque_conf, log):
+    m1, m2 = Milter(port), Milter(port)
+    for m in (m1, m2):
+        cmd, text = m.open("127.0.0.1")
+        if cmd != b"c":
+            fail("connect answered %r %s" % (cmd, text))
+    expect_format("F1", signed_message(m1, b"F1"), False)
+    signed_message(m2, b"F2", stop=True)
+    with open(opaque_conf, "rb") as src, open(conf, "wb") as dst:
+        dst.write(src.read())
+    os.kill(pid, 1)
+    loaded = "reload: configuration %s loaded" % conf
+    deadline = time.monotonic() + WAIT
+    while loaded not in open(log, encoding="utf-8", errors="replace").read():
+        if time.monotonic() > deadline:
+            fail("no '%s' in %s" % (loaded, log))
+        time.sleep(0.05)
+    expect_format("F2", eom_edits(m2), False)
+    expect_format("F3", signed_message(m1, b"F3"), True)
+    for m in (m1, m2):
+        m.send(b"Q")
+        m.close()
+
+
 def main():
     try:
         if sys.argv[1] == "caps":
@@ -195,6 +274,9 @@ def main():
         elif sys.argv[1] == "abort":
             abort(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4],
                   sys.argv[5])
+        elif sys.argv[1] == "sign-reload":
+            sign_reload(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4],
+                        sys.argv[5], sys.argv[6])
         else:
             fail("usage: see the top of " + sys.argv[0])
     except (OSError, EOFError, RuntimeError) as e:

@@ -109,6 +109,10 @@ struct cfg {
 	struct cfg_ca ca;		/* the `ca` group */
 	struct cfg_verify verify;	/* the `verify` group */
 	struct policy *policy;		/* the `policy` group (policy-engine.h) */
+	unsigned long generation;	/* distinct for every snapshot loaded by
+					 * this process: caches of things built
+					 * from a snapshot are keyed by it (an
+					 * address can be reused once freed) */
 	int refs;			/* private: use cfg_ref/cfg_unref */
 };
 

@@ -219,6 +219,43 @@ char *policy_strip_subject_tag(const struct policy *policy,
  * UTF-8; newly allocated, NULL when raw is NULL or out of memory. */
 char *policy_header_text(const char *raw);
 
+/* An SMTP reply: code and enhanced code (both NULL: none, the message
+ * or recipient goes on), and the word for the log line's action= (NULL
+ * for an accepted recipient, which is not logged). */
+struct policy_reply {
+	const char *code;
+	const char *xcode;
+	const char *action;
+};
+
+/* The reply to a recipient at RCPT time: none (accepted), 550 5.7.1
+ * "reject", 450 4.7.1 "tempfail", 452 4.5.3 "defer". */
+struct policy_reply policy_rcpt_reply(enum policy_rcpt_verdict verdict);
+
+/* The reply at the end of a message decided d: 550 5.7.1 "reject",
+ * 451 4.7.1 "tempfail", none for "hold" (the message is quarantined) and
+ * for a message sent: "sign+encrypt", "encrypt", "sign" or "pass". */
+struct policy_reply policy_message_reply(const struct policy_decision *d);
+
+/* How carrying out a decision failed: the store or the system
+ * (temporary), or this message, key or certificate (permanent). */
+enum policy_failure { POLICY_FAILURE_TEMPORARY, POLICY_FAILURE_PERMANENT };
+
+/* Should a message whose signing failed this way be sent encrypted but
+ * unsigned? Only when it was to be signed and encrypted, the failure is
+ * permanent and on_sign_failure says "send". */
+bool policy_retry_unsigned(const struct policy_decision *d,
+			   enum policy_failure failure);
+
+/* Signing or encryption failed this way: d no longer signs or encrypts,
+ * and its action becomes what the configuration says. A message that
+ * was to be encrypted is tempfailed (never sent in clear); a signing
+ * failure sends it unsigned with on_sign_failure "send" (when
+ * permanent), rejects it with "reject" (when permanent), and tempfails
+ * it otherwise. */
+void policy_protection_failed(struct policy_decision *d,
+			      enum policy_failure failure);
+
 /* Names for logs: "always", "required", "tempfail", ... */
 const char *policy_sign_name(enum policy_sign value);
 const char *policy_encrypt_name(enum policy_encrypt value);

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Signing at end of message. Keys are decrypted and signers built once
- * per identity, then kept for SIGNER_TTL seconds, so that a busy gateway
- * does not unseal a key per message while a re-imported or revoked
- * identity still takes effect within minutes. */
-#include "signing.h"
+/* Carrying out an outbound decision at the end of a message: signing
+ * with the identity the plan found, encrypting to the certificates it
+ * found, removing the triggers, and handing the result to the MTA; a
+ * failure becomes what the configuration says (policy_protection_failed).
+ *
+ * Keys are decrypted and signers built once per identity and
+ * configuration snapshot, then kept for SIGNER_TTL seconds, so that a
+ * busy gateway does not unseal a key per message while a re-imported or
+ * revoked identity still takes effect within minutes. A signer carries the snapshot's sign_format and sign_digest:
+ * one built for an older snapshot (by a message that began before a
+ * reload) is never used for a message of a newer one. */
+#include "outbound.h"
 
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -20,12 +27,16 @@
 #include <smx/smime.h>
 
 #include "edits.h"
+#include "protect.h"
+#include "recipients.h"
+#include "runtime.h"
 
 #define SIGNER_TTL 300
 #define SIGNER_CACHE_SIZE 64
 
 struct cached_signer {
 	char fingerprint[65];
+	unsigned long generation;	/* of the snapshot it was built from */
 	struct smime_signer *signer;
 	time_t loaded;
 	unsigned refs;		/* the cache's own reference counts one */
@@ -58,14 +69,17 @@ void signing_cache_clear(void)
 	}
 }
 
-/* Finds a fresh signer for fingerprint and takes a reference, or NULL. */
-static struct cached_signer *cache_find(const char *fingerprint, time_t now)
+/* Finds a fresh signer for fingerprint built from the snapshot of
+ * generation and takes a reference, or NULL. */
+static struct cached_signer *cache_find(const char *fingerprint,
+					unsigned long generation, time_t now)
 {
 	struct cached_signer *hit = NULL;
 	pthread_mutex_lock(&cache_lock);
 	for (size_t i = 0; i < SIGNER_CACHE_SIZE && hit == NULL; i++)
 		if (cache[i] != NULL &&
 		    strcmp(cache[i]->fingerprint, fingerprint) == 0 &&
+		    cache[i]->generation == generation &&
 		    now - cache[i]->loaded < SIGNER_TTL) {
 			hit = cache[i];
 			hit->refs++;
@@ -74,13 +88,20 @@ static struct cached_signer *cache_find(const char *fingerprint, time_t now)
 	return hit;
 }
 
-/* Puts c in the cache (replacing the same identity or the oldest). */
+/* Puts c in the cache (replacing the same identity or the oldest); a
+ * signer of an older snapshot never replaces one of a newer. */
 static void cache_insert(struct cached_signer *c)
 {
 	struct cached_signer *evicted = NULL;
 	pthread_mutex_lock(&cache_lock);
 	size_t slot = 0;
 	for (size_t i = 0; i < SIGNER_CACHE_SIZE; i++) {
+		if (cache[i] != NULL &&
+		    strcmp(cache[i]->fingerprint, c->fingerprint) == 0 &&
+		    cache[i]->generation > c->generation) {
+			pthread_mutex_unlock(&cache_lock);
+			return;
+		}
 		if (cache[i] == NULL || strcmp(cache[i]->fingerprint,
 					       c->fingerprint) == 0) {
 			slot = i;
@@ -95,47 +116,6 @@ static void cache_insert(struct cached_signer *c)
 	pthread_mutex_unlock(&cache_lock);
 	if (evicted != NULL)
 		cached_release(evicted);
-}
-
-/* The signing identity the decision of the message being handled on this
- * thread found, so that signing it moments later need not ask the store
- * again. libmilter runs each callback, end of message included, on one
- * thread; decide_message() forgets it first. */
-static __thread struct {
-	char from[320];
-	char fingerprint[65];
-} decided;
-
-void signing_selection_forget(void)
-{
-	decided.from[0] = '\0';
-}
-
-static void remember(const char *from, const char *fingerprint)
-{
-	if (strlen(from) >= sizeof(decided.from))
-		return;
-	strcpy(decided.from, from);
-	memcpy(decided.fingerprint, fingerprint, sizeof(decided.fingerprint));
-}
-
-enum policy_availability signing_key_state(struct store *store,
-					   const char *from,
-					   int64_t *not_after_r)
-{
-	if (store == NULL || from == NULL)
-		return store == NULL ? POLICY_UNKNOWN : POLICY_MISSING;
-	struct store_selection *sel = NULL;
-	enum smx_status st = store_select(store, from, STORE_PURPOSE_SIGN,
-					  time(NULL), &sel);
-	signing_selection_forget();
-	if (st == SMX_OK)
-		remember(from, sel->items[0].cert->fingerprint);
-	if (st == SMX_OK && not_after_r != NULL)
-		*not_after_r = sel->items[0].cert->not_after;
-	store_selection_free(&sel);
-	return st == SMX_OK ? POLICY_AVAILABLE
-	       : st == SMX_NOTFOUND ? POLICY_MISSING : POLICY_UNKNOWN;
 }
 
 static X509 *x509_from_der(const unsigned char *der, size_t len)
@@ -235,6 +215,7 @@ static enum smx_status make_signer(struct store *store, const struct cfg *cfg,
 		goto done;
 	}
 	memcpy(c->fingerprint, sc->fingerprint, sizeof(c->fingerprint));
+	c->generation = cfg->generation;
 	c->loaded = time(NULL);
 	c->refs = 1;	/* the caller's */
 	cache_insert(c);
@@ -247,39 +228,32 @@ done:
 	return st;
 }
 
-/* A signer for from's best signing identity, with a reference for the
- * caller (release with cached_release). */
+/* A signer for the signing certificate sc of from, with a reference for
+ * the caller (release with cached_release). */
 static enum smx_status get_signer(struct store *store, const struct cfg *cfg,
-				  const char *from, struct cached_signer **out,
+				  const struct store_cert *sc, const char *from,
+				  struct cached_signer **out,
 				  struct smime_error *err)
 {
-	/* The identity this message's decision selected, if its signer is
-	 * cached: no store query at all (the common case). */
-	if (strcmp(decided.from, from) == 0 &&
-	    (*out = cache_find(decided.fingerprint, time(NULL))) != NULL)
-		return SMX_OK;
-	struct store_selection *sel = NULL;
-	enum smx_status st = store_select(store, from, STORE_PURPOSE_SIGN,
-					  time(NULL), &sel);
-	if (st != SMX_OK) {
+	enum smx_status st = SMX_OK;
+	if (sc == NULL) {
 		snprintf(err->text, sizeof(err->text), "no usable signing "
-			 "identity for <%s> (%s)", from, smx_status_name(st));
-		store_selection_free(&sel);
-		return st == SMX_NOTFOUND ? SMX_PERMFAIL : st;
+			 "identity for <%s> (%s)", from ? from : "",
+			 smx_status_name(SMX_NOTFOUND));
+		return SMX_PERMFAIL;
 	}
-	const struct store_cert *sc = sel->items[0].cert;
-	*out = cache_find(sc->fingerprint, time(NULL));
+	*out = cache_find(sc->fingerprint, cfg->generation, time(NULL));
 	if (*out == NULL) {
 		/* One loader at a time: when a burst of first messages from
 		 * one sender arrives, the others find its signer cached
 		 * instead of each decrypting the key again. */
 		pthread_mutex_lock(&load_lock);
-		*out = cache_find(sc->fingerprint, time(NULL));
+		*out = cache_find(sc->fingerprint, cfg->generation,
+				  time(NULL));
 		if (*out == NULL)
 			st = make_signer(store, cfg, sc, from, out, err);
 		pthread_mutex_unlock(&load_lock);
 	}
-	store_selection_free(&sel);
 	return st;
 }
 
@@ -349,10 +323,18 @@ static enum smx_status encrypt_and_hand_over(SMFICTX *ctx, struct conn *conn,
 	return st;
 }
 
-enum smx_status outbound_apply(SMFICTX *ctx, struct store *store,
-			       struct conn *conn, const char *from, bool sign,
-			       const struct smime_recipient *rcpts, size_t n,
-			       char *why, size_t size)
+/* Signs the message as the plan's From identity (when sign), then
+ * encrypts it to the n recipients (when n > 0: the signed entity, or the
+ * message), and hands the header edits and the new body to the MTA.
+ * Returns SMX_OK; SMX_TEMPFAIL when the store or the system failed;
+ * SMX_PERMFAIL when this message, key or certificate cannot be used.
+ * why receives the reason (no secrets). Nothing is changed in the MTA's
+ * copy unless SMX_OK is returned or an edit itself failed (then
+ * SMX_TEMPFAIL). */
+static enum smx_status protect(SMFICTX *ctx, struct store *store,
+			       struct conn *conn, const struct plan *plan,
+			       bool sign, const struct smime_recipient *rcpts,
+			       size_t n, char *why, size_t size)
 {
 	struct smime_error err = { "" };
 	struct cached_signer *cs = NULL;
@@ -366,7 +348,8 @@ enum smx_status outbound_apply(SMFICTX *ctx, struct store *store,
 	}
 	if (sign) {
 		uint64_t started = smx_metrics_clock_us();
-		st = get_signer(store, conn->cfg, from, &cs, &err);
+		st = get_signer(store, conn->cfg, plan_signing_cert(plan),
+				plan->from, &cs, &err);
 		if (st != SMX_OK)
 			goto done;
 		s = smime_sign_begin(cs->signer);
@@ -393,4 +376,96 @@ done:
 	if (cs != NULL)
 		cached_release(cs);
 	return st;
+}
+
+static void add_reason_text(struct policy_decision *d, const char *what,
+			    const char *why)
+{
+	size_t used = strlen(d->reason);
+	snprintf(d->reason + used, sizeof(d->reason) - used, "; %s%s", what,
+		 why);
+}
+
+/* Removes the subject tag and the trigger header that asked for
+ * encryption: they are the user's instruction to the gateway, not part of
+ * the message. Returns -1 when the MTA refused a change. */
+static int strip_triggers(SMFICTX *ctx, const struct conn *c,
+			  const struct policy_decision *d)
+{
+	char subject_name[] = "Subject";
+	if (d->strip_subject_tag && !protect_headers_hide_subject(c->msg)) {
+		char *stripped = policy_strip_subject_tag(
+			c->cfg->policy, msg_header(c->msg, "Subject"));
+		if (stripped == NULL)
+			return -1;
+		char *value = malloc(strlen(stripped) + 2);
+		int rc = MI_FAILURE;
+		if (value != NULL) {
+			value[0] = ' ';	/* SMFIP_HDR_LEADSPC: we add the space */
+			strcpy(value + 1, stripped);
+			rc = smfi_chgheader(ctx, subject_name, 1, value);
+		}
+		free(value);
+		free(stripped);
+		if (rc != MI_SUCCESS)
+			return -1;
+	}
+	const char *trigger = policy_trigger_header(c->cfg->policy);
+	if (d->strip_trigger_header && trigger != NULL) {
+		char *name = strdup(trigger);
+		int rc = name ? smfi_chgheader(ctx, name, 1, NULL) : MI_FAILURE;
+		free(name);
+		if (rc != MI_SUCCESS)
+			return -1;
+	}
+	return 0;
+}
+
+static enum policy_failure failure_of(enum smx_status st)
+{
+	return st == SMX_TEMPFAIL ? POLICY_FAILURE_TEMPORARY
+				  : POLICY_FAILURE_PERMANENT;
+}
+
+enum policy_action outbound_carry_out(SMFICTX *ctx, struct conn *c,
+				      const struct plan *plan,
+				      struct policy_decision *d)
+{
+	if (d->action != POLICY_ACTION_SEND || (!d->sign && !d->encrypt))
+		return d->action;
+	struct store *store = runtime_store();
+	char why[300] = "";
+	struct enc_recipients rc = { NULL, 0 };
+	enum smx_status st = SMX_OK;
+	if (d->encrypt)
+		st = recipients_collect(store, c->cfg, plan, d, &rc, why,
+					sizeof(why));
+	if (st == SMX_OK && protect_headers_prepare(c, d) != 0) {
+		snprintf(why, sizeof(why), "out of memory");
+		st = SMX_TEMPFAIL;
+	}
+	if (st == SMX_OK)
+		st = protect(ctx, store, c, plan, d->sign, rc.items, rc.n, why,
+			     sizeof(why));
+	if (st == SMX_PERMFAIL &&
+	    policy_retry_unsigned(d, POLICY_FAILURE_PERMANENT)) {
+		add_reason_text(d, "signing failed: ", why);
+		smx_metrics_failure(SMX_METRICS_FAIL_SIGN);
+		d->sign = false;
+		st = protect(ctx, store, c, plan, false, rc.items, rc.n, why,
+			     sizeof(why));
+	}
+	recipients_release(&rc);
+	if (st == SMX_OK && strip_triggers(ctx, c, d) != 0) {
+		add_reason_text(d, "cannot remove the trigger", "");
+		st = SMX_TEMPFAIL;
+	}
+	if (st == SMX_OK)
+		return d->action;
+	add_reason_text(d, d->encrypt ? "encryption failed: "
+				      : "signing failed: ", why);
+	smx_metrics_failure(d->encrypt ? SMX_METRICS_FAIL_ENCRYPT
+				       : SMX_METRICS_FAIL_SIGN);
+	policy_protection_failed(d, failure_of(st));
+	return d->action;
 }

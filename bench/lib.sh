@@ -78,6 +78,8 @@ bench_envelope() {
     none|null|null-*) FROM=sender@remote.example TO=user@example.com EXPECT= ;;
     pass) FROM=sender@remote.example TO=user@example.com
           EXPECT='direction=inbound .*action=pass .*verify=.*smime=none' ;;
+    pass5) FROM=sender@remote.example TO=user@example.com RCPTS=5
+           EXPECT='direction=inbound .*rcpts=5 .*action=pass .*verify=.*smime=none' ;;
     verify) FROM=bob@remote.example TO=user@example.com
             EXPECT='direction=inbound .*verify=.*smime=pass' ;;
     sign) FROM=alice@example.com TO=carol@remote.example

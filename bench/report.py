@@ -102,11 +102,18 @@ def add_ratios(cells):
             if passthru and mode != "none" and
             passthru["machine_cpu_ms_per_msg"] and
             cell["machine_cpu_ms_per_msg"] else None)
-        floor = cells.get((kind, FLOOR.get(mode), sock))
-        cell["floor"] = FLOOR.get(mode) if floor else None
+        plain = mode.split("@")[0]
+        floor = cells.get((kind, FLOOR.get(plain), sock))
+        cell["floor"] = FLOOR.get(plain) if floor else None
         cell["ratio_to_floor"] = (
             round(cell["msgs_per_s"] / floor["msgs_per_s"], 3)
             if floor else None)
+        base = cells.get((kind, mode + "@base", sock))
+        cell["ratio_to_base"] = (
+            round(cell["msgs_per_s"] / base["msgs_per_s"], 3)
+            if base else None)
+        if base:
+            cell["base_cpu_ms_per_msg"] = base["milter_cpu_ms_per_msg"]
         unix = cells.get((kind, mode, "unix"))
         cell["ratio_inet_to_unix"] = (
             round(cell["msgs_per_s"] / unix["msgs_per_s"], 3)
@@ -115,8 +122,9 @@ def add_ratios(cells):
 
 def ordered(cells):
     def key(c):
-        return (c["kind"], MODE_ORDER.index(c["mode"])
-                if c["mode"] in MODE_ORDER else 99, c["socket"])
+        plain = c["mode"].split("@")[0]
+        return (c["kind"], MODE_ORDER.index(plain)
+                if plain in MODE_ORDER else 99, c["mode"], c["socket"])
     return sorted(cells.values(), key=key)
 
 
@@ -167,7 +175,7 @@ def goals(cells):
                                 "least": least,
                                 "met": c["ratio_to_floor"] >= least})
         for (k, mode, sock), c in sorted(cells.items()):
-            if k == kind and sock == "inet" and \
+            if k == kind and sock == "inet" and "@" not in mode and \
                     c["ratio_inet_to_unix"] is not None:
                 out.append({"goal": "%s inet/unix" % mode, "kind": kind,
                             "socket": "inet",
@@ -175,6 +183,20 @@ def goals(cells):
                             "least": INET_GOAL,
                             "met": c["ratio_inet_to_unix"] >= INET_GOAL})
     return out
+
+
+def print_bases(rows):
+    """With --compare: each mode against the other build (MODE@base)."""
+    lines = [c for c in rows if c.get("ratio_to_base") is not None]
+    if not lines:
+        return
+    print("this build against the base build (--compare), msg/s and "
+          "milter CPU ms/msg:")
+    for c in lines:
+        print("  %-11s %-10s %-5s %5.2f  %s vs %s ms/msg" % (
+            c["kind"], c["mode"], c["socket"], c["ratio_to_base"],
+            fmt(c["milter_cpu_ms_per_msg"], "%.2f"),
+            fmt(c.get("base_cpu_ms_per_msg"), "%.2f")))
 
 
 def print_goals(judged):
@@ -233,6 +255,7 @@ def main():
     rows = ordered(cells)
     big = read_big(args.big)
     print_table(rows, big)
+    print_bases(rows)
     judged = goals(cells)
     print_goals(judged)
     if args.out == "-":

@@ -74,14 +74,17 @@ EOF
 # EXPECT (a regular expression the milter's log line must match).
 bench_envelope() {
   RCPTS=1
-  case "$1" in
+  case "${1%@base}" in
     none|null|null-*) FROM=sender@remote.example TO=user@example.com EXPECT= ;;
     pass) FROM=sender@remote.example TO=user@example.com
           EXPECT='direction=inbound .*action=pass .*verify=.*smime=none' ;;
+    pass5) FROM=sender@remote.example TO=user@example.com RCPTS=5
+           EXPECT='direction=inbound .*rcpts=5 .*action=pass .*verify=.*smime=none' ;;
     verify) FROM=bob@remote.example TO=user@example.com
             EXPECT='direction=inbound .*verify=.*smime=pass' ;;
     sign) FROM=alice@example.com TO=carol@remote.example
           EXPECT='direction=outbound .*action=sign ' ;;
+    signing-milter) FROM=alice@example.com TO=carol@remote.example EXPECT= ;;
     sign-p256) FROM=erin@example.com TO=carol@remote.example
                EXPECT='direction=outbound .*action=sign ' ;;
     enc1) FROM=alice@example.com TO=rcpt@partner.example
@@ -96,7 +99,7 @@ bench_envelope() {
 # (10K-text...) and a mode, made on first use. Inbound signed messages
 # are signed by bob with openssl (multipart/signed).
 bench_message() {
-  local kind=$1 mode=$2 size shape dir="$SMX_TEST_DIR/msg" f
+  local kind=$1 mode=${2%@base} size shape dir="$SMX_TEST_DIR/msg" f
   size=${kind%-*} shape=${kind#*-}
   bench_envelope "$mode"
   f="$dir/$kind-$FROM.eml"
@@ -173,6 +176,11 @@ bench_filter_start() {
     "${filter[@]}" >>"$SMX_TEST_DIR/null.log" 2>&1 &
     MILTER_PID=$!
     echo "$MILTER_PID" >"$SMX_TEST_DIR/null.pid"
+  elif [ "$mode" = signing-milter ]; then
+    bench_signing_milter_start "$spec"
+  elif [ "${mode%@base}" != "$mode" ]; then
+    : >"$PF_MILTER_LOG"
+    pf_start_milter_on "$spec" "$COMPARE_DIR/bin/smime-milter"
   else
     : >"$PF_MILTER_LOG"
     pf_start_milter_on "$spec"
@@ -193,11 +201,36 @@ bench_adopt_files() {
   fi
 }
 
-# pf_start_milter_on SPEC: pf_start_milter with -p SPEC.
+# bench_signing_milter_start SPEC: the external signing-milter
+# (--signing-milter PATH) on SPEC, signing for alice with her RSA-2048
+# key and certificate (its signing table maps the envelope sender to a
+# file holding both, the CA beside it as the chain). It refuses to run
+# as root: it switches to the harness's test user.
+bench_signing_milter_start() {
+  local pki="$SMX_TEST_DIR/pki" dir="$SMX_TEST_DIR/signing-milter" user
+  test_user_ensure
+  user=$SMX_TEST_USER
+  rm -rf "$dir" && mkdir -p "$dir"
+  cat "$pki/alice.pem" "$pki/alice.key" >"$dir/alice-cert+key.pem"
+  cp "$pki/ca.pem" "$dir/alice-chain.pem"
+  python3 "$BENCH_DIR/make-cdb.py" "$dir/signingtable.cdb" \
+    alice@example.com "$dir/alice-cert+key.pem"
+  chown -R "$user:" "$dir"
+  chmod 500 "$dir"
+  chmod 400 "$dir"/*
+  : >"$SMX_TEST_DIR/signing-milter.log"
+  "$SIGNING_MILTER" -s "$1" -m "$dir/signingtable.cdb" -u "$user" \
+    -g "$(id -gn "$user")" -c :relax -l >>"$SMX_TEST_DIR/signing-milter.log" 2>&1 &
+  MILTER_PID=$!
+  echo "$MILTER_PID" >"$SMX_TEST_DIR/null.pid"
+}
+
+# pf_start_milter_on SPEC [BINARY]: pf_start_milter with -p SPEC
+# (BINARY: another build's smime-milter, for --compare).
 pf_start_milter_on() {
-  local i=0
+  local i=0 bin=${2:-$SMX_BIN_DIR/smime-milter}
   bench_adopt_files
-  "$SMX_BIN_DIR/smime-milter" -f -c "$SMX_TEST_DIR/milter.conf" -p "$1" \
+  "$bin" -f -c "$SMX_TEST_DIR/milter.conf" -p "$1" \
     >>"$PF_MILTER_LOG" 2>&1 &
   MILTER_PID=$!
   echo "$MILTER_PID" >"$SMX_TEST_DIR/milter.pid"
@@ -414,6 +447,20 @@ bench_cleanup() {
   pf_cleanup
 }
 
+# bench_modes: the modes of -m; with --compare, each smime-milter mode
+# is followed by MODE@base (the other build's smime-milter), so that both
+# builds run interleaved under the same load.
+bench_modes() {
+  local mode
+  for mode in ${MODES//,/ }; do
+    echo "$mode"
+    case "$mode" in
+      none|null|null-*|signing-milter) ;;
+      *) [ -z "$COMPARE_DIR" ] || echo "$mode@base" ;;
+    esac
+  done
+}
+
 bench_main() {
   bench_kill_leftovers
   rm -f "$SMX_TEST_DIR/results.tsv" "$SMX_TEST_DIR/big.tsv" "$SMX_TEST_DIR/smtp-source.log"
@@ -432,7 +479,7 @@ bench_main() {
   local run
   for run in $(seq 1 "$RUNS"); do
     for kind in ${MESSAGES//,/ }; do
-      for mode in ${MODES//,/ }; do
+      for mode in $(bench_modes); do
         for sock in ${SOCKETS//,/ }; do
           bench_cell "$kind" "$mode" "$sock" "$run"
           [ "$mode" = none ] && break	# no milter: one socket is enough

@@ -16,7 +16,10 @@
  * signing did before it changed headers in place), to show what each
  * header edit costs Postfix. bench/run also builds a copy without
  * tcpopt.c. Together they show the two inet: stalls that smime-milter
- * avoids. SIGTERM stops it (libmilter's own signal handling). */
+ * avoids. Like smime-milter, it negotiates no reply for HELO, the
+ * headers and the end of headers (--plain keeps libmilter's defaults:
+ * a reply to every step). SIGTERM stops it (libmilter's own signal
+ * handling). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +51,52 @@ static sfsistat on_args(SMFICTX *ctx, char **argv)
 	return keep_going(ctx);
 }
 
+/* The steps smime-milter answers with no reply (milter/callbacks.c). */
+#define NO_REPLY_STEPS (SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH)
+
+static sfsistat negotiate(SMFICTX *ctx, unsigned long actions,
+			  unsigned long steps, unsigned long f2,
+			  unsigned long f3, unsigned long *actions_r,
+			  unsigned long *steps_r, unsigned long *f2_r,
+			  unsigned long *f3_r)
+{
+	(void)ctx;
+	(void)f2;
+	(void)f3;
+	*actions_r = actions & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY);
+	*steps_r = steps & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN |
+			    NO_REPLY_STEPS);
+	*f2_r = 0;
+	*f3_r = 0;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat no_reply_text(SMFICTX *ctx, char *text)
+{
+	(void)ctx;
+	(void)text;
+	return SMFIS_NOREPLY;
+}
+
+static sfsistat no_reply(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_NOREPLY;
+}
+
 static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 {
 	(void)name;
 	(void)value;
 	return keep_going(ctx);
+}
+
+static sfsistat no_reply_header(SMFICTX *ctx, char *name, char *value)
+{
+	(void)ctx;
+	(void)name;
+	(void)value;
+	return SMFIS_NOREPLY;
 }
 
 static sfsistat on_body(SMFICTX *ctx, unsigned char *data, size_t len)
@@ -107,16 +151,17 @@ static struct smfiDesc null_filter = {
 	.xxfi_version = SMFI_VERSION,
 	.xxfi_flags = 0,
 	.xxfi_connect = on_connect,
-	.xxfi_helo = on_text,
+	.xxfi_helo = no_reply_text,
 	.xxfi_envfrom = on_args,
 	.xxfi_envrcpt = on_args,
-	.xxfi_header = on_header,
-	.xxfi_eoh = keep_going,
+	.xxfi_header = no_reply_header,
+	.xxfi_eoh = no_reply,
 	.xxfi_body = on_body,
 	.xxfi_eom = keep_going,
 	.xxfi_abort = keep_going,
 	.xxfi_close = keep_going,
 	.xxfi_data = keep_going,
+	.xxfi_negotiate = negotiate,
 };
 
 int main(int argc, char **argv)
@@ -130,8 +175,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	char *sock = argv[argc - 1];
-	if (plain)
+	if (plain) {	/* libmilter's defaults: every step answered */
 		null_filter.xxfi_data = NULL;
+		null_filter.xxfi_negotiate = NULL;
+		null_filter.xxfi_helo = on_text;
+		null_filter.xxfi_header = on_header;
+		null_filter.xxfi_eoh = keep_going;
+	}
 	if (edit || edit5) {
 		null_filter.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
 					 SMFIF_CHGBODY;

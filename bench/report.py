@@ -15,6 +15,13 @@ smtp-source, smtp-sink, the kernel) over the same time is steadier than
 throughput on a machine whose disk latency varies; pass CPU / mode CPU
 is the share of pass-through capacity a mode keeps when CPU is the
 limit.
+
+Each mode is also compared with its floor, the cheapest filter that does
+the same kind of work for Postfix: pass-through and verification with
+the do-nothing filter (null), signing and encrypting with the filter
+that replaces the body (null-edit), encryption to five recipients with
+pass-through to five (pass5). The goals are ratios of one interleaved
+run; the report says for each whether it was met.
 """
 import argparse
 import json
@@ -25,8 +32,16 @@ import subprocess
 import sys
 
 MODE_ORDER = ["none", "null-plain", "null-data", "null-nodelay", "null", "null-edit-nagle",
-              "null-edit", "null-edit5", "pass", "verify", "sign", "sign-p256",
-              "enc1", "enc5"]
+              "null-edit", "null-edit5", "pass", "pass5", "verify", "sign",
+              "sign-p256", "signing-milter", "enc1", "enc5"]
+# The floor of each mode (see the module's comment).
+FLOOR = {"pass": "null", "verify": "null", "sign": "null-edit",
+         "sign-p256": "null-edit", "signing-milter": "null-edit",
+         "enc1": "null-edit", "enc5": "pass5"}
+# Goals: (mode, floor, least ratio); and inet:/unix: for every mode.
+GOALS = [("sign", "null-edit", 0.90), ("enc5", "pass5", 0.85),
+         ("pass", "null", 0.97)]
+INET_GOAL = 0.95
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -87,6 +102,18 @@ def add_ratios(cells):
             if passthru and mode != "none" and
             passthru["machine_cpu_ms_per_msg"] and
             cell["machine_cpu_ms_per_msg"] else None)
+        plain = mode.split("@")[0]
+        floor = cells.get((kind, FLOOR.get(plain), sock))
+        cell["floor"] = FLOOR.get(plain) if floor else None
+        cell["ratio_to_floor"] = (
+            round(cell["msgs_per_s"] / floor["msgs_per_s"], 3)
+            if floor else None)
+        base = cells.get((kind, mode + "@base", sock))
+        cell["ratio_to_base"] = (
+            round(cell["msgs_per_s"] / base["msgs_per_s"], 3)
+            if base else None)
+        if base:
+            cell["base_cpu_ms_per_msg"] = base["milter_cpu_ms_per_msg"]
         unix = cells.get((kind, mode, "unix"))
         cell["ratio_inet_to_unix"] = (
             round(cell["msgs_per_s"] / unix["msgs_per_s"], 3)
@@ -95,8 +122,9 @@ def add_ratios(cells):
 
 def ordered(cells):
     def key(c):
-        return (c["kind"], MODE_ORDER.index(c["mode"])
-                if c["mode"] in MODE_ORDER else 99, c["socket"])
+        plain = c["mode"].split("@")[0]
+        return (c["kind"], MODE_ORDER.index(plain)
+                if plain in MODE_ORDER else 99, c["mode"], c["socket"])
     return sorted(cells.values(), key=key)
 
 
@@ -106,20 +134,22 @@ def fmt(value, pattern):
 
 def print_table(rows, big):
     head = ("message", "mode", "socket", "msg/s", "range", "cpu ms/msg",
-            "peak RSS MB", "vs none", "vs pass", "inet/unix", "host ms/msg",
-            "busy", "cpu vs pass")
-    print("%-11s %-15s %-6s %8s %13s %10s %11s %7s %7s %9s %11s %5s %11s"
+            "peak RSS MB", "vs none", "vs pass", "vs floor", "inet/unix",
+            "host ms/msg", "busy", "cpu vs pass")
+    print("%-11s %-15s %-6s %8s %13s %10s %11s %7s %7s %19s %9s %11s %5s %11s"
           % head)
     for c in rows:
         rss = c["milter_peak_rss_kb"]
-        print("%-11s %-15s %-6s %8.0f %13s %10s %11s %7s %7s %9s %11s %5s "
-              "%11s" % (
+        floor = ("%.2f (%s)" % (c["ratio_to_floor"], c["floor"])
+                 if c["ratio_to_floor"] is not None else "-")
+        print("%-11s %-15s %-6s %8.0f %13s %10s %11s %7s %7s %19s %9s %11s "
+              "%5s %11s" % (
                   c["kind"], c["mode"], c["socket"], c["msgs_per_s"],
                   "%.0f-%.0f" % (c["msgs_per_s_min"], c["msgs_per_s_max"]),
                   fmt(c["milter_cpu_ms_per_msg"], "%.2f"),
                   fmt(rss / 1024 if rss else None, "%.1f"),
                   fmt(c["ratio_to_no_milter"], "%.2f"),
-                  fmt(c["ratio_to_pass"], "%.2f"),
+                  fmt(c["ratio_to_pass"], "%.2f"), floor,
                   fmt(c["ratio_inet_to_unix"], "%.2f"),
                   fmt(c["machine_cpu_ms_per_msg"], "%.2f"),
                   fmt(c["machine_busy"], "%.2f"),
@@ -127,6 +157,56 @@ def print_table(rows, big):
     if big:
         print("big message: %(bytes)d bytes signed; milter peak RSS "
               "%(rss_after_kb)d kB (%(rss_before_kb)d kB before it)" % big)
+
+
+def goals(cells):
+    """Each goal that this run's cells can judge: its ratio and whether
+    it was met."""
+    out = []
+    kinds = sorted({k for (k, _, _) in cells})
+    for kind in kinds:
+        for mode, floor, least in GOALS:
+            for sock in ("unix", "inet"):
+                c = cells.get((kind, mode, sock))
+                if c and c.get("floor") == floor:
+                    out.append({"goal": "%s/%s" % (mode, floor),
+                                "kind": kind, "socket": sock,
+                                "ratio": c["ratio_to_floor"],
+                                "least": least,
+                                "met": c["ratio_to_floor"] >= least})
+        for (k, mode, sock), c in sorted(cells.items()):
+            if k == kind and sock == "inet" and "@" not in mode and \
+                    c["ratio_inet_to_unix"] is not None:
+                out.append({"goal": "%s inet/unix" % mode, "kind": kind,
+                            "socket": "inet",
+                            "ratio": c["ratio_inet_to_unix"],
+                            "least": INET_GOAL,
+                            "met": c["ratio_inet_to_unix"] >= INET_GOAL})
+    return out
+
+
+def print_bases(rows):
+    """With --compare: each mode against the other build (MODE@base)."""
+    lines = [c for c in rows if c.get("ratio_to_base") is not None]
+    if not lines:
+        return
+    print("this build against the base build (--compare), msg/s and "
+          "milter CPU ms/msg:")
+    for c in lines:
+        print("  %-11s %-10s %-5s %5.2f  %s vs %s ms/msg" % (
+            c["kind"], c["mode"], c["socket"], c["ratio_to_base"],
+            fmt(c["milter_cpu_ms_per_msg"], "%.2f"),
+            fmt(c.get("base_cpu_ms_per_msg"), "%.2f")))
+
+
+def print_goals(judged):
+    if not judged:
+        return
+    print("goals (ratio of medians in this run, least wanted):")
+    for g in judged:
+        print("  %-11s %-24s %-5s %5.2f >= %.2f  %s" % (
+            g["kind"], g["goal"], g["socket"], g["ratio"], g["least"],
+            "met" if g["met"] else "NOT met"))
 
 
 def read_big(path):
@@ -175,12 +255,16 @@ def main():
     rows = ordered(cells)
     big = read_big(args.big)
     print_table(rows, big)
+    print_bases(rows)
+    judged = goals(cells)
+    print_goals(judged)
     if args.out == "-":
         return
     meta = dict(kv.split("=", 1) for kv in args.meta)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
-        json.dump({"meta": meta, "results": rows, "big_message": big}, f,
+        json.dump({"meta": meta, "results": rows, "goals": judged,
+                   "big_message": big}, f,
                   indent=1)
         f.write("\n")
     print("JSON: %s" % args.out)

@@ -42,6 +42,18 @@ static sfsistat tempfail(SMFICTX *ctx, const char *text)
 	return SMFIS_TEMPFAIL;
 }
 
+/* The steps whose reply the MTA need not wait for: the callbacks of these
+ * steps never refuse anything. HELO is only noted; a header that cannot
+ * be recorded (out of memory) fails the message at its end instead. The
+ * rest must answer: connect (max_connections, shutting down), MAIL
+ * (shutting down, bad sender), RCPT (policy), DATA (without its answer
+ * Postfix's next packet waits for a delayed ACK on inet:) and body
+ * chunks (a spool failure).
+ * libmilter offers these flags to every MTA and answers "continue"
+ * itself to one that does not know them, so the callbacks of these
+ * steps always return SMFIS_NOREPLY. */
+#define NO_REPLY_STEPS (SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH)
+
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions,
 			     unsigned long steps, unsigned long f2,
 			     unsigned long f3, unsigned long *actions_r,
@@ -55,7 +67,8 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions,
 	 * must keep their leading space so that the message can later be
 	 * rebuilt byte for byte. Unknown SMTP commands are of no use. */
 	*actions_r = actions & MILTER_ACTIONS;
-	*steps_r = steps & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN);
+	*steps_r = steps & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN |
+			    NO_REPLY_STEPS);
 	*f2_r = 0;
 	*f3_r = 0;
 	return SMFIS_CONTINUE;
@@ -100,7 +113,7 @@ static sfsistat on_helo(SMFICTX *ctx, char *helo)
 {
 	(void)ctx;
 	(void)helo;
-	return SMFIS_CONTINUE;
+	return SMFIS_NOREPLY;
 }
 
 static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
@@ -136,25 +149,28 @@ static sfsistat on_data(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
+/* No reply (NO_REPLY_STEPS): a header that cannot be recorded marks the
+ * message, and its end answers with a temporary failure. Without message
+ * state the end of the message fails anyway. */
 static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = conn_of(ctx);
-	if (c == NULL || c->msg == NULL)
-		return tempfail(ctx, "smime-milter: no message state");
+	if (c == NULL || c->msg == NULL || c->msg->lost_header)
+		return SMFIS_NOREPLY;
 	if (msg_track_auth_results(c->msg, c->cfg->milter.authserv_id, name,
 				   value) != 0 ||
 	    msg_add_header(c->msg, name, value) != 0) {
 		smx_log(LOG_ERR, "%s: out of memory recording a header",
 			queue_id(ctx));
-		return tempfail(ctx, "smime-milter: out of memory");
+		c->msg->lost_header = true;
 	}
-	return SMFIS_CONTINUE;
+	return SMFIS_NOREPLY;
 }
 
 static sfsistat on_eoh(SMFICTX *ctx)
 {
 	(void)ctx;
-	return SMFIS_CONTINUE;
+	return SMFIS_NOREPLY;
 }
 
 static sfsistat on_body(SMFICTX *ctx, unsigned char *data, size_t len)
@@ -176,6 +192,10 @@ static sfsistat on_eom(SMFICTX *ctx)
 	struct conn *c = conn_of(ctx);
 	if (c == NULL || c->msg == NULL)
 		return tempfail(ctx, "smime-milter: no message state");
+	if (c->msg->lost_header) {
+		msg_end(c);
+		return tempfail(ctx, "smime-milter: out of memory");
+	}
 	sfsistat rc = decide_message(ctx, c, queue_id(ctx));
 	msg_end(c);
 	return rc;

@@ -33,6 +33,8 @@ struct msg {
 	size_t n_headers, cap_headers;
 	size_t header_bytes;
 	bool headers_truncated;	/* over the header limit: not all kept */
+	bool lost_header;	/* a header could not be recorded (out of
+				 * memory): the message tempfails at its end */
 	unsigned ar_seen;	/* Authentication-Results headers, all of
 				 * them, kept or not */
 	unsigned *ar_ours;	/* the occurrences (from 1) among them that

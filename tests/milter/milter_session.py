@@ -12,6 +12,14 @@ usage:
   milter_session.py hold PORT
       opens one admitted connection, prints HOLDING and keeps it open
       until killed.
+  milter_session.py steps PORT
+      checks the negotiated protocol: offered every flag, the milter
+      answers no HELO, header or end-of-header step, and still every
+      connect, MAIL, RCPT, DATA and body step (those may refuse); a
+      message (queue id N1) sent as Postfix then sends it, the replies
+      of those steps not awaited, ends with "continue". A second MTA
+      that offers no "no reply" flag gets an answer to every step
+      (message N2): libmilter answers for the milter.
   milter_session.py abort PORT PID SPOOLDIR HOW
       starts a message whose body (200 000 bytes) goes to a spool file
       of the milter (process PID, directory SPOOLDIR), then ends it HOW:
@@ -36,6 +44,10 @@ import time
 SMFI_VERSION = 6
 ALL_ACTIONS = 0x1FF
 ALL_STEPS = 0x1FFFFF
+# The "no reply" flag of each step, as an MTA honours them: a step the
+# milter negotiated without a reply gets none.
+NO_REPLY = {b"C": 0x1000, b"H": 0x2000, b"M": 0x4000, b"R": 0x8000,
+            b"L": 0x80, b"N": 0x40000, b"B": 0x80000}
 # Waits stretch under valgrind (the harness's SMX_TIMEOUT_SCALE).
 WAIT = 10 * int(os.environ.get("SMX_TIMEOUT_SCALE", "1"))
 
@@ -44,6 +56,7 @@ class Milter:
     def __init__(self, port):
         self.sock = socket.create_connection(("127.0.0.1", port),
                                              timeout=WAIT)
+        self.steps = 0	# the protocol flags the milter negotiated
 
     def send(self, cmd, data=b""):
         self.sock.sendall(struct.pack(">I", len(data) + 1) + cmd + data)
@@ -57,25 +70,37 @@ class Milter:
             buf += part
         return buf
 
-    def recv(self):
+    def recv_packet(self):
         (length,) = struct.unpack(">I", self.recv_exact(4))
         packet = self.recv_exact(length)
-        return packet[:1], packet[1:].rstrip(b"\0").decode()
+        return packet[:1], packet[1:]
+
+    def recv(self):
+        cmd, data = self.recv_packet()
+        return cmd, data.rstrip(b"\0").decode("latin-1")
 
     def ask(self, cmd, data=b""):
         self.send(cmd, data)
         return self.recv()
 
-    def open(self, ip):
+    def open(self, ip, offered=ALL_STEPS):
         """Negotiates and sends the connect event; returns its reply."""
-        cmd, _ = self.ask(b"O", struct.pack(">III", SMFI_VERSION,
-                                            ALL_ACTIONS, ALL_STEPS))
-        if cmd != b"O":
+        self.send(b"O", struct.pack(">III", SMFI_VERSION, ALL_ACTIONS,
+                                    offered))
+        cmd, data = self.recv_packet()
+        if cmd != b"O" or len(data) < 12:
             raise RuntimeError("negotiation answered %r" % cmd)
+        self.steps = struct.unpack(">III", data[:12])[2]
         return self.ask(b"C", b"client.test\0" + b"4" +
                         struct.pack(">H", 25) + ip.encode() + b"\0")
 
     def expect(self, want, cmd, data=b""):
+        if self.steps & NO_REPLY.get(cmd, 0):
+            if want != b"c":
+                raise RuntimeError("%r has no reply: cannot answer %r"
+                                   % (cmd, want))
+            self.send(cmd, data)
+            return
         got, text = self.ask(cmd, data)
         if got != want:
             raise RuntimeError("%r answered %r %s, want %r"
@@ -265,10 +290,65 @@ def sign_reload(port, pid, conf, opaque_conf, log):
         m.close()
 
 
+NO_REPLY_ALL = sum(NO_REPLY.values()) | 0x10000 | 0x20000	# DATA, UNKNOWN
+NO_REPLY_WANTED = NO_REPLY[b"H"] | NO_REPLY[b"L"] | NO_REPLY[b"N"]
+
+
+def send_message(m, qid):
+    """One inbound message; the final reply of its end ('c', 'a'...)."""
+    m.expect(b"c", b"H", b"client.test\0")
+    m.send(b"D", b"Mi\0" + qid + b"\0")
+    m.expect(b"c", b"M", b"<s@remote.test>\0")
+    m.expect(b"c", b"R", b"<u@example.com>\0")
+    m.expect(b"c", b"T")
+    for name, value in ((b"From", b" <s@remote.test>"),
+                        (b"To", b" <u@example.com>"),
+                        (b"Subject", b" negotiated steps")):
+        m.expect(b"c", b"L", name + b"\0" + value + b"\0")
+    m.expect(b"c", b"N")
+    m.expect(b"c", b"B", b"hello\r\n")
+    m.send(b"E")
+    while True:
+        cmd, text = m.recv()
+        if cmd in (b"a", b"c", b"d", b"r", b"t", b"y"):
+            return cmd, text
+
+
+def steps(port):
+    m = Milter(port)
+    cmd, text = m.open("192.0.2.10")
+    if cmd != b"c":
+        fail("connect answered %r %s" % (cmd, text))
+    no_reply = m.steps & NO_REPLY_ALL
+    if no_reply != NO_REPLY_WANTED:
+        fail("no-reply steps negotiated 0x%x, want 0x%x (HELO, header, "
+             "end of headers)" % (no_reply, NO_REPLY_WANTED))
+    cmd, text = send_message(m, b"N1")
+    if cmd != b"c":
+        fail("N1: end of message answered %r %s" % (cmd, text))
+    m.send(b"Q")
+    m.close()
+    older = Milter(port)
+    cmd, text = older.open("192.0.2.10", ALL_STEPS & ~NO_REPLY_ALL)
+    if cmd != b"c":
+        fail("connect (no no-reply flags) answered %r %s" % (cmd, text))
+    if older.steps & NO_REPLY_ALL:
+        fail("an MTA offering no no-reply flag got 0x%x"
+             % (older.steps & NO_REPLY_ALL))
+    cmd, text = send_message(older, b"N2")	# every step answered
+    if cmd != b"c":
+        fail("N2: end of message answered %r %s" % (cmd, text))
+    older.send(b"Q")
+    older.close()
+    print("NO-REPLY 0x%x" % no_reply)
+
+
 def main():
     try:
         if sys.argv[1] == "caps":
             caps(int(sys.argv[2]), int(sys.argv[3]))
+        elif sys.argv[1] == "steps":
+            steps(int(sys.argv[2]))
         elif sys.argv[1] == "hold":
             hold(int(sys.argv[2]))
         elif sys.argv[1] == "abort":

@@ -35,6 +35,11 @@ static const char *const enrollments[] = { "issued", "renewed", "limited",
 static const char *const failures[] = { "sign", "encrypt", "decrypt",
 					"verify", "harvest", "lookup", "mta",
 					"internal" };
+static const char *const keyproc_ops[] = { "sign", "decrypt", "enroll" };
+static const char *const keyproc_results[] = { "ok", "refused",
+					       "rate_limited", "unavailable",
+					       "bad_request", "unreachable",
+					       "failed" };
 static const char *const stages[] = { "sign", "encrypt", "decrypt", "verify",
 				      "directory" };
 
@@ -56,7 +61,10 @@ enum {
 	C_CACHE_HITS = C_LOOKUPS + COUNT(lookups),
 	C_FAILURES = C_CACHE_HITS + 1,
 	C_CONN_REFUSED = C_FAILURES + COUNT(failures),
-	N_COUNTERS = C_CONN_REFUSED + 1,
+	C_KEYPROC = C_CONN_REFUSED + 1,
+	C_KEYPROC_RESTARTS = C_KEYPROC + COUNT(keyproc_ops) *
+					 COUNT(keyproc_results),
+	N_COUNTERS = C_KEYPROC_RESTARTS + 1,
 };
 
 struct label {
@@ -111,6 +119,13 @@ static const struct family families[] = {
 	{ "connections_refused_total", "MTA connections answered with a "
 	  "temporary failure because milter.max_connections were open.",
 	  "connections_refused", C_CONN_REFUSED, { { NULL, NULL, 1 } } },
+	{ "key_process_requests_total", "Private-key operations asked of the "
+	  "key process, by operation and result.", "key_process_requests",
+	  C_KEYPROC, { LABEL("op", keyproc_ops),
+		       LABEL("result", keyproc_results) } },
+	{ "key_process_restarts_total", "Times the key process died and was "
+	  "started again.", "key_process_restarts", C_KEYPROC_RESTARTS,
+	  { { NULL, NULL, 1 } } },
 };
 
 static atomic_uint_least64_t counters[N_COUNTERS];
@@ -257,6 +272,18 @@ void smx_metrics_failure(enum smx_metrics_failure reason)
 void smx_metrics_connection_refused(void)
 {
 	add(C_CONN_REFUSED, 1);
+}
+
+void smx_metrics_keyproc_request(const char *op, const char *result)
+{
+	size_t o = index_of(keyproc_ops, COUNT(keyproc_ops), op);
+	size_t r = index_of(keyproc_results, COUNT(keyproc_results), result);
+	add(C_KEYPROC + o * COUNT(keyproc_results) + r, 1);
+}
+
+void smx_metrics_keyproc_restart(void)
+{
+	add(C_KEYPROC_RESTARTS, 1);
 }
 
 /* --- the Prometheus text format ---------------------------------------- */

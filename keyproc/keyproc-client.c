@@ -39,6 +39,7 @@ static char *child_argv[8];
 static char arg_name[] = "smime-milter", arg_k[] = "-K", arg_fd[] = "3",
 	    arg_c[] = "-c", arg_f[] = "-f";
 static char *config_copy;
+static char program[4096];	/* this program, as started */
 static __thread bool failed_here;
 
 void keyproc_note_failure(void)
@@ -69,7 +70,7 @@ static void exec_child(int fd)
 	if (fcntl(CHILD_FD, F_SETFD, 0) != 0)
 		_exit(127);
 	closefrom(CHILD_FD + 1);
-	execv("/proc/self/exe", child_argv);
+	execv(program, child_argv);
 	_exit(127);
 }
 
@@ -148,6 +149,15 @@ static void *watch(void *unused)
 int keyproc_client_start(const char *config_path, bool foreground)
 {
 	size_t i = 0;
+	/* The program's path rather than /proc/self/exe itself, which
+	 * under a wrapper such as valgrind is the wrapper's tool. */
+	ssize_t n = readlink("/proc/self/exe", program, sizeof(program) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(program) - 1) {
+		smx_log(LOG_ERR, "cannot find this program's path for the key "
+			"process: %s", strerror(errno));
+		return -1;
+	}
+	program[n] = '\0';
 	if ((config_copy = strdup(config_path)) == NULL)
 		return -1;
 	child_argv[i++] = arg_name;

@@ -9,6 +9,7 @@
 #include <smx/keyproc.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +313,13 @@ static int harden(void)
 int keyproc_serve(int fd, const struct cfg *cfg)
 {
 	struct server sv = { .cfg = cfg };
+	/* It ends when the daemon closes the socket: a SIGTERM to the whole
+	 * process group (systemd, a terminal) must not end it while the
+	 * daemon finishes the messages in flight. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 	if (harden() != 0) {
 		smx_log(LOG_ERR, "key process: cannot harden itself: %s",
 			strerror(errno));

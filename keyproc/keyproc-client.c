@@ -33,6 +33,7 @@ static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
 static int sock = -1;		/* under call_lock */
 static pid_t child = -1;	/* under call_lock */
 static bool stopping;		/* under call_lock */
+static pthread_cond_t stop_cond = PTHREAD_COND_INITIALIZER;
 static bool active;
 static pthread_t watcher;
 static char *child_argv[8];
@@ -103,15 +104,49 @@ static void describe_exit(int status, char *buf, size_t size)
 			 WEXITSTATUS(status));
 }
 
-/* Waits for the key process to end and starts it again, at most once a
- * second. */
+/* Seconds to wait before starting the key process again: one after a
+ * crash (a signal), doubling up to a minute while it keeps exiting by
+ * itself at once (it cannot read the store or the master key). */
+static unsigned restart_delay(int status, time_t lived, unsigned last)
+{
+	if (WIFSIGNALED(status) || lived >= 60)
+		return 1;
+	return last >= 30 ? 60 : last * 2;
+}
+
+/* Waits seconds (less when the daemon stops), then starts the key
+ * process. Returns true when the daemon is stopping. */
+static bool pause_unless_stopping(unsigned seconds)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += seconds;
+	pthread_mutex_lock(&call_lock);
+	while (!stopping && pthread_cond_timedwait(&stop_cond, &call_lock,
+						   &until) == 0)
+		;
+	if (!stopping && spawn() != 0)
+		smx_log(LOG_ERR, "cannot start the key process: %s",
+			strerror(errno));
+	bool done = stopping;
+	pthread_mutex_unlock(&call_lock);
+	return done;
+}
+
+/* Waits for the key process to end and starts it again. */
 static void *watch(void *unused)
 {
+	unsigned delay = 1;
 	(void)unused;
 	for (;;) {
 		pthread_mutex_lock(&call_lock);
 		pid_t pid = child;
 		pthread_mutex_unlock(&call_lock);
+		if (pid <= 0) {		/* the last start failed */
+			if (pause_unless_stopping(5))
+				return NULL;
+			continue;
+		}
 		time_t started = time(NULL);
 		int status = 0;
 		while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -121,28 +156,18 @@ static void *watch(void *unused)
 			close(sock);
 		sock = -1;
 		child = -1;
-		if (stopping) {
-			pthread_mutex_unlock(&call_lock);
-			return NULL;
-		}
-		pthread_mutex_unlock(&call_lock);
-		char how[64];
-		describe_exit(status, how, sizeof(how));
-		smx_log(LOG_ERR, "key process %ld %s; starting it again",
-			(long)pid, how);
-		smx_metrics_keyproc_restart();
-		if (time(NULL) - started < 1)
-			sleep(1);
-		pthread_mutex_lock(&call_lock);
-		if (!stopping && spawn() != 0)
-			smx_log(LOG_ERR, "cannot start the key process: %s",
-				strerror(errno));
 		bool done = stopping;
 		pthread_mutex_unlock(&call_lock);
 		if (done)
 			return NULL;
-		if (child < 0)
-			sleep(5);
+		char how[64];
+		describe_exit(status, how, sizeof(how));
+		delay = restart_delay(status, time(NULL) - started, delay);
+		smx_log(LOG_ERR, "key process %ld %s; starting it again in "
+			"%us", (long)pid, how, delay);
+		smx_metrics_keyproc_restart();
+		if (pause_unless_stopping(delay))
+			return NULL;
 	}
 }
 
@@ -191,6 +216,7 @@ void keyproc_client_stop(void)
 		return;
 	pthread_mutex_lock(&call_lock);
 	stopping = true;
+	pthread_cond_broadcast(&stop_cond);
 	if (sock >= 0)
 		shutdown(sock, SHUT_RDWR);	/* the key process sees EOF */
 	pthread_mutex_unlock(&call_lock);

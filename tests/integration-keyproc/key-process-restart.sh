@@ -136,7 +136,7 @@ for to in other@other.example rcpt@partner.example; do
   wait_sent
   [ "$(judge "$n")" = tempfailed ] ||
     fail "the message to $to in flight was not tempfailed"
-  grep -q "key process $pid killed by signal 9; starting it again" "$PF_MILTER_LOG" ||
+  grep -q "key process $pid killed by signal 9; starting it again in 1s" "$PF_MILTER_LOG" ||
     fail "the death of the key process was not logged"
   old=$pid
   pid=$(wait_key_process "$old")

@@ -271,7 +271,7 @@ enum smx_status keyproc_call(const struct keyproc_request *rq,
 	enum smx_status st = exchange(rq, rp);
 	pthread_mutex_unlock(&call_lock);
 	const char *op = rq->op == KEYPROC_OP_SIGN ? "sign"
-			 : rq->op == KEYPROC_OP_DECRYPT ? "decrypt" : "enroll";
+			 : rq->op == KEYPROC_OP_ENROLL ? "enroll" : "decrypt";
 	if (st != SMX_OK) {
 		keyproc_note_failure();
 		smx_metrics_keyproc_request(op, "unreachable");

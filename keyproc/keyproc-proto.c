@@ -73,6 +73,26 @@ static bool decrypt_ok(const struct keyproc_request *rq, char *why,
 	return true;
 }
 
+static bool derive_ok(const struct keyproc_request *rq, char *why,
+		      size_t size)
+{
+	if (rq->padding != 0 && rq->padding != 1) {
+		snprintf(why, size, "cofactor mode %d", (int)rq->padding);
+		return false;
+	}
+	if (rq->md[0] == '\0' || rq->out_len < 16 || rq->out_len > 64) {
+		snprintf(why, size, "key derivation of %u bytes with \"%s\"",
+			 (unsigned)rq->out_len, rq->md);
+		return false;
+	}
+	if (rq->in_len == 0 || rq->in_len > KEYPROC_MAX_POINT) {
+		snprintf(why, size, "public point of %u bytes",
+			 (unsigned)rq->in_len);
+		return false;
+	}
+	return true;
+}
+
 /* An address: printable ASCII with one '@' not at either end. */
 static bool enroll_ok(const struct keyproc_request *rq, char *why, size_t size)
 {
@@ -127,6 +147,8 @@ bool keyproc_request_check(const void *buf, size_t len,
 		return decrypt_ok(rq, why, size);
 	case KEYPROC_OP_ENROLL:
 		return enroll_ok(rq, why, size);
+	case KEYPROC_OP_DERIVE:
+		return derive_ok(rq, why, size);
 	default:
 		snprintf(why, size, "unknown operation %u", (unsigned)rq->op);
 		return false;

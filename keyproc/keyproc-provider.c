@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* An OpenSSL 3 provider, built into the program, whose RSA and EC keys
- * are handles: a fingerprint and the public key. Signing and RSA
- * decryption with such a key are forwarded to the key process, so the
+ * are handles: a fingerprint and the public key. Signing, RSA decryption
+ * and ECDH (with its KDF) with such a key are forwarded to the key
+ * process, so the
  * CMS code signs and decrypts with an EVP_PKEY as always and never sees
  * private key material.
  *
@@ -81,12 +82,20 @@ static int handle_has(const void *keydata, int selection)
 	return 1;
 }
 
+/* The EVP_PKEY_fromdata/todata selection for a keymgmt selection: the
+ * public key when asked for, else the domain parameters only (copying an
+ * EC key's parameters must not copy its public point). */
+static int public_or_parameters(int selection)
+{
+	return (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY)
+		       ? EVP_PKEY_PUBLIC_KEY : EVP_PKEY_KEY_PARAMETERS;
+}
+
 static int handle_import(void *keydata, int selection, const OSSL_PARAM params[])
 {
 	struct handle *h = keydata;
 	const OSSL_PARAM *fp = OSSL_PARAM_locate_const(params, FP_PARAM);
 	const char *text = NULL;
-	(void)selection;
 	if (h == NULL || h->pub != NULL)
 		return 0;
 	if (fp != NULL) {
@@ -100,7 +109,8 @@ static int handle_import(void *keydata, int selection, const OSSL_PARAM params[]
 	OSSL_PARAM *copy = OSSL_PARAM_dup(params);
 	int ok = ctx != NULL && copy != NULL &&
 		 EVP_PKEY_fromdata_init(ctx) == 1 &&
-		 EVP_PKEY_fromdata(ctx, &h->pub, EVP_PKEY_PUBLIC_KEY, copy) == 1;
+		 EVP_PKEY_fromdata(ctx, &h->pub, public_or_parameters(selection),
+				   copy) == 1;
 	OSSL_PARAM_free(copy);
 	EVP_PKEY_CTX_free(ctx);
 	return ok;
@@ -139,7 +149,8 @@ static int handle_export(void *keydata, int selection, OSSL_CALLBACK *cb,
 	if (h == NULL || h->pub == NULL ||
 	    (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY))
 		return 0;
-	if (EVP_PKEY_todata(h->pub, EVP_PKEY_PUBLIC_KEY, &params) != 1)
+	if (EVP_PKEY_todata(h->pub, public_or_parameters(selection),
+			    &params) != 1)
 		return 0;
 	int ok = cb(params, cbarg);
 	OSSL_PARAM_free(params);
@@ -169,6 +180,29 @@ static const OSSL_PARAM *handle_gettable(void *provctx)
 	return types;
 }
 
+/* CMS gives a peer key made from our key's parameters its public point
+ * (ECDH with an originator key without parameters). */
+static int handle_set_params(void *keydata, const OSSL_PARAM params[])
+{
+	struct handle *h = keydata;
+	OSSL_PARAM *copy = OSSL_PARAM_dup(params);
+	int ok = h != NULL && h->pub != NULL && copy != NULL &&
+		 EVP_PKEY_set_params(h->pub, copy) == 1;
+	OSSL_PARAM_free(copy);
+	return ok;
+}
+
+static const OSSL_PARAM *handle_settable(void *provctx)
+{
+	static const OSSL_PARAM types[] = {
+		OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+					NULL, 0),
+		OSSL_PARAM_END
+	};
+	(void)provctx;
+	return types;
+}
+
 static int handle_match(const void *a, const void *b, int selection)
 {
 	const struct handle *x = a, *y = b;
@@ -190,6 +224,8 @@ static const char *ec_operation_name(int operation_id)
 	{ OSSL_FUNC_KEYMGMT_EXPORT, (void (*)(void))handle_export }, \
 	{ OSSL_FUNC_KEYMGMT_GET_PARAMS, (void (*)(void))handle_get_params }, \
 	{ OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, (void (*)(void))handle_gettable }, \
+	{ OSSL_FUNC_KEYMGMT_SET_PARAMS, (void (*)(void))handle_set_params }, \
+	{ OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, (void (*)(void))handle_settable }, \
 	{ OSSL_FUNC_KEYMGMT_MATCH, (void (*)(void))handle_match }
 
 static const OSSL_DISPATCH rsa_keymgmt[] = {
@@ -218,8 +254,12 @@ struct opctx {
 	char mdname[KEYPROC_NAME_LEN];
 	char mgf1[KEYPROC_NAME_LEN];
 	int padding;
-	unsigned char label[KEYPROC_MAX_LABEL];
+	unsigned char label[KEYPROC_MAX_LABEL];	/* or ECDH shared info */
 	size_t label_len;
+	unsigned char peer[KEYPROC_MAX_POINT];	/* ECDH: the other key */
+	size_t peer_len;
+	size_t kdf_outlen;	/* ECDH: 0 for no KDF */
+	bool kdf;
 };
 
 static void *opctx_new(void *provctx, const char *propq)
@@ -291,6 +331,49 @@ static int set_padding(struct opctx *c, const OSSL_PARAM *p)
 		c->padding == RSA_PKCS1_OAEP_PADDING);
 }
 
+/* ECDH's KDF settings, as CMS gives them (X9.63, RFC 5753). */
+static int exchange_set_params(struct opctx *c, const OSSL_PARAM params[])
+{
+	const OSSL_PARAM *p;
+	const char *s = NULL;
+	if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_TYPE))
+	    != NULL) {
+		if (!OSSL_PARAM_get_utf8_string_ptr(p, &s))
+			return 0;
+		if (s[0] == '\0')
+			c->kdf = false;
+		else if (strcmp(s, OSSL_KDF_NAME_X963KDF) == 0)
+			c->kdf = true;
+		else
+			return 0;
+	}
+	if ((p = OSSL_PARAM_locate_const(params,
+					 OSSL_EXCHANGE_PARAM_KDF_DIGEST))
+	    != NULL && (!OSSL_PARAM_get_utf8_string_ptr(p, &s) ||
+			!set_md_name(c->mdname, s)))
+		return 0;
+	if ((p = OSSL_PARAM_locate_const(params,
+					 OSSL_EXCHANGE_PARAM_KDF_OUTLEN))
+	    != NULL && !OSSL_PARAM_get_size_t(p, &c->kdf_outlen))
+		return 0;
+	if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_UKM))
+	    != NULL) {
+		void *buf = c->label;
+		if (!OSSL_PARAM_get_octet_string(p, &buf, sizeof(c->label),
+						 &c->label_len))
+			return 0;
+	}
+	if ((p = OSSL_PARAM_locate_const(params,
+				OSSL_EXCHANGE_PARAM_EC_ECDH_COFACTOR_MODE))
+	    != NULL) {
+		int mode = 0;
+		if (!OSSL_PARAM_get_int(p, &mode) || mode < -1 || mode > 1)
+			return 0;
+		c->padding = mode == 1 ? 1 : 0;
+	}
+	return 1;
+}
+
 static int opctx_set_params(void *vctx, const OSSL_PARAM params[])
 {
 	struct opctx *c = vctx;
@@ -318,7 +401,7 @@ static int opctx_set_params(void *vctx, const OSSL_PARAM params[])
 						 &c->label_len))
 			return 0;
 	}
-	return 1;
+	return exchange_set_params(c, params);
 }
 
 static int opctx_get_params(void *vctx, OSSL_PARAM params[])
@@ -352,6 +435,11 @@ static const OSSL_PARAM *opctx_params(void *vctx, void *provctx)
 				       NULL, 0),
 		OSSL_PARAM_octet_string(OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL,
 					NULL, 0),
+		OSSL_PARAM_utf8_string(OSSL_EXCHANGE_PARAM_KDF_TYPE, NULL, 0),
+		OSSL_PARAM_utf8_string(OSSL_EXCHANGE_PARAM_KDF_DIGEST, NULL, 0),
+		OSSL_PARAM_size_t(OSSL_EXCHANGE_PARAM_KDF_OUTLEN, NULL),
+		OSSL_PARAM_octet_string(OSSL_EXCHANGE_PARAM_KDF_UKM, NULL, 0),
+		OSSL_PARAM_int(OSSL_EXCHANGE_PARAM_EC_ECDH_COFACTOR_MODE, NULL),
 		OSSL_PARAM_END
 	};
 	(void)vctx;
@@ -369,6 +457,9 @@ static int opctx_init(struct opctx *c, void *keydata, const OSSL_PARAM params[])
 	strcpy(c->mdname, "sha256");
 	c->mgf1[0] = '\0';
 	c->label_len = 0;
+	c->peer_len = 0;
+	c->kdf_outlen = 0;
+	c->kdf = false;
 	return opctx_set_params(c, params);
 }
 
@@ -540,6 +631,64 @@ static const OSSL_DISPATCH asym_cipher[] = {
 	{ 0, NULL }
 };
 
+/* --- ECDH key agreement ------------------------------------------------- */
+
+static int exchange_init(void *vctx, void *keydata, const OSSL_PARAM params[])
+{
+	struct opctx *c = vctx;
+	if (!opctx_init(c, keydata, params) || c->h->rsa)
+		return 0;
+	return 1;
+}
+
+static int exchange_set_peer(void *vctx, void *peerdata)
+{
+	struct opctx *c = vctx;
+	struct handle *peer = peerdata;
+	return peer != NULL && peer->pub != NULL &&
+	       EVP_PKEY_get_octet_string_param(
+		       peer->pub, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, c->peer,
+		       sizeof(c->peer), &c->peer_len) == 1;
+}
+
+/* Only with the KDF: the raw shared secret never leaves the key
+ * process. */
+static int exchange_derive(void *vctx, unsigned char *secret,
+			   size_t *secretlen, size_t outlen)
+{
+	struct opctx *c = vctx;
+	if (!c->kdf || c->kdf_outlen == 0 || c->peer_len == 0)
+		return 0;
+	if (secret == NULL) {
+		*secretlen = c->kdf_outlen;
+		return 1;
+	}
+	struct keyproc_request rq;
+	request_init(&rq, c, KEYPROC_OP_DERIVE);
+	memcpy(rq.in, c->peer, c->peer_len);
+	rq.in_len = (uint32_t)c->peer_len;
+	memcpy(rq.label, c->label, c->label_len);
+	rq.label_len = (uint32_t)c->label_len;
+	rq.out_len = (uint32_t)c->kdf_outlen;
+	return forward(&rq, secret, secretlen, outlen);
+}
+
+static const OSSL_DISPATCH key_exchange[] = {
+	{ OSSL_FUNC_KEYEXCH_NEWCTX, (void (*)(void))opctx_new },
+	{ OSSL_FUNC_KEYEXCH_FREECTX, (void (*)(void))opctx_free },
+	{ OSSL_FUNC_KEYEXCH_DUPCTX, (void (*)(void))opctx_dup },
+	{ OSSL_FUNC_KEYEXCH_INIT, (void (*)(void))exchange_init },
+	{ OSSL_FUNC_KEYEXCH_SET_PEER, (void (*)(void))exchange_set_peer },
+	{ OSSL_FUNC_KEYEXCH_DERIVE, (void (*)(void))exchange_derive },
+	{ OSSL_FUNC_KEYEXCH_SET_CTX_PARAMS, (void (*)(void))opctx_set_params },
+	{ OSSL_FUNC_KEYEXCH_SETTABLE_CTX_PARAMS,
+	  (void (*)(void))opctx_params },
+	{ OSSL_FUNC_KEYEXCH_GET_CTX_PARAMS, (void (*)(void))opctx_get_params },
+	{ OSSL_FUNC_KEYEXCH_GETTABLE_CTX_PARAMS,
+	  (void (*)(void))opctx_params },
+	{ 0, NULL }
+};
+
 /* --- the provider ------------------------------------------------------- */
 
 #define RSA_NAMES "RSA:rsaEncryption:1.2.840.113549.1.1.1"
@@ -562,6 +711,11 @@ static const OSSL_ALGORITHM asym_ciphers[] = {
 	{ NULL, NULL, NULL, NULL }
 };
 
+static const OSSL_ALGORITHM exchanges[] = {
+	{ "ECDH", PROPS, key_exchange, "ECDH through the key process" },
+	{ NULL, NULL, NULL, NULL }
+};
+
 static const OSSL_ALGORITHM *query(void *provctx, int operation_id,
 				   int *no_cache)
 {
@@ -571,6 +725,7 @@ static const OSSL_ALGORITHM *query(void *provctx, int operation_id,
 	case OSSL_OP_KEYMGMT: return keymgmts;
 	case OSSL_OP_SIGNATURE: return signatures;
 	case OSSL_OP_ASYM_CIPHER: return asym_ciphers;
+	case OSSL_OP_KEYEXCH: return exchanges;
 	default: return NULL;
 	}
 }

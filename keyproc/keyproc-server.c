@@ -19,7 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/params.h>
 #include <openssl/rsa.h>
 
 #include <smx/ca.h>
@@ -121,7 +124,7 @@ static enum keyproc_result allowed(struct server *sv,
 	else if (rq->op == KEYPROC_OP_SIGN &&
 		 (now < c->not_before || now > c->not_after))
 		snprintf(why, size, "not valid now");
-	else if (rq->op == KEYPROC_OP_DECRYPT && !internal(sv->cfg, c))
+	else if (rq->op != KEYPROC_OP_SIGN && !internal(sv->cfg, c))
 		snprintf(why, size, "not an internal user's certificate");
 	else
 		r = KEYPROC_OK;
@@ -199,10 +202,72 @@ static enum keyproc_result decrypt(EVP_PKEY *key,
 	return ok ? KEYPROC_OK : KEYPROC_FAILED;
 }
 
+static EVP_PKEY *peer_key(EVP_PKEY *key, const struct keyproc_request *rq)
+{
+	char group[64] = "";
+	unsigned char point[KEYPROC_MAX_POINT];
+	EVP_PKEY *peer = NULL;
+	if (EVP_PKEY_get_group_name(key, group, sizeof(group), NULL) != 1)
+		return NULL;
+	memcpy(point, rq->in, rq->in_len);
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group,
+				       strlen(group)),
+		OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point,
+					rq->in_len),
+		OSSL_PARAM_END
+	};
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		peer = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	return peer;
+}
+
+/* ECDH with the originator's public key, then the X9.63 KDF: the
+ * key-encryption key of a key-agreement RecipientInfo. */
+static enum keyproc_result derive(EVP_PKEY *key,
+				  const struct keyproc_request *rq,
+				  struct keyproc_reply *rp)
+{
+	char kdf[] = OSSL_KDF_NAME_X963KDF, md[KEYPROC_NAME_LEN];
+	unsigned char ukm[KEYPROC_MAX_LABEL];
+	size_t outlen = rq->out_len, len = rq->out_len;
+	int cofactor = rq->padding;
+	memcpy(md, rq->md, sizeof(md));
+	memcpy(ukm, rq->label, rq->label_len);
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_utf8_string(OSSL_EXCHANGE_PARAM_KDF_TYPE, kdf,
+				       strlen(kdf)),
+		OSSL_PARAM_utf8_string(OSSL_EXCHANGE_PARAM_KDF_DIGEST, md,
+				       strlen(md)),
+		OSSL_PARAM_size_t(OSSL_EXCHANGE_PARAM_KDF_OUTLEN, &outlen),
+		OSSL_PARAM_int(OSSL_EXCHANGE_PARAM_EC_ECDH_COFACTOR_MODE,
+			       &cofactor),
+		OSSL_PARAM_octet_string(OSSL_EXCHANGE_PARAM_KDF_UKM, ukm,
+					rq->label_len),
+		OSSL_PARAM_END
+	};
+	if (rq->label_len == 0)
+		params[4] = (OSSL_PARAM)OSSL_PARAM_END;
+	EVP_PKEY *peer = EVP_PKEY_is_a(key, "EC") ? peer_key(key, rq) : NULL;
+	EVP_PKEY_CTX *ctx = peer != NULL ? EVP_PKEY_CTX_new(key, NULL) : NULL;
+	int ok = ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 &&
+		 EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
+		 EVP_PKEY_CTX_set_params(ctx, params) == 1 &&
+		 EVP_PKEY_derive(ctx, rp->out, &len) == 1 && len == outlen;
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(peer);
+	rp->out_len = ok ? (uint32_t)len : 0;
+	return ok ? KEYPROC_OK : KEYPROC_FAILED;
+}
+
 static const char *op_name(uint32_t op)
 {
 	return op == KEYPROC_OP_SIGN ? "sign"
-	       : op == KEYPROC_OP_DECRYPT ? "decrypt" : "enroll";
+	       : op == KEYPROC_OP_DECRYPT ? "decrypt"
+	       : op == KEYPROC_OP_DERIVE ? "derive" : "enroll";
 }
 
 /* The organization CA issues address's identity, when auto-enrollment
@@ -260,10 +325,17 @@ static enum keyproc_result answer(struct server *sv,
 			"unsealed", rq->fingerprint);
 		return KEYPROC_UNAVAILABLE;
 	}
-	r = rq->op == KEYPROC_OP_SIGN ? sign(key, rq, rp) : decrypt(key, rq, rp);
-	if (r != KEYPROC_OK)
-		smx_log(LOG_NOTICE, "key process: %s with %s failed",
-			op_name(rq->op), rq->fingerprint);
+	r = rq->op == KEYPROC_OP_SIGN ? sign(key, rq, rp)
+	    : rq->op == KEYPROC_OP_DERIVE ? derive(key, rq, rp)
+	    : decrypt(key, rq, rp);
+	if (r != KEYPROC_OK) {
+		char reason[160] = "";
+		ERR_error_string_n(ERR_peek_last_error(), reason,
+				   sizeof(reason));
+		smx_log(LOG_NOTICE, "key process: %s with %s failed (%s)",
+			op_name(rq->op), rq->fingerprint, reason);
+	}
+	ERR_clear_error();
 	return r;
 }
 

@@ -8,7 +8,8 @@
  * Invariants: an accepted request has exactly the request's size and the
  * magic; its lengths stay within their arrays; its digest names are ones
  * the key process knows and are NUL-terminated; a signature's digest has
- * the named digest's size; a fingerprint (signing, decryption) is 64
+ * the named digest's size; a key derivation asks for 16 to 64 bytes from
+ * a point of at most 133; a fingerprint (signing, decryption) is 64
  * lower-case hexadecimal digits; an enrollment's address is printable
  * ASCII with one '@' inside. */
 #include <stdint.h>
@@ -20,7 +21,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* make-seeds-keyproc-request.sh packs requests with this layout. */
-_Static_assert(sizeof(struct keyproc_request) == 1208,
+_Static_assert(sizeof(struct keyproc_request) == 1404,
 	       "the seed script's request layout");
 
 static void check_fingerprint(const char *fp)
@@ -50,6 +51,13 @@ static void check_accepted(const struct keyproc_request *rq)
 	case KEYPROC_OP_DECRYPT:
 		check_fingerprint(rq->fingerprint);
 		if (rq->in_len == 0)
+			abort();
+		break;
+	case KEYPROC_OP_DERIVE:
+		check_fingerprint(rq->fingerprint);
+		if (rq->md[0] == '\0' || rq->in_len == 0 ||
+		    rq->in_len > KEYPROC_MAX_POINT || rq->out_len < 16 ||
+		    rq->out_len > 64 || (rq->padding != 0 && rq->padding != 1))
 			abort();
 		break;
 	case KEYPROC_OP_ENROLL:

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # The process that reads mail holds no private key and no master key.
 # Through a real Postfix the milter signs for three users (RSA-2048,
-# ECDSA P-256, RSA-3072) and decrypts inbound mail for two of them; then
+# ECDSA P-256, RSA-3072) and decrypts inbound mail for each (RSA key
+# transport, ECDH key agreement); then
 # the memory of the mail-handling process (every readable mapping,
 # through /proc/PID/mem) holds none of their private exponents or EC
 # scalars nor the master key, while the key process's memory holds them
@@ -34,7 +35,7 @@ issue() { # NAME KEYSPEC...
     -out "$pki/$name.csr" -subj "/CN=$name"
   q openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.pem" \
     -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/$name.pem" -days 7 \
-    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s@example.com\n' "$name")
+    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment,keyAgreement\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s@example.com\n' "$name")
   q openssl pkcs12 -export -in "$pki/$name.pem" -inkey "$pki/$name.key" \
     -out "$pki/$name.p12" -passout "file:$pki/pw"
 }
@@ -105,7 +106,7 @@ decrypt_for() {
 }
 exercise() {
   for u in alice erin frank; do sign_as $u; done
-  for u in alice frank; do decrypt_for $u; done
+  for u in alice erin frank; do decrypt_for $u; done
 }
 scan() { python3 "$SCAN" "$1" "$secrets" | tr '\n' ' '; }
 

@@ -21,7 +21,7 @@
 #define KEYPROC_MAGIC 0x534d584bu	/* "SMXK" */
 #define KEYPROC_MAX_IN 1024		/* RSA up to 8192 bits */
 #define KEYPROC_MAX_OUT 1024
-#define KEYPROC_MAX_LABEL 64
+#define KEYPROC_MAX_LABEL 256		/* OAEP label, ECDH shared info */
 #define KEYPROC_NAME_LEN 16
 
 enum keyproc_op {
@@ -29,9 +29,14 @@ enum keyproc_op {
 	KEYPROC_OP_DECRYPT = 2,	/* in: an RSA-encrypted content key */
 	KEYPROC_OP_ENROLL = 3,	/* in: an internal address (no NUL); the
 				 * organization CA issues its identity */
+	KEYPROC_OP_DERIVE = 4,	/* in: the originator's EC public point;
+				 * out: the key-encryption key, by ECDH and
+				 * the X9.63 KDF (md, label: shared info,
+				 * out_len, padding: cofactor mode 0/1) */
 };
 
 #define KEYPROC_MAX_ADDRESS 320
+#define KEYPROC_MAX_POINT 133		/* uncompressed P-521 */
 
 /* How the key process answered; also the reply's status field. */
 enum keyproc_result {
@@ -44,7 +49,8 @@ enum keyproc_result {
 };
 
 /* Padding codes: OpenSSL's RSA_PKCS1_PADDING and RSA_PKCS1_OAEP_PADDING;
- * 0 for a key that has no padding (EC). */
+ * 0 for a key that has no padding (EC); for derive, the ECDH cofactor
+ * mode. */
 struct keyproc_request {
 	uint32_t magic;
 	uint32_t op;
@@ -52,6 +58,7 @@ struct keyproc_request {
 	char md[KEYPROC_NAME_LEN];	/* digest signed, or OAEP digest */
 	char mgf1[KEYPROC_NAME_LEN];	/* OAEP MGF1 digest, or "" */
 	int32_t padding;
+	uint32_t out_len;		/* derive: the key length wanted */
 	uint32_t label_len;
 	unsigned char label[KEYPROC_MAX_LABEL];
 	uint32_t in_len;

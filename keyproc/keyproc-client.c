@@ -152,6 +152,10 @@ static void *watch(void *unused)
 		while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		pthread_mutex_lock(&call_lock);
+		if (child != pid) {	/* replaced (a reload): not a death */
+			pthread_mutex_unlock(&call_lock);
+			continue;
+		}
 		if (sock >= 0)
 			close(sock);
 		sock = -1;
@@ -226,6 +230,25 @@ void keyproc_client_stop(void)
 	config_copy = NULL;
 }
 
+void keyproc_client_replace(void)
+{
+	if (!active)
+		return;
+	pthread_mutex_lock(&call_lock);	/* no request is in flight */
+	int old_sock = sock;
+	pid_t old_child = child;
+	if (!stopping && old_child > 0 && spawn() == 0) {
+		close(old_sock);	/* the old one sees EOF and ends */
+		smx_log(LOG_INFO, "key process %ld replaced by %ld for the new "
+			"configuration", (long)old_child, (long)child);
+	} else if (old_child > 0) {
+		smx_log(LOG_ERR, "cannot start a key process for the new "
+			"configuration; key process %ld keeps the old one",
+			(long)old_child);
+	}
+	pthread_mutex_unlock(&call_lock);
+}
+
 static const char *result_name(int32_t r)
 {
 	switch (r) {
@@ -279,8 +302,12 @@ enum smx_status keyproc_call(const struct keyproc_request *rq,
 		return SMX_TEMPFAIL;
 	}
 	smx_metrics_keyproc_request(op, result_name(rp->result));
-	if (rp->result == KEYPROC_RATE || rp->result == KEYPROC_UNAVAILABLE)
-		keyproc_note_failure();	/* temporary: worth a retry */
+	/* Temporary, worth a retry; a malformed request too, which only a
+	 * key process of another version (an upgrade without a restart)
+	 * would see. */
+	if (rp->result == KEYPROC_RATE || rp->result == KEYPROC_UNAVAILABLE ||
+	    rp->result == KEYPROC_BAD_REQUEST)
+		keyproc_note_failure();
 	return SMX_OK;
 }
 

@@ -160,7 +160,8 @@ static bool same_store(const struct cfg *a, const struct cfg *b)
 	       same_text(a->store.conninfo, b->store.conninfo) &&
 	       a->store.busy_timeout == b->store.busy_timeout &&
 	       a->store.pool_size == b->store.pool_size &&
-	       same_text(a->keys.master_key_file, b->keys.master_key_file);
+	       same_text(a->keys.master_key_file, b->keys.master_key_file) &&
+	       a->keys.process == b->keys.process;
 }
 
 /* Settings that only a restart can change: warn when a reload would. */
@@ -208,6 +209,7 @@ static void reload(const char *path)
 	runtime_set_config(fresh);
 	signing_cache_clear();	/* options or identities may have changed */
 	inbound_cache_clear();
+	keyproc_client_replace();	/* it reads the file afresh */
 	smx_log(LOG_INFO, "reload: configuration %s loaded", path);
 }
 

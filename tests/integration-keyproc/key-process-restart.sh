@@ -7,7 +7,8 @@
 # requires encryption; the key process comes back by itself (a new pid,
 # logged) and signs again. Then a burst of messages with the key process
 # killed three times meanwhile: each one is tempfailed or arrives signed
-# (and encrypted where required).
+# (and encrypted where required). A reload replaces the key process
+# without refusing anything, and the new one signs.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
 set -e
@@ -170,3 +171,26 @@ send other@other.example
 wait_sent
 [ "$(judge "$n")" = accepted ] || fail "no signing after the burst"
 echo "ok: the key process came back after every kill"
+
+# 3. A reload: a new key process reads the configuration, the old one ends.
+old=$(key_pid)
+kill -HUP "$MILTER_PID"
+i=0
+until grep -q "key process $old replaced by [0-9]* for the new configuration" "$PF_MILTER_LOG"; do
+  [ $i -lt 100 ] || fail "the reload did not replace key process $old"
+  sleep 0.1
+  i=$((i + 1))
+done
+new=$(grep -o "key process $old replaced by [0-9]*" "$PF_MILTER_LOG" | sed 's/.* //')
+i=0
+while kill -0 "$old" 2>/dev/null && [ "$(cat /proc/$old/stat 2>/dev/null | cut -d' ' -f3)" != Z ]; do
+  [ $i -lt 100 ] || fail "the old key process $old did not end"
+  sleep 0.1
+  i=$((i + 1))
+done
+grep -q "key process $old .*starting it again" "$PF_MILTER_LOG" &&
+  fail "the replaced key process was taken for a dead one"
+send rcpt@partner.example
+wait_sent
+[ "$(judge "$n")" = accepted ] || fail "no signing after the reload"
+echo "ok: a reload replaced key process $old by $new, which signs"

@@ -101,6 +101,11 @@ int keyproc_client_start(const char *config_path, bool foreground);
 /* Stops the key process and the restart thread. */
 void keyproc_client_stop(void);
 
+/* Starts a new key process, which reads the configuration afresh, and
+ * hands it the requests from now on; the old one ends when it has
+ * answered (a reload). Nothing is refused meanwhile. */
+void keyproc_client_replace(void);
+
 /* Whether keyproc_client_start ran and private keys are reached through
  * the key process. */
 bool keyproc_client_active(void);

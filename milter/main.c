@@ -377,9 +377,6 @@ static int run(const struct options *o, struct cfg *cfg)
 		return EXIT_RUNTIME;
 	}
 	smime_init();
-	if (cfg->keys.process &&
-	    keyproc_client_start(o->config, o->foreground) != 0)
-		return EXIT_RUNTIME;
 	runtime_open_store(cfg);
 	runtime_open_directory(cfg);
 
@@ -391,6 +388,10 @@ static int run(const struct options *o, struct cfg *cfg)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* After the mask: its thread must not take the daemon's signals. */
+	if (cfg->keys.process &&
+	    keyproc_client_start(o->config, o->foreground) != 0)
+		return EXIT_RUNTIME;
 
 	runtime_set_config(cfg_ref(cfg));
 	pthread_t milter_tid, reload_tid;

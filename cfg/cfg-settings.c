@@ -105,6 +105,10 @@ const struct cfg_setting cfg_settings[] = {
 
 	{ "keys", "master_key_file", CFG_STRING, FIELD(keys.master_key_file),
 	  0, "/var/lib/smime-milter/master.key", 0, 0, NULL },
+	{ "keys", "process", CFG_BOOL, FIELD(keys.process), 0, "true", 0, 0,
+	  NULL },
+	{ "keys", "process_rate", CFG_UINT, FIELD(keys.process_rate), 0,
+	  "2000", 1, 1000000, NULL },
 
 	{ "ldap", "uri", CFG_STRLIST, FIELD(ldap.uri), FIELD(ldap.n_uri), NULL,
 	  0, 0, NULL },

@@ -35,6 +35,11 @@ static const char *const enrollments[] = { "issued", "renewed", "limited",
 static const char *const failures[] = { "sign", "encrypt", "decrypt",
 					"verify", "harvest", "lookup", "mta",
 					"internal" };
+static const char *const keyproc_ops[] = { "sign", "decrypt", "enroll" };
+static const char *const keyproc_results[] = { "ok", "refused",
+					       "rate_limited", "unavailable",
+					       "bad_request", "unreachable",
+					       "failed" };
 static const char *const stages[] = { "sign", "encrypt", "decrypt", "verify",
 				      "directory" };
 
@@ -57,7 +62,10 @@ enum {
 	C_FAILURES = C_CACHE_HITS + 1,
 	C_CONN_REFUSED = C_FAILURES + COUNT(failures),
 	C_STORE_OUTAGES = C_CONN_REFUSED + 1,
-	N_COUNTERS = C_STORE_OUTAGES + 1,
+	C_KEYPROC = C_STORE_OUTAGES + 1,
+	C_KEYPROC_RESTARTS = C_KEYPROC + COUNT(keyproc_ops) *
+					 COUNT(keyproc_results),
+	N_COUNTERS = C_KEYPROC_RESTARTS + 1,
 };
 
 struct label {
@@ -115,6 +123,13 @@ static const struct family families[] = {
 	{ "store_outages_total", "Times the store's database stopped "
 	  "answering (each outage once, however many attempts failed).",
 	  "store_outages", C_STORE_OUTAGES, { { NULL, NULL, 1 } } },
+	{ "key_process_requests_total", "Private-key operations asked of the "
+	  "key process, by operation and result.", "key_process_requests",
+	  C_KEYPROC, { LABEL("op", keyproc_ops),
+		       LABEL("result", keyproc_results) } },
+	{ "key_process_restarts_total", "Times the key process died and was "
+	  "started again.", "key_process_restarts", C_KEYPROC_RESTARTS,
+	  { { NULL, NULL, 1 } } },
 };
 
 static atomic_uint_least64_t counters[N_COUNTERS];
@@ -273,6 +288,18 @@ void smx_metrics_store_state(bool up)
 					   memory_order_relaxed);
 	if (was && !up)
 		add(C_STORE_OUTAGES, 1);
+}
+
+void smx_metrics_keyproc_request(const char *op, const char *result)
+{
+	size_t o = index_of(keyproc_ops, COUNT(keyproc_ops), op);
+	size_t r = index_of(keyproc_results, COUNT(keyproc_results), result);
+	add(C_KEYPROC + o * COUNT(keyproc_results) + r, 1);
+}
+
+void smx_metrics_keyproc_restart(void)
+{
+	add(C_KEYPROC_RESTARTS, 1);
 }
 
 /* --- the Prometheus text format ---------------------------------------- */

@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <smx/keyproc.h>
 #include <smx/mailaddr.h>
 #include <smx/metrics.h>
 #include <smx/policy-engine.h>
@@ -62,8 +63,11 @@ static enum smx_status find_key(struct store *store,
 	return st;
 }
 
-static EVP_PKEY *load_key(struct store *store, const char *fp)
+/* The key itself, or with the key process a handle to it. */
+static EVP_PKEY *load_key(struct store *store, const char *fp, X509 *cert)
 {
+	if (keyproc_client_active())
+		return keyproc_pkey_new(fp, cert);
 	unsigned char *pkcs8 = NULL;
 	size_t len = 0;
 	if (store_key_get(store, fp, &pkcs8, &len) != SMX_OK)
@@ -196,15 +200,21 @@ static enum smx_status open_with(struct store *store,
 				 struct smime_decrypt *dec,
 				 const struct match *k, char *why, size_t size)
 {
-	EVP_PKEY *key = load_key(store, k->fingerprint);
+	EVP_PKEY *key = load_key(store, k->fingerprint, k->cert);
 	if (key == NULL) {
 		snprintf(why, size, "key of %s unavailable", k->fingerprint);
 		smx_metrics_failure(SMX_METRICS_FAIL_DECRYPT);
 		return SMX_TEMPFAIL;
 	}
 	struct smime_error err = { "" };
+	keyproc_take_failure();
 	enum smx_status st = smime_decrypt_open(dec, k->cert, key, &err);
 	EVP_PKEY_free(key);
+	if (st != SMX_OK && keyproc_take_failure()) {
+		snprintf(why, size, "key process unavailable for %s", k->rcpt);
+		smx_metrics_failure(SMX_METRICS_FAIL_DECRYPT);
+		return SMX_TEMPFAIL;
+	}
 	if (st == SMX_PERMFAIL && smime_decrypt_refusal(dec) != NULL) {
 		snprintf(why, size, "refused for %s: %s", k->rcpt, err.text);
 		smx_metrics_decryption_refused(smime_decrypt_refusal(dec));

@@ -7,6 +7,7 @@
 
 #include <smx/ca.h>
 #include <smx/directory.h>
+#include <smx/keyproc.h>
 #include <smx/log.h>
 #include <smx/metrics.h>
 
@@ -49,15 +50,18 @@ static enum smx_status issue(struct store *store, const struct cfg *cfg,
 			     struct ca_issued *out, char *why, size_t size)
 {
 	struct ca *ca = NULL;
-	enum smx_status st = store != NULL ? ca_open(store, cfg, &ca)
-					   : SMX_TEMPFAIL;
+	enum smx_status st = store == NULL ? SMX_TEMPFAIL
+			     : keyproc_client_active() ? SMX_OK
+			     : ca_open(store, cfg, &ca);
 	if (st != SMX_OK) {
 		snprintf(why, size, "auto-enrollment: organization CA "
 			 "unavailable (%s)", smx_status_name(st));
 		smx_metrics_enrollment(SMX_METRICS_ENROLL_FAILED);
 		return st;
 	}
-	st = ca_issue(ca, from, 0, time(NULL), out);
+	/* With the key process, it issues: the CA's key is there. */
+	st = ca == NULL ? keyproc_enroll(from, out)
+			: ca_issue(ca, from, 0, time(NULL), out);
 	ca_free(&ca);
 	if (st != SMX_OK) {
 		snprintf(why, size, "auto-enrollment of <%s> failed (%s)", from,

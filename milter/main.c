@@ -21,6 +21,7 @@
 #include <smx/cfg.h>
 #include <smx/directory.h>
 #include <smx/hostport.h>
+#include <smx/keyproc.h>
 #include <smx/log.h>
 #include <smx/metrics-http.h>
 #include <smx/metrics.h>
@@ -44,6 +45,7 @@ struct options {
 	const char *socket;
 	int foreground;
 	int check_only;
+	int key_process_fd;	/* -K: run as the key process on this fd */
 };
 
 static pthread_t main_thread;
@@ -79,12 +81,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int ch;
 	static char default_config[] = DEFAULT_CONFIG;
 	o->config = default_config;
-	while ((ch = getopt(argc, argv, "c:fnp:Vh")) != -1) {
+	o->key_process_fd = -1;
+	while ((ch = getopt(argc, argv, "c:fnp:K:Vh")) != -1) {
 		switch (ch) {
 		case 'c': o->config = optarg; break;
 		case 'f': o->foreground = 1; break;
 		case 'n': o->check_only = 1; break;
 		case 'p': o->socket = optarg; break;
+		case 'K': o->key_process_fd = atoi(optarg); break;
 		case 'V': print_version(); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -156,7 +160,8 @@ static bool same_store(const struct cfg *a, const struct cfg *b)
 	       same_text(a->store.conninfo, b->store.conninfo) &&
 	       a->store.busy_timeout == b->store.busy_timeout &&
 	       a->store.pool_size == b->store.pool_size &&
-	       same_text(a->keys.master_key_file, b->keys.master_key_file);
+	       same_text(a->keys.master_key_file, b->keys.master_key_file) &&
+	       a->keys.process == b->keys.process;
 }
 
 /* Settings that only a restart can change: warn when a reload would. */
@@ -204,6 +209,7 @@ static void reload(const char *path)
 	runtime_set_config(fresh);
 	signing_cache_clear();	/* options or identities may have changed */
 	inbound_cache_clear();
+	keyproc_client_replace();	/* it reads the file afresh */
 	smx_log(LOG_INFO, "reload: configuration %s loaded", path);
 }
 
@@ -383,6 +389,10 @@ static int run(const struct options *o, struct cfg *cfg)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* After the mask: its thread must not take the daemon's signals. */
+	if (cfg->keys.process &&
+	    keyproc_client_start(o->config, o->foreground) != 0)
+		return EXIT_RUNTIME;
 
 	runtime_set_config(cfg_ref(cfg));
 	pthread_t milter_tid, reload_tid;
@@ -409,6 +419,7 @@ static int run(const struct options *o, struct cfg *cfg)
 	smx_metrics_http_close(&metrics_http);
 	smx_metrics_flusher_stop();	/* the last increases, while the store is open */
 	runtime_close_store();
+	keyproc_client_stop();
 	runtime_set_config(NULL);
 	smx_log(LOG_INFO, "smime-milter stopped");
 	return rc;
@@ -428,6 +439,19 @@ static int refuse_root_without_user(const struct cfg *cfg)
 	return 1;
 }
 
+/* The key process, started by the daemon itself (-K is not for people):
+ * it logs like the daemon, under its own name. */
+static int run_key_process(const struct options *o, struct cfg *cfg)
+{
+	if (!o->foreground)
+		smx_log_open("smime-milter-keys", SMX_LOG_SYSLOG,
+			     smx_log_facility(cfg->milter.syslog_facility));
+	apply_log_level(cfg);
+	int rc = keyproc_serve(o->key_process_fd, cfg);
+	cfg_unref(&cfg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -437,6 +461,8 @@ int main(int argc, char **argv)
 	struct cfg *cfg = load_config(o.config, 1);
 	if (cfg == NULL)
 		return EXIT_USAGE;
+	if (o.key_process_fd >= 0)
+		return run_key_process(&o, cfg);
 	if (o.socket != NULL && !cfg_socket_valid(o.socket)) {
 		fprintf(stderr, "smime-milter: -p %s: not inet:PORT@HOST or "
 			"unix:/PATH\n", o.socket);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <smx/keyproc.h>
 #include <smx/log.h>
 #include <smx/metrics.h>
 #include <smx/smime-encrypt.h>
@@ -159,9 +160,15 @@ static X509 *encryption_cert(struct store *store, const char *from,
 	return x;
 }
 
-static EVP_PKEY *load_key(struct store *store, const char *fp,
+/* The key itself, or with the key process a handle to it. */
+static EVP_PKEY *load_key(struct store *store, const char *fp, X509 *cert,
 			  enum smx_status *st)
 {
+	if (keyproc_client_active()) {
+		EVP_PKEY *handle = keyproc_pkey_new(fp, cert);
+		*st = handle != NULL ? SMX_OK : SMX_TEMPFAIL;
+		return handle;
+	}
 	unsigned char *pkcs8 = NULL;
 	size_t len = 0;
 	*st = store_key_get(store, fp, &pkcs8, &len);
@@ -182,7 +189,7 @@ static enum smx_status make_signer(struct store *store, const struct cfg *cfg,
 {
 	enum smx_status st = SMX_TEMPFAIL;
 	X509 *cert = x509_from_der(sc->der, sc->der_len);
-	EVP_PKEY *key = cert ? load_key(store, sc->fingerprint, &st) : NULL;
+	EVP_PKEY *key = cert ? load_key(store, sc->fingerprint, cert, &st) : NULL;
 	STACK_OF(X509) *chain = NULL;
 	X509 *enc = NULL;
 	struct cached_signer *c = NULL;
@@ -341,6 +348,7 @@ static enum smx_status protect(SMFICTX *ctx, struct store *store,
 	struct smime_sign *s = NULL;
 	struct msg *m = conn->msg;
 	enum smx_status st = SMX_PERMFAIL;
+	keyproc_take_failure();
 	if (m->body_too_large || m->headers_truncated) {
 		snprintf(err.text, sizeof(err.text), "message over the size "
 			 "limits: cannot sign");
@@ -371,6 +379,12 @@ static enum smx_status protect(SMFICTX *ctx, struct store *store,
 		st = SMX_TEMPFAIL;
 	}
 done:
+	if (st != SMX_OK && keyproc_take_failure()) {
+		/* the key process died or could not answer: try again later */
+		st = SMX_TEMPFAIL;
+		snprintf(err.text, sizeof(err.text), "the key process did not "
+			 "sign (unavailable)");
+	}
 	snprintf(why, size, "%s", st == SMX_OK ? "" : err.text);
 	smime_sign_free(&s);
 	if (cs != NULL)

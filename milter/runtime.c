@@ -104,7 +104,9 @@ static void try_open_store(const struct cfg *cfg)
 	static bool reported;
 	enum smx_status st = SMX_OK;
 	store_attempt = time(NULL);
-	shared_store = store_open(cfg, 0, &st);
+	/* With the key process, the master key never enters this process. */
+	shared_store = store_open(cfg, cfg->keys.process ? STORE_OPEN_NO_KEY
+							  : 0, &st);
 	if (shared_store == NULL && !reported)
 		smx_log(LOG_ERR, "store %s: cannot open (%s); certificates and "
 			"keys are unknown until it can be opened",
@@ -114,7 +116,7 @@ static void try_open_store(const struct cfg *cfg)
 	reported = shared_store == NULL;
 	if (shared_store == NULL)
 		return;
-	if (store_key_status(shared_store) != SMX_OK)
+	if (!cfg->keys.process && store_key_status(shared_store) != SMX_OK)
 		smx_log(LOG_WARNING, "store: private keys unavailable (master "
 			"key file %s missing or wrong): nothing can be signed",
 			cfg->keys.master_key_file);

@@ -232,6 +232,7 @@ struct store *store_open(const struct cfg *cfg, unsigned flags,
 							 : &store_driver_sqlite;
 	store->key_status = SMX_NOTFOUND;
 	if (cfg->keys.master_key_file != NULL &&
+	    (flags & STORE_OPEN_NO_KEY) == 0 &&
 	    (store->key_file = strdup(cfg->keys.master_key_file)) == NULL)
 		goto fail;
 	st = store->drv->open(cfg, &store->db);

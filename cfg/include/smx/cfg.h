@@ -45,6 +45,8 @@ struct cfg_store {
 
 struct cfg_keys {
 	char *master_key_file;
+	bool process;			/* private keys in the key process */
+	unsigned process_rate;		/* its operations a second */
 };
 
 /* The optional `ldap` group: the organization's directory. No uri (the

@@ -108,6 +108,14 @@ void smx_metrics_connection_refused(void);
  * change from up to down once. */
 void smx_metrics_store_state(bool up);
 
+/* A request to the key process: op "sign", "decrypt" or "enroll", result "ok",
+ * "refused", "rate_limited", "unavailable", "bad_request", "unreachable"
+ * (it died or did not answer) or "failed". */
+void smx_metrics_keyproc_request(const char *op, const char *result);
+
+/* The key process died and is being started again. */
+void smx_metrics_keyproc_restart(void);
+
 /* Every metric in the Prometheus text exposition format 0.0.4, names
  * prefixed smime_milter_, every label combination listed (zeros too).
  * Returns a NUL-terminated string owned by the caller (free()) and its

@@ -114,6 +114,9 @@ X509 *store_cert_x509(const struct store_cert *cert);
 /* Flags for store_open(). */
 #define STORE_OPEN_CREATE_KEY	0x01u	/* create the master key file
 					 * (mode 0600) when it is missing */
+#define STORE_OPEN_NO_KEY	0x02u	/* never read the master key: the
+					 * store yields no private key (the
+					 * key process holds it instead) */
 
 /* Opens the store that cfg->store describes, runs the schema migrations
  * (creating the schema in an empty database), and loads the master key

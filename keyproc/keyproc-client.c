@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The mail-handling process's side: starts the key process (this very
+ * program, executed afresh so that it shares no memory with the process
+ * that reads mail), restarts it when it dies, and sends it one request
+ * at a time. A request in flight when it dies fails temporarily: the
+ * message is tempfailed, never sent unsigned or in clear. */
+#include <smx/keyproc.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include <smx/log.h>
+#include <smx/metrics.h>
+
+#include "keyproc-private.h"
+
+#define REPLY_TIMEOUT_MS 10000
+#define CHILD_FD 3
+
+static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
+static int sock = -1;		/* under call_lock */
+static pid_t child = -1;	/* under call_lock */
+static bool stopping;		/* under call_lock */
+static pthread_cond_t stop_cond = PTHREAD_COND_INITIALIZER;
+static bool active;
+static pthread_t watcher;
+static char *child_argv[8];
+static char arg_name[] = "smime-milter", arg_k[] = "-K", arg_fd[] = "3",
+	    arg_c[] = "-c", arg_f[] = "-f";
+static char *config_copy;
+static char program[4096];	/* this program, as started */
+static __thread bool failed_here;
+
+void keyproc_note_failure(void)
+{
+	failed_here = true;
+}
+
+bool keyproc_take_failure(void)
+{
+	bool f = failed_here;
+	failed_here = false;
+	return f;
+}
+
+bool keyproc_client_active(void)
+{
+	return active;
+}
+
+/* In the child between fork and exec: async-signal-safe calls only. */
+static void exec_child(int fd)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (fd != CHILD_FD && dup2(fd, CHILD_FD) != CHILD_FD)
+		_exit(127);
+	if (fcntl(CHILD_FD, F_SETFD, 0) != 0)
+		_exit(127);
+	closefrom(CHILD_FD + 1);
+	execv(program, child_argv);
+	_exit(127);
+}
+
+/* Called with call_lock held. */
+static int spawn(void)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0)
+		exec_child(sv[1]);
+	close(sv[1]);
+	sock = sv[0];
+	child = pid;
+	return 0;
+}
+
+static void describe_exit(int status, char *buf, size_t size)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, size, "exited with status %d",
+			 WEXITSTATUS(status));
+}
+
+/* Seconds to wait before starting the key process again: one after a
+ * crash (a signal), doubling up to a minute while it keeps exiting by
+ * itself at once (it cannot read the store or the master key). */
+static unsigned restart_delay(int status, time_t lived, unsigned last)
+{
+	if (WIFSIGNALED(status) || lived >= 60)
+		return 1;
+	return last >= 30 ? 60 : last * 2;
+}
+
+/* Waits seconds (less when the daemon stops), then starts the key
+ * process. Returns true when the daemon is stopping. */
+static bool pause_unless_stopping(unsigned seconds)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += seconds;
+	pthread_mutex_lock(&call_lock);
+	while (!stopping && pthread_cond_timedwait(&stop_cond, &call_lock,
+						   &until) == 0)
+		;
+	if (!stopping && spawn() != 0)
+		smx_log(LOG_ERR, "cannot start the key process: %s",
+			strerror(errno));
+	bool done = stopping;
+	pthread_mutex_unlock(&call_lock);
+	return done;
+}
+
+/* Waits for the key process to end and starts it again. */
+static void *watch(void *unused)
+{
+	unsigned delay = 1;
+	(void)unused;
+	for (;;) {
+		pthread_mutex_lock(&call_lock);
+		pid_t pid = child;
+		pthread_mutex_unlock(&call_lock);
+		if (pid <= 0) {		/* the last start failed */
+			if (pause_unless_stopping(5))
+				return NULL;
+			continue;
+		}
+		time_t started = time(NULL);
+		int status = 0;
+		while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		pthread_mutex_lock(&call_lock);
+		if (child != pid) {	/* replaced (a reload): not a death */
+			pthread_mutex_unlock(&call_lock);
+			continue;
+		}
+		if (sock >= 0)
+			close(sock);
+		sock = -1;
+		child = -1;
+		bool done = stopping;
+		pthread_mutex_unlock(&call_lock);
+		if (done)
+			return NULL;
+		char how[64];
+		describe_exit(status, how, sizeof(how));
+		delay = restart_delay(status, time(NULL) - started, delay);
+		smx_log(LOG_ERR, "key process %ld %s; starting it again in "
+			"%us", (long)pid, how, delay);
+		smx_metrics_keyproc_restart();
+		if (pause_unless_stopping(delay))
+			return NULL;
+	}
+}
+
+int keyproc_client_start(const char *config_path, bool foreground)
+{
+	size_t i = 0;
+	/* The program's path rather than /proc/self/exe itself, which
+	 * under a wrapper such as valgrind is the wrapper's tool. */
+	ssize_t n = readlink("/proc/self/exe", program, sizeof(program) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(program) - 1) {
+		smx_log(LOG_ERR, "cannot find this program's path for the key "
+			"process: %s", strerror(errno));
+		return -1;
+	}
+	program[n] = '\0';
+	if ((config_copy = strdup(config_path)) == NULL)
+		return -1;
+	child_argv[i++] = arg_name;
+	child_argv[i++] = arg_k;
+	child_argv[i++] = arg_fd;
+	child_argv[i++] = arg_c;
+	child_argv[i++] = config_copy;
+	if (foreground)
+		child_argv[i++] = arg_f;
+	child_argv[i] = NULL;
+	if (keyproc_provider_load() != 0) {
+		smx_log(LOG_ERR, "cannot load the key process's OpenSSL "
+			"provider");
+		return -1;
+	}
+	pthread_mutex_lock(&call_lock);
+	int rc = spawn();
+	pthread_mutex_unlock(&call_lock);
+	if (rc != 0 || pthread_create(&watcher, NULL, watch, NULL) != 0) {
+		smx_log(LOG_ERR, "cannot start the key process: %s",
+			strerror(errno));
+		return -1;
+	}
+	active = true;
+	return 0;
+}
+
+void keyproc_client_stop(void)
+{
+	if (!active)
+		return;
+	pthread_mutex_lock(&call_lock);
+	stopping = true;
+	pthread_cond_broadcast(&stop_cond);
+	if (sock >= 0)
+		shutdown(sock, SHUT_RDWR);	/* the key process sees EOF */
+	pthread_mutex_unlock(&call_lock);
+	pthread_join(watcher, NULL);
+	active = false;
+	free(config_copy);
+	config_copy = NULL;
+}
+
+void keyproc_client_replace(void)
+{
+	if (!active)
+		return;
+	pthread_mutex_lock(&call_lock);	/* no request is in flight */
+	int old_sock = sock;
+	pid_t old_child = child;
+	if (!stopping && old_child > 0 && spawn() == 0) {
+		close(old_sock);	/* the old one sees EOF and ends */
+		smx_log(LOG_INFO, "key process %ld replaced by %ld for the new "
+			"configuration", (long)old_child, (long)child);
+	} else if (old_child > 0) {
+		smx_log(LOG_ERR, "cannot start a key process for the new "
+			"configuration; key process %ld keeps the old one",
+			(long)old_child);
+	}
+	pthread_mutex_unlock(&call_lock);
+}
+
+static const char *result_name(int32_t r)
+{
+	switch (r) {
+	case KEYPROC_OK: return "ok";
+	case KEYPROC_REFUSED: return "refused";
+	case KEYPROC_RATE: return "rate_limited";
+	case KEYPROC_UNAVAILABLE: return "unavailable";
+	case KEYPROC_BAD_REQUEST: return "bad_request";
+	default: return "failed";
+	}
+}
+
+/* Called with call_lock held. */
+static enum smx_status exchange(const struct keyproc_request *rq,
+				struct keyproc_reply *rp)
+{
+	if (sock < 0)
+		return SMX_TEMPFAIL;
+	if (send(sock, rq, sizeof(*rq), MSG_NOSIGNAL) != (ssize_t)sizeof(*rq))
+		return SMX_TEMPFAIL;
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	int n;
+	while ((n = poll(&p, 1, REPLY_TIMEOUT_MS)) < 0 && errno == EINTR)
+		;
+	if (n <= 0) {
+		smx_log(LOG_ERR, "key process %ld did not answer in time; "
+			"killing it", (long)child);
+		kill(child, SIGKILL);
+		return SMX_TEMPFAIL;
+	}
+	ssize_t got = recv(sock, rp, sizeof(*rp), MSG_TRUNC);
+	if (got != (ssize_t)sizeof(*rp) || rp->magic != KEYPROC_MAGIC ||
+	    rp->out_len > sizeof(rp->out))
+		return SMX_TEMPFAIL;
+	return SMX_OK;
+}
+
+enum smx_status keyproc_call(const struct keyproc_request *rq,
+			     struct keyproc_reply *rp)
+{
+	memset(rp, 0, sizeof(*rp));
+	pthread_mutex_lock(&call_lock);
+	enum smx_status st = exchange(rq, rp);
+	pthread_mutex_unlock(&call_lock);
+	const char *op = rq->op == KEYPROC_OP_SIGN ? "sign"
+			 : rq->op == KEYPROC_OP_ENROLL ? "enroll" : "decrypt";
+	if (st != SMX_OK) {
+		keyproc_note_failure();
+		smx_metrics_keyproc_request(op, "unreachable");
+		OPENSSL_cleanse(rp, sizeof(*rp));
+		return SMX_TEMPFAIL;
+	}
+	smx_metrics_keyproc_request(op, result_name(rp->result));
+	/* Temporary, worth a retry; a malformed request too, which only a
+	 * key process of another version (an upgrade without a restart)
+	 * would see. */
+	if (rp->result == KEYPROC_RATE || rp->result == KEYPROC_UNAVAILABLE ||
+	    rp->result == KEYPROC_BAD_REQUEST)
+		keyproc_note_failure();
+	return SMX_OK;
+}
+
+enum smx_status keyproc_enroll(const char *address, struct ca_issued *out)
+{
+	struct keyproc_request rq = { .magic = KEYPROC_MAGIC,
+				      .op = KEYPROC_OP_ENROLL };
+	struct keyproc_reply rp;
+	struct keyproc_enrolled e;
+	size_t len = strlen(address);
+	memset(out, 0, sizeof(*out));
+	if (len > KEYPROC_MAX_ADDRESS)
+		return SMX_PERMFAIL;
+	memcpy(rq.in, address, len);
+	rq.in_len = (uint32_t)len;
+	if (keyproc_call(&rq, &rp) != SMX_OK)
+		return SMX_TEMPFAIL;
+	if (rp.result != KEYPROC_OK)
+		return rp.result == KEYPROC_REFUSED ? SMX_CONFIG : SMX_TEMPFAIL;
+	if (rp.out_len != sizeof(e))
+		return SMX_TEMPFAIL;
+	memcpy(&e, rp.out, sizeof(e));
+	e.issued.sign_fingerprint[64] = '\0';
+	e.issued.enc_fingerprint[64] = '\0';
+	if (e.status == SMX_OK)
+		*out = e.issued;
+	return (enum smx_status)e.status;
+}

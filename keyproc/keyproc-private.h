@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Shared inside the keyproc library. Not installed. */
+#ifndef SMX_KEYPROC_PRIVATE_H
+#define SMX_KEYPROC_PRIVATE_H
+
+#include <stdint.h>
+
+#include <smx/ca.h>
+#include <smx/status.h>
+
+/* The reply to an enrollment request, in its out bytes. */
+struct keyproc_enrolled {
+	int32_t status;		/* enum smx_status of ca_issue */
+	struct ca_issued issued;
+};
+
+/* Installs the key process's seccomp filter (after NO_NEW_PRIVS).
+ * Returns 0, or -1 with errno set. */
+int keyproc_seccomp(void);
+
+/* Registers and loads the forwarding provider (once). Returns 0 or -1. */
+int keyproc_provider_load(void);
+
+/* Marks a failure to reach the key process on this thread. */
+void keyproc_note_failure(void);
+
+#endif

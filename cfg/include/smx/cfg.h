@@ -96,6 +96,18 @@ struct cfg_verify {
 	bool authentication_results_none;	/* add smime=none too */
 };
 
+/* Revocation checking of certificates from outside (the `revocation`
+ * group). Durations are in seconds. */
+struct cfg_revocation {
+	char *mode;			/* "off", "soft" or "hard" */
+	bool network;			/* may fetch OCSP and CRLs */
+	unsigned fetch_timeout;		/* one OCSP or CRL request */
+	unsigned max_wait;		/* all checks of one message */
+	unsigned max_age;		/* longest a status is reused */
+	unsigned unknown_ttl;		/* an unknown status is reused */
+	size_t max_response_size;	/* one OCSP response or CRL */
+};
+
 struct policy;
 
 /* A loaded configuration. Read-only once loaded: share it between
@@ -108,6 +120,7 @@ struct cfg {
 	struct cfg_ldap ldap;
 	struct cfg_ca ca;		/* the `ca` group */
 	struct cfg_verify verify;	/* the `verify` group */
+	struct cfg_revocation revocation;	/* the `revocation` group */
 	struct policy *policy;		/* the `policy` group (policy-engine.h) */
 	int refs;			/* private: use cfg_ref/cfg_unref */
 };

@@ -35,6 +35,9 @@ static const char *const enrollments[] = { "issued", "renewed", "limited",
 static const char *const failures[] = { "sign", "encrypt", "decrypt",
 					"verify", "harvest", "lookup", "mta",
 					"internal" };
+static const char *const revocations[] = { "good", "revoked", "unknown",
+					   "unknown_used", "unknown_refused",
+					   "other" };
 static const char *const stages[] = { "sign", "encrypt", "decrypt", "verify",
 				      "directory" };
 
@@ -56,7 +59,8 @@ enum {
 	C_CACHE_HITS = C_LOOKUPS + COUNT(lookups),
 	C_FAILURES = C_CACHE_HITS + 1,
 	C_CONN_REFUSED = C_FAILURES + COUNT(failures),
-	N_COUNTERS = C_CONN_REFUSED + 1,
+	C_REVOCATION = C_CONN_REFUSED + 1,
+	N_COUNTERS = C_REVOCATION + COUNT(revocations),
 };
 
 struct label {
@@ -111,6 +115,10 @@ static const struct family families[] = {
 	{ "connections_refused_total", "MTA connections answered with a "
 	  "temporary failure because milter.max_connections were open.",
 	  "connections_refused", C_CONN_REFUSED, { { NULL, NULL, 1 } } },
+	{ "revocation_total", "Revocation checking: statuses learned (good, "
+	  "revoked, unknown) and certificates of unknown status used (soft "
+	  "mode) or refused (hard mode).", "revocation", C_REVOCATION,
+	  { LABEL("outcome", revocations) } },
 };
 
 static atomic_uint_least64_t counters[N_COUNTERS];
@@ -257,6 +265,12 @@ void smx_metrics_failure(enum smx_metrics_failure reason)
 void smx_metrics_connection_refused(void)
 {
 	add(C_CONN_REFUSED, 1);
+}
+
+void smx_metrics_revocation(const char *outcome)
+{
+	add(C_REVOCATION + index_of(revocations, COUNT(revocations), outcome),
+	    1);
 }
 
 /* --- the Prometheus text format ---------------------------------------- */

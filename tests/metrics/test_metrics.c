@@ -100,7 +100,7 @@ static void every_line_is_well_formed(void **state)
 		}
 	}
 	assert_int_equal(helps, types);
-	assert_int_equal(types, 15);	/* 13 counters, 2 histograms */
+	assert_int_equal(types, 16);	/* 14 counters, 2 histograms */
 	assert_true(samples > 100);
 	free(text);
 }

@@ -247,6 +247,8 @@ enum smx_status revocation_check(struct store *store,
 		memset(out, 0, sizeof(*out));
 	}
 	memcpy(out->fingerprint, fp, sizeof(fp));
+	if (flags & REVOCATION_CACHED_ONLY)
+		return SMX_NOTFOUND;
 	out->checked_at = (int64_t)now;
 	learn(store, cfg, cert, issuer, fp, now, deadline, out);
 	memcpy(out->fingerprint, fp, sizeof(fp));

@@ -64,15 +64,18 @@ void revocation_judge_ocsp(OCSP_RESPONSE *resp, OCSP_REQUEST *req,
 
 /* Flags for revocation_check. */
 #define REVOCATION_FORCE	0x01u	/* ignore the cached status */
+#define REVOCATION_CACHED_ONLY	0x02u	/* the cached status or nothing
+					 * (SMX_NOTFOUND) */
 
 /* Learns the status of cert (issuer: its issuer's certificate; NULL when
  * unknown, then the status is unknown), at now, before deadline (a Unix
  * time; the network is not asked after it): as described at the top.
  * The answer is recorded in the store (a revoked one also marks the
  * certificate revoked). *out receives it; *cached_r (may be NULL) says
- * whether it came from the store's cache. Returns SMX_OK, or
- * SMX_TEMPFAIL when the store did not answer (then *out is an unknown
- * status saying so). Does not look at the mode. */
+ * whether it came from the store's cache. Returns SMX_OK, SMX_NOTFOUND
+ * (REVOCATION_CACHED_ONLY and no valid status cached), or SMX_TEMPFAIL
+ * when the store did not answer (then *out is an unknown status saying
+ * so). Does not look at the mode. */
 enum smx_status revocation_check(struct store *store,
 				 const struct cfg_revocation *cfg, X509 *cert,
 				 X509 *issuer, time_t now, time_t deadline,

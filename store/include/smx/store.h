@@ -269,6 +269,10 @@ enum store_reject {
 					 * emails */
 	STORE_REJECT_KEY,		/* encryption: a public key the
 					 * encryptor refuses (smx/keyrule.h) */
+	STORE_REJECT_REVOCATION_UNKNOWN,	/* revocation status unknown
+						 * and revocation.mode hard
+						 * (set by the lookup library,
+						 * never by store_select) */
 };
 
 /* A short English reason ("expired", "key usage does not allow

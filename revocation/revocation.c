@@ -138,7 +138,9 @@ static void ask_network(const struct cfg_revocation *cfg, X509 *cert,
 						 : 10u * 1024u * 1024u;
 	STACK_OF(OPENSSL_STRING) *ocsp = X509_get1_ocsp(cert);
 	STACK_OF(OPENSSL_STRING) *crls = revocation_crl_urls(cert);
-	int n_ocsp = sk_OPENSSL_STRING_num(ocsp), n_crl = sk_OPENSSL_STRING_num(crls);
+	/* sk_num of a NULL stack (no extension) is -1 */
+	int n_ocsp = ocsp != NULL ? sk_OPENSSL_STRING_num(ocsp) : 0;
+	int n_crl = crls != NULL ? sk_OPENSSL_STRING_num(crls) : 0;
 	for (int i = 0; i < n_ocsp + n_crl; i++) {
 		bool is_ocsp = i < n_ocsp;
 		if ((is_ocsp ? i : i - n_ocsp) >= MAX_URLS)

@@ -19,11 +19,14 @@
 # - smimectl show and lookup print the statuses (ocsp, crl);
 # - responder stopped, statuses refreshed (unknown): "soft" encrypts to
 #   rita and logs the unknown status once for two messages; "hard" defers
-#   required mail to rita with 450 4.7.1 and sends bob's signed only;
+#   required mail to rita with 450 4.7.1, sends bob's signed only, and
+#   rita's signature is smime=policy (revocation status unknown);
 # - responder back: rita's mail is encrypted again (hard);
 # - bob and rita revoked at the responder, refreshed with smimectl
 #   revocation refresh: marked revoked; mail to bob goes signed only,
-#   mail to rita is refused, nothing is encrypted to them.
+#   mail to rita is refused, nothing is encrypted to them;
+# - a certificate of the organization CA is judged by its own records,
+#   good, then revoked, without asking the network.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
 set -e
@@ -285,6 +288,11 @@ send hard2 bob@partner.example || { cat "$msgs/hard2.out" >&2; bad "hard: opport
 [ "$(delivered hard2)" = signed ] || bad "hard: opportunistic mail to bob encrypted with an unknown status"
 echo "ok: hard: opportunistic mail to bob signed only"
 
+ar=$(inbound rita)
+grep -q "smime=policy (revocation status unknown)" <<<"$ar" ||
+  bad "hard: rita's signature with the responder down: $ar"
+echo "ok: hard: a signature whose status is unknown is smime=policy"
+
 ocsp_start
 send back rita@secure.example || { cat "$msgs/back.out" >&2; bad "responder back: mail to rita refused"; }
 [ "$(delivered back)" = encrypted ] || bad "responder back: mail to rita not encrypted"
@@ -311,6 +319,19 @@ elif ! grep -q "550 5.7.1" "$msgs/rev-rita.out"; then
 fi
 grep -rq "Secret rev-rita" "$PF_SINK_DIR" && fail "plaintext at the sink"
 echo "ok: revoked after the harvest: bob signed only, rita refused"
+
+# --- the organization CA: its own records, no network ----------------------
+q ctl ca init
+q ctl ca issue kate@example.com
+kfp=$(ctl --json list kate@example.com | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["fingerprint"])')
+ocsp_before=$(ocsp_requests)
+ctl revocation refresh "$kfp" | grep -q ": good (organization-ca" ||
+  bad "organization CA: $(ctl revocation refresh "$kfp")"
+q ctl ca revoke "$kfp"
+ctl revocation refresh "$kfp" | grep -q ": revoked (organization-ca" ||
+  bad "organization CA after revoke: $(ctl revocation refresh "$kfp")"
+[ "$(ocsp_requests)" = "$ocsp_before" ] || bad "the organization CA's certificate was asked by OCSP"
+echo "ok: organization CA certificates judged by its own records"
 
 [ "$problems" = 0 ] || fail "$problems check(s) failed"
 echo PASS

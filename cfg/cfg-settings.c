@@ -120,6 +120,8 @@ const struct cfg_setting cfg_settings[] = {
 	{ "revocation", "max_response_size", CFG_SIZE,
 	  FIELD(revocation.max_response_size), 0, "10M", 4 * KIB, 256 * MIB,
 	  NULL },
+	{ "revocation", "refresh_interval", CFG_DURATION,
+	  FIELD(revocation.refresh_interval), 0, "1m", 0, DAY, NULL },
 
 	{ "keys", "master_key_file", CFG_STRING, FIELD(keys.master_key_file),
 	  0, "/var/lib/smime-milter/master.key", 0, 0, NULL },

@@ -240,6 +240,23 @@ X509 *lookup_issuer_of(struct store *store, const struct cfg_verify *verify,
 	return issuer;
 }
 
+enum smx_status lookup_issuers_of(struct store *store,
+				  const struct cfg_verify *verify,
+				  const struct lookup_der *certs, size_t n,
+				  X509 **issuers_r)
+{
+	struct lookup_verifier *v = NULL;
+	for (size_t i = 0; i < n; i++)
+		issuers_r[i] = NULL;
+	if (lookup_verifier_new(store, verify, &v) != SMX_OK)
+		return SMX_TEMPFAIL;
+	for (size_t i = 0; i < n; i++)
+		issuers_r[i] = lookup_verifier_issuer(v, certs[i].der,
+						      certs[i].len);
+	lookup_verifier_free(&v);
+	return SMX_OK;
+}
+
 enum smx_status lookup_verify_chain(struct store *store,
 				    const struct cfg_verify *verify,
 				    const unsigned char *der, size_t len,

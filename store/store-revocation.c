@@ -28,7 +28,7 @@ static const char sql_mark_logged[] =
 	"WHERE fingerprint = $1 AND status = 2 AND unknown_logged = 0";
 static const char sql_expiring[] =
 	"SELECT fingerprint FROM revocation_status WHERE valid_until < $1 "
-	"ORDER BY valid_until LIMIT $2";
+	"AND status <> 1 ORDER BY valid_until LIMIT $2";
 
 struct put_args {
 	const struct store_revstatus *s;

@@ -765,6 +765,11 @@ static void revocation_statuses(void **state)
 	assert_int_equal(store_revstatus_get(store, a.fp, &got), SMX_OK);
 	assert_int_equal(got.status, STORE_REVSTATUS_REVOKED);
 	assert_string_equal(got.detail, "keyCompromise");
+	/* revoked stays revoked: nothing to refresh */
+	assert_int_equal(store_revstatus_expiring(store, 6000, 10, &fps, &n),
+			 SMX_OK);
+	assert_int_equal(n, 0);
+	free(fps);
 	contract_issued_free(&a);
 }
 

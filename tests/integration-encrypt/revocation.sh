@@ -22,9 +22,10 @@
 #   required mail to rita with 450 4.7.1, sends bob's signed only, and
 #   rita's signature is smime=policy (revocation status unknown);
 # - responder back: rita's mail is encrypted again (hard);
-# - bob and rita revoked at the responder, refreshed with smimectl
-#   revocation refresh: marked revoked; mail to bob goes signed only,
-#   mail to rita is refused, nothing is encrypted to them;
+# - bob and rita revoked at the responder: the background refresh finds
+#   bob revoked (no mail, no smimectl), smimectl revocation refresh finds
+#   rita; both are marked revoked; mail to bob goes signed only, mail to
+#   rita is refused, nothing is encrypted to them;
 # - a certificate of the organization CA is judged by its own records,
 #   good, then revoked, without asking the network.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
@@ -137,14 +138,16 @@ wait_for_port "$CRL_PORT"
 ocsp_start
 sink_start
 
-# mode MODE: writes the milter's configuration with revocation.mode MODE
-# (unknown statuses are not reused, so that a responder that is back is
-# asked at once).
+# mode MODE [SETTINGS]: writes the milter's configuration with
+# revocation.mode MODE and more revocation settings (unknown statuses are
+# not reused, so that a responder that is back is asked at once; no
+# background refresh unless SETTINGS turn it on).
 mode() {
   write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT" \
     'trusted_networks = [ "192.0.2.0/24" ]'
   cat >> "$PF_MILTER_CONF" <<CONF
-revocation: { mode = "$1"; unknown_ttl = 0; fetch_timeout = "3s"; };
+revocation: { mode = "$1"; unknown_ttl = 0; fetch_timeout = "3s";
+              ${2:-refresh_interval = 0;} };
 policy: { default: { sign = "always"; };
           domains: ( { domain = "partner.example"; encrypt = "opportunistic"; },
                      { domain = "secure.example"; encrypt = "required"; } ); };
@@ -299,12 +302,26 @@ send back rita@secure.example || { cat "$msgs/back.out" >&2; bad "responder back
 echo "ok: responder back: mail to rita encrypted"
 
 # --- revoked after the harvest ---------------------------------------------
+# Statuses live a minute and the background refresh runs every second:
+# bob's revocation is found without mail and without smimectl.
+pf_stop_milter
+mode hard 'max_age = "60s"; refresh_interval = "1s";'
+ctl revocation refresh bob@partner.example >/dev/null
+pf_start_milter
 ocsp_stop
 revoke 1001
 revoke 1002
 ocsp_start
-ctl revocation refresh bob@partner.example | grep -q ": revoked (ocsp" ||
-  bad "refresh: bob not revoked"
+i=0
+until ctl --json show "$(fp_of bob)" |
+      python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["revoked"] else 1)'; do
+  [ $i -lt 30 ] || { bad "the background refresh did not find bob revoked in 30s"; break; }
+  sleep 1
+  i=$((i + 1))
+done
+ctl show "$(fp_of bob)" | grep -q "^revocation: *revoked (ocsp" ||
+  bad "bob: $(ctl show "$(fp_of bob)" | grep revocation)"
+echo "ok: the background refresh found bob revoked"
 ctl revocation refresh rita@secure.example | grep -q ": revoked (ocsp" ||
   bad "refresh: rita not revoked"
 ctl --json show "$(fp_of bob)" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["revoked"] else 1)' ||

@@ -106,6 +106,7 @@ struct cfg_revocation {
 	unsigned max_age;		/* longest a status is reused */
 	unsigned unknown_ttl;		/* an unknown status is reused */
 	size_t max_response_size;	/* one OCSP response or CRL */
+	unsigned refresh_interval;	/* background refresh; 0: none */
 };
 
 struct policy;

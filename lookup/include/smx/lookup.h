@@ -164,4 +164,13 @@ enum smx_status lookup_verify_chain(struct store *store,
 X509 *lookup_issuer_of(struct store *store, const struct cfg_verify *verify,
 		       const unsigned char *der, size_t len);
 
+/* The same for n certificates at once (the anchors and the store's
+ * certificates loaded once): issuers_r[i] (a new reference or NULL) for
+ * certs[i]. SMX_OK, or SMX_TEMPFAIL when the store did not answer (then
+ * every issuers_r[i] is NULL). */
+enum smx_status lookup_issuers_of(struct store *store,
+				  const struct cfg_verify *verify,
+				  const struct lookup_der *certs, size_t n,
+				  X509 **issuers_r);
+
 #endif

@@ -414,7 +414,8 @@ enum smx_status store_revstatus_mark_logged(struct store *store,
 
 /* The fingerprints (65 bytes each, one array the caller frees) of the
  * statuses that stop being valid before until, soonest first, at most
- * max: what a background refresh checks again. */
+ * max, revoked ones left out (that never changes): what a background
+ * refresh checks again. */
 enum smx_status store_revstatus_expiring(struct store *store, int64_t until,
 					 size_t max, char (**fps_r)[65],
 					 size_t *n_r);

@@ -147,6 +147,19 @@ typedef enum smx_status store_txn_fn(struct store *store,
 enum smx_status store_txn(struct store *store, bool write, store_txn_fn *fn,
 			  void *arg);
 
+/* A single statement with parameters, run as a transaction by
+ * store_run_one (store-misc.c): rows and changes are kept for the
+ * caller, who clears rows. */
+struct store_one {
+	const char *sql;
+	const struct store_value *params;
+	size_t n;
+	struct store_rows rows;
+	int64_t changes;
+};
+enum smx_status store_run_one(struct store *store, bool write,
+			      struct store_one *a);
+
 /* Shorthand for drv->exec. */
 enum smx_status store_exec(struct store_conn *c, const struct store *store,
 			   const char *sql, const struct store_value *params,

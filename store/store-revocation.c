@@ -61,23 +61,6 @@ enum smx_status store_revstatus_put(struct store *store,
 	return store_txn(store, true, put_txn, &a);
 }
 
-struct one_query {
-	const char *sql;
-	const struct store_value *params;
-	size_t n;
-	struct store_rows rows;
-	int64_t changes;
-};
-
-static enum smx_status query_txn(struct store *store, struct store_conn *c,
-				 void *arg)
-{
-	struct one_query *q = arg;
-	store_rows_clear(&q->rows);
-	return store_exec(c, store, q->sql, q->params, q->n, &q->rows,
-			  &q->changes);
-}
-
 static void copy_text(char *dst, size_t size, const char *src)
 {
 	snprintf(dst, size, "%s", src != NULL ? src : "");
@@ -92,8 +75,8 @@ enum smx_status store_revstatus_get(struct store *store,
 	if (!store_fingerprint_normalize(fingerprint, fp))
 		return SMX_NOTFOUND;
 	struct store_value p = SV_TEXT(fp);
-	struct one_query q = { sql_get, &p, 1, { 0 }, 0 };
-	enum smx_status st = store_txn(store, false, query_txn, &q);
+	struct store_one q = { sql_get, &p, 1, { 0 }, 0 };
+	enum smx_status st = store_run_one(store, false, &q);
 	if (st == SMX_OK && q.rows.n_rows == 0)
 		st = SMX_NOTFOUND;
 	if (st == SMX_OK) {
@@ -125,8 +108,8 @@ enum smx_status store_revstatus_mark_logged(struct store *store,
 	if (!store_fingerprint_normalize(fingerprint, fp))
 		return SMX_NOTFOUND;
 	struct store_value p = SV_TEXT(fp);
-	struct one_query q = { sql_mark_logged, &p, 1, { 0 }, 0 };
-	enum smx_status st = store_txn(store, true, query_txn, &q);
+	struct store_one q = { sql_mark_logged, &p, 1, { 0 }, 0 };
+	enum smx_status st = store_run_one(store, true, &q);
 	store_rows_clear(&q.rows);
 	if (st == SMX_OK)
 		*first_r = q.changes == 1;
@@ -140,8 +123,8 @@ enum smx_status store_revstatus_expiring(struct store *store, int64_t until,
 	*fps_r = NULL;
 	*n_r = 0;
 	struct store_value p[2] = { SV_INT(until), SV_INT((int64_t)max) };
-	struct one_query q = { sql_expiring, p, 2, { 0 }, 0 };
-	enum smx_status st = store_txn(store, false, query_txn, &q);
+	struct store_one q = { sql_expiring, p, 2, { 0 }, 0 };
+	enum smx_status st = store_run_one(store, false, &q);
 	if (st == SMX_OK && q.rows.n_rows > 0) {
 		*fps_r = calloc(q.rows.n_rows, sizeof(**fps_r));
 		if (*fps_r == NULL)

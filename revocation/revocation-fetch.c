@@ -41,13 +41,17 @@ static BIO *ocsp_post(const char *url, OCSP_REQUEST *req, size_t max,
 	char *host = NULL, *port = NULL, *path = NULL;
 	int ssl = 0;
 	BIO *body = NULL, *resp = NULL;
+	unsigned char *der = NULL;
+	int der_len = 0;
 	if (!OSSL_HTTP_parse_url(url, &ssl, NULL, &host, &port, NULL, &path,
 				 NULL, NULL)) {
 		snprintf(why, size, "malformed URL");
 		goto done;
 	}
-	body = BIO_new(BIO_s_mem());
-	if (body == NULL || i2d_OCSP_REQUEST_bio(body, req) <= 0) {
+	/* i2d into memory: the _bio macro casts const away */
+	der_len = i2d_OCSP_REQUEST(req, &der);
+	body = der_len > 0 ? BIO_new_mem_buf(der, der_len) : NULL;
+	if (body == NULL) {
 		snprintf(why, size, "out of memory");
 		goto done;
 	}
@@ -60,6 +64,7 @@ static BIO *ocsp_post(const char *url, OCSP_REQUEST *req, size_t max,
 		http_error(why, size);
 done:
 	BIO_free(body);
+	OPENSSL_free(der);
 	OPENSSL_free(host);
 	OPENSSL_free(port);
 	OPENSSL_free(path);

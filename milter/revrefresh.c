@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Every revocation.refresh_interval, up to REFRESH_BATCH statuses that stop being valid
  * within REFRESH_AHEAD seconds are checked again (OCSP, CRL, the
- * organization CA's records), each with the configuration's timeouts.
+ * organization CA's records), each with the configuration's timeouts;
+ * statuses expired for a week are deleted.
  * Only certificates the store holds are refreshed; the CA certificates
  * of inbound chains are checked again when mail needs them. Several
  * hosts sharing a store may refresh the same status: harmless, the last
@@ -26,6 +27,8 @@
 				 * while the refresh is off */
 #define REFRESH_AHEAD 300	/* refresh what expires this soon */
 #define REFRESH_BATCH 20	/* statuses per round at most */
+#define PURGE_AFTER (7 * 86400)	/* statuses expired this long are
+				 * deleted (signers seen once) */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
@@ -87,6 +90,9 @@ static void refresh_round(void)
 	struct store *store = runtime_store();
 	char (*fps)[65] = NULL;
 	size_t n = 0, n_certs = 0;
+	if (store != NULL)
+		(void)store_revstatus_purge(store, (int64_t)time(NULL) -
+							   PURGE_AFTER, NULL);
 	if (store == NULL || cfg == NULL ||
 	    revocation_mode_of(&cfg->revocation) == REVOCATION_MODE_OFF ||
 	    cfg->revocation.refresh_interval == 0 ||

@@ -26,6 +26,8 @@ static const char sql_get[] =
 static const char sql_mark_logged[] =
 	"UPDATE revocation_status SET unknown_logged = 1 "
 	"WHERE fingerprint = $1 AND status = 2 AND unknown_logged = 0";
+static const char sql_purge[] =
+	"DELETE FROM revocation_status WHERE valid_until < $1";
 static const char sql_expiring[] =
 	"SELECT fingerprint FROM revocation_status WHERE valid_until < $1 "
 	"AND status <> 1 ORDER BY valid_until LIMIT $2";
@@ -134,5 +136,17 @@ enum smx_status store_revstatus_expiring(struct store *store, int64_t until,
 				  store_rows_text(&q.rows, i, 0));
 	}
 	store_rows_clear(&q.rows);
+	return st;
+}
+
+enum smx_status store_revstatus_purge(struct store *store, int64_t before,
+				      size_t *n_r)
+{
+	struct store_value p = SV_INT(before);
+	struct store_one q = { sql_purge, &p, 1, { 0 }, 0 };
+	enum smx_status st = store_run_one(store, true, &q);
+	store_rows_clear(&q.rows);
+	if (n_r != NULL)
+		*n_r = st == SMX_OK ? (size_t)q.changes : 0;
 	return st;
 }

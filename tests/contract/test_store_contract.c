@@ -770,6 +770,16 @@ static void revocation_statuses(void **state)
 			 SMX_OK);
 	assert_int_equal(n, 0);
 	free(fps);
+	/* purged once long expired; the certificate stays marked revoked */
+	size_t purged = 9;
+	assert_int_equal(store_revstatus_purge(store, 5000, &purged), SMX_OK);
+	assert_int_equal(purged, 0);
+	assert_int_equal(store_revstatus_purge(store, 5001, &purged), SMX_OK);
+	assert_int_equal(purged, 1);
+	assert_int_equal(store_revstatus_get(store, a.fp, &got), SMX_NOTFOUND);
+	assert_int_equal(store_cert_get(store, a.fp, &c), SMX_OK);
+	assert_true(c->revoked);
+	store_cert_free(&c);
 	contract_issued_free(&a);
 }
 

@@ -420,6 +420,13 @@ enum smx_status store_revstatus_expiring(struct store *store, int64_t until,
 					 size_t max, char (**fps_r)[65],
 					 size_t *n_r);
 
+/* Deletes the statuses that stopped being valid before before (a
+ * certificate found revoked stays marked in its own row); *n_r (may be
+ * NULL) gets the count. Keeps the table from growing with every signer
+ * ever seen. */
+enum smx_status store_revstatus_purge(struct store *store, int64_t before,
+				      size_t *n_r);
+
 /* --- harvest log and counters ------------------------------------------ */
 
 /* One harvested certificate, for the harvest log. */

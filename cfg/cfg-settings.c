@@ -29,6 +29,8 @@ static const char *const log_levels[] = { "info", "debug", NULL };
 static const char *const sign_formats[] = { "clear", "opaque", NULL };
 static const char *const sign_digests[] = { "sha256", "sha384", "sha512",
 					    NULL };
+static const char *const revocation_modes[] = { "off", "soft", "hard",
+						NULL };
 static const char *const ca_key_types[] = { "rsa-2048", "rsa-3072",
 					    "rsa-4096", "ec-p256", "ec-p384",
 					    NULL };
@@ -102,6 +104,24 @@ const struct cfg_setting cfg_settings[] = {
 	  64 * KIB, 1 * GIB, NULL },
 	{ "verify", "authentication_results_none", CFG_BOOL,
 	  FIELD(verify.authentication_results_none), 0, "false", 0, 0, NULL },
+
+	{ "revocation", "mode", CFG_CHOICE, FIELD(revocation.mode), 0, "soft",
+	  0, 0, revocation_modes },
+	{ "revocation", "network", CFG_BOOL, FIELD(revocation.network), 0,
+	  "true", 0, 0, NULL },
+	{ "revocation", "fetch_timeout", CFG_DURATION,
+	  FIELD(revocation.fetch_timeout), 0, "5s", 1, 60, NULL },
+	{ "revocation", "max_wait", CFG_DURATION, FIELD(revocation.max_wait),
+	  0, "10s", 1, 300, NULL },
+	{ "revocation", "max_age", CFG_DURATION, FIELD(revocation.max_age), 0,
+	  "1d", 60, 30 * DAY, NULL },
+	{ "revocation", "unknown_ttl", CFG_DURATION,
+	  FIELD(revocation.unknown_ttl), 0, "5m", 0, DAY, NULL },
+	{ "revocation", "max_response_size", CFG_SIZE,
+	  FIELD(revocation.max_response_size), 0, "10M", 4 * KIB, 256 * MIB,
+	  NULL },
+	{ "revocation", "refresh_interval", CFG_DURATION,
+	  FIELD(revocation.refresh_interval), 0, "1m", 0, DAY, NULL },
 
 	{ "keys", "master_key_file", CFG_STRING, FIELD(keys.master_key_file),
 	  0, "/var/lib/smime-milter/master.key", 0, 0, NULL },

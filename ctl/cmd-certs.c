@@ -207,10 +207,13 @@ int ctl_cmd_show(struct ctl *ctl, int argc, char **argv)
 	if (rc != CTL_OK)
 		return rc;
 	if (ctl->json) {
-		ctl_json_cert(stdout, c);
-		fputc('\n', stdout);
+		ctl_json_cert_fields(stdout, c);
+		ctl_json_revocation(stdout, ctl->store, c->fingerprint);
+		fputs("}\n", stdout);
 	} else {
 		ctl_print_cert_full(stdout, c);
+		ctl_print_revocation(stdout, ctl->store, "revocation:   ",
+				     c->fingerprint);
 	}
 	store_cert_free(&c);
 	return CTL_OK;

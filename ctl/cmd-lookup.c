@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* smimectl lookup EMAIL: the certificates encryption to an address would
- * use (the milter's own search, lookup_encrypt_certs) and why every other
- * candidate was rejected. smimectl publish EMAIL [--dry-run]: writes an
+ * use (the milter's own search with revocation checking,
+ * lookup_encrypt_certs_checked) and why every other candidate was
+ * rejected, with each one's revocation status. smimectl publish EMAIL [--dry-run]: writes an
  * internal user's certificates to their directory entry. */
 #include "ctl.h"
 
@@ -36,7 +37,8 @@ static bool judged_by_store(const struct lookup_candidate *c)
 	return c->cert != NULL && (c->usable || c->reject != STORE_USABLE);
 }
 
-static void print_candidate(const struct lookup_candidate *c)
+static void print_candidate(struct store *store,
+			    const struct lookup_candidate *c)
 {
 	char date[32];
 	const struct store_cert *x = c->cert;
@@ -50,6 +52,9 @@ static void print_candidate(const struct lookup_candidate *c)
 		       judged_by_store(c) ? ", " : "",
 		       judged_by_store(c) ? store_trust_name(x->trust) : "",
 		       c->preferred ? ", preferred by its owner" : "");
+	if (x != NULL && judged_by_store(c))
+		ctl_print_revocation(stdout, store, "            revocation: ",
+				     x->fingerprint);
 	if (c->dn != NULL)
 		printf("            entry %s, %s\n", c->dn,
 		       c->attribute ? c->attribute : "?");
@@ -64,7 +69,8 @@ static void json_opt(const char *key, const char *value, bool comma)
 		fputs("null", stdout);
 }
 
-static void json_candidate(const struct lookup_candidate *c)
+static void json_candidate(struct store *store,
+			   const struct lookup_candidate *c)
 {
 	char date[32];
 	const struct store_cert *x = c->cert;
@@ -81,6 +87,8 @@ static void json_candidate(const struct lookup_candidate *c)
 	json_opt("reason", c->reason, true);
 	json_opt("dn", c->dn, true);
 	json_opt("attribute", c->attribute, true);
+	if (x != NULL && judged_by_store(c))
+		ctl_json_revocation(stdout, store, x->fingerprint);
 	fputc('}', stdout);
 }
 
@@ -97,7 +105,7 @@ static void print_result(const struct ctl *ctl, const char *email,
 		printf(",\"certificates\":[");
 		for (size_t i = 0; i < r->count; i++) {
 			fputs(i ? "," : "", stdout);
-			json_candidate(&r->items[i]);
+			json_candidate(ctl->store, &r->items[i]);
 		}
 		printf("]}\n");
 		return;
@@ -109,7 +117,7 @@ static void print_result(const struct ctl *ctl, const char *email,
 		printf("%s: %s\n", email, r->answer == LOOKUP_MISSING
 		       ? "no usable certificate" : "unknown");
 	for (size_t i = 0; i < r->count; i++)
-		print_candidate(&r->items[i]);
+		print_candidate(ctl->store, &r->items[i]);
 }
 
 int ctl_cmd_lookup(struct ctl *ctl, int argc, char **argv)
@@ -126,10 +134,9 @@ int ctl_cmd_lookup(struct ctl *ctl, int argc, char **argv)
 		rc = open_directory(ctl, &dir);
 	if (rc != CTL_OK)
 		return rc;
-	enum lookup_answer a = lookup_encrypt_certs(ctl->store,
-						    &ctl->cfg->verify, dir,
-						    &ctl->cfg->ldap, email,
-						    time(NULL), &r);
+	enum lookup_answer a = lookup_encrypt_certs_checked(
+		ctl->store, &ctl->cfg->verify, &ctl->cfg->revocation, dir,
+		&ctl->cfg->ldap, email, time(NULL), &r);
 	if (r != NULL)
 		print_result(ctl, email, r);
 	if (a == LOOKUP_MISSING)

@@ -39,6 +39,15 @@ int ctl_cmd_stats(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_lookup(struct ctl *ctl, int argc, char **argv);	/* cmd-lookup.c */
 int ctl_cmd_publish(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_explain(struct ctl *ctl, int argc, char **argv);	/* cmd-explain.c */
+int ctl_cmd_revocation(struct ctl *ctl, int argc, char **argv);	/* cmd-revocation.c */
+
+/* The revocation status the store holds for a certificate: one line
+ * "LABEL: good (ocsp, checked ..., next update ...)" or "not checked"
+ * (human), or the JSON member ,"revocation":{...} / null. */
+void ctl_print_revocation(FILE *out, struct store *store, const char *label,
+			  const char *fingerprint);
+void ctl_json_revocation(FILE *out, struct store *store,
+			 const char *fingerprint);
 
 /* Prints "smimectl: MESSAGE" on stderr. */
 void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -72,6 +81,8 @@ int ctl_find_cert(struct ctl *ctl, const char *arg, struct store_cert **cert_r);
 void ctl_print_cert_line(FILE *out, const struct store_cert *c);
 void ctl_print_cert_full(FILE *out, const struct store_cert *c);
 void ctl_json_cert(FILE *out, const struct store_cert *c);
+/* The object's members without the closing brace, for more. */
+void ctl_json_cert_fields(FILE *out, const struct store_cert *c);
 void ctl_json_string(FILE *out, const char *s);
 
 /* "2026-01-31" for a time (UTC). */

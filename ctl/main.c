@@ -43,6 +43,7 @@ static void usage(FILE *out)
 		"  ca crl [--out FILE] [--der]\n"
 		"  lookup EMAIL           the certificates encryption to EMAIL would use\n"
 		"  publish EMAIL [--dry-run]   write EMAIL's certificates to the directory\n"
+		"  revocation refresh [FINGERPRINT|EMAIL]   check revocation now\n"
 		"  explain --from S --to R... [--subject T] [--header N:V] [--login L]\n"
 		"          [--client inbound|outbound]   the decision for a message\n"
 		"--json prints machine-readable output.\n");
@@ -88,6 +89,7 @@ static const struct {
 	{ "lookup", ctl_cmd_lookup },
 	{ "publish", ctl_cmd_publish },
 	{ "explain", ctl_cmd_explain },
+	{ "revocation", ctl_cmd_revocation },
 };
 
 /* Removes every "--json" from argv; returns the new argc. */

@@ -112,6 +112,12 @@ void ctl_print_cert_full(FILE *out, const struct store_cert *c)
 
 void ctl_json_cert(FILE *out, const struct store_cert *c)
 {
+	ctl_json_cert_fields(out, c);
+	fputc('}', out);
+}
+
+void ctl_json_cert_fields(FILE *out, const struct store_cert *c)
+{
 	char ku[160];
 	ku_text(c, ku, sizeof(ku));
 	fprintf(out, "{\"fingerprint\":\"%s\",\"subject\":", c->fingerprint);
@@ -129,7 +135,7 @@ void ctl_json_cert(FILE *out, const struct store_cert *c)
 		"\"eku\":\"%s\",\"source\":\"%s\",\"trust\":\"%s\","
 		"\"revoked\":%s,\"status\":\"%s\",\"has_key\":%s,"
 		"\"smime_capabilities\":%s,\"first_seen\":%" PRId64
-		",\"last_seen\":%" PRId64 "}", c->key_type,
+		",\"last_seen\":%" PRId64, c->key_type,
 		c->is_ca ? "true" : "false", ku, eku_text(c),
 		store_source_name(c->source), store_trust_name(c->trust),
 		c->revoked ? "true" : "false", status_of(c),

@@ -205,6 +205,58 @@ done:
 	return st;
 }
 
+X509 *lookup_verifier_issuer(struct lookup_verifier *v,
+			     const unsigned char *der, size_t len)
+{
+	X509 *leaf = store_x509_parse(der, len), *issuer = NULL;
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	STACK_OF(X509) *untrusted = intermediates(v, NULL, 0);
+	if (leaf == NULL || ctx == NULL || untrusted == NULL ||
+	    !X509_STORE_CTX_init(ctx, v->anchors, leaf, untrusted))
+		goto done;
+	(void)X509_verify_cert(ctx);
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	if (sk_X509_num(chain) >= 2) {
+		X509 *up = sk_X509_value(chain, 1);
+		if (X509_check_issued(up, leaf) == X509_V_OK && X509_up_ref(up))
+			issuer = up;
+	}
+done:
+	X509_STORE_CTX_free(ctx);
+	sk_X509_pop_free(untrusted, X509_free);
+	X509_free(leaf);
+	ERR_clear_error();
+	return issuer;
+}
+
+X509 *lookup_issuer_of(struct store *store, const struct cfg_verify *verify,
+		       const unsigned char *der, size_t len)
+{
+	struct lookup_verifier *v = NULL;
+	if (lookup_verifier_new(store, verify, &v) != SMX_OK)
+		return NULL;
+	X509 *issuer = lookup_verifier_issuer(v, der, len);
+	lookup_verifier_free(&v);
+	return issuer;
+}
+
+enum smx_status lookup_issuers_of(struct store *store,
+				  const struct cfg_verify *verify,
+				  const struct lookup_der *certs, size_t n,
+				  X509 **issuers_r)
+{
+	struct lookup_verifier *v = NULL;
+	for (size_t i = 0; i < n; i++)
+		issuers_r[i] = NULL;
+	if (lookup_verifier_new(store, verify, &v) != SMX_OK)
+		return SMX_TEMPFAIL;
+	for (size_t i = 0; i < n; i++)
+		issuers_r[i] = lookup_verifier_issuer(v, certs[i].der,
+						      certs[i].len);
+	lookup_verifier_free(&v);
+	return SMX_OK;
+}
+
 enum smx_status lookup_verify_chain(struct store *store,
 				    const struct cfg_verify *verify,
 				    const unsigned char *der, size_t len,

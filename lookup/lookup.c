@@ -285,11 +285,29 @@ static enum smx_status put_fetched(struct store *store, struct fetched *f,
 	return st;
 }
 
+/* A selection's answer (st) after revocation checking: SMX_NOTFOUND
+ * when it left nothing usable. Counts the refusals for an unknown
+ * status in r. */
+static enum smx_status checked(struct store *store,
+			       const struct cfg_verify *verify,
+			       const struct cfg_revocation *rev,
+			       const char *email, struct store_selection *sel,
+			       time_t now, struct lookup_result *r,
+			       enum smx_status st)
+{
+	if (st != SMX_OK)
+		return st;
+	r->n_revocation_unknown += lookup_revocation_apply(store, verify, rev,
+							   email, sel, now);
+	return sel->n_usable > 0 ? SMX_OK : SMX_NOTFOUND;
+}
+
 /* Asks the directory, caches the answer, selects again. sel (freed here)
  * is the store's selection before: the candidates reported when the
  * directory cannot answer. */
 static enum lookup_answer ask_directory(struct store *store,
 					const struct cfg_verify *verify,
+					const struct cfg_revocation *rev,
 					struct directory *dir,
 					const struct cfg_ldap *ldap,
 					const char *email, time_t now,
@@ -336,6 +354,7 @@ static enum lookup_answer ask_directory(struct store *store,
 		answer = unknown(r, "the store did not answer");
 		goto done;
 	}
+	st = checked(store, verify, rev, email, sel, now, r, st);
 	if (take_selection(r, sel, &f) != 0 || take_unfiled(r, &f) != 0 ||
 	    take_refused(r, dres) != 0) {
 		answer = unknown(r, "out of memory");
@@ -352,6 +371,7 @@ done:
 
 static enum lookup_answer search(struct store *store,
 				 const struct cfg_verify *verify,
+				 const struct cfg_revocation *rev,
 				 struct directory *dir,
 				 const struct cfg_ldap *ldap, const char *email,
 				 time_t now, struct lookup_result *r)
@@ -363,6 +383,7 @@ static enum lookup_answer search(struct store *store,
 					  now, &sel);
 	if (st == SMX_TEMPFAIL)
 		return unknown(r, "the store did not answer");
+	st = checked(store, verify, rev, email, sel, now, r, st);
 	if (st == SMX_OK) {
 		answer = LOOKUP_AVAILABLE;
 		goto take;
@@ -375,7 +396,8 @@ static enum lookup_answer search(struct store *store,
 	}
 	if (st == SMX_OK || dir == NULL)
 		goto take;	/* a fresh cached answer, or no directory */
-	return ask_directory(store, verify, dir, ldap, email, now, sel, r);
+	return ask_directory(store, verify, rev, dir, ldap, email, now, sel,
+			     r);
 take:
 	if (take_selection(r, sel, NULL) != 0)
 		answer = unknown(r, "out of memory");
@@ -390,11 +412,22 @@ enum lookup_answer lookup_encrypt_certs(struct store *store,
 					const char *email, time_t now,
 					struct lookup_result **result_r)
 {
+	return lookup_encrypt_certs_checked(store, verify, NULL, dir, ldap,
+					    email, now, result_r);
+}
+
+enum lookup_answer lookup_encrypt_certs_checked(
+	struct store *store, const struct cfg_verify *verify,
+	const struct cfg_revocation *revocation, struct directory *dir,
+	const struct cfg_ldap *ldap, const char *email, time_t now,
+	struct lookup_result **result_r)
+{
 	struct lookup_result *r = calloc(1, sizeof(*r));
 	*result_r = r;
 	if (r == NULL)
 		return LOOKUP_UNKNOWN;
-	r->answer = search(store, verify, dir, ldap, email, now, r);
+	r->answer = search(store, verify, revocation, dir, ldap, email, now,
+			   r);
 	if (r->answer == LOOKUP_UNKNOWN && r->error == NULL)
 		unknown(r, "out of memory");
 	/* n_usable counts only when the answer is AVAILABLE */
@@ -402,8 +435,28 @@ enum lookup_answer lookup_encrypt_certs(struct store *store,
 		r->answer = LOOKUP_UNKNOWN;
 		unknown(r, "inconsistent store answer");
 	}
+	/* hard mode: a certificate whose status may be learned later is
+	 * not "no certificate" */
+	if (r->answer == LOOKUP_MISSING && r->n_revocation_unknown > 0)
+		unknown(r, "the revocation status of its certificate is "
+			   "unknown (revocation.mode hard)");
 	smx_log(LOG_DEBUG, "lookup: %s: %s, %zu usable of %zu candidates%s%s",
 		email, lookup_answer_name(r->answer), r->n_usable, r->count,
 		r->error ? ": " : "", r->error ? r->error : "");
 	return r->answer;
+}
+
+enum smx_status lookup_select_encrypt(struct store *store,
+				      const struct cfg_verify *verify,
+				      const struct cfg_revocation *revocation,
+				      const char *email, time_t now,
+				      struct store_selection **sel_r)
+{
+	enum smx_status st = store_select(store, email, STORE_PURPOSE_ENCRYPT,
+					  now, sel_r);
+	if (st != SMX_OK)
+		return st;
+	(void)lookup_revocation_apply(store, verify, revocation, email,
+				      *sel_r, now);
+	return (*sel_r)->n_usable > 0 ? SMX_OK : SMX_NOTFOUND;
 }

@@ -40,6 +40,9 @@ static const char *const keyproc_results[] = { "ok", "refused",
 					       "rate_limited", "unavailable",
 					       "bad_request", "unreachable",
 					       "failed" };
+static const char *const revocations[] = { "good", "revoked", "unknown",
+					   "unknown_used", "unknown_refused",
+					   "other" };
 static const char *const stages[] = { "sign", "encrypt", "decrypt", "verify",
 				      "directory" };
 
@@ -65,7 +68,8 @@ enum {
 	C_KEYPROC = C_STORE_OUTAGES + 1,
 	C_KEYPROC_RESTARTS = C_KEYPROC + COUNT(keyproc_ops) *
 					 COUNT(keyproc_results),
-	N_COUNTERS = C_KEYPROC_RESTARTS + 1,
+	C_REVOCATION = C_KEYPROC_RESTARTS + 1,
+	N_COUNTERS = C_REVOCATION + COUNT(revocations),
 };
 
 struct label {
@@ -130,6 +134,10 @@ static const struct family families[] = {
 	{ "key_process_restarts_total", "Times the key process died and was "
 	  "started again.", "key_process_restarts", C_KEYPROC_RESTARTS,
 	  { { NULL, NULL, 1 } } },
+	{ "revocation_total", "Revocation checking: statuses learned (good, "
+	  "revoked, unknown) and certificates of unknown status used (soft "
+	  "mode) or refused (hard mode).", "revocation", C_REVOCATION,
+	  { LABEL("outcome", revocations) } },
 };
 
 static atomic_uint_least64_t counters[N_COUNTERS];
@@ -300,6 +308,12 @@ void smx_metrics_keyproc_request(const char *op, const char *result)
 void smx_metrics_keyproc_restart(void)
 {
 	add(C_KEYPROC_RESTARTS, 1);
+}
+
+void smx_metrics_revocation(const char *outcome)
+{
+	add(C_REVOCATION + index_of(revocations, COUNT(revocations), outcome),
+	    1);
 }
 
 /* --- the Prometheus text format ---------------------------------------- */

@@ -13,6 +13,7 @@
 #include <smx/log.h>
 #include <smx/metrics.h>
 #include <smx/policy-engine.h>
+#include <smx/revocation.h>
 #include <smx/smime-harvest.h>
 #include <smx/smime.h>
 #include <smx/store.h>
@@ -235,6 +236,41 @@ static void count_verification(const struct smime_verify *v, uint64_t started)
 			smime_result_name(smime_verify_signature(v, i)->result));
 }
 
+/* What the revocation hook of one message needs: the statuses are
+ * learned (or read from the store) until the message's deadline. */
+struct signer_revocation {
+	struct store *store;
+	const struct cfg_revocation *cfg;
+	time_t deadline;
+};
+
+static enum smime_revocation signer_revocation_status(void *arg, X509 *cert,
+						      X509 *issuer)
+{
+	struct signer_revocation *r = arg;
+	struct store_revstatus s;
+	(void)revocation_check(r->store, r->cfg, cert, issuer, time(NULL),
+			       r->deadline, 0, &s, NULL);
+	if (revocation_usable(r->store, r->cfg, &s, "a signature"))
+		return SMIME_REVOCATION_USABLE;
+	return s.status == STORE_REVSTATUS_REVOKED ? SMIME_REVOCATION_REVOKED
+						   : SMIME_REVOCATION_UNKNOWN;
+}
+
+/* Sets the message's revocation hook unless checking is off (or there
+ * is no store to keep statuses in). */
+static void check_signers_revocation(struct smime_verify *v,
+				     const struct cfg *cfg,
+				     struct signer_revocation *r)
+{
+	*r = (struct signer_revocation){ runtime_store(), &cfg->revocation,
+					 time(NULL) +
+						 (time_t)cfg->revocation.max_wait };
+	if (v != NULL && r->store != NULL &&
+	    revocation_mode_of(r->cfg) != REVOCATION_MODE_OFF)
+		smime_verify_set_revocation(v, signer_revocation_status, r);
+}
+
 /* Copies the folded header value into dst as one log line: every run of
  * white space (line ends included) becomes one space, none leads. */
 static void one_line(char *dst, size_t size, const char *src)
@@ -283,6 +319,8 @@ int inbound_apply(SMFICTX *ctx, struct conn *c, const char *qid,
 	}
 	struct shared_verifier *s = get_verifier(c->cfg);
 	struct smime_verify *v = s ? smime_verify_begin(s->verifier) : NULL;
+	struct signer_revocation revocation;
+	check_signers_revocation(v, c->cfg, &revocation);
 	int rc = 0;
 	uint64_t started = smx_metrics_clock_us();
 	snprintf(summary, size, "smime: not verified");

@@ -33,6 +33,7 @@
 #include "runtime.h"
 #include "inbound.h"
 #include "outbound.h"
+#include "revrefresh.h"
 
 #define DEFAULT_CONFIG "/etc/smime-milter/smime-milter.conf"
 #define EXIT_USAGE 1
@@ -402,6 +403,7 @@ static int run(const struct options *o, struct cfg *cfg)
 		return EXIT_RUNTIME;
 	}
 	metrics_start();
+	(void)revrefresh_start();
 	smx_log(LOG_INFO, "smime-milter %s listening on %s", SMX_VERSION, sock);
 	int rc = signal_loop(&set);
 	pthread_join(milter_tid, NULL);
@@ -410,6 +412,7 @@ static int run(const struct options *o, struct cfg *cfg)
 			milter_rc == MI_SUCCESS ? "stopped" : "failed");
 	reloader_signal(1);
 	pthread_join(reload_tid, NULL);
+	revrefresh_stop();	/* uses the store */
 	if (cfg->milter.pidfile)
 		unlink(cfg->milter.pidfile);
 	if (socket_path(sock) != NULL)	/* a stale socket confuses admins */

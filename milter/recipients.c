@@ -46,9 +46,9 @@ enum policy_availability recipient_cert_state(struct store *store,
 	}
 	struct lookup_result *res = NULL;
 	uint64_t started = smx_metrics_clock_us();
-	enum lookup_answer a = lookup_encrypt_certs(store, &cfg->verify, dir,
-						    &cfg->ldap,
-						    rcpt, time(NULL), &res);
+	enum lookup_answer a = lookup_encrypt_certs_checked(
+		store, &cfg->verify, &cfg->revocation, dir, &cfg->ldap, rcpt,
+		time(NULL), &res);
 	count_lookup(dir, res, a, smx_metrics_since_us(started));
 	lookup_result_free(&res);
 	return a == LOOKUP_AVAILABLE ? POLICY_AVAILABLE
@@ -69,13 +69,16 @@ static int push(struct enc_recipients *r, X509 *cert, unsigned caps,
 	return 0;
 }
 
-/* The best encryption certificate of email, or SMX_NOTFOUND. */
-static enum smx_status best_cert(struct store *store, const char *email,
-				 X509 **cert_r, unsigned *caps_r)
+/* The best encryption certificate of email (revocation checked), or
+ * SMX_NOTFOUND. */
+static enum smx_status best_cert(struct store *store, const struct cfg *cfg,
+				 const char *email, X509 **cert_r,
+				 unsigned *caps_r)
 {
 	struct store_selection *sel = NULL;
-	enum smx_status st = store_select(store, email, STORE_PURPOSE_ENCRYPT,
-					  time(NULL), &sel);
+	enum smx_status st = lookup_select_encrypt(store, &cfg->verify,
+						   &cfg->revocation, email,
+						   time(NULL), &sel);
 	if (st == SMX_OK) {
 		const struct store_cert *c = sel->items[0].cert;
 		*cert_r = store_cert_x509(c);
@@ -108,7 +111,7 @@ static enum smx_status add_extras(struct store *store, const struct cfg *cfg,
 	X509 *cert = NULL;
 	unsigned caps = 0;
 	if (policy_encrypt_to_sender(cfg->policy) && from != NULL &&
-	    best_cert(store, from, &cert, &caps) == SMX_OK &&
+	    best_cert(store, cfg, from, &cert, &caps) == SMX_OK &&
 	    push(out, cert, caps, legacy) != 0)
 		return SMX_TEMPFAIL;
 	const char *archive = policy_archive_certificate(cfg->policy);

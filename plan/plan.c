@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <smx/lookup.h>
 #include <smx/smime-encrypt.h>
 #include <smx/smime-protection.h>
 #include <smx/smime.h>
@@ -83,6 +84,27 @@ static void client_protection(const struct plan_message *m,
 	in->client_encrypted = smime_claim_encrypted(claim);
 }
 
+/* The certificates to encrypt to email, with revocation checked as the
+ * configuration says (the lookup's rule, also used at RCPT time): a
+ * revoked certificate, or in hard mode one of unknown status, is not
+ * usable. */
+static enum policy_availability select_encrypt(const struct cfg *cfg,
+					       struct store *store,
+					       const char *email,
+					       struct store_selection **sel_r)
+{
+	*sel_r = NULL;
+	if (store == NULL)
+		return POLICY_UNKNOWN;
+	enum smx_status st = lookup_select_encrypt(store, &cfg->verify,
+						   &cfg->revocation, email,
+						   time(NULL), sel_r);
+	if (st != SMX_OK && st != SMX_NOTFOUND)
+		store_selection_free(sel_r);
+	return st == SMX_OK ? POLICY_AVAILABLE
+	       : st == SMX_NOTFOUND ? POLICY_MISSING : POLICY_UNKNOWN;
+}
+
 static unsigned caps_of(const struct store_selection *sel)
 {
 	unsigned caps = 0;
@@ -97,8 +119,9 @@ static unsigned caps_of(const struct store_selection *sel)
 
 /* Recipient i: its availability as found before (RCPT time), by the
  * caller's lookup, or by the store; then the certificate to use. */
-static void gather_rcpt(struct store *store, const struct plan_message *m,
-			size_t i, struct plan_rcpt *r)
+static void gather_rcpt(const struct cfg *cfg, struct store *store,
+			const struct plan_message *m, size_t i,
+			struct plan_rcpt *r)
 {
 	const char *rcpt = m->rcpts[i];
 	if (m->rcpt_certs != NULL && m->rcpt_certs[i] >= 0)
@@ -106,15 +129,14 @@ static void gather_rcpt(struct store *store, const struct plan_message *m,
 	else if (m->availability != NULL)
 		r->cert = m->availability(m->availability_ctx, rcpt);
 	else {
-		r->cert = r->selected = select_certs(
-			store, rcpt, STORE_PURPOSE_ENCRYPT, &r->sel);
+		r->cert = r->selected = select_encrypt(cfg, store, rcpt,
+						       &r->sel);
 		r->caps = caps_of(r->sel);
 		return;
 	}
 	r->selected = POLICY_MISSING;
 	if (r->cert == POLICY_AVAILABLE) {
-		r->selected = select_certs(store, rcpt, STORE_PURPOSE_ENCRYPT,
-					   &r->sel);
+		r->selected = select_encrypt(cfg, store, rcpt, &r->sel);
 		r->caps = caps_of(r->sel);
 	}
 }
@@ -146,7 +168,7 @@ int plan_gather(const struct cfg *cfg, struct store *store,
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		p->rcpts[i].cert = POLICY_MISSING;
 		if (outgoing)
-			gather_rcpt(store, m, i, &p->rcpts[i]);
+			gather_rcpt(cfg, store, m, i, &p->rcpts[i]);
 		p->rcpt_inputs[i] = (struct policy_rcpt_input){
 			m->rcpts[i], p->rcpts[i].cert };
 	}

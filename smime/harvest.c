@@ -164,6 +164,10 @@ static const char *signer_refusal(const struct smime_verify *m,
 		return "outbound message";
 	if (!s->pub.signature_valid || s->signer == NULL)
 		return "signature not valid";
+	if (s->revocation_refused)
+		return s->pub.reason == SMIME_REASON_REVOKED
+			       ? "certificate revoked"
+			       : "revocation status unknown";
 	if (!s->pub.from_match)
 		return "signer is not the From address";
 	if (!s->leaf_time_ok)

@@ -667,6 +667,7 @@ int sigcheck(struct smime_verify *m, struct sigrec *rec,
 	else if (!rec->pub.from_match)
 		sig_set(rec, SMIME_RESULT_POLICY, SMIME_REASON_FROM_MISMATCH,
 			"signer is not the From address");
+	sigcheck_revocation(m, rec, signer);
 done:
 	CMS_ContentInfo_free(cms);
 	ERR_clear_error();

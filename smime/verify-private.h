@@ -64,6 +64,7 @@ struct sigrec {
 	bool pref_named;		/* the attribute is there at all */
 	bool chain_untrusted_only;	/* the chain error says "no anchor" */
 	bool leaf_time_ok, leaf_usage_ok;
+	bool revocation_refused;	/* revoked, or unknown and refused */
 };
 
 /* A certificate chosen by the harvest rules. */
@@ -100,6 +101,8 @@ struct smime_verify {
 	struct smime_header_edit *edits;
 	size_t n_edits;
 	char *ar;
+	smime_revocation_fn *revocation;	/* NULL: not checked */
+	void *revocation_arg;
 };
 
 /* --- verify.c ------------------------------------------------------------ */
@@ -117,6 +120,14 @@ void sig_set(struct sigrec *s, enum smime_result result,
 /* A copy of text without control characters or bytes above 126, cut at
  * VERIFY_MAX_VALUE bytes. NULL when out of memory. */
 char *verify_clean_dup(const char *text);
+
+/* --- sigrevoke.c --------------------------------------------------------- */
+
+/* Asks the message's revocation hook about the chain of a signer whose
+ * chain verified (rec->pub.chain_trusted); a refusal sets the result
+ * (fail or policy) and rec->revocation_refused. */
+void sigcheck_revocation(struct smime_verify *m, struct sigrec *rec,
+			 X509 *signer);
 
 /* --- walk.c -------------------------------------------------------------- */
 

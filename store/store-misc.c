@@ -10,26 +10,17 @@
 
 #include <smx/log.h>
 
-/* A single statement with parameters, as a transaction. */
-struct one_args {
-	const char *sql;
-	const struct store_value *params;
-	size_t n;
-	struct store_rows rows;
-	int64_t changes;
-};
-
 static enum smx_status one_txn(struct store *store, struct store_conn *c,
 			       void *arg)
 {
-	struct one_args *a = arg;
+	struct store_one *a = arg;
 	store_rows_clear(&a->rows);
 	return store_exec(c, store, a->sql, a->params, a->n, &a->rows,
 			  &a->changes);
 }
 
-static enum smx_status run_one(struct store *store, bool write,
-			       struct one_args *a)
+enum smx_status store_run_one(struct store *store, bool write,
+			      struct store_one *a)
 {
 	return store_txn(store, write, one_txn, a);
 }
@@ -52,8 +43,8 @@ enum smx_status store_preference_set(struct store *store, const char *email,
 	if (low != NULL && store_fingerprint_normalize(fingerprint, fp)) {
 		struct store_value p[3] = { SV_TEXT(low), SV_TEXT(fp),
 					    SV_INT((int64_t)time(NULL)) };
-		struct one_args a = { sql_pref_set, p, 3, { 0 }, 0 };
-		st = run_one(store, true, &a);
+		struct store_one a = { sql_pref_set, p, 3, { 0 }, 0 };
+		st = store_run_one(store, true, &a);
 		store_rows_clear(&a.rows);
 	}
 	free(low);
@@ -67,8 +58,8 @@ enum smx_status store_preference_get(struct store *store, const char *email,
 	if (low == NULL)
 		return SMX_TEMPFAIL;
 	struct store_value p = SV_TEXT(low);
-	struct one_args a = { sql_pref_get, &p, 1, { 0 }, 0 };
-	enum smx_status st = run_one(store, false, &a);
+	struct store_one a = { sql_pref_get, &p, 1, { 0 }, 0 };
+	enum smx_status st = store_run_one(store, false, &a);
 	const char *fp = store_rows_text(&a.rows, 0, 0);
 	if (st == SMX_OK && (fp == NULL || strlen(fp) != 64))
 		st = SMX_NOTFOUND;
@@ -103,8 +94,8 @@ enum smx_status store_anchor_add(struct store *store, const unsigned char *der,
 				    SV_BLOB(c->der, c->der_len),
 				    SV_TEXT(c->subject), SV_INT(c->not_after),
 				    SV_INT((int64_t)time(NULL)) };
-	struct one_args a = { sql_anchor_add, p, 5, { 0 }, 0 };
-	st = run_one(store, true, &a);
+	struct store_one a = { sql_anchor_add, p, 5, { 0 }, 0 };
+	st = store_run_one(store, true, &a);
 	if (st == SMX_OK && fingerprint_r != NULL)
 		memcpy(fingerprint_r, c->fingerprint, 65);
 	if (st == SMX_OK && created_r != NULL)
@@ -138,10 +129,10 @@ static int anchor_of(const struct store_rows *r, size_t i,
 enum smx_status store_anchor_list(struct store *store,
 				  struct store_anchor **anchors_r, size_t *n_r)
 {
-	struct one_args a = { sql_anchor_list, NULL, 0, { 0 }, 0 };
+	struct store_one a = { sql_anchor_list, NULL, 0, { 0 }, 0 };
 	*anchors_r = NULL;
 	*n_r = 0;
-	enum smx_status st = run_one(store, false, &a);
+	enum smx_status st = store_run_one(store, false, &a);
 	struct store_anchor *list = NULL;
 	if (st == SMX_OK &&
 	    (list = calloc(a.rows.n_rows + 1, sizeof(*list))) == NULL)
@@ -178,8 +169,8 @@ enum smx_status store_anchor_remove(struct store *store,
 	if (!store_fingerprint_normalize(fingerprint, fp))
 		return SMX_NOTFOUND;
 	struct store_value p = SV_TEXT(fp);
-	struct one_args a = { sql_anchor_del, &p, 1, { 0 }, 0 };
-	enum smx_status st = run_one(store, true, &a);
+	struct store_one a = { sql_anchor_del, &p, 1, { 0 }, 0 };
+	enum smx_status st = store_run_one(store, true, &a);
 	store_rows_clear(&a.rows);
 	return (st == SMX_OK && a.changes == 0) ? SMX_NOTFOUND : st;
 }
@@ -204,8 +195,8 @@ enum smx_status store_dircache_put(struct store *store, const char *email,
 	struct store_value p[4] = { SV_TEXT(low), SV_INT(found ? 1 : 0),
 				    SV_INT((int64_t)now),
 				    SV_INT((int64_t)now + ttl) };
-	struct one_args a = { sql_cache_put, p, 4, { 0 }, 0 };
-	enum smx_status st = run_one(store, true, &a);
+	struct store_one a = { sql_cache_put, p, 4, { 0 }, 0 };
+	enum smx_status st = store_run_one(store, true, &a);
 	store_rows_clear(&a.rows);
 	free(low);
 	return st;
@@ -218,8 +209,8 @@ enum smx_status store_dircache_get(struct store *store, const char *email,
 	if (low == NULL)
 		return SMX_TEMPFAIL;
 	struct store_value p[2] = { SV_TEXT(low), SV_INT((int64_t)now) };
-	struct one_args a = { sql_cache_get, p, 2, { 0 }, 0 };
-	enum smx_status st = run_one(store, false, &a);
+	struct store_one a = { sql_cache_get, p, 2, { 0 }, 0 };
+	enum smx_status st = store_run_one(store, false, &a);
 	if (st == SMX_OK && a.rows.n_rows == 0)
 		st = SMX_NOTFOUND;
 	if (st == SMX_OK)
@@ -233,8 +224,8 @@ enum smx_status store_dircache_purge(struct store *store, time_t now,
 				     size_t *n_r)
 {
 	struct store_value p = SV_INT((int64_t)now);
-	struct one_args a = { sql_cache_purge, &p, 1, { 0 }, 0 };
-	enum smx_status st = run_one(store, true, &a);
+	struct store_one a = { sql_cache_purge, &p, 1, { 0 }, 0 };
+	enum smx_status st = store_run_one(store, true, &a);
 	if (n_r != NULL)
 		*n_r = st == SMX_OK ? (size_t)a.changes : 0;
 	store_rows_clear(&a.rows);
@@ -267,8 +258,8 @@ enum smx_status store_harvest_log(struct store *store,
 			SV_TEXT(sender), SV_TEXT(fp), SV_INT(e->created ? 1 : 0),
 			from ? SV_TEXT(from) : SV_NULL,
 			SV_INT(e->trusted ? 1 : 0) };
-		struct one_args a = { sql_harvest, p, 7, { 0 }, 0 };
-		st = run_one(store, true, &a);
+		struct store_one a = { sql_harvest, p, 7, { 0 }, 0 };
+		st = store_run_one(store, true, &a);
 		store_rows_clear(&a.rows);
 	}
 	free(sender);
@@ -280,8 +271,8 @@ enum smx_status store_counter_add(struct store *store, const char *name,
 				  int64_t delta)
 {
 	struct store_value p[2] = { SV_TEXT(name), SV_INT(delta) };
-	struct one_args a = { sql_counter, p, 2, { 0 }, 0 };
-	enum smx_status st = run_one(store, true, &a);
+	struct store_one a = { sql_counter, p, 2, { 0 }, 0 };
+	enum smx_status st = store_run_one(store, true, &a);
 	store_rows_clear(&a.rows);
 	return st;
 }

@@ -117,7 +117,7 @@ struct store_driver {
 
 /* The newest schema version, and each backend's migrations
  * (store-schema.c). */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 extern const char *const store_schema_sqlite[STORE_SCHEMA_VERSION];
 extern const char *const store_schema_pgsql[STORE_SCHEMA_VERSION];
 
@@ -146,6 +146,19 @@ typedef enum smx_status store_txn_fn(struct store *store,
  * times when the database reports a transient failure. */
 enum smx_status store_txn(struct store *store, bool write, store_txn_fn *fn,
 			  void *arg);
+
+/* A single statement with parameters, run as a transaction by
+ * store_run_one (store-misc.c): rows and changes are kept for the
+ * caller, who clears rows. */
+struct store_one {
+	const char *sql;
+	const struct store_value *params;
+	size_t n;
+	struct store_rows rows;
+	int64_t changes;
+};
+enum smx_status store_run_one(struct store *store, bool write,
+			      struct store_one *a);
 
 /* Shorthand for drv->exec. */
 enum smx_status store_exec(struct store_conn *c, const struct store *store,

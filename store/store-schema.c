@@ -102,11 +102,29 @@
 	"UPDATE certs SET caps_signed_at = last_seen" \
 	"  WHERE smime_caps IS NOT NULL;"
 
+/* Version 5: the revocation status of certificates (OCSP, CRL), shared
+ * by every host on the store and reused until valid_until. The table
+ * may exist already when a test (or an administrator) set the version
+ * back, hence IF NOT EXISTS. */
+#define SCHEMA_V5 \
+	"CREATE TABLE IF NOT EXISTS revocation_status (" \
+	"  fingerprint TEXT PRIMARY KEY," \
+	"  status INTEGER NOT NULL," \
+	"  source TEXT NOT NULL," \
+	"  detail TEXT," \
+	"  checked_at BIGINT NOT NULL," \
+	"  next_update BIGINT NOT NULL," \
+	"  valid_until BIGINT NOT NULL," \
+	"  unknown_logged INTEGER NOT NULL DEFAULT 0);" \
+	"CREATE INDEX IF NOT EXISTS revocation_status_valid" \
+	"  ON revocation_status (valid_until);"
+
 const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	SCHEMA_V1("BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT"),
 	SCHEMA_V2,
 	SCHEMA_V3,
 	SCHEMA_V4,
+	SCHEMA_V5,
 };
 
 const char *const store_schema_pgsql[STORE_SCHEMA_VERSION] = {
@@ -114,4 +132,5 @@ const char *const store_schema_pgsql[STORE_SCHEMA_VERSION] = {
 	SCHEMA_V2,
 	SCHEMA_V3,
 	SCHEMA_V4,
+	SCHEMA_V5,
 };

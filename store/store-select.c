@@ -34,6 +34,8 @@ const char *store_reject_text(enum store_reject reason,
 	case STORE_REJECT_KEY:
 		return "a public key the encryptor refuses (RSA of 2048 to "
 		       "16384 bits or EC on P-256, P-384, P-521 accepted)";
+	case STORE_REJECT_REVOCATION_UNKNOWN:
+		return "revocation status unknown (revocation.mode hard)";
 	}
 	return "unknown";
 }

@@ -20,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <smx/cfg.h>
 #include <smx/log.h>
+#include <smx/revocation.h>
 #include <smx/store.h>
 
 #include "certgen.h"
@@ -276,6 +278,78 @@ static void lock_excludes_threads_and_processes(void **state)
 }
 
 /* PostgreSQL: a database of our own next to the fixture's. */
+/* The organization CA's certificates are judged by its own revocation
+ * records, without the network; the status is cached in the store for
+ * revocation.max_age, forced checks bypass the cache; another CA's
+ * certificate with the network off is unknown, cached for unknown_ttl. */
+static void revocation_status_from_the_organization_ca(void **state)
+{
+	struct store *store = *state;
+	static char soft[] = "soft";
+	struct cfg_revocation rc = { .mode = soft, .network = false,
+				     .fetch_timeout = 1, .max_wait = 1,
+				     .max_age = 3600, .unknown_ttl = 60 };
+	size_t ca_len = 0;
+	const unsigned char *ca_der = certgen_ca_der(test_ca, &ca_len);
+	char ca_fp[65];
+	assert_int_equal(store_cert_put(store, ca_der, ca_len,
+					STORE_SOURCE_IMPORTED,
+					STORE_TRUST_PINNED, NULL, 0, ca_fp,
+					NULL), SMX_OK);
+	assert_int_equal(store_ca_set(store, ca_fp, NULL), SMX_OK);
+	struct cert c;
+	make_cert("kate@example.com", 91, &c);
+	put_cert(store, &c);
+	X509 *x = store_x509_parse(c.der, c.der_len);
+	assert_non_null(x);
+	time_t now = time(NULL);
+	struct store_revstatus s;
+	bool cached = true;
+	assert_int_equal(revocation_check(store, &rc, x, NULL, now, now + 1, 0,
+					  &s, &cached), SMX_OK);
+	assert_int_equal(s.status, STORE_REVSTATUS_GOOD);
+	assert_string_equal(s.source, "organization-ca");
+	assert_false(cached);
+	assert_int_equal(s.valid_until, (int64_t)now + 3600);
+	assert_int_equal(revocation_check(store, &rc, x, NULL, now + 10,
+					  now + 11, 0, &s, &cached), SMX_OK);
+	assert_true(cached);
+	assert_int_equal(store_revocation_add(store, c.fp, ca_fp, "5B", 1000,
+					      1, NULL), SMX_OK);
+	/* cached until it expires, or until a forced check */
+	assert_int_equal(revocation_check(store, &rc, x, NULL, now + 20,
+					  now + 21, 0, &s, &cached), SMX_OK);
+	assert_int_equal(s.status, STORE_REVSTATUS_GOOD);
+	assert_int_equal(revocation_check(store, &rc, x, NULL, now + 3601,
+					  now + 3602, 0, &s, &cached), SMX_OK);
+	assert_int_equal(s.status, STORE_REVSTATUS_REVOKED);
+	assert_false(cached);
+	assert_int_equal(revocation_check(store, &rc, x, NULL, now + 30,
+					  now + 31, REVOCATION_FORCE, &s,
+					  &cached), SMX_OK);
+	assert_int_equal(s.status, STORE_REVSTATUS_REVOKED);
+	X509_free(x);
+	/* a certificate of another CA, the network off */
+	struct certgen_ca *other = certgen_ca_new("Another CA");
+	assert_non_null(other);
+	struct certgen_opts o = { .email = "x@partner.example",
+				  .key_usage = "default",
+				  .eku = "emailProtection", .from_days = -1,
+				  .to_days = 365, .serial = 5 };
+	struct cert d = { 0 };
+	assert_int_equal(certgen_issue(other, &o, &d.der, &d.der_len, &d.key,
+				       &d.key_len), 0);
+	x = store_x509_parse(d.der, d.der_len);
+	assert_int_equal(revocation_check(store, &rc, x, NULL, now, now + 1, 0,
+					  &s, &cached), SMX_OK);
+	assert_int_equal(s.status, STORE_REVSTATUS_UNKNOWN);
+	assert_int_equal(s.valid_until, (int64_t)now + 60);
+	X509_free(x);
+	free_cert(&d);
+	free_cert(&c);
+	certgen_ca_free(&other);
+}
+
 static void use_own_pg_database(void)
 {
 	const char *file = getenv("SMX_PG_CONNINFO_FILE");
@@ -316,6 +390,7 @@ int main(void)
 		T(ca_marker_first_writer_wins),
 		T(revocation_is_recorded_once_and_outlives_the_row),
 		T(revoked_certificate_is_never_selected),
+		T(revocation_status_from_the_organization_ca),
 		T(counter_next_never_repeats),
 		T(lock_excludes_threads_and_processes),
 #undef T

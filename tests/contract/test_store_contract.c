@@ -713,6 +713,112 @@ static void harvest_log_counters_and_stats(void **state)
 	contract_issued_free(&a);
 }
 
+/* Revocation statuses: put, get, replace; revoked marks the certificate;
+ * the unknown status is logged by one caller only, again after a spell
+ * of another status; the expiring list is soonest first. */
+static void revocation_statuses(void **state)
+{
+	struct store *store = *state;
+	struct issued a;
+	contract_issue("rev@partner.example", NULL, &a);
+	assert_int_equal(store_cert_put(store, a.der, a.der_len,
+					STORE_SOURCE_HARVESTED,
+					STORE_TRUST_CHAIN, NULL, 0, NULL,
+					NULL), SMX_OK);
+	struct store_revstatus s = { .status = STORE_REVSTATUS_UNKNOWN,
+		.source = "none", .detail = "responder down",
+		.checked_at = 1000, .next_update = 0, .valid_until = 1300 };
+	memcpy(s.fingerprint, a.fp, 65);
+	struct store_revstatus got;
+	assert_int_equal(store_revstatus_get(store, a.fp, &got), SMX_NOTFOUND);
+	assert_int_equal(store_revstatus_put(store, &s), SMX_OK);
+	assert_int_equal(store_revstatus_get(store, a.fp, &got), SMX_OK);
+	assert_int_equal(got.status, STORE_REVSTATUS_UNKNOWN);
+	assert_string_equal(got.source, "none");
+	assert_string_equal(got.detail, "responder down");
+	assert_int_equal(got.valid_until, 1300);
+	assert_false(got.unknown_logged);
+	bool first = false;
+	assert_int_equal(store_revstatus_mark_logged(store, a.fp, &first),
+			 SMX_OK);
+	assert_true(first);
+	assert_int_equal(store_revstatus_mark_logged(store, a.fp, &first),
+			 SMX_OK);
+	assert_false(first);
+	/* still unknown: stays logged */
+	s.checked_at = 1400;
+	assert_int_equal(store_revstatus_put(store, &s), SMX_OK);
+	assert_int_equal(store_revstatus_get(store, a.fp, &got), SMX_OK);
+	assert_true(got.unknown_logged);
+	/* good, then unknown again: logged anew */
+	s.status = STORE_REVSTATUS_GOOD;
+	snprintf(s.source, sizeof(s.source), "ocsp");
+	s.valid_until = 5000;
+	s.next_update = 5000;
+	assert_int_equal(store_revstatus_put(store, &s), SMX_OK);
+	s.status = STORE_REVSTATUS_UNKNOWN;
+	assert_int_equal(store_revstatus_put(store, &s), SMX_OK);
+	assert_int_equal(store_revstatus_mark_logged(store, a.fp, &first),
+			 SMX_OK);
+	assert_true(first);
+	char (*fps)[65] = NULL;
+	size_t n = 0;
+	assert_int_equal(store_revstatus_expiring(store, 6000, 10, &fps, &n),
+			 SMX_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(fps[0], a.fp);
+	free(fps);
+	assert_int_equal(store_revstatus_expiring(store, 10, 10, &fps, &n),
+			 SMX_OK);
+	assert_int_equal(n, 0);
+	/* revoked: the certificate is marked, never selected */
+	struct store_cert *c = NULL;
+	assert_int_equal(store_cert_get(store, a.fp, &c), SMX_OK);
+	assert_false(c->revoked);
+	store_cert_free(&c);
+	s.status = STORE_REVSTATUS_REVOKED;
+	snprintf(s.detail, sizeof(s.detail), "keyCompromise");
+	assert_int_equal(store_revstatus_put(store, &s), SMX_OK);
+	assert_int_equal(store_cert_get(store, a.fp, &c), SMX_OK);
+	assert_true(c->revoked);
+	store_cert_free(&c);
+	assert_int_equal(store_revstatus_get(store, a.fp, &got), SMX_OK);
+	assert_int_equal(got.status, STORE_REVSTATUS_REVOKED);
+	assert_string_equal(got.detail, "keyCompromise");
+	/* revoked stays revoked: nothing to refresh */
+	assert_int_equal(store_revstatus_expiring(store, 6000, 10, &fps, &n),
+			 SMX_OK);
+	assert_int_equal(n, 0);
+	free(fps);
+	/* purged once long expired; the certificate stays marked revoked */
+	size_t purged = 9;
+	assert_int_equal(store_revstatus_purge(store, 5000, &purged), SMX_OK);
+	assert_int_equal(purged, 0);
+	assert_int_equal(store_revstatus_purge(store, 5001, &purged), SMX_OK);
+	assert_int_equal(purged, 1);
+	assert_int_equal(store_revstatus_get(store, a.fp, &got), SMX_NOTFOUND);
+	assert_int_equal(store_cert_get(store, a.fp, &c), SMX_OK);
+	assert_true(c->revoked);
+	store_cert_free(&c);
+	contract_issued_free(&a);
+}
+
+/* Upgrading a version 4 store adds the revocation table. */
+static void version_4_gains_revocation_statuses(void **state)
+{
+	(void)state;
+	assert_int_equal(harness_sql("DROP TABLE revocation_status"), 0);
+	assert_int_equal(harness_sql("UPDATE store_schema SET version = 4"), 0);
+	struct store *again = harness_open();
+	assert_non_null(again);
+	assert_int_equal(store_schema_version(again), store_schema_latest());
+	struct store_revstatus s = { .status = STORE_REVSTATUS_GOOD,
+		.source = "crl", .checked_at = 1, .valid_until = 2 };
+	memset(s.fingerprint, 'a', 64);
+	assert_int_equal(store_revstatus_put(again, &s), SMX_OK);
+	store_close(&again);
+}
+
 int contract_run_basic(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -735,6 +841,8 @@ int contract_run_basic(void)
 		T(harvest_log_counters_and_stats),
 		T(version_2_drops_unvalidated_filing),
 		T(version_3_dates_recorded_capabilities),
+		T(revocation_statuses),
+		T(version_4_gains_revocation_statuses),
 		T(version_1_is_migrated),	/* last: it shifts certgen's serials */
 #undef T
 	};

@@ -101,7 +101,7 @@ static void every_line_is_well_formed(void **state)
 		}
 	}
 	assert_int_equal(helps, types);
-	assert_int_equal(types, 19);	/* 16 counters, a gauge, 2 histograms */
+	assert_int_equal(types, 20);	/* 17 counters, a gauge, 2 histograms */
 	assert_true(samples > 100);
 	free(text);
 }

@@ -98,6 +98,19 @@ struct cfg_verify {
 	bool authentication_results_none;	/* add smime=none too */
 };
 
+/* Revocation checking of certificates from outside (the `revocation`
+ * group). Durations are in seconds. */
+struct cfg_revocation {
+	char *mode;			/* "off", "soft" or "hard" */
+	bool network;			/* may fetch OCSP and CRLs */
+	unsigned fetch_timeout;		/* one OCSP or CRL request */
+	unsigned max_wait;		/* all checks of one message */
+	unsigned max_age;		/* longest a status is reused */
+	unsigned unknown_ttl;		/* an unknown status is reused */
+	size_t max_response_size;	/* one OCSP response or CRL */
+	unsigned refresh_interval;	/* background refresh; 0: none */
+};
+
 struct policy;
 
 /* A loaded configuration. Read-only once loaded: share it between
@@ -110,6 +123,7 @@ struct cfg {
 	struct cfg_ldap ldap;
 	struct cfg_ca ca;		/* the `ca` group */
 	struct cfg_verify verify;	/* the `verify` group */
+	struct cfg_revocation revocation;	/* the `revocation` group */
 	struct policy *policy;		/* the `policy` group (policy-engine.h) */
 	unsigned long generation;	/* distinct for every snapshot loaded by
 					 * this process: caches of things built

@@ -25,6 +25,7 @@
 #include <smx/store.h>
 
 struct cfg_ldap;
+struct cfg_revocation;
 struct cfg_verify;
 struct directory;
 
@@ -66,6 +67,9 @@ struct lookup_result {
 	size_t count;
 	size_t n_usable;
 	bool directory_asked;	/* the directory was queried by this call */
+	size_t n_revocation_unknown;	/* candidates refused because their
+					 * revocation status is unknown
+					 * (revocation.mode hard) */
 	char *error;		/* UNKNOWN: which source failed and why;
 				 * else NULL */
 };
@@ -95,6 +99,28 @@ enum lookup_answer lookup_encrypt_certs(struct store *store,
 					const struct cfg_ldap *ldap,
 					const char *email, time_t now,
 					struct lookup_result **result_r);
+
+/* lookup_encrypt_certs with revocation checking (smx/revocation.h)
+ * under revocation (NULL: none): each certificate the store found usable
+ * is checked (the cached status, else the network, at most
+ * revocation->max_wait in all); a revoked one is rejected as revoked, an
+ * unknown one in hard mode as "revocation status unknown", and when that
+ * leaves nothing usable the answer is UNKNOWN (the status may be learned
+ * later), not MISSING. What the milter uses. */
+enum lookup_answer lookup_encrypt_certs_checked(
+	struct store *store, const struct cfg_verify *verify,
+	const struct cfg_revocation *revocation, struct directory *dir,
+	const struct cfg_ldap *ldap, const char *email, time_t now,
+	struct lookup_result **result_r);
+
+/* store_select for encryption with the same revocation checking (no
+ * directory): the certificate to encrypt to is items[0]. SMX_OK,
+ * SMX_NOTFOUND (none usable; *sel_r still lists them), SMX_TEMPFAIL. */
+enum smx_status lookup_select_encrypt(struct store *store,
+				      const struct cfg_verify *verify,
+				      const struct cfg_revocation *revocation,
+				      const char *email, time_t now,
+				      struct store_selection **sel_r);
 
 /* Frees a result and sets *result NULL. NULL-safe. */
 void lookup_result_free(struct lookup_result **result);
@@ -130,5 +156,21 @@ enum smx_status lookup_verify_chain(struct store *store,
 				    const struct lookup_der *extra,
 				    size_t n_extra, enum store_trust *trust_r,
 				    char *why, size_t size);
+
+/* The certificate that issued the one in der, found as chain
+ * verification finds it (the trust anchors of verify, the store's
+ * anchors and certificates): a new reference the caller frees, or NULL
+ * (not found, or the store did not answer). For revocation checks. */
+X509 *lookup_issuer_of(struct store *store, const struct cfg_verify *verify,
+		       const unsigned char *der, size_t len);
+
+/* The same for n certificates at once (the anchors and the store's
+ * certificates loaded once): issuers_r[i] (a new reference or NULL) for
+ * certs[i]. SMX_OK, or SMX_TEMPFAIL when the store did not answer (then
+ * every issuers_r[i] is NULL). */
+enum smx_status lookup_issuers_of(struct store *store,
+				  const struct cfg_verify *verify,
+				  const struct lookup_der *certs, size_t n,
+				  X509 **issuers_r);
 
 #endif

@@ -116,6 +116,11 @@ void smx_metrics_keyproc_request(const char *op, const char *result);
 /* The key process died and is being started again. */
 void smx_metrics_keyproc_restart(void);
 
+/* Revocation checking: "good", "revoked", "unknown" (a status learned,
+ * not from the store's cache), "unknown_used" (soft mode used a
+ * certificate of unknown status), "unknown_refused" (hard mode did not). */
+void smx_metrics_revocation(const char *outcome);
+
 /* Every metric in the Prometheus text exposition format 0.0.4, names
  * prefixed smime_milter_, every label combination listed (zeros too).
  * Returns a NUL-terminated string owned by the caller (free()) and its

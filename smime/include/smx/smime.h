@@ -303,6 +303,11 @@ enum smime_reason {
 	SMIME_REASON_MALFORMED,		/* permerror */
 	SMIME_REASON_LIMIT,		/* permerror: a bound was reached */
 	SMIME_REASON_RESOURCE,		/* temperror */
+	SMIME_REASON_REVOKED,		/* fail: the signer or a CA above
+					 * it is revoked */
+	SMIME_REASON_REVOCATION_UNKNOWN,	/* policy: a revocation
+						 * status unknown, and the
+						 * mode refuses that */
 };
 
 /* Defaults of the bounds in struct smime_verify_options. */
@@ -421,6 +426,26 @@ struct smime_verify_msginfo {
 enum smx_status smime_verify_eom(struct smime_verify *vfy,
 				 const struct smime_verify_msginfo *info,
 				 struct smime_error *err);
+
+/* Revocation of a signer's chain: after a signer's chain verified to a
+ * trust anchor, the hook is asked about the signer and about each CA
+ * certificate above it (cert, issued by issuer), up to the anchor. A
+ * revoked one makes the signature fail ("certificate revoked"); an
+ * unknown one the caller refuses makes it policy ("revocation status
+ * unknown"); neither signer is harvested. The hook decides how long it
+ * waits. */
+enum smime_revocation {
+	SMIME_REVOCATION_USABLE = 0,	/* good, or unknown and accepted */
+	SMIME_REVOCATION_REVOKED,
+	SMIME_REVOCATION_UNKNOWN,	/* unknown, and refused */
+};
+typedef enum smime_revocation smime_revocation_fn(void *arg, X509 *cert,
+						  X509 *issuer);
+
+/* Sets the revocation hook of one message (before smime_verify_eom; fn
+ * NULL: no revocation checking). arg is passed to fn as is. */
+void smime_verify_set_revocation(struct smime_verify *vfy,
+				 smime_revocation_fn *fn, void *arg);
 
 /* After smime_verify_eom(): the header edits in the order to apply them:
  * every existing Authentication-Results header whose authserv-id is ours

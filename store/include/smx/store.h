@@ -272,6 +272,10 @@ enum store_reject {
 					 * emails */
 	STORE_REJECT_KEY,		/* encryption: a public key the
 					 * encryptor refuses (smx/keyrule.h) */
+	STORE_REJECT_REVOCATION_UNKNOWN,	/* revocation status unknown
+						 * and revocation.mode hard
+						 * (set by the lookup library,
+						 * never by store_select) */
 };
 
 /* A short English reason ("expired", "key usage does not allow
@@ -367,6 +371,64 @@ enum smx_status store_dircache_get(struct store *store, const char *email,
  * the count. */
 enum smx_status store_dircache_purge(struct store *store, time_t now,
 				     size_t *n_r);
+
+/* --- revocation statuses ---------------------------------------------- */
+
+/* What is known of a certificate's revocation. */
+enum store_revstatus_value {
+	STORE_REVSTATUS_GOOD = 0,
+	STORE_REVSTATUS_REVOKED,
+	STORE_REVSTATUS_UNKNOWN,
+};
+
+/* One certificate's learned status (a plain record). */
+struct store_revstatus {
+	char fingerprint[65];
+	enum store_revstatus_value status;
+	char source[24];	/* "ocsp", "crl", "organization-ca", "none" */
+	char detail[160];	/* the revocation reason, or why unknown */
+	int64_t checked_at;	/* when it was learned */
+	int64_t next_update;	/* the answer's nextUpdate; 0: none */
+	int64_t valid_until;	/* reused until then */
+	bool unknown_logged;	/* an unknown status was logged */
+};
+
+/* Records a status (replacing the one before). A revoked status also
+ * marks the certificate revoked (store_cert_set_revoked), in the same
+ * transaction, when the store holds it. A status that stays unknown
+ * keeps its unknown_logged mark; any other clears it. Returns SMX_OK,
+ * SMX_PERMFAIL (a bad fingerprint) or SMX_TEMPFAIL. */
+enum smx_status store_revstatus_put(struct store *store,
+				    const struct store_revstatus *s);
+
+/* The status recorded for fingerprint, whatever its age (the caller
+ * compares valid_until): SMX_OK, SMX_NOTFOUND, SMX_TEMPFAIL. */
+enum smx_status store_revstatus_get(struct store *store,
+				    const char *fingerprint,
+				    struct store_revstatus *s_r);
+
+/* Marks the unknown status of fingerprint as logged. *first_r says
+ * whether this call marked it (exactly one caller among all processes
+ * and hosts gets true for one spell of unknown). SMX_NOTFOUND when no
+ * unknown status is recorded. */
+enum smx_status store_revstatus_mark_logged(struct store *store,
+					    const char *fingerprint,
+					    bool *first_r);
+
+/* The fingerprints (65 bytes each, one array the caller frees) of the
+ * statuses that stop being valid before until, soonest first, at most
+ * max, revoked ones left out (that never changes): what a background
+ * refresh checks again. */
+enum smx_status store_revstatus_expiring(struct store *store, int64_t until,
+					 size_t max, char (**fps_r)[65],
+					 size_t *n_r);
+
+/* Deletes the statuses that stopped being valid before before (a
+ * certificate found revoked stays marked in its own row); *n_r (may be
+ * NULL) gets the count. Keeps the table from growing with every signer
+ * ever seen. */
+enum smx_status store_revstatus_purge(struct store *store, int64_t before,
+				      size_t *n_r);
 
 /* --- harvest log and counters ------------------------------------------ */
 

@@ -24,8 +24,12 @@ static enum smx_status put_one(struct store *store,
 	if (st == SMX_OK)
 		st = store_cert_caps_seen(store, fp, h->smime_caps,
 					  h->caps_len, h->caps_signed_at);
+	/* never in place of a newer usable one: a replayed old message
+	 * must not bring an older certificate back into use */
+	bool preferred = false;
 	if (st == SMX_OK && h->enc_preference)
-		st = store_preference_set(store, h->email, fp);
+		st = store_preference_offer(store, h->email, fp, now,
+					    &preferred);
 	if (st == SMX_OK) {
 		struct store_harvest_entry e = { now, mid, sender, h->email, fp,
 						 h->trusted, *created_r };
@@ -37,7 +41,9 @@ static enum smx_status put_one(struct store *store,
 		mid ? mid : "", sender, h->email, fp,
 		h->trusted ? "chain" : "unverified",
 		*created_r ? " new" : " known",
-		h->enc_preference ? " preferred" : "", smx_status_name(st));
+		!h->enc_preference ? "" : preferred ? " preferred"
+		: " not preferred (a newer certificate is in use)",
+		smx_status_name(st));
 	/* a certificate the store will not file under that address is
 	 * skipped (logged above); the others are still harvested */
 	return st == SMX_PERMFAIL ? SMX_OK : st;

@@ -131,4 +131,17 @@ enum smx_status lookup_verify_chain(struct store *store,
 				    size_t n_extra, enum store_trust *trust_r,
 				    char *why, size_t size);
 
+/* Judges every stored certificate trusted by its chain
+ * (STORE_TRUST_CHAIN, end entities) again against the current trust
+ * anchors, as lookup_verify_chain does, and demotes each that no longer
+ * verifies to STORE_TRUST_NONE (logged), so that removing an anchor
+ * takes effect at once for selection. Pinned certificates are the
+ * administrator's and stay. A certificate whose chain ran through an
+ * intermediate the store does not hold cannot be judged and is demoted
+ * too (fail closed); its next verified signature trusts it again.
+ * *demoted_r (may be NULL) counts the demoted. SMX_OK or SMX_TEMPFAIL. */
+enum smx_status lookup_trust_recheck(struct store *store,
+				     const struct cfg_verify *verify,
+				     size_t *demoted_r);
+
 #endif

@@ -189,7 +189,7 @@ static int harvest_pref(struct smime_verify *m, size_t i)
 	    !has_email(p, m->from) || !cert_time_ok(p, m->now) ||
 	    !cert_usage_ok(p, KU_KEY_ENCIPHERMENT | KU_KEY_AGREEMENT))
 		return 0;
-	int err = sigcheck_chain(m, p, s->certs, X509_PURPOSE_ANY);
+	int err = sigcheck_chain(m, p, s, X509_PURPOSE_ANY);
 	if (err == X509_V_OK)
 		return add_cert(m, i, p, true, true);
 	if (m->v->harvest_untrusted && sigcheck_untrusted_only(err))

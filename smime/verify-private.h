@@ -54,6 +54,7 @@ struct sigrec {
 	char *harvest_comment;
 	X509 *signer;			/* referenced; NULL when unknown */
 	STACK_OF(X509) *certs;		/* the signature's certificate set */
+	STACK_OF(X509_CRL) *crls;	/* and its CRLs */
 	unsigned char *caps;		/* DER SMIMECapabilities or NULL */
 	size_t caps_len;
 	int64_t signed_at;		/* signingTime (Unix seconds), not
@@ -158,10 +159,12 @@ int sigcheck(struct smime_verify *m, struct sigrec *rec,
 	     const unsigned char *der, size_t der_len,
 	     struct tmpstore *content, struct tmpstore **content_r);
 
-/* Verifies x up to an anchor for purpose (X509_PURPOSE_*) at the
- * verification time, with untrusted as intermediates. Returns the
- * X509_V_ERR code: X509_V_OK when it chains. */
-int sigcheck_chain(struct smime_verify *m, X509 *x, STACK_OF(X509) *untrusted,
+/* Validates the path from x up to an anchor (RFC 5280) for purpose
+ * (X509_PURPOSE_*) at the verification time, with the certificates and
+ * CRLs of the SignedData rec (may be NULL) as intermediates and as a
+ * revocation source. Returns the X509_V_ERR code: X509_V_OK when it
+ * chains. */
+int sigcheck_chain(struct smime_verify *m, X509 *x, const struct sigrec *rec,
 		   int purpose);
 
 /* True when a chain error only says "no path to an anchor". */

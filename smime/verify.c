@@ -169,6 +169,7 @@ static void sigrec_clear(struct sigrec *s)
 	X509_free(s->signer);
 	X509_free(s->pref);
 	sk_X509_pop_free(s->certs, X509_free);
+	sk_X509_CRL_pop_free(s->crls, X509_CRL_free);
 }
 
 /* Points the public view of every record at its strings (the array may

@@ -460,6 +460,10 @@ struct smime_signature {
 	bool opaque;		/* application/pkcs7-mime signed-data */
 	bool signature_valid;	/* the CMS signature matched the content */
 	bool chain_trusted;	/* the signer chained to an anchor */
+	const char *chain_reason;	/* why not (OpenSSL's words for the
+					 * first path validation error), or
+					 * "ok"; NULL when the path was not
+					 * validated (the signature failed) */
 	bool from_match;	/* a certificate address is the From */
 	const char *identifier;	/* the matching (else first) address of
 				 * the signer certificate */

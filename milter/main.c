@@ -29,6 +29,7 @@
 
 #include "callbacks.h"
 #include "daemon.h"
+#include "expiry.h"
 #include "runtime.h"
 #include "inbound.h"
 #include "signing.h"
@@ -331,6 +332,9 @@ static void metrics_start(void)
 				      NULL) != 0)
 		smx_log(LOG_ERR, "cannot start the metrics flusher: the store's "
 			"counters are written at stop only");
+	if (expiry_watch_start() != 0)
+		smx_log(LOG_ERR, "cannot start the expiry watcher: no expiry "
+			"gauge or warnings");
 }
 
 static int start_threads(char *config_path, pthread_t *milter_tid,
@@ -406,6 +410,7 @@ static int run(const struct options *o, struct cfg *cfg)
 	signing_cache_clear();
 	inbound_cache_clear();
 	smx_metrics_http_close(&metrics_http);
+	expiry_watch_stop();
 	smx_metrics_flusher_stop();	/* the last increases, while the store is open */
 	runtime_close_store();
 	runtime_set_config(NULL);

@@ -454,7 +454,7 @@ static int set_rfc5280(X509_STORE_CTX *ctx, time_t now)
 }
 
 int sigcheck_chain(struct smime_verify *m, X509 *x, const struct sigrec *rec,
-		   int purpose)
+		   int purpose, STACK_OF(X509) **path_r)
 {
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	int err = X509_V_ERR_OUT_OF_MEM;
@@ -469,6 +469,9 @@ int sigcheck_chain(struct smime_verify *m, X509 *x, const struct sigrec *rec,
 	}
 	err = X509_verify_cert(ctx) == 1 ? X509_V_OK :
 		X509_STORE_CTX_get_error(ctx);
+	if (err == X509_V_OK && path_r != NULL &&
+	    (*path_r = X509_STORE_CTX_get1_chain(ctx)) == NULL)
+		err = X509_V_ERR_OUT_OF_MEM;
 done:
 	X509_STORE_CTX_free(ctx);
 	ERR_clear_error();
@@ -717,7 +720,7 @@ int sigcheck(struct smime_verify *m, struct sigrec *rec,
 	sig_set(rec, SMIME_RESULT_PASS, SMIME_REASON_OK, "signature verified");
 	judge_chain(rec, weak_key(signer) ? X509_V_ERR_EE_KEY_TOO_SMALL :
 			 sigcheck_chain(m, signer, rec,
-					X509_PURPOSE_SMIME_SIGN));
+					X509_PURPOSE_SMIME_SIGN, &rec->path));
 	if (rec->pub.result != SMIME_RESULT_PASS)
 		goto done;
 	if (rec->identifier == NULL)

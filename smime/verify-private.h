@@ -55,6 +55,8 @@ struct sigrec {
 	X509 *signer;			/* referenced; NULL when unknown */
 	STACK_OF(X509) *certs;		/* the signature's certificate set */
 	STACK_OF(X509_CRL) *crls;	/* and its CRLs */
+	STACK_OF(X509) *path;		/* the signer's validated path, leaf
+					 * first; NULL when not valid */
 	unsigned char *caps;		/* DER SMIMECapabilities or NULL */
 	size_t caps_len;
 	int64_t signed_at;		/* signingTime (Unix seconds), not
@@ -70,6 +72,8 @@ struct sigrec {
 /* A certificate chosen by the harvest rules. */
 struct hvrec {
 	struct smime_harvest_cert pub;
+	struct smime_der *issuers;	/* DER owned (OPENSSL_free) */
+	size_t n_issuers;
 	unsigned char *der;
 	char *email;
 	char fingerprint[65];
@@ -163,9 +167,10 @@ int sigcheck(struct smime_verify *m, struct sigrec *rec,
  * (X509_PURPOSE_*) at the verification time, with the certificates and
  * CRLs of the SignedData rec (may be NULL) as intermediates and as a
  * revocation source. Returns the X509_V_ERR code: X509_V_OK when it
- * chains. */
+ * chains, and then the path in *path_r (may be NULL; the caller frees
+ * it with sk_X509_pop_free). */
 int sigcheck_chain(struct smime_verify *m, X509 *x, const struct sigrec *rec,
-		   int purpose);
+		   int purpose, STACK_OF(X509) **path_r);
 
 /* True when a chain error only says "no path to an anchor". */
 bool sigcheck_untrusted_only(int err);

@@ -52,23 +52,25 @@ pf_start_milter
 pf_add_sasl_user alice@example.com pw-alice
 pf_start
 
-# signed_by CERT NAME: bob's message NAME, signed with CERT, in
-# $msgs/NAME.wire
+# signed_by CERT NAME [FROM [CHAIN]]: a message NAME from FROM (default
+# bob@partner.example) signed with CERT, carrying the certificates of
+# the PEM file CHAIN (default the partner CA), in $msgs/NAME.wire
 signed_by() {
   printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\nHello Alice, %s.\r\n' "$2" > "$msgs/$2.content"
   openssl cms -sign -in "$msgs/$2.content" -signer "$pki/$1.pem" \
-    -inkey "$pki/$1.key" -certfile "$pki/ca.pem" -binary -md sha256 \
+    -inkey "$pki/$1.key" -certfile "${4:-$pki/ca.pem}" -binary -md sha256 \
     -out "$msgs/$2.smime" 2>/dev/null || fail "openssl cms -sign"
   {
-    printf 'From: Bob <bob@partner.example>\r\nTo: <alice@example.com>\r\nSubject: %s\r\nMessage-ID: <%s@partner.example>\r\n' "$2" "$2"
+    printf 'From: <%s>\r\nTo: <alice@example.com>\r\nSubject: %s\r\nMessage-ID: <%s@partner.example>\r\n' "${3:-bob@partner.example}" "$2" "$2"
     tr -d '\r' < "$msgs/$2.smime" | sed 's/$/\r/'
   } > "$msgs/$2.eml"
   python3 "$MSGTOOL" wire "$msgs/$2.eml" "$msgs/$2.wire"
 }
 
-# inbound NAME: sends $msgs/NAME.wire from outside; prints the sink file.
+# inbound NAME [FROM]: sends $msgs/NAME.wire from outside (envelope
+# sender FROM, default bob@partner.example); prints the sink file.
 inbound() {
-  pf_send "$msgs/$1.out" --from bob@partner.example --to alice@example.com \
+  pf_send "$msgs/$1.out" --from "${2:-bob@partner.example}" --to alice@example.com \
     -ndf --data "@$msgs/$1.wire" || { cat "$msgs/$1.out" >&2; fail "inbound $1 refused"; }
   local qid
   qid=$(pf_queue_id "$msgs/$1.out")

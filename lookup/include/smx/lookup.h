@@ -137,8 +137,9 @@ enum smx_status lookup_verify_chain(struct store *store,
  * verifies to STORE_TRUST_NONE (logged), so that removing an anchor
  * takes effect at once for selection. Pinned certificates are the
  * administrator's and stay. A certificate whose chain ran through an
- * intermediate the store does not hold cannot be judged and is demoted
- * too (fail closed); its next verified signature trusts it again.
+ * intermediate the store does not hold (the harvest stores those of the
+ * paths it validates) cannot be judged and is demoted too (fail
+ * closed); its next verified signature trusts it again.
  * *demoted_r (may be NULL) counts the demoted. SMX_OK or SMX_TEMPFAIL. */
 enum smx_status lookup_trust_recheck(struct store *store,
 				     const struct cfg_verify *verify,

@@ -479,9 +479,20 @@ const struct smime_signature *smime_verify_signature(
 	const struct smime_verify *vfy, size_t i);
 
 /* A certificate the harvest rules accepted. */
+/* One DER certificate. */
+struct smime_der {
+	const unsigned char *der;
+	size_t len;
+};
+
 struct smime_harvest_cert {
 	const unsigned char *der;
 	size_t der_len;
+	/* the CA certificates of the signer's validated path (the anchor
+	 * included), so that the store can build the path again when the
+	 * anchors change; none for an unverified certificate */
+	const struct smime_der *issuers;
+	size_t n_issuers;
 	bool trusted;		/* chain verified (else: unverified, only
 				 * with harvest_untrusted) */
 	bool enc_preference;	/* named by SMIMEEncryptionKeyPreference

@@ -397,13 +397,16 @@ static void match_from(struct smime_verify *m, struct sigrec *rec)
 
 /* --- the chain ------------------------------------------------------------- */
 
-/* Whether one of crls was issued by the issuer of a certificate of
- * the path: the SignedData then speaks about the path's revocation. */
-static bool crls_about_path(STACK_OF(X509_CRL) *crls, STACK_OF(X509) *path)
+/* Whether one of crls was issued by the issuer of a certificate above
+ * depth in the path: the SignedData then speaks about the revocation of
+ * the path from there down, and was meant to cover the certificate at
+ * depth too. */
+static bool crls_from_above(STACK_OF(X509_CRL) *crls, STACK_OF(X509) *path,
+			    int depth)
 {
 	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
 		X509_NAME *by = X509_CRL_get_issuer(sk_X509_CRL_value(crls, i));
-		for (int j = 0; j < sk_X509_num(path); j++)
+		for (int j = depth + 1; j < sk_X509_num(path); j++)
 			if (X509_NAME_cmp(by, X509_get_issuer_name(
 						  sk_X509_value(path, j))) == 0)
 				return true;
@@ -412,19 +415,24 @@ static bool crls_about_path(STACK_OF(X509_CRL) *crls, STACK_OF(X509) *path)
 }
 
 /* Revocation by the CRLs the SignedData carries (RFC 5652: they are
- * meant to tell whether its certificates are valid). When it carries
- * none about the path, a certificate without a CRL is not known to be
- * revoked, and that alone does not fail the path: the online status
- * checks come after. When it carries some, it is taken at its word: a
- * certificate of the path that none of them covers (a CRL of the wrong
- * issuer or scope, a delta without its base) has no known status and
- * fails, as RFC 5280 wants. Every other error, and a CRL that is stale,
- * badly signed or lists the certificate, fails in any case. */
+ * meant to tell whether its certificates are valid). A certificate of
+ * the path without a CRL is not known to be revoked, and that alone
+ * does not fail the path (the online status checks come after) unless
+ * the SignedData carries a CRL from higher up the path: it is then taken
+ * at its word, and a certificate below that none of its CRLs covers (a
+ * CRL of the wrong issuer or scope, a delta without its base) has no
+ * known status and fails, as RFC 5280 wants. The trust anchor is an
+ * input of the validation, not a certificate of the path: no CRL is
+ * asked of it. Every other error, and a CRL that is stale, badly signed
+ * or lists the certificate, fails in any case. */
 static int chain_callback(int ok, X509_STORE_CTX *ctx)
 {
 	STACK_OF(X509_CRL) *crls = X509_STORE_CTX_get_app_data(ctx);
+	STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(ctx);
+	int depth = X509_STORE_CTX_get_error_depth(ctx);
 	if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL &&
-	    !crls_about_path(crls, X509_STORE_CTX_get0_chain(ctx)))
+	    (depth == sk_X509_num(path) - 1 ||
+	     !crls_from_above(crls, path, depth)))
 		return 1;
 	return ok;
 }

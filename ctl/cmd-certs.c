@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -158,10 +159,41 @@ int ctl_cmd_import_cert(struct ctl *ctl, int argc, char **argv)
 	return rc;
 }
 
+/* Takes "--expiring DAYS" out of argv: *days_r is -1 without it.
+ * Returns the new argc, or -1 for a bad DAYS. */
+static int take_expiring(int argc, char **argv, long *days_r)
+{
+	int out = 0;
+	*days_r = -1;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--expiring") != 0) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		char *end = NULL;
+		long d = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
+		if (end == NULL || end == argv[i + 1] || *end != '\0' || d < 0 ||
+		    d > 36500)
+			return -1;
+		*days_r = d;
+		i++;
+	}
+	return out;
+}
+
+/* Whether c is still valid at now and expires within days (-1: any). */
+static bool expiring_within(const struct store_cert *c, time_t now, long days)
+{
+	return days < 0 || (c->not_after >= (int64_t)now &&
+			    c->not_after <= (int64_t)now + (int64_t)days * 86400);
+}
+
 int ctl_cmd_list(struct ctl *ctl, int argc, char **argv)
 {
-	if (argc > 2) {
-		ctl_error("usage: smimectl list [EMAIL]");
+	long days = -1;
+	argc = take_expiring(argc, argv, &days);
+	if (argc < 1 || argc > 2) {
+		ctl_error("usage: smimectl list [EMAIL] [--expiring DAYS]");
 		return CTL_USAGE;
 	}
 	int rc = ctl_open_store(ctl, 0);
@@ -169,7 +201,8 @@ int ctl_cmd_list(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	const char *email = argc == 2 ? argv[1] : NULL;
 	struct store_cert **certs = NULL;
-	size_t n = 0;
+	size_t n = 0, shown = 0;
+	time_t now = time(NULL);
 	enum smx_status st = store_cert_list(ctl->store, email, &certs, &n);
 	if (st != SMX_OK) {
 		ctl_error("%s: the store did not answer (%s)",
@@ -179,16 +212,21 @@ int ctl_cmd_list(struct ctl *ctl, int argc, char **argv)
 	if (ctl->json)
 		fputc('[', stdout);
 	for (size_t i = 0; i < n; i++) {
+		if (!expiring_within(certs[i], now, days))
+			continue;
 		if (ctl->json) {
-			fputs(i ? ",\n" : "", stdout);
+			fputs(shown ? ",\n" : "", stdout);
 			ctl_json_cert(stdout, certs[i]);
 		} else {
 			ctl_print_cert_line(stdout, certs[i]);
 		}
+		shown++;
 	}
 	if (ctl->json)
 		fputs("]\n", stdout);
-	else if (n == 0 && email != NULL)
+	else if (shown == 0 && days >= 0)
+		printf("no certificate expires within %ld days\n", days);
+	else if (shown == 0 && email != NULL)
 		printf("no certificate for %s\n", email);
 	store_cert_list_free(&certs, n);
 	return CTL_OK;

@@ -9,6 +9,8 @@
 
 #include <openssl/pem.h>
 
+#include <smx/lookup.h>
+
 #include "x509util.h"
 
 static int trust_add_file(struct ctl *ctl, const char *file)
@@ -94,9 +96,19 @@ static int trust_remove(struct ctl *ctl, const char *fp)
 		ctl_error("%s: no such trust anchor", fp);
 	else if (st != SMX_OK)
 		ctl_error("%s: not removed (%s)", fp, smx_status_name(st));
-	else
-		printf("%s: trust anchor removed\n", fp);
-	return st == SMX_OK ? CTL_OK : CTL_FAIL;
+	if (st != SMX_OK)
+		return CTL_FAIL;
+	printf("%s: trust anchor removed\n", fp);
+	/* what the anchor vouched for is no longer trusted, from now on */
+	size_t demoted = 0;
+	st = lookup_trust_recheck(ctl->store, &ctl->cfg->verify, &demoted);
+	if (st != SMX_OK) {
+		ctl_error("the stored certificates could not be judged again "
+			  "(%s); run the command again", smx_status_name(st));
+		return ctl_exit_of(st);
+	}
+	printf("%zu certificate(s) no longer trusted\n", demoted);
+	return CTL_OK;
 }
 
 static int trust_pin(struct ctl *ctl, const char *arg, bool pin)

@@ -39,6 +39,7 @@ int ctl_cmd_stats(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_lookup(struct ctl *ctl, int argc, char **argv);	/* cmd-lookup.c */
 int ctl_cmd_publish(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_explain(struct ctl *ctl, int argc, char **argv);	/* cmd-explain.c */
+int ctl_cmd_verify(struct ctl *ctl, int argc, char **argv);	/* cmd-verify.c */
 int ctl_cmd_revocation(struct ctl *ctl, int argc, char **argv);	/* cmd-revocation.c */
 
 /* The revocation status the store holds for a certificate: one line

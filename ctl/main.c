@@ -29,7 +29,7 @@ static void usage(FILE *out)
 		"  export-p12 EMAIL OUT [--password-file F] [--legacy] [--delete-key]\n"
 		"                         [--fingerprint FP]\n"
 		"  import-cert [--pin] FILE...   PEM, DER or PKCS#7 certificates\n"
-		"  list [EMAIL]           certificates, newest first\n"
+		"  list [EMAIL] [--expiring DAYS]   certificates, newest first\n"
 		"  show FINGERPRINT       one certificate in detail\n"
 		"  remove FINGERPRINT [--force]\n"
 		"  trust add FILE... | trust list | trust remove FINGERPRINT\n"
@@ -46,6 +46,7 @@ static void usage(FILE *out)
 		"  revocation refresh [FINGERPRINT|EMAIL]   check revocation now\n"
 		"  explain --from S --to R... [--subject T] [--header N:V] [--login L]\n"
 		"          [--client inbound|outbound]   the decision for a message\n"
+		"  verify FILE            verify a message file as the milter would\n"
 		"--json prints machine-readable output.\n");
 }
 
@@ -90,6 +91,7 @@ static const struct {
 	{ "publish", ctl_cmd_publish },
 	{ "explain", ctl_cmd_explain },
 	{ "revocation", ctl_cmd_revocation },
+	{ "verify", ctl_cmd_verify },
 };
 
 /* Removes every "--json" from argv; returns the new argc. */

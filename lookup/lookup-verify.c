@@ -276,3 +276,47 @@ enum smx_status lookup_verify_chain(struct store *store,
 	lookup_verifier_free(&v);
 	return st;
 }
+
+/* Demotes c when its chain no longer verifies. */
+static enum smx_status recheck_one(struct store *store,
+				   struct lookup_verifier *v,
+				   const struct store_cert *c, size_t *demoted)
+{
+	enum store_trust trust = STORE_TRUST_NONE;
+	char why[160];
+	if (c->trust != STORE_TRUST_CHAIN || c->is_ca)
+		return SMX_OK;
+	enum smx_status st = lookup_verifier_check(v, c->der, c->der_len, NULL,
+						   0, &trust, why, sizeof(why));
+	if (st != SMX_OK || trust == STORE_TRUST_CHAIN)
+		return st;
+	st = store_cert_set_trust(store, c->fingerprint, STORE_TRUST_NONE);
+	if (st == SMX_NOTFOUND)
+		return SMX_OK;	/* removed meanwhile */
+	if (st == SMX_OK)
+		(*demoted)++;
+	smx_log(st == SMX_OK ? LOG_NOTICE : LOG_WARNING,
+		"trust: certificate %s no longer verifies to a trust anchor "
+		"(%s): %s", c->fingerprint, why,
+		st == SMX_OK ? "demoted to unverified" : smx_status_name(st));
+	return st;
+}
+
+enum smx_status lookup_trust_recheck(struct store *store,
+				     const struct cfg_verify *verify,
+				     size_t *demoted_r)
+{
+	struct lookup_verifier *v = NULL;
+	struct store_cert **list = NULL;
+	size_t n = 0, demoted = 0;
+	enum smx_status st = lookup_verifier_new(store, verify, &v);
+	if (st == SMX_OK)
+		st = store_cert_list(store, NULL, &list, &n);
+	for (size_t i = 0; st == SMX_OK && i < n; i++)
+		st = recheck_one(store, v, list[i], &demoted);
+	store_cert_list_free(&list, n);
+	lookup_verifier_free(&v);
+	if (demoted_r != NULL)
+		*demoted_r = demoted;
+	return st;
+}

@@ -146,6 +146,17 @@ static atomic_uint_least64_t counters[N_COUNTERS];
  * said otherwise yet), 0 during an outage. */
 static atomic_int store_up = 1;
 
+/* --- gauges ------------------------------------------------------------ */
+
+static const char *const expiring_kinds[] = { "identity", "recipient" };
+static atomic_uint_least64_t expiring[COUNT(expiring_kinds)];
+
+void smx_metrics_set_expiring(uint64_t identities, uint64_t recipients)
+{
+	atomic_store_explicit(&expiring[0], identities, memory_order_relaxed);
+	atomic_store_explicit(&expiring[1], recipients, memory_order_relaxed);
+}
+
 /* --- histograms -------------------------------------------------------- */
 
 /* Upper bounds in microseconds (le is inclusive), and as printed. */
@@ -376,6 +387,19 @@ static void render_histogram(FILE *out, const char *name, const char *label,
 		cumulative);
 }
 
+/* Gauges are the process's view of the store, not counted here: they
+ * are rendered, never flushed to the store's counters. */
+static void render_gauges(FILE *out)
+{
+	fputs("# HELP " PREFIX "certificates_expiring Certificates in use that "
+	      "expire within 30 days: internal identities, and recipients' "
+	      "seen in the last 30 days.\n# TYPE " PREFIX
+	      "certificates_expiring gauge\n", out);
+	for (size_t k = 0; k < COUNT(expiring_kinds); k++)
+		fprintf(out, PREFIX "certificates_expiring{kind=\"%s\"} %" PRIu64
+			"\n", expiring_kinds[k], load(&expiring[k]));
+}
+
 static void render_histograms(FILE *out)
 {
 	fputs("# HELP " PREFIX "message_duration_seconds End-of-message "
@@ -408,6 +432,7 @@ char *smx_metrics_render(size_t *len_r)
 	      out);
 	fprintf(out, PREFIX "store_up %d\n",
 		atomic_load_explicit(&store_up, memory_order_relaxed));
+	render_gauges(out);
 	render_histograms(out);
 	bool failed = ferror(out) != 0;
 	if (fclose(out) != 0 || failed) {

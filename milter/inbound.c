@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The verifier (trust anchors, limits, harvest rules) is built once per
- * configuration snapshot and rebuilt every VERIFIER_TTL seconds so that
- * anchors added with `smimectl trust add` take effect without a reload. */
+ * configuration snapshot and rebuilt every VERIFIER_TTL seconds, and at
+ * once when the store's trust anchors changed (`smimectl trust add` or
+ * `remove`: a removed anchor vouches for no further message). */
 #include "inbound.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@ struct shared_verifier {
 	struct smime_verifier *verifier;
 	unsigned long generation;	/* of the snapshot it was built for */
 	time_t built;
+	uint64_t anchors;	/* anchors_digest() it was built with */
 	unsigned refs;
 };
 
@@ -56,6 +59,23 @@ void inbound_cache_clear(void)
 		shared_release(old);
 }
 
+/* A digest of the set of the store's anchors (their fingerprints, in
+ * the store's order); 0 when the store did not answer. */
+static uint64_t anchors_digest(void)
+{
+	struct store *store = runtime_store();
+	struct store_anchor *anchors = NULL;
+	size_t n = 0;
+	uint64_t h = 14695981039346656037u;	/* FNV-1a */
+	if (store == NULL || store_anchor_list(store, &anchors, &n) != SMX_OK)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		for (const char *p = anchors[i].fingerprint; *p != '\0'; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211u;
+	store_anchor_list_free(&anchors, n);
+	return h;
+}
+
 static void add_store_anchors(struct smime_verifier *v)
 {
 	struct store *store = runtime_store();
@@ -73,7 +93,7 @@ static void add_store_anchors(struct smime_verifier *v)
 	store_anchor_list_free(&anchors, n);
 }
 
-static struct shared_verifier *build(const struct cfg *cfg)
+static struct shared_verifier *build(const struct cfg *cfg, uint64_t digest)
 {
 	size_t n_ids = 0;
 	char *const *ids = policy_dmarc_authserv_ids(cfg->policy, &n_ids);
@@ -104,20 +124,23 @@ static struct shared_verifier *build(const struct cfg *cfg)
 	}
 	add_store_anchors(s->verifier);
 	s->generation = cfg->generation;
+	s->anchors = digest;
 	s->built = time(NULL);
 	s->refs = 1;	/* the cache's */
 	return s;
 }
 
-/* The cached verifier when it is for cfg and fresh, with a reference
- * for the caller; or NULL. */
-static struct shared_verifier *current_for(const struct cfg *cfg)
+/* The cached verifier when it is for cfg and these anchors and fresh,
+ * with a reference for the caller; or NULL. A store that did not answer
+ * (digest 0) keeps the verifier it has until the TTL. */
+static struct shared_verifier *current_for(const struct cfg *cfg,
+					   uint64_t digest)
 {
 	time_t now = time(NULL);
 	pthread_mutex_lock(&verifier_lock);
 	struct shared_verifier *s = current;
-	if (s != NULL && s->generation == cfg->generation &&
-	    now - s->built < VERIFIER_TTL)
+	s->generation = cfg->generation;
+	s->anchors = digest;
 		s->refs++;
 	else
 		s = NULL;
@@ -130,16 +153,17 @@ static struct shared_verifier *current_for(const struct cfg *cfg)
  * after the TTL) reads the anchors once, not once per message. */
 static struct shared_verifier *get_verifier(const struct cfg *cfg)
 {
-	struct shared_verifier *s = current_for(cfg);
+	uint64_t digest = anchors_digest();
+	struct shared_verifier *s = current_for(cfg, digest);
 	if (s != NULL)
 		return s;
 	pthread_mutex_lock(&build_lock);
-	s = current_for(cfg);
+	s = current_for(cfg, digest);
 	if (s != NULL) {
 		pthread_mutex_unlock(&build_lock);
 		return s;
 	}
-	struct shared_verifier *fresh = build(cfg), *old = NULL;
+	struct shared_verifier *fresh = build(cfg, digest), *old = NULL;
 	if (fresh != NULL) {
 		pthread_mutex_lock(&verifier_lock);
 		old = current;

@@ -30,6 +30,7 @@
 
 #include "callbacks.h"
 #include "daemon.h"
+#include "expiry.h"
 #include "runtime.h"
 #include "inbound.h"
 #include "outbound.h"
@@ -338,6 +339,9 @@ static void metrics_start(void)
 				      NULL) != 0)
 		smx_log(LOG_ERR, "cannot start the metrics flusher: the store's "
 			"counters are written at stop only");
+	if (expiry_watch_start() != 0)
+		smx_log(LOG_ERR, "cannot start the expiry watcher: no expiry "
+			"gauge or warnings");
 }
 
 static int start_threads(char *config_path, pthread_t *milter_tid,
@@ -420,6 +424,7 @@ static int run(const struct options *o, struct cfg *cfg)
 	signing_cache_clear();
 	inbound_cache_clear();
 	smx_metrics_http_close(&metrics_http);
+	expiry_watch_stop();
 	smx_metrics_flusher_stop();	/* the last increases, while the store is open */
 	runtime_close_store();
 	keyproc_client_stop();

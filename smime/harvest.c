@@ -4,6 +4,7 @@
  * over what verification found; smime-harvest.c writes it to the store. */
 #include "verify-private.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,27 @@ static void fingerprint(X509 *x, char out[65])
 	out[64] = '\0';
 }
 
+/* The CA certificates of s's validated path (all but the leaf), as
+ * DER, into h. Returns -1 when memory ran out. */
+static int add_issuers(struct hvrec *h, const struct sigrec *s)
+{
+	int n = sk_X509_num(s->path);
+	if (n <= 1)
+		return 0;
+	h->issuers = calloc((size_t)n - 1, sizeof(*h->issuers));
+	if (h->issuers == NULL)
+		return -1;
+	for (int i = 1; i < n; i++) {
+		unsigned char *der = NULL;
+		int len = i2d_X509(sk_X509_value(s->path, i), &der);
+		if (len <= 0)
+			return -1;
+		h->issuers[h->n_issuers++] = (struct smime_der){ der,
+								 (size_t)len };
+	}
+	return 0;
+}
+
 /* Adds x to the harvest unless it is there already. */
 static int add_cert(struct smime_verify *m, size_t sig, X509 *x,
 		    bool trusted, bool pref)
@@ -142,6 +164,16 @@ static int add_cert(struct smime_verify *m, size_t sig, X509 *x,
 		free(h->email);
 		return -1;
 	}
+	if (trusted && add_issuers(h, s) != 0) {
+		for (size_t i = 0; i < h->n_issuers; i++)
+			OPENSSL_free((void *)(uintptr_t)h->issuers[i].der);
+		free(h->issuers);
+		OPENSSL_free(h->der);
+		free(h->email);
+		return -1;
+	}
+	h->pub.issuers = h->issuers;
+	h->pub.n_issuers = h->n_issuers;
 	memcpy(h->fingerprint, fp, sizeof(fp));
 	h->pub.der_len = (size_t)len;
 	h->pub.trusted = trusted;
@@ -193,7 +225,7 @@ static int harvest_pref(struct smime_verify *m, size_t i)
 	    !has_email(p, m->from) || !cert_time_ok(p, m->now) ||
 	    !cert_usage_ok(p, KU_KEY_ENCIPHERMENT | KU_KEY_AGREEMENT))
 		return 0;
-	int err = sigcheck_chain(m, p, s->certs, X509_PURPOSE_ANY);
+	int err = sigcheck_chain(m, p, s, X509_PURPOSE_ANY, NULL);
 	if (err == X509_V_OK)
 		return add_cert(m, i, p, true, true);
 	if (m->v->harvest_untrusted && sigcheck_untrusted_only(err))

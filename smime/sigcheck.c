@@ -253,6 +253,7 @@ static CMS_ContentInfo *open_cms(struct smime_verify *m, struct sigrec *rec,
 		goto fail;
 	}
 	rec->certs = CMS_get1_certs(cms);
+	rec->crls = CMS_get1_crls(cms);
 	ERR_clear_error();
 	if (sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms)) <= 0) {
 		sig_set(rec, SMIME_RESULT_PERMERROR, SMIME_REASON_MALFORMED,
@@ -396,22 +397,89 @@ static void match_from(struct smime_verify *m, struct sigrec *rec)
 
 /* --- the chain ------------------------------------------------------------- */
 
-/* Verifies x up to an anchor for purpose at the verification time.
- * Returns the X509_V_ERR code (X509_V_OK when it chains). */
-int sigcheck_chain(struct smime_verify *m, X509 *x, STACK_OF(X509) *untrusted,
-		   int purpose)
+/* Whether one of crls was issued by the issuer of a certificate above
+ * depth in the path: the SignedData then speaks about the revocation of
+ * the path from there down, and was meant to cover the certificate at
+ * depth too. */
+static bool crls_from_above(STACK_OF(X509_CRL) *crls, STACK_OF(X509) *path,
+			    int depth)
+{
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+		X509_NAME *by = X509_CRL_get_issuer(sk_X509_CRL_value(crls, i));
+		for (int j = depth + 1; j < sk_X509_num(path); j++)
+			if (X509_NAME_cmp(by, X509_get_issuer_name(
+						  sk_X509_value(path, j))) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* Revocation by the CRLs the SignedData carries (RFC 5652: they are
+ * meant to tell whether its certificates are valid). A certificate of
+ * the path without a CRL is not known to be revoked, and that alone
+ * does not fail the path (the online status checks come after) unless
+ * the SignedData carries a CRL from higher up the path: it is then taken
+ * at its word, and a certificate below that none of its CRLs covers (a
+ * CRL of the wrong issuer or scope, a delta without its base) has no
+ * known status and fails, as RFC 5280 wants. The trust anchor is an
+ * input of the validation, not a certificate of the path: no CRL is
+ * asked of it. Every other error, and a CRL that is stale, badly signed
+ * or lists the certificate, fails in any case. */
+static int chain_callback(int ok, X509_STORE_CTX *ctx)
+{
+	STACK_OF(X509_CRL) *crls = X509_STORE_CTX_get_app_data(ctx);
+	STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(ctx);
+	int depth = X509_STORE_CTX_get_error_depth(ctx);
+	if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL &&
+	    (depth == sk_X509_num(path) - 1 ||
+	     !crls_from_above(crls, path, depth)))
+		return 1;
+	return ok;
+}
+
+/* RFC 5280 path validation: names, basic and name constraints, key
+ * usage, policies with anyPolicy as the initial set (explicit-policy,
+ * policy-mapping and anyPolicy inhibition as the certificates demand),
+ * and revocation by the CRLs at hand, indirect and delta ones included. */
+static int set_rfc5280(X509_STORE_CTX *ctx, time_t now)
+{
+	X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(ctx);
+	STACK_OF(ASN1_OBJECT) *initial = sk_ASN1_OBJECT_new_null();
+	ASN1_OBJECT *any = OBJ_nid2obj(NID_any_policy);
+	int ok = initial != NULL && any != NULL &&
+		 sk_ASN1_OBJECT_push(initial, any) > 0 &&
+		 X509_VERIFY_PARAM_set1_policies(p, initial) == 1 &&
+		 X509_VERIFY_PARAM_set_flags(
+			 p, X509_V_FLAG_POLICY_CHECK | X509_V_FLAG_CRL_CHECK |
+			 X509_V_FLAG_CRL_CHECK_ALL |
+			 X509_V_FLAG_EXTENDED_CRL_SUPPORT |
+			 X509_V_FLAG_USE_DELTAS) == 1;
+	sk_ASN1_OBJECT_free(initial);	/* set1 copied it; any is static */
+	X509_VERIFY_PARAM_set_time(p, now);
+	X509_VERIFY_PARAM_set_depth(p, 10);
+	X509_STORE_CTX_set_verify_cb(ctx, chain_callback);
+	return ok ? 0 : -1;
+}
+
+int sigcheck_chain(struct smime_verify *m, X509 *x, const struct sigrec *rec,
+		   int purpose, STACK_OF(X509) **path_r)
 {
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	int err = X509_V_ERR_OUT_OF_MEM;
 	if (ctx == NULL || X509_STORE_CTX_init(ctx, m->v->anchors, x,
-					       untrusted) != 1)
+					       rec ? rec->certs : NULL) != 1 ||
+	    set_rfc5280(ctx, m->now) != 0)
 		goto done;
 	X509_STORE_CTX_set_purpose(ctx, purpose);
-	X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(ctx);
-	X509_VERIFY_PARAM_set_time(p, m->now);
-	X509_VERIFY_PARAM_set_depth(p, 10);
+	if (rec != NULL && rec->crls != NULL) {
+		X509_STORE_CTX_set0_crls(ctx, rec->crls);
+		X509_STORE_CTX_set_app_data(ctx, rec->crls);
+	}
 	err = X509_verify_cert(ctx) == 1 ? X509_V_OK :
 		X509_STORE_CTX_get_error(ctx);
+	if (err == X509_V_OK && path_r != NULL &&
+	    (*path_r = X509_STORE_CTX_get1_chain(ctx)) == NULL)
+		err = X509_V_ERR_OUT_OF_MEM;
 done:
 	X509_STORE_CTX_free(ctx);
 	ERR_clear_error();
@@ -430,6 +498,8 @@ bool sigcheck_untrusted_only(int err)
 
 static void judge_chain(struct sigrec *rec, int err)
 {
+	rec->pub.chain_reason = err == X509_V_OK ? "ok" :
+		X509_verify_cert_error_string(err);
 	if (err == X509_V_OK) {
 		rec->pub.chain_trusted = true;
 		return;
@@ -657,8 +727,8 @@ int sigcheck(struct smime_verify *m, struct sigrec *rec,
 	}
 	sig_set(rec, SMIME_RESULT_PASS, SMIME_REASON_OK, "signature verified");
 	judge_chain(rec, weak_key(signer) ? X509_V_ERR_EE_KEY_TOO_SMALL :
-			 sigcheck_chain(m, signer, rec->certs,
-					X509_PURPOSE_SMIME_SIGN));
+			 sigcheck_chain(m, signer, rec,
+					X509_PURPOSE_SMIME_SIGN, &rec->path));
 	if (rec->pub.result != SMIME_RESULT_PASS)
 		goto done;
 	if (rec->identifier == NULL)

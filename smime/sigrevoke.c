@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Revocation of a verified signer's chain: the chain to the anchor is
- * built again (as the verification built it) and the message's hook is
- * asked about each certificate below the anchor. The hook (the milter's
+/* Revocation of a verified signer's chain: the message's hook is asked
+ * about each certificate below the anchor of the path the validation
+ * kept. The hook (the milter's
  * revocation library) does the checking and keeps the deadline. */
 #include "verify-private.h"
 
-#include <openssl/err.h>
-#include <openssl/x509_vfy.h>
-#include <openssl/x509v3.h>
+#include <openssl/x509.h>
 
 void smime_verify_set_revocation(struct smime_verify *vfy,
 				 smime_revocation_fn *fn, void *arg)
@@ -36,17 +34,11 @@ static enum smime_revocation chain_status(struct smime_verify *m,
 void sigcheck_revocation(struct smime_verify *m, struct sigrec *rec,
 			 X509 *signer)
 {
-	if (m->revocation == NULL || !rec->pub.chain_trusted || signer == NULL)
+	if (m->revocation == NULL || !rec->pub.chain_trusted || signer == NULL ||
+	    rec->path == NULL)
 		return;
-	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	if (ctx == NULL || X509_STORE_CTX_init(ctx, m->v->anchors, signer,
-					       rec->certs) != 1)
-		goto done;
-	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SMIME_SIGN);
-	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), m->now);
-	if (X509_verify_cert(ctx) != 1)
-		goto done;
-	enum smime_revocation r = chain_status(m, X509_STORE_CTX_get0_chain(ctx));
+	/* the path the chain validation kept: the one that was trusted */
+	enum smime_revocation r = chain_status(m, rec->path);
 	if (r == SMIME_REVOCATION_REVOKED) {
 		rec->revocation_refused = true;
 		sig_set(rec, SMIME_RESULT_FAIL, SMIME_REASON_REVOKED,
@@ -57,7 +49,4 @@ void sigcheck_revocation(struct smime_verify *m, struct sigrec *rec,
 			SMIME_REASON_REVOCATION_UNKNOWN,
 			"revocation status unknown");
 	}
-done:
-	X509_STORE_CTX_free(ctx);
-	ERR_clear_error();
 }

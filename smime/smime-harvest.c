@@ -7,6 +7,20 @@
 
 #include <smx/log.h>
 
+/* The CA certificates that h's path ran through, stored unfiled and
+ * untrusted: intermediates for judging h again when the anchors change
+ * (smimectl trust remove). */
+static enum smx_status put_issuers(struct store *store,
+				   const struct smime_harvest_cert *h)
+{
+	enum smx_status st = SMX_OK;
+	for (size_t i = 0; st == SMX_OK && i < h->n_issuers; i++)
+		st = store_cert_put(store, h->issuers[i].der, h->issuers[i].len,
+				    STORE_SOURCE_HARVESTED, STORE_TRUST_NONE,
+				    NULL, 0, NULL, NULL);
+	return st == SMX_PERMFAIL ? SMX_OK : st;
+}
+
 static enum smx_status put_one(struct store *store,
 			       const struct smime_verify *vfy,
 			       const struct smime_harvest_cert *h,
@@ -14,18 +28,25 @@ static enum smx_status put_one(struct store *store,
 {
 	char fp[65] = "";
 	const char *mid = smime_verify_message_id(vfy);
+	enum smx_status st = put_issuers(store, h);
 	/* filed only under the From address it matched: the other
 	 * addresses it may name were never proven by this sender */
-	enum smx_status st = store_cert_put_for(
-		store, h->email, h->der, h->der_len, STORE_SOURCE_HARVESTED,
-		h->trusted ? STORE_TRUST_CHAIN : STORE_TRUST_NONE,
-		NULL, 0, fp, created_r);
+	if (st == SMX_OK)
+		st = store_cert_put_for(store, h->email, h->der, h->der_len,
+					STORE_SOURCE_HARVESTED,
+					h->trusted ? STORE_TRUST_CHAIN
+						   : STORE_TRUST_NONE,
+					NULL, 0, fp, created_r);
 	/* the capabilities only when newer than those recorded */
 	if (st == SMX_OK)
 		st = store_cert_caps_seen(store, fp, h->smime_caps,
 					  h->caps_len, h->caps_signed_at);
+	/* never in place of a newer usable one: a replayed old message
+	 * must not bring an older certificate back into use */
+	bool preferred = false;
 	if (st == SMX_OK && h->enc_preference)
-		st = store_preference_set(store, h->email, fp);
+		st = store_preference_offer(store, h->email, fp, now,
+					    &preferred);
 	if (st == SMX_OK) {
 		struct store_harvest_entry e = { now, mid, sender, h->email, fp,
 						 h->trusted, *created_r };
@@ -37,7 +58,9 @@ static enum smx_status put_one(struct store *store,
 		mid ? mid : "", sender, h->email, fp,
 		h->trusted ? "chain" : "unverified",
 		*created_r ? " new" : " known",
-		h->enc_preference ? " preferred" : "", smx_status_name(st));
+		!h->enc_preference ? "" : preferred ? " preferred"
+		: " not preferred (a newer certificate is in use)",
+		smx_status_name(st));
 	/* a certificate the store will not file under that address is
 	 * skipped (logged above); the others are still harvested */
 	return st == SMX_PERMFAIL ? SMX_OK : st;

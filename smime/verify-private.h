@@ -54,6 +54,9 @@ struct sigrec {
 	char *harvest_comment;
 	X509 *signer;			/* referenced; NULL when unknown */
 	STACK_OF(X509) *certs;		/* the signature's certificate set */
+	STACK_OF(X509_CRL) *crls;	/* and its CRLs */
+	STACK_OF(X509) *path;		/* the signer's validated path, leaf
+					 * first; NULL when not valid */
 	unsigned char *caps;		/* DER SMIMECapabilities or NULL */
 	size_t caps_len;
 	int64_t signed_at;		/* signingTime (Unix seconds), not
@@ -70,6 +73,8 @@ struct sigrec {
 /* A certificate chosen by the harvest rules. */
 struct hvrec {
 	struct smime_harvest_cert pub;
+	struct smime_der *issuers;	/* DER owned (OPENSSL_free) */
+	size_t n_issuers;
 	unsigned char *der;
 	char *email;
 	char fingerprint[65];
@@ -169,11 +174,14 @@ int sigcheck(struct smime_verify *m, struct sigrec *rec,
 	     const unsigned char *der, size_t der_len,
 	     struct tmpstore *content, struct tmpstore **content_r);
 
-/* Verifies x up to an anchor for purpose (X509_PURPOSE_*) at the
- * verification time, with untrusted as intermediates. Returns the
- * X509_V_ERR code: X509_V_OK when it chains. */
-int sigcheck_chain(struct smime_verify *m, X509 *x, STACK_OF(X509) *untrusted,
-		   int purpose);
+/* Validates the path from x up to an anchor (RFC 5280) for purpose
+ * (X509_PURPOSE_*) at the verification time, with the certificates and
+ * CRLs of the SignedData rec (may be NULL) as intermediates and as a
+ * revocation source. Returns the X509_V_ERR code: X509_V_OK when it
+ * chains, and then the path in *path_r (may be NULL; the caller frees
+ * it with sk_X509_pop_free). */
+int sigcheck_chain(struct smime_verify *m, X509 *x, const struct sigrec *rec,
+		   int purpose, STACK_OF(X509) **path_r);
 
 /* True when a chain error only says "no path to an anchor". */
 bool sigcheck_untrusted_only(int err);

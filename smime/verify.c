@@ -6,6 +6,7 @@
 #include "verify-private.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,8 @@ static void sigrec_clear(struct sigrec *s)
 	X509_free(s->signer);
 	X509_free(s->pref);
 	sk_X509_pop_free(s->certs, X509_free);
+	sk_X509_CRL_pop_free(s->crls, X509_CRL_free);
+	sk_X509_pop_free(s->path, X509_free);
 }
 
 /* Points the public view of every record at its strings (the array may
@@ -188,6 +191,8 @@ static void publish(struct smime_verify *m)
 	for (size_t i = 0; i < m->n_hv; i++) {
 		struct hvrec *h = &m->hv[i];
 		h->pub.der = h->der;
+		h->pub.issuers = h->issuers;
+		h->pub.n_issuers = h->n_issuers;
 		h->pub.email = h->email;
 		h->pub.fingerprint = h->fingerprint;
 	}
@@ -367,6 +372,9 @@ void smime_verify_free(struct smime_verify **mp)
 	for (size_t i = 0; i < m->n_hv; i++) {
 		OPENSSL_free(m->hv[i].der);
 		free(m->hv[i].email);
+		for (size_t j = 0; j < m->hv[i].n_issuers; j++)
+			OPENSSL_free((void *)(uintptr_t)m->hv[i].issuers[j].der);
+		free(m->hv[i].issuers);
 	}
 	free(m->hv);
 	free(m->edits);		/* names and values point elsewhere */

@@ -160,3 +160,38 @@ void store_selection_free(struct store_selection **sel)
 	free(*sel);
 	*sel = NULL;
 }
+
+/* Whether a certificate under email other than the offered one, newer
+ * than it, is usable to encrypt to now. */
+static bool newer_usable(struct store_cert **certs, size_t n,
+			 const struct store_cert *offered, const char *email,
+			 time_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct store_cert *c = certs[i];
+		if (strcmp(c->fingerprint, offered->fingerprint) != 0 &&
+		    c->not_before > offered->not_before &&
+		    judge(c, email, STORE_PURPOSE_ENCRYPT, now) == STORE_USABLE)
+			return true;
+	}
+	return false;
+}
+
+enum smx_status store_preference_offer(struct store *store, const char *email,
+				       const char *fingerprint, time_t now,
+				       bool *set_r)
+{
+	struct store_cert *offered = NULL, **certs = NULL;
+	size_t n = 0;
+	*set_r = false;
+	enum smx_status st = store_cert_get(store, fingerprint, &offered);
+	if (st == SMX_OK)
+		st = store_cert_list(store, email, &certs, &n);
+	if (st == SMX_OK && !newer_usable(certs, n, offered, email, now)) {
+		st = store_preference_set(store, email, offered->fingerprint);
+		*set_r = st == SMX_OK;
+	}
+	store_cert_list_free(&certs, n);
+	store_cert_free(&offered);
+	return st;
+}

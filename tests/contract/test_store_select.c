@@ -352,6 +352,66 @@ static void filing_outside_the_san_is_rejected_at_selection(void **state)
 	contract_issued_free(&m);
 }
 
+/* A harvest offers an older certificate as the preference (an old
+ * signed message replayed): a newer usable one keeps its place; once
+ * that one is unusable the older may be preferred again. */
+static void older_preference_offer_does_not_roll_back(void **state)
+{
+	struct store *store = *state;
+	struct issued c1, c2;
+	struct certgen_opts o1 = { .key_usage = "default", .from_days = -20,
+				   .to_days = 100 };
+	struct certgen_opts o2 = { .key_usage = "default", .from_days = -2,
+				   .to_days = 100 };
+	contract_issue("bob@example.net", &o1, &c1);
+	contract_issue("bob@example.net", &o2, &c2);
+	bool set = false;
+	char fp[65];
+	for (int i = 0; i < 2; i++) {
+		const struct issued *c = i == 0 ? &c1 : &c2;
+		assert_int_equal(store_cert_put_for(store, "bob@example.net",
+						    c->der, c->der_len,
+						    STORE_SOURCE_HARVESTED,
+						    STORE_TRUST_CHAIN, NULL, 0,
+						    NULL, NULL), SMX_OK);
+		assert_int_equal(store_preference_offer(store,
+							"bob@example.net",
+							c->fp, time(NULL),
+							&set), SMX_OK);
+		assert_true(set);
+	}
+	/* the replay of c1's message */
+	assert_int_equal(store_cert_put_for(store, "bob@example.net", c1.der,
+					    c1.der_len, STORE_SOURCE_HARVESTED,
+					    STORE_TRUST_CHAIN, NULL, 0, NULL,
+					    NULL), SMX_OK);
+	assert_int_equal(store_preference_offer(store, "BOB@example.net",
+						c1.fp, time(NULL), &set),
+			 SMX_OK);
+	assert_false(set);
+	assert_int_equal(store_preference_get(store, "bob@example.net", fp),
+			 SMX_OK);
+	assert_string_equal(fp, c2.fp);
+	struct store_selection *sel = NULL;
+	assert_int_equal(store_select(store, "bob@example.net",
+				      STORE_PURPOSE_ENCRYPT, time(NULL), &sel),
+			 SMX_OK);
+	assert_string_equal(sel->items[0].cert->fingerprint, c2.fp);
+	store_selection_free(&sel);
+	/* the newer one revoked: the older may be preferred again */
+	assert_int_equal(store_cert_set_revoked(store, c2.fp, true), SMX_OK);
+	assert_int_equal(store_preference_offer(store, "bob@example.net",
+						c1.fp, time(NULL), &set),
+			 SMX_OK);
+	assert_true(set);
+	assert_int_equal(store_preference_offer(store, "bob@example.net",
+						"00", time(NULL), &set),
+			 SMX_NOTFOUND);
+	assert_false(set);
+	contract_issued_free(&c1);
+	contract_issued_free(&c2);
+}
+
 int contract_run_select(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +419,7 @@ int contract_run_select(void)
 		T(every_rule_rejects_with_its_reason),
 		T(ca_certificate_is_not_a_recipient),
 		T(newest_first_then_preference_wins),
+		T(older_preference_offer_does_not_roll_back),
 		T(expiry_is_judged_at_the_given_time),
 		T(subject_email_outside_san_is_never_filed),
 		T(legacy_subject_email_is_the_address),

@@ -101,7 +101,7 @@ static void every_line_is_well_formed(void **state)
 		}
 	}
 	assert_int_equal(helps, types);
-	assert_int_equal(types, 20);	/* 17 counters, a gauge, 2 histograms */
+	assert_int_equal(types, 21);	/* 17 counters, 2 gauges, 2 histograms */
 	assert_true(samples > 100);
 	free(text);
 }
@@ -181,6 +181,23 @@ static void store_outages_count_once(void **state)
 #define DIR_SERIES(s) "smime_milter_stage_duration_seconds" s
 
 /* Bucket bounds are inclusive and the output is cumulative. */
+/* The expiry gauge shows the last survey, and is not a counter handed
+ * to the store. */
+static void expiring_gauge_shows_the_last_survey(void **state)
+{
+	(void)state;
+	smx_metrics_set_expiring(3, 7);
+	assert_int_equal(sample("smime_milter_certificates_expiring"
+				"{kind=\"identity\"}"), 3);
+	assert_int_equal(sample("smime_milter_certificates_expiring"
+				"{kind=\"recipient\"}"), 7);
+	smx_metrics_set_expiring(0, 1);
+	assert_int_equal(sample("smime_milter_certificates_expiring"
+				"{kind=\"identity\"}"), 0);
+	assert_int_equal(sample("smime_milter_certificates_expiring"
+				"{kind=\"recipient\"}"), 1);
+}
+
 static void histogram_buckets(void **state)
 {
 	(void)state;
@@ -564,6 +581,7 @@ int main(void)
 		cmocka_unit_test(every_line_is_well_formed),
 		cmocka_unit_test(counters_count_by_label),
 		cmocka_unit_test(store_outages_count_once),
+		cmocka_unit_test(expiring_gauge_shows_the_last_survey),
 		cmocka_unit_test(histogram_buckets),
 		cmocka_unit_test(flush_hands_over_deltas),
 		cmocka_unit_test(flusher_thread_flushes_and_stops),

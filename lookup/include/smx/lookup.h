@@ -173,4 +173,18 @@ enum smx_status lookup_issuers_of(struct store *store,
 				  const struct lookup_der *certs, size_t n,
 				  X509 **issuers_r);
 
+/* Judges every stored certificate trusted by its chain
+ * (STORE_TRUST_CHAIN, end entities) again against the current trust
+ * anchors, as lookup_verify_chain does, and demotes each that no longer
+ * verifies to STORE_TRUST_NONE (logged), so that removing an anchor
+ * takes effect at once for selection. Pinned certificates are the
+ * administrator's and stay. A certificate whose chain ran through an
+ * intermediate the store does not hold (the harvest stores those of the
+ * paths it validates) cannot be judged and is demoted too (fail
+ * closed); its next verified signature trusts it again.
+ * *demoted_r (may be NULL) counts the demoted. SMX_OK or SMX_TEMPFAIL. */
+enum smx_status lookup_trust_recheck(struct store *store,
+				     const struct cfg_verify *verify,
+				     size_t *demoted_r);
+
 #endif

@@ -99,6 +99,12 @@ enum smx_metrics_failure {
 
 void smx_metrics_failure(enum smx_metrics_failure reason);
 
+/* The certificates in use that expire within 30 days, as last surveyed
+ * (a gauge, certificates_expiring): identities, those of internal users
+ * whose private keys the store holds; recipients, the other certificates
+ * seen (harvested, looked up, used) in the last 30 days. */
+void smx_metrics_set_expiring(uint64_t identities, uint64_t recipients);
+
 /* An MTA connection refused (temporary failure) because
  * milter.max_connections connections were open. */
 void smx_metrics_connection_refused(void);

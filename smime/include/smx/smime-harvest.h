@@ -16,8 +16,11 @@
  * STORE_SOURCE_HARVESTED, STORE_TRUST_CHAIN (or STORE_TRUST_NONE when
  * its chain was not verified) and the signature's SMIMECapabilities (a
  * known certificate only gets its last-seen time and capabilities
- * updated); store_preference_set() for the From address when it is the
- * preferred encryption certificate; store_harvest_log() with now, the
+ * updated), and of the CA certificates of its path (unfiled, untrusted:
+ * intermediates for judging it again when the anchors change);
+ * store_preference_offer() for the From address when it is the
+ * preferred encryption certificate (not recorded over a newer usable
+ * one); store_harvest_log() with now, the
  * Message-ID, the envelope sender (the From address when info has none)
  * and the fingerprint; one log line with the From address and the trust;
  * the counter "harvested" (new certificates). *created_r (may be NULL)

@@ -485,6 +485,10 @@ struct smime_signature {
 	bool opaque;		/* application/pkcs7-mime signed-data */
 	bool signature_valid;	/* the CMS signature matched the content */
 	bool chain_trusted;	/* the signer chained to an anchor */
+	const char *chain_reason;	/* why not (OpenSSL's words for the
+					 * first path validation error), or
+					 * "ok"; NULL when the path was not
+					 * validated (the signature failed) */
 	bool from_match;	/* a certificate address is the From */
 	const char *identifier;	/* the matching (else first) address of
 				 * the signer certificate */
@@ -500,9 +504,20 @@ const struct smime_signature *smime_verify_signature(
 	const struct smime_verify *vfy, size_t i);
 
 /* A certificate the harvest rules accepted. */
+/* One DER certificate. */
+struct smime_der {
+	const unsigned char *der;
+	size_t len;
+};
+
 struct smime_harvest_cert {
 	const unsigned char *der;
 	size_t der_len;
+	/* the CA certificates of the signer's validated path (the anchor
+	 * included), so that the store can build the path again when the
+	 * anchors change; none for an unverified certificate */
+	const struct smime_der *issuers;
+	size_t n_issuers;
 	bool trusted;		/* chain verified (else: unverified, only
 				 * with harvest_untrusted) */
 	bool enc_preference;	/* named by SMIMEEncryptionKeyPreference

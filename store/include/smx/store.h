@@ -323,6 +323,17 @@ void store_selection_free(struct store_selection **sel);
 enum smx_status store_preference_set(struct store *store, const char *email,
 				     const char *fingerprint);
 
+/* What a harvest records as sender's preference: like
+ * store_preference_set, unless another certificate filed under email
+ * with a later notBefore is usable to encrypt to at time now (the
+ * selection rule of store_select). An old signed message, replayed, so
+ * never brings back an older certificate in place of a newer one.
+ * *set_r says whether the preference was recorded. SMX_OK also when it
+ * was not; SMX_NOTFOUND (no such certificate), SMX_TEMPFAIL. */
+enum smx_status store_preference_offer(struct store *store, const char *email,
+				       const char *fingerprint, time_t now,
+				       bool *set_r);
+
 /* The fingerprint (65 bytes) preferred by email, or SMX_NOTFOUND. */
 enum smx_status store_preference_get(struct store *store, const char *email,
 				     char *fingerprint_r);

@@ -47,6 +47,8 @@ struct server {
 	struct held_key keys[KEY_SLOTS];
 	double tokens;		/* rate limit: a bucket of keys.process_rate */
 	struct timespec refilled;
+	time_t store_tried;	/* last attempt to open a closed store */
+	bool store_reported;	/* its failure was logged */
 };
 
 static void held_clear(struct held_key *h)
@@ -300,6 +302,30 @@ static enum keyproc_result enroll(struct server *sv,
 	return KEYPROC_OK;
 }
 
+/* The store, opened when first needed: a database that is down when the
+ * key process starts (or restarts) must not make it exit and be started
+ * again in a loop. At most one attempt a second; the failure is logged
+ * once, its end once (the store logs the database's outage itself). */
+static bool store_ready(struct server *sv)
+{
+	if (sv->store != NULL)
+		return true;
+	time_t now = time(NULL);
+	if (sv->store_tried == now)
+		return false;
+	sv->store_tried = now;
+	enum smx_status st = SMX_OK;
+	sv->store = store_open(sv->cfg, 0, &st);
+	if (sv->store == NULL && !sv->store_reported)
+		smx_log(LOG_ERR, "key process: cannot open the store (%s); "
+			"signing and decryption wait for it",
+			smx_status_name(st));
+	else if (sv->store != NULL && sv->store_reported)
+		smx_log(LOG_NOTICE, "key process: the store is open");
+	sv->store_reported = sv->store == NULL;
+	return sv->store != NULL;
+}
+
 static enum keyproc_result answer(struct server *sv,
 				  const struct keyproc_request *rq,
 				  struct keyproc_reply *rp)
@@ -311,6 +337,8 @@ static enum keyproc_result answer(struct server *sv,
 			rq->fingerprint, sv->cfg->keys.process_rate);
 		return KEYPROC_RATE;
 	}
+	if (!store_ready(sv))
+		return KEYPROC_UNAVAILABLE;
 	if (rq->op == KEYPROC_OP_ENROLL)
 		return enroll(sv, rq, rp);
 	enum keyproc_result r = allowed(sv, rq, why, sizeof(why));
@@ -397,13 +425,7 @@ int keyproc_serve(int fd, const struct cfg *cfg)
 			strerror(errno));
 		return 2;
 	}
-	enum smx_status st = SMX_OK;
-	sv.store = store_open(cfg, 0, &st);
-	if (sv.store == NULL) {
-		smx_log(LOG_ERR, "key process: cannot open the store (%s)",
-			smx_status_name(st));
-		return 2;
-	}
+	(void)store_ready(&sv);	/* if it cannot, the first request tries */
 	if (keyproc_seccomp() != 0) {
 		smx_log(LOG_ERR, "key process: cannot install the seccomp "
 			"filter: %s", strerror(errno));

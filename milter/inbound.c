@@ -139,8 +139,9 @@ static struct shared_verifier *current_for(const struct cfg *cfg,
 	time_t now = time(NULL);
 	pthread_mutex_lock(&verifier_lock);
 	struct shared_verifier *s = current;
-	s->generation = cfg->generation;
-	s->anchors = digest;
+	if (s != NULL && s->generation == cfg->generation &&
+	    now - s->built < VERIFIER_TTL &&
+	    (digest == 0 || digest == s->anchors))
 		s->refs++;
 	else
 		s = NULL;

@@ -219,9 +219,11 @@ bool cms_census(const unsigned char *der, size_t len, unsigned limit,
 		0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09,
 		0x10, 0x01, 0x02
 	};
+	memset(c, 0, sizeof(*c));
+	if (der == NULL || len == 0)
+		return false;	/* nothing to read (and no pointer to add to) */
 	const unsigned char *p = der, *end = der + len;
 	bool ok = false;
-	memset(c, 0, sizeof(*c));
 	if (ber_enter(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, NULL) ==
 		    NULL || (size_t)(end - p) < sizeof(signed_data))
 		goto done;

@@ -63,9 +63,11 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions,
 	(void)ctx;
 	(void)f2;
 	(void)f3;
-	/* No modification is made yet: ask for no actions. Header values
-	 * must keep their leading space so that the message can later be
-	 * rebuilt byte for byte. Unknown SMTP commands are of no use. */
+	/* Ask for the actions the decisions carry out (MILTER_ACTIONS: new
+	 * body, changed and added headers, quarantine) as far as the MTA
+	 * offers them. Header values must keep their leading space so that
+	 * the message can later be rebuilt byte for byte. Unknown SMTP
+	 * commands are of no use. */
 	*actions_r = actions & MILTER_ACTIONS;
 	*steps_r = steps & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN |
 			    NO_REPLY_STEPS);

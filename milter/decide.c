@@ -26,7 +26,7 @@
 
 #include "enroll.h"
 #include "inbound.h"
-#include "recipients.h"
+#include "rcpt-certs.h"
 #include "outbound.h"
 #include "runtime.h"
 

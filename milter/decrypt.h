@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Inbound decryption (policy.decrypt_inbound): see decrypt.c. */
+/* Inbound decryption (policy.decrypt_inbound): see inbound-decrypt.c. */
 #ifndef SMX_MILTER_DECRYPT_H
 #define SMX_MILTER_DECRYPT_H
 

@@ -29,7 +29,7 @@
 
 #include "edits.h"
 #include "protect.h"
-#include "recipients.h"
+#include "rcpt-certs.h"
 #include "runtime.h"
 
 #define SIGNER_TTL 300

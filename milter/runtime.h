@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Process-wide state of the daemon: the current configuration snapshot
- * and the count of messages in flight. These are the only globals; both
- * are guarded here. */
+/* Process-wide state every message reads: the current configuration
+ * snapshot, the shared store and directory, the connections and messages
+ * in flight and whether the daemon is draining; each is guarded here.
+ * Other process-wide state stays with the file that uses it (the signer
+ * cache in outbound.c, the shared verifier in inbound.c, the enrollment
+ * limiter in enroll.c, the warnings already given in expiry.c, the
+ * background threads of revrefresh.c and expiry-watch.c, the reload
+ * request in smime-milter.c, libc's accept in tcpopt.c). */
 #ifndef SMX_MILTER_RUNTIME_H
 #define SMX_MILTER_RUNTIME_H
 

@@ -11,9 +11,8 @@
 #include <smx/lookup.h>
 #include <smx/smime-encrypt.h>
 #include <smx/smime-protection.h>
+#include <smx/smime-fromaddr.h>
 #include <smx/smime.h>
-
-#include "../milter/fromaddr.h"
 
 enum policy_direction plan_classify(const struct cfg *cfg,
 				    const struct policy_envelope *env,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Internals of the encryption files (recipients.c, encrypt.c,
+/* Internals of the encryption files (encrypt-recipients.c, encrypt.c,
  * encrypt-io.c). Not installed. */
 #ifndef SMX_ENCRYPT_PRIVATE_H
 #define SMX_ENCRYPT_PRIVATE_H

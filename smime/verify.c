@@ -15,6 +15,8 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
+#include <smx/smime-fromaddr.h>
+
 struct smime_verify *smime_verify_begin(const struct smime_verifier *v)
 {
 	smime_init();
@@ -223,22 +225,15 @@ static void read_identity(struct smime_verify *m)
 	}
 	if (n_from != 1)
 		return;
-	InternetAddressList *l = internet_address_list_parse(NULL, from);
-	if (l != NULL && internet_address_list_length(l) == 1) {
-		InternetAddress *a = internet_address_list_get_address(l, 0);
-		if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
-			const char *addr = internet_address_mailbox_get_addr(
-				INTERNET_ADDRESS_MAILBOX(a));
-			char *c = addr && strchr(addr, '@') ?
-				verify_clean_dup(addr) : NULL;
-			for (char *p = c; p != NULL && *p; p++)
-				if (*p >= 'A' && *p <= 'Z')
-					*p = (char)(*p - 'A' + 'a');
-			m->from = c;
-		}
-	}
-	if (l != NULL)
-		g_object_unref(l);
+	/* The mailbox by the shared rule; kept as printable ASCII within the
+	 * value bound (not normalized as an SMTP path is) and lowered. */
+	char *mailbox = from_header_mailbox(from);
+	char *c = mailbox != NULL ? verify_clean_dup(mailbox) : NULL;
+	free(mailbox);
+	for (char *p = c; p != NULL && *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	m->from = c;
 }
 
 /* dmarc=pass for the From domain from a trusted authserv-id, in a

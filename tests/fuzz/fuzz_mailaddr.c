@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Fuzz target: the addresses the milter takes from strangers. The input
- * is used whole as a From: header value (milter/fromaddr.c: GMime's
+ * is used whole as a From: header value (smime/fromaddr.c: GMime's
  * address-list parser, then normalization: the signing identity) and as
  * an SMTP path (common/mailaddr.c: the envelope sender and recipients),
  * whose domain is then matched against internal domain lists.
@@ -18,9 +18,9 @@
 #include <string.h>
 
 #include <smx/mailaddr.h>
+#include <smx/smime-fromaddr.h>
 #include <smx/smime.h>
 
-#include "fromaddr.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

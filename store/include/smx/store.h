@@ -11,8 +11,10 @@
  * when the database could not answer (busy past store.busy_timeout,
  * connection lost), SMX_NOTFOUND when the thing does not exist, and log
  * the details (with the file, address or fingerprint) through smx_log.
- * The header exposes no OpenSSL or database types: certificates go in
- * and come out as DER, private keys as unencrypted PKCS#8 DER. */
+ * The header exposes no database types. Certificates go in and come out
+ * as DER, private keys as unencrypted PKCS#8 DER; the one OpenSSL type
+ * it names is X509 (store_x509_parse, and store_cert_x509, which parses
+ * a record's certificate once and shares it), hence <openssl/types.h>. */
 #ifndef SMX_STORE_H
 #define SMX_STORE_H
 

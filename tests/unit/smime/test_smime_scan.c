@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Scanning entity text. The 7-bit scanner (smime/util.c) against a
+/* Scanning entity text. The 7-bit scanner (smime/smime-util.c) against a
  * byte-at-a-time model of its rules, over crafted and random inputs cut
  * into random chunks: the fast path (memchr and word-at-a-time checks)
  * must agree with the rules everywhere, including CRs, NULs and 8-bit

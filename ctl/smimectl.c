@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* smimectl: the administrator's tool. main only parses the global
- * options and dispatches; each command group lives in its own file
- * (cmd-identity.c, cmd-certs.c, cmd-trust.c). Exit codes: 0 success,
+/* smimectl: the administrator's tool. main parses the global options
+ * and dispatches; only check and version are answered here. Every other
+ * command group lives in its own file: cmd-identity.c (init, import-p12,
+ * export-p12), cmd-certs.c (import-cert, list, show, remove),
+ * cmd-trust.c (trust, stats), cmd-ca.c, cmd-lookup.c (lookup, publish),
+ * cmd-explain.c, cmd-revocation.c, cmd-verify.c. Exit codes: 0 success,
  * 1 usage or configuration error, 2 runtime failure. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-#include "recipients.h"
+#include "rcpt-certs.h"
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Encryption certificates: what the policy needs to know about each
  * recipient, and the list of certificates a message is encrypted to. */
-#ifndef SMX_MILTER_RECIPIENTS_H
-#define SMX_MILTER_RECIPIENTS_H
+#ifndef SMX_MILTER_RCPT_CERTS_H
+#define SMX_MILTER_RCPT_CERTS_H
 
 #include <stddef.h>
 

@@ -13,7 +13,8 @@
 #   dave@partner.example   CRL only, revoked from the start
 # Checked, in order:
 # - eve's and dave's signatures are smime=fail (certificate revoked) and
-#   not harvested; bob's, rita's and carl's pass and are harvested;
+#   not harvested, and smimectl verify judges them alike; bob's,
+#   rita's and carl's pass and are harvested;
 # - mail to bob and carl is encrypted, its status served from the
 #   store's cache: the responder and the CRL server saw one request each;
 # - smimectl show and lookup print the statuses (ocsp, crl);
@@ -227,6 +228,18 @@ for who in eve dave; do
 done
 grep -q "not harvested (certificate revoked)" "$PF_MILTER_LOG" ||
   bad "the decision line does not say why eve was not harvested"
+
+# smimectl verify judges the same messages as the milter did: fail,
+# certificate revoked (its chain alone is valid).
+for who in eve dave; do
+  got=$(ctl --json verify "$msgs/in-$who.eml" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+print(v["result"], v["signatures"][0]["reason"])')
+  [ "$got" = "fail certificate revoked" ] ||
+    bad "smimectl verify $who: want fail (certificate revoked), got: $got"
+done
+echo "ok: smimectl verify: revoked signers fail (certificate revoked)"
 
 for who in bob rita carl; do
   ar=$(inbound $who)

@@ -53,7 +53,7 @@ void inbound_verify_revocation(struct smime_verify *vfy, struct store *store,
 {
 	*r = (struct inbound_revocation){
 		store, &cfg->revocation,
-		now + (time_t)cfg->revocation.max_wait
+		revocation_deadline(&cfg->revocation, now)
 	};
 	if (vfy != NULL && store != NULL &&
 	    revocation_mode_of(r->cfg) != REVOCATION_MODE_OFF)

@@ -136,7 +136,7 @@ int ctl_cmd_lookup(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	enum lookup_answer a = lookup_encrypt_certs_checked(
 		ctl->store, &ctl->cfg->verify, &ctl->cfg->revocation, dir,
-		&ctl->cfg->ldap, email, time(NULL), &r);
+		&ctl->cfg->ldap, email, time(NULL), 0, &r);
 	if (r != NULL)
 		print_result(ctl, email, r);
 	if (a == LOOKUP_MISSING)

@@ -3,7 +3,9 @@
  * verification code, settings and trust anchors (the configured files
  * and the store's), and prints each signature's result and reason and,
  * apart from it, whether the signer's certificate path is valid and why
- * not. Nothing is harvested or stored. */
+ * not. Signers' certificates are checked for revocation as the milter
+ * checks them (statuses learned are cached in the store, as the
+ * milter's are). Nothing is harvested. */
 #include "ctl.h"
 
 #include <stdlib.h>
@@ -11,33 +13,15 @@
 #include <time.h>
 
 #include <smx/cfg.h>
-#include <smx/policy-engine.h>
+#include <smx/inbound-verify.h>
 #include <smx/smime.h>
 
-/* The milter's verifier for the configuration (as milter/inbound.c
- * builds it), with the store's anchors; NULL after printing why. */
+/* The milter's verifier for the configuration (its settings from
+ * inbound_verify_options, as the milter's), with the store's anchors; NULL after printing why. */
 static struct smime_verifier *verifier_for(struct ctl *ctl)
 {
-	const struct cfg *cfg = ctl->cfg;
-	size_t n_ids = 0;
-	char *const *ids = policy_dmarc_authserv_ids(cfg->policy, &n_ids);
-	struct smime_verify_options o = {
-		.authserv_id = cfg->milter.authserv_id,
-		.ca_file = strcmp(cfg->verify.ca_file, "none") == 0
-				   ? "" : cfg->verify.ca_file,
-		.extra_ca_file = cfg->verify.extra_ca_file,
-		.max_signatures = cfg->verify.max_signatures,
-		.max_certificates = cfg->verify.max_certificates,
-		.max_depth = cfg->verify.max_depth,
-		.max_parts = cfg->verify.max_parts,
-		.max_bytes = cfg->verify.max_bytes,
-		.mem_threshold = cfg->milter.spool_threshold,
-		.spool_dir = cfg->milter.spool_directory,
-		.harvest_untrusted = policy_harvest_untrusted(cfg->policy),
-		.harvest_require_dmarc = policy_harvest_require_dmarc(cfg->policy),
-		.dmarc_authserv_ids = (const char *const *)ids,
-		.n_dmarc_authserv_ids = n_ids,
-	};
+	struct smime_verify_options o;
+	inbound_verify_options(ctl->cfg, &o);
 	struct smime_verifier *v = NULL;
 	struct smime_error err = { "" };
 	struct store_anchor *anchors = NULL;
@@ -163,6 +147,9 @@ int ctl_cmd_verify(struct ctl *ctl, int argc, char **argv)
 		return CTL_FAIL;
 	struct smime_verifier *v = verifier_for(ctl);
 	struct smime_verify *vfy = v ? smime_verify_begin(v) : NULL;
+	struct inbound_revocation revocation;	/* the milter's check */
+	inbound_verify_revocation(vfy, ctl->store, ctl->cfg, time(NULL),
+				  &revocation);
 	struct smime_error err = { "" };
 	struct smime_verify_msginfo info = { NULL, false };
 	rc = CTL_FAIL;

@@ -34,7 +34,7 @@ X509 *lookup_verifier_issuer(struct lookup_verifier *v,
 
 /* Checks the revocation status of each usable candidate of sel (an
  * encryption selection for email) under rev (NULL or mode off: nothing
- * is checked), waiting at most rev->max_wait: a revoked one becomes
+ * is checked), waiting until deadline (0: rev->max_wait from now): a revoked one becomes
  * STORE_REJECT_REVOKED, an unknown one refused by the mode
  * STORE_REJECT_REVOCATION_UNKNOWN; the usable ones stay first, in their
  * order, and n_usable is updated. Returns how many were refused for an
@@ -43,7 +43,7 @@ size_t lookup_revocation_apply(struct store *store,
 			       const struct cfg_verify *verify,
 			       const struct cfg_revocation *rev,
 			       const char *email, struct store_selection *sel,
-			       time_t now);
+			       time_t now, time_t deadline);
 
 /* Frees a verifier and sets *v NULL. NULL-safe. */
 void lookup_verifier_free(struct lookup_verifier **v);

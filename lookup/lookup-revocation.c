@@ -54,13 +54,14 @@ size_t lookup_revocation_apply(struct store *store,
 			       const struct cfg_verify *verify,
 			       const struct cfg_revocation *rev,
 			       const char *email, struct store_selection *sel,
-			       time_t now)
+			       time_t now, time_t deadline)
 {
 	size_t refused_unknown = 0;
 	if (rev == NULL || sel == NULL ||
 	    revocation_mode_of(rev) == REVOCATION_MODE_OFF)
 		return 0;
-	time_t deadline = now + (time_t)rev->max_wait;
+	if (deadline == 0)
+		deadline = revocation_deadline(rev, now);
 	struct lookup_verifier *v = NULL;
 	char what[320];
 	snprintf(what, sizeof(what), "encryption to <%s>", email);

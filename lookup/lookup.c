@@ -285,20 +285,27 @@ static enum smx_status put_fetched(struct store *store, struct fetched *f,
 	return st;
 }
 
+/* The revocation checking of one lookup: cfg (NULL: none) and when
+ * to stop waiting for statuses (0: cfg's max_wait from now). */
+struct rev_check {
+	const struct cfg_revocation *cfg;
+	time_t deadline;
+};
+
 /* A selection's answer (st) after revocation checking: SMX_NOTFOUND
  * when it left nothing usable. Counts the refusals for an unknown
  * status in r. */
 static enum smx_status checked(struct store *store,
 			       const struct cfg_verify *verify,
-			       const struct cfg_revocation *rev,
+			       const struct rev_check *rev,
 			       const char *email, struct store_selection *sel,
 			       time_t now, struct lookup_result *r,
 			       enum smx_status st)
 {
 	if (st != SMX_OK)
 		return st;
-	r->n_revocation_unknown += lookup_revocation_apply(store, verify, rev,
-							   email, sel, now);
+	r->n_revocation_unknown += lookup_revocation_apply(
+		store, verify, rev->cfg, email, sel, now, rev->deadline);
 	return sel->n_usable > 0 ? SMX_OK : SMX_NOTFOUND;
 }
 
@@ -307,7 +314,7 @@ static enum smx_status checked(struct store *store,
  * directory cannot answer. */
 static enum lookup_answer ask_directory(struct store *store,
 					const struct cfg_verify *verify,
-					const struct cfg_revocation *rev,
+					const struct rev_check *rev,
 					struct directory *dir,
 					const struct cfg_ldap *ldap,
 					const char *email, time_t now,
@@ -371,7 +378,7 @@ done:
 
 static enum lookup_answer search(struct store *store,
 				 const struct cfg_verify *verify,
-				 const struct cfg_revocation *rev,
+				 const struct rev_check *rev,
 				 struct directory *dir,
 				 const struct cfg_ldap *ldap, const char *email,
 				 time_t now, struct lookup_result *r)
@@ -413,21 +420,21 @@ enum lookup_answer lookup_encrypt_certs(struct store *store,
 					struct lookup_result **result_r)
 {
 	return lookup_encrypt_certs_checked(store, verify, NULL, dir, ldap,
-					    email, now, result_r);
+					    email, now, 0, result_r);
 }
 
 enum lookup_answer lookup_encrypt_certs_checked(
 	struct store *store, const struct cfg_verify *verify,
 	const struct cfg_revocation *revocation, struct directory *dir,
 	const struct cfg_ldap *ldap, const char *email, time_t now,
-	struct lookup_result **result_r)
+	time_t deadline, struct lookup_result **result_r)
 {
 	struct lookup_result *r = calloc(1, sizeof(*r));
 	*result_r = r;
 	if (r == NULL)
 		return LOOKUP_UNKNOWN;
-	r->answer = search(store, verify, revocation, dir, ldap, email, now,
-			   r);
+	struct rev_check rev = { revocation, deadline };
+	r->answer = search(store, verify, &rev, dir, ldap, email, now, r);
 	if (r->answer == LOOKUP_UNKNOWN && r->error == NULL)
 		unknown(r, "out of memory");
 	/* n_usable counts only when the answer is AVAILABLE */
@@ -450,6 +457,7 @@ enum smx_status lookup_select_encrypt(struct store *store,
 				      const struct cfg_verify *verify,
 				      const struct cfg_revocation *revocation,
 				      const char *email, time_t now,
+				      time_t deadline,
 				      struct store_selection **sel_r)
 {
 	enum smx_status st = store_select(store, email, STORE_PURPOSE_ENCRYPT,
@@ -457,6 +465,6 @@ enum smx_status lookup_select_encrypt(struct store *store,
 	if (st != SMX_OK)
 		return st;
 	(void)lookup_revocation_apply(store, verify, revocation, email,
-				      *sel_r, now);
+				      *sel_r, now, deadline);
 	return (*sel_r)->n_usable > 0 ? SMX_OK : SMX_NOTFOUND;
 }

@@ -23,6 +23,7 @@
 #include <smx/metrics.h>
 #include <smx/plan.h>
 #include <smx/policy.h>
+#include <smx/revocation.h>
 
 #include "enroll.h"
 #include "inbound.h"
@@ -55,6 +56,18 @@ void decide_sender(struct conn *c)
 }
 
 /* Replies with code/xcode/text; libmilter wants writable strings. */
+/* The message's revocation deadline, fixed at its first lookup: every
+ * recipient's checks share it, so that the message waits at most
+ * revocation.max_wait in all. */
+static time_t message_deadline(const struct conn *c)
+{
+	struct msg *m = c->msg;
+	if (m->revocation_deadline == 0)
+		m->revocation_deadline =
+			revocation_deadline(&c->cfg->revocation, time(NULL));
+	return m->revocation_deadline;
+}
+
 static void set_reply(SMFICTX *ctx, const char *code, const char *xcode,
 		      const char *text)
 {
@@ -83,7 +96,8 @@ sfsistat decide_recipient(SMFICTX *ctx, struct conn *c, const char *qid,
 	int known = -1;	/* kept for the end of the message when definite */
 	if (m->sender_trusted) {
 		enum policy_availability a = recipient_cert_state(
-			runtime_store(), runtime_directory(), c->cfg, rcpt);
+			runtime_store(), runtime_directory(), c->cfg, rcpt,
+			message_deadline(c));
 		known = a == POLICY_UNKNOWN ? -1 : (int)a;
 		v = policy_rcpt_decide(c->cfg->policy, m->sender, rcpt, a,
 				       m->group, &group, reason, sizeof(reason));
@@ -120,10 +134,17 @@ static const char *header_of_msg(const void *msg, const char *name,
 	return msg_header(m, name);
 }
 
-static enum policy_availability lookup_rcpt(void *cfg, const char *rcpt)
+/* What the end of the message looks recipients up with. */
+struct rcpt_lookup {
+	const struct cfg *cfg;
+	time_t deadline;
+};
+
+static enum policy_availability lookup_rcpt(void *arg, const char *rcpt)
 {
-	return recipient_cert_state(runtime_store(), runtime_directory(), cfg,
-				    rcpt);
+	const struct rcpt_lookup *l = arg;
+	return recipient_cert_state(runtime_store(), runtime_directory(),
+				    l->cfg, rcpt, l->deadline);
 }
 
 /* The facts of the message: recipients' certificates as found at RCPT
@@ -132,12 +153,14 @@ static int gather(const struct conn *c, enum policy_direction dir,
 		  struct plan *plan)
 {
 	const struct msg *m = c->msg;
+	struct rcpt_lookup lookup = { c->cfg, message_deadline(c) };
 	struct plan_message pm = {
 		.direction = dir, .sender = m->sender,
 		.rcpts = m->rcpts, .n_rcpts = m->n_rcpts,
 		.rcpt_certs = m->rcpt_certs, .auth_login = m->auth_authen,
 		.header = header_of_msg, .msg = m, .body = m->body,
-		.availability = lookup_rcpt, .availability_ctx = c->cfg,
+		.availability = lookup_rcpt, .availability_ctx = &lookup,
+		.revocation_deadline = lookup.deadline,
 	};
 	return plan_gather(c->cfg, runtime_store(), &pm, plan);
 }

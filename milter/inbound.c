@@ -12,10 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <smx/inbound-verify.h>
 #include <smx/log.h>
 #include <smx/metrics.h>
 #include <smx/policy-engine.h>
-#include <smx/revocation.h>
 #include <smx/smime-harvest.h>
 #include <smx/smime.h>
 #include <smx/store.h>
@@ -95,25 +95,8 @@ static void add_store_anchors(struct smime_verifier *v)
 
 static struct shared_verifier *build(const struct cfg *cfg, uint64_t digest)
 {
-	size_t n_ids = 0;
-	char *const *ids = policy_dmarc_authserv_ids(cfg->policy, &n_ids);
-	struct smime_verify_options o = {
-		.authserv_id = cfg->milter.authserv_id,
-		.ca_file = strcmp(cfg->verify.ca_file, "none") == 0
-				   ? "" : cfg->verify.ca_file,
-		.extra_ca_file = cfg->verify.extra_ca_file,
-		.max_signatures = cfg->verify.max_signatures,
-		.max_certificates = cfg->verify.max_certificates,
-		.max_depth = cfg->verify.max_depth,
-		.max_parts = cfg->verify.max_parts,
-		.max_bytes = cfg->verify.max_bytes,
-		.mem_threshold = cfg->milter.spool_threshold,
-		.spool_dir = cfg->milter.spool_directory,
-		.harvest_untrusted = policy_harvest_untrusted(cfg->policy),
-		.harvest_require_dmarc = policy_harvest_require_dmarc(cfg->policy),
-		.dmarc_authserv_ids = (const char *const *)ids,
-		.n_dmarc_authserv_ids = n_ids,
-	};
+	struct smime_verify_options o;
+	inbound_verify_options(cfg, &o);
 	struct shared_verifier *s = calloc(1, sizeof(*s));
 	struct smime_error err = { "" };
 	if (s == NULL || smime_verifier_new(&o, &s->verifier, &err) != SMX_OK) {
@@ -261,41 +244,6 @@ static void count_verification(const struct smime_verify *v, uint64_t started)
 			smime_result_name(smime_verify_signature(v, i)->result));
 }
 
-/* What the revocation hook of one message needs: the statuses are
- * learned (or read from the store) until the message's deadline. */
-struct signer_revocation {
-	struct store *store;
-	const struct cfg_revocation *cfg;
-	time_t deadline;
-};
-
-static enum smime_revocation signer_revocation_status(void *arg, X509 *cert,
-						      X509 *issuer)
-{
-	struct signer_revocation *r = arg;
-	struct store_revstatus s;
-	(void)revocation_check(r->store, r->cfg, cert, issuer, time(NULL),
-			       r->deadline, 0, &s, NULL);
-	if (revocation_usable(r->store, r->cfg, &s, "a signature"))
-		return SMIME_REVOCATION_USABLE;
-	return s.status == STORE_REVSTATUS_REVOKED ? SMIME_REVOCATION_REVOKED
-						   : SMIME_REVOCATION_UNKNOWN;
-}
-
-/* Sets the message's revocation hook unless checking is off (or there
- * is no store to keep statuses in). */
-static void check_signers_revocation(struct smime_verify *v,
-				     const struct cfg *cfg,
-				     struct signer_revocation *r)
-{
-	*r = (struct signer_revocation){ runtime_store(), &cfg->revocation,
-					 time(NULL) +
-						 (time_t)cfg->revocation.max_wait };
-	if (v != NULL && r->store != NULL &&
-	    revocation_mode_of(r->cfg) != REVOCATION_MODE_OFF)
-		smime_verify_set_revocation(v, signer_revocation_status, r);
-}
-
 /* Copies the folded header value into dst as one log line: every run of
  * white space (line ends included) becomes one space, none leads. */
 static void one_line(char *dst, size_t size, const char *src)
@@ -344,8 +292,9 @@ int inbound_apply(SMFICTX *ctx, struct conn *c, const char *qid,
 	}
 	struct shared_verifier *s = get_verifier(c->cfg);
 	struct smime_verify *v = s ? smime_verify_begin(s->verifier) : NULL;
-	struct signer_revocation revocation;
-	check_signers_revocation(v, c->cfg, &revocation);
+	struct inbound_revocation revocation;
+	inbound_verify_revocation(v, runtime_store(), c->cfg, time(NULL),
+				  &revocation);
 	int rc = 0;
 	uint64_t started = smx_metrics_clock_us();
 	snprintf(summary, size, "smime: not verified");

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <smx/cfg.h>
 #include <smx/policy-engine.h>
@@ -29,6 +30,9 @@ struct msg {
 					 * availability found at RCPT time
 					 * (AVAILABLE or MISSING), or -1 */
 	size_t cap_rcpt_certs;
+	time_t revocation_deadline;	/* when the message's revocation
+					 * checks stop waiting; 0 until its
+					 * first lookup */
 	struct header *headers;
 	size_t n_headers, cap_headers;
 	size_t header_bytes;

@@ -38,7 +38,8 @@ static void count_lookup(const struct directory *dir,
 enum policy_availability recipient_cert_state(struct store *store,
 					      struct directory *dir,
 					      const struct cfg *cfg,
-					      const char *rcpt)
+					      const char *rcpt,
+					      time_t deadline)
 {
 	if (store == NULL) {
 		smx_metrics_failure(SMX_METRICS_FAIL_LOOKUP);
@@ -48,7 +49,7 @@ enum policy_availability recipient_cert_state(struct store *store,
 	uint64_t started = smx_metrics_clock_us();
 	enum lookup_answer a = lookup_encrypt_certs_checked(
 		store, &cfg->verify, &cfg->revocation, dir, &cfg->ldap, rcpt,
-		time(NULL), &res);
+		time(NULL), deadline, &res);
 	count_lookup(dir, res, a, smx_metrics_since_us(started));
 	lookup_result_free(&res);
 	return a == LOOKUP_AVAILABLE ? POLICY_AVAILABLE
@@ -72,13 +73,14 @@ static int push(struct enc_recipients *r, X509 *cert, unsigned caps,
 /* The best encryption certificate of email (revocation checked), or
  * SMX_NOTFOUND. */
 static enum smx_status best_cert(struct store *store, const struct cfg *cfg,
-				 const char *email, X509 **cert_r,
+				 const char *email, time_t deadline,
+				 X509 **cert_r,
 				 unsigned *caps_r)
 {
 	struct store_selection *sel = NULL;
 	enum smx_status st = lookup_select_encrypt(store, &cfg->verify,
 						   &cfg->revocation, email,
-						   time(NULL), &sel);
+						   time(NULL), deadline, &sel);
 	if (st == SMX_OK) {
 		const struct store_cert *c = sel->items[0].cert;
 		*cert_r = store_cert_x509(c);
@@ -104,14 +106,15 @@ static X509 *read_pem_cert(const char *path)
 }
 
 static enum smx_status add_extras(struct store *store, const struct cfg *cfg,
-				  const char *from, bool legacy,
+				  const char *from, time_t deadline,
+				  bool legacy,
 				  struct enc_recipients *out, char *why,
 				  size_t size)
 {
 	X509 *cert = NULL;
 	unsigned caps = 0;
 	if (policy_encrypt_to_sender(cfg->policy) && from != NULL &&
-	    best_cert(store, cfg, from, &cert, &caps) == SMX_OK &&
+	    best_cert(store, cfg, from, deadline, &cert, &caps) == SMX_OK &&
 	    push(out, cert, caps, legacy) != 0)
 		return SMX_TEMPFAIL;
 	const char *archive = policy_archive_certificate(cfg->policy);
@@ -166,8 +169,8 @@ enum smx_status recipients_collect(struct store *store, const struct cfg *cfg,
 			 d->rcpts[i].level.legacy_interop.value == 2) != 0)
 			return SMX_TEMPFAIL;
 	}
-	return add_extras(store, cfg, plan->from, d->legacy_interop, out, why,
-			  size);
+	return add_extras(store, cfg, plan->from, plan->revocation_deadline,
+			  d->legacy_interop, out, why, size);
 }
 
 void recipients_release(struct enc_recipients *r)

@@ -5,6 +5,7 @@
 #define SMX_MILTER_RCPT_CERTS_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <smx/cfg.h>
 #include <smx/plan.h>
@@ -18,11 +19,13 @@ struct directory;
  * store, the directory cache, then the directory (dir may be NULL):
  * AVAILABLE, MISSING (every source answered), or UNKNOWN (a source could
  * not answer, or there is no store): unknown is never reported as
- * missing. Certificates found in the directory land in the store. */
+ * missing. Certificates found in the directory land in the store.
+ * Revocation statuses are waited for until deadline (the message's). */
 enum policy_availability recipient_cert_state(struct store *store,
 					      struct directory *dir,
 					      const struct cfg *cfg,
-					      const char *rcpt);
+					      const char *rcpt,
+					      time_t deadline);
 
 struct enc_recipients {
 	struct smime_recipient *items;	/* certificates owned here */

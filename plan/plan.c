@@ -90,6 +90,7 @@ static void client_protection(const struct plan_message *m,
 static enum policy_availability select_encrypt(const struct cfg *cfg,
 					       struct store *store,
 					       const char *email,
+					       time_t deadline,
 					       struct store_selection **sel_r)
 {
 	*sel_r = NULL;
@@ -97,7 +98,7 @@ static enum policy_availability select_encrypt(const struct cfg *cfg,
 		return POLICY_UNKNOWN;
 	enum smx_status st = lookup_select_encrypt(store, &cfg->verify,
 						   &cfg->revocation, email,
-						   time(NULL), sel_r);
+						   time(NULL), deadline, sel_r);
 	if (st != SMX_OK && st != SMX_NOTFOUND)
 		store_selection_free(sel_r);
 	return st == SMX_OK ? POLICY_AVAILABLE
@@ -128,14 +129,15 @@ static void gather_rcpt(const struct cfg *cfg, struct store *store,
 	else if (m->availability != NULL)
 		r->cert = m->availability(m->availability_ctx, rcpt);
 	else {
-		r->cert = r->selected = select_encrypt(cfg, store, rcpt,
-						       &r->sel);
+		r->cert = r->selected = select_encrypt(
+			cfg, store, rcpt, m->revocation_deadline, &r->sel);
 		r->caps = caps_of(r->sel);
 		return;
 	}
 	r->selected = POLICY_MISSING;
 	if (r->cert == POLICY_AVAILABLE) {
-		r->selected = select_encrypt(cfg, store, rcpt, &r->sel);
+		r->selected = select_encrypt(cfg, store, rcpt,
+					     m->revocation_deadline, &r->sel);
 		r->caps = caps_of(r->sel);
 	}
 }
@@ -162,6 +164,7 @@ int plan_gather(const struct cfg *cfg, struct store *store,
 		plan_release(p);
 		return -1;
 	}
+	p->revocation_deadline = m->revocation_deadline;
 	bool outgoing = m->direction == POLICY_OUTBOUND ||
 			m->direction == POLICY_INTERNAL;
 	for (size_t i = 0; i < m->n_rcpts; i++) {

@@ -30,6 +30,11 @@ enum revocation_mode revocation_mode_of(const struct cfg_revocation *cfg)
 	return REVOCATION_MODE_SOFT;
 }
 
+time_t revocation_deadline(const struct cfg_revocation *cfg, time_t start)
+{
+	return cfg == NULL ? start : start + (time_t)cfg->max_wait;
+}
+
 const char *revocation_status_name(enum store_revstatus_value status)
 {
 	switch (status) {

@@ -13,7 +13,8 @@
 #   dave@partner.example   CRL only, revoked from the start
 # Checked, in order:
 # - eve's and dave's signatures are smime=fail (certificate revoked) and
-#   not harvested; bob's, rita's and carl's pass and are harvested;
+#   not harvested, and smimectl verify judges them alike; bob's,
+#   rita's and carl's pass and are harvested;
 # - mail to bob and carl is encrypted, its status served from the
 #   store's cache: the responder and the CRL server saw one request each;
 # - smimectl show and lookup print the statuses (ocsp, crl);
@@ -27,7 +28,10 @@
 #   rita; both are marked revoked; mail to bob goes signed only, mail to
 #   rita is refused, nothing is encrypted to them;
 # - a certificate of the organization CA is judged by its own records,
-#   good, then revoked, without asking the network.
+#   good, then revoked, without asking the network;
+# - revocation.max_wait bounds a whole message: to three recipients whose
+#   responder never answers, it is asked once (at the first RCPT), not
+#   once per recipient and check.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
 set -e
@@ -130,7 +134,7 @@ crl_requests() { grep -c "GET /ca.crl" "$SMX_TEST_DIR/http.log" || true; }
 
 pf_init --sasl
 : > "$SMX_TEST_DIR/ocsp.log"
-trap 'rc=$?; set +e; ocsp_stop; [ -n "$HTTP_PID" ] && kill "$HTTP_PID" && wait "$HTTP_PID"; pf_cleanup $rc' EXIT
+trap 'rc=$?; set +e; ocsp_stop; [ -n "$HTTP_PID" ] && kill "$HTTP_PID" && wait "$HTTP_PID"; [ -n "$HOLE_PID" ] && kill "$HOLE_PID" && wait "$HOLE_PID"; pf_cleanup $rc' EXIT
 python3 -m http.server --bind 127.0.0.1 --directory "$crldir" "$CRL_PORT" \
   >"$SMX_TEST_DIR/http.log" 2>&1 &
 HTTP_PID=$!
@@ -227,6 +231,18 @@ for who in eve dave; do
 done
 grep -q "not harvested (certificate revoked)" "$PF_MILTER_LOG" ||
   bad "the decision line does not say why eve was not harvested"
+
+# smimectl verify judges the same messages as the milter did: fail,
+# certificate revoked (its chain alone is valid).
+for who in eve dave; do
+  got=$(ctl --json verify "$msgs/in-$who.eml" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+print(v["result"], v["signatures"][0]["reason"])')
+  [ "$got" = "fail certificate revoked" ] ||
+    bad "smimectl verify $who: want fail (certificate revoked), got: $got"
+done
+echo "ok: smimectl verify: revoked signers fail (certificate revoked)"
 
 for who in bob rita carl; do
   ar=$(inbound $who)
@@ -349,6 +365,49 @@ ctl revocation refresh "$kfp" | grep -q ": revoked (organization-ca" ||
   bad "organization CA after revoke: $(ctl revocation refresh "$kfp")"
 [ "$(ocsp_requests)" = "$ocsp_before" ] || bad "the organization CA's certificate was asked by OCSP"
 echo "ok: organization CA certificates judged by its own records"
+
+# --- one max_wait for a whole message ----------------------------------
+# Three recipients whose responder takes connections and never answers:
+# the message's one deadline is spent on the first request (at its
+# first RCPT), so the later recipients' checks, at RCPT time and at the
+# end of the message, ask nobody. A wait per recipient would connect
+# once per check.
+HOLE_PORT=$(free_port)
+: > "$SMX_TEST_DIR/hole.log"
+python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+    with open(sys.argv[2], "a") as log:
+        log.write("connection\n")
+' "$HOLE_PORT" "$SMX_TEST_DIR/hole.log" &
+HOLE_PID=$!
+i=0
+until listening "$HOLE_PORT"; do
+  [ $i -lt 100 ] || fail "the silent responder did not listen"
+  sleep 0.1
+  i=$((i + 1))
+done
+for n in 1 2 3; do
+  issue slow$n 102$n slow$n@partner.example "$USAGE
+authorityInfoAccess=OCSP;URI:http://127.0.0.1:$HOLE_PORT/"
+  q ctl import-cert "$pki/slow$n.pem"
+done
+pf_stop_milter
+mode soft 'refresh_interval = 0; max_wait = "3s";'
+pf_start_milter
+: > "$SMX_TEST_DIR/hole.log"
+send slow slow1@partner.example,slow2@partner.example,slow3@partner.example ||
+  { cat "$msgs/slow.out" >&2; bad "one deadline: mail to three recipients refused"; }
+n=$(grep -c connection "$SMX_TEST_DIR/hole.log" || true)
+[ "$n" = 1 ] || bad "one deadline: the silent responder was asked $n times, not once"
+echo "ok: one max_wait for the whole message: the silent responder asked once"
 
 [ "$problems" = 0 ] || fail "$problems check(s) failed"
 echo PASS

@@ -338,6 +338,19 @@ static void modes_and_names(void **state)
 	assert_true(revocation_usable(NULL, &c, &s, "test"));
 }
 
+/* One deadline per message: max_wait after its first check, whatever
+ * the number of recipients checked later. */
+static void message_deadline(void **state)
+{
+	(void)state;
+	struct cfg_revocation c = { 0 };
+	c.max_wait = 8;
+	assert_int_equal(revocation_deadline(&c, 1000), 1008);
+	c.max_wait = 0;
+	assert_int_equal(revocation_deadline(&c, 1000), 1000);
+	assert_int_equal(revocation_deadline(NULL, 1000), 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +359,7 @@ int main(void)
 		cmocka_unit_test(ocsp_good_revoked_delegated),
 		cmocka_unit_test(ocsp_not_believed),
 		cmocka_unit_test(modes_and_names),
+		cmocka_unit_test(message_deadline),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -102,8 +102,9 @@ enum lookup_answer lookup_encrypt_certs(struct store *store,
 
 /* lookup_encrypt_certs with revocation checking (smx/revocation.h)
  * under revocation (NULL: none): each certificate the store found usable
- * is checked (the cached status, else the network, at most
- * revocation->max_wait in all); a revoked one is rejected as revoked, an
+ * is checked (the cached status, else the network, until deadline: the
+ * message's revocation_deadline, or 0 for revocation->max_wait from
+ * now); a revoked one is rejected as revoked, an
  * unknown one in hard mode as "revocation status unknown", and when that
  * leaves nothing usable the answer is UNKNOWN (the status may be learned
  * later), not MISSING. What the milter uses. */
@@ -111,15 +112,16 @@ enum lookup_answer lookup_encrypt_certs_checked(
 	struct store *store, const struct cfg_verify *verify,
 	const struct cfg_revocation *revocation, struct directory *dir,
 	const struct cfg_ldap *ldap, const char *email, time_t now,
-	struct lookup_result **result_r);
+	time_t deadline, struct lookup_result **result_r);
 
 /* store_select for encryption with the same revocation checking (no
- * directory): the certificate to encrypt to is items[0]. SMX_OK,
+ * directory; deadline as there): the certificate to encrypt to is items[0]. SMX_OK,
  * SMX_NOTFOUND (none usable; *sel_r still lists them), SMX_TEMPFAIL. */
 enum smx_status lookup_select_encrypt(struct store *store,
 				      const struct cfg_verify *verify,
 				      const struct cfg_revocation *revocation,
 				      const char *email, time_t now,
+				      time_t deadline,
 				      struct store_selection **sel_r);
 
 /* Frees a result and sets *result NULL. NULL-safe. */

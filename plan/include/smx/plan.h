@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include <smx/cfg.h>
 #include <smx/policy-engine.h>
@@ -42,6 +43,10 @@ struct plan_message {
 	plan_availability_fn *availability;	/* NULL: the store's
 						 * selection says */
 	void *availability_ctx;
+	time_t revocation_deadline;	/* when revocation checks stop
+					 * waiting (the message's), or 0:
+					 * revocation.max_wait from each
+					 * check */
 };
 
 struct plan_rcpt {
@@ -65,6 +70,7 @@ struct plan {
 	struct policy_rcpt_input *rcpt_inputs;
 	struct policy_message_input in;	/* what policy_decide reads: points
 					 * into the plan and the message */
+	time_t revocation_deadline;	/* the message's, as given */
 };
 
 /* Classifies the envelope for the organization cfg describes. */

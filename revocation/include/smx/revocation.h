@@ -35,6 +35,11 @@ enum revocation_mode {
 /* The configured mode (NULL: soft). */
 enum revocation_mode revocation_mode_of(const struct cfg_revocation *cfg);
 
+/* When a message's revocation checks stop waiting for answers: max_wait
+ * after start (the message's first check), so that all its checks
+ * together wait at most max_wait. start itself when cfg is NULL. */
+time_t revocation_deadline(const struct cfg_revocation *cfg, time_t start);
+
 /* "good", "revoked", "unknown". */
 const char *revocation_status_name(enum store_revstatus_value status);
 

@@ -228,6 +228,7 @@ void keyproc_client_stop(void)
 	active = false;
 	free(config_copy);
 	config_copy = NULL;
+	keyproc_provider_unload();
 }
 
 void keyproc_client_replace(void)

@@ -21,6 +21,10 @@ int keyproc_seccomp(void);
 /* Registers and loads the forwarding provider (once). Returns 0 or -1. */
 int keyproc_provider_load(void);
 
+/* Unloads what keyproc_provider_load loaded: only once no key handle
+ * is left (the daemon's caches are cleared before its client stops). */
+void keyproc_provider_unload(void);
+
 /* Marks a failure to reach the key process on this thread. */
 void keyproc_note_failure(void);
 

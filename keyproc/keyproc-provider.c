@@ -748,12 +748,16 @@ static int provider_init(const OSSL_CORE_HANDLE *core, const OSSL_DISPATCH *in,
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static int load_result = -1;
+/* Loaded once; unloaded when the client stops, after the caches that
+ * hold key handles were emptied. */
+static OSSL_PROVIDER *default_provider, *handle_provider;
 
 static void load(void)
 {
-	if (OSSL_PROVIDER_load(NULL, "default") == NULL ||
+	if ((default_provider = OSSL_PROVIDER_load(NULL, "default")) == NULL ||
 	    OSSL_PROVIDER_add_builtin(NULL, PROVIDER_NAME, provider_init) != 1 ||
-	    OSSL_PROVIDER_load(NULL, PROVIDER_NAME) == NULL ||
+	    (handle_provider = OSSL_PROVIDER_load(NULL, PROVIDER_NAME)) ==
+		    NULL ||
 	    EVP_set_default_properties(NULL, "?provider=default") != 1)
 		return;
 	load_result = 0;
@@ -763,6 +767,15 @@ int keyproc_provider_load(void)
 {
 	pthread_once(&load_once, load);
 	return load_result;
+}
+
+void keyproc_provider_unload(void)
+{
+	if (handle_provider != NULL)
+		OSSL_PROVIDER_unload(handle_provider);
+	if (default_provider != NULL)
+		OSSL_PROVIDER_unload(default_provider);
+	handle_provider = default_provider = NULL;
 }
 
 EVP_PKEY *keyproc_pkey_new(const char *fingerprint, X509 *cert)

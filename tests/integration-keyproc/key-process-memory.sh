@@ -18,8 +18,10 @@ pf_need_peers
 need_cmd openssl saslpasswd2 pgrep python3
 MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
 SCAN="$SMX_SOURCE_DIR/tests/integration-keyproc/memscan.py"
-[ -z "${SMX_MILTER_WRAPPER:-}" ] ||
-  skip "the memory scan reads the milter's own process, not a wrapper's"
+# The scan reads the milter's own process, so it runs without a wrapper
+# (the valgrind stage runs the suite again with one): the milter is
+# started bare, and the scan still proves what it proves.
+unset SMX_MILTER_WRAPPER
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }

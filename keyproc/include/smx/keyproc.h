@@ -98,7 +98,9 @@ int keyproc_serve(int fd, const struct cfg *cfg);
  * line. */
 int keyproc_client_start(const char *config_path, bool foreground);
 
-/* Stops the key process and the restart thread. */
+/* Stops the key process and the restart thread, and unloads the key
+ * handles' provider (call it after the caches holding handles are
+ * cleared). */
 void keyproc_client_stop(void);
 
 /* Starts a new key process, which reads the configuration afresh, and

@@ -33,13 +33,26 @@ need_cmd() {
 }
 
 # free_port: prints a TCP port on 127.0.0.1 that nothing listens on now.
+# Picked at random below the kernel's ephemeral range (32768-60999), where
+# neither another test's "port 0" nor an outgoing connection can be handed
+# the same number between this check and the server's own bind.
 free_port() {
   python3 - <<'PY'
+import random
 import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
+for _ in range(500):
+    port = random.SystemRandom().randint(10000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    raise SystemExit("no free port between 10000 and 32000")
 PY
 }
 

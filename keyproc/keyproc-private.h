@@ -19,6 +19,21 @@ struct keyproc_enrolled {
 int keyproc_seccomp(void);
 
 /* Registers and loads the forwarding provider (once). Returns 0 or -1. */
+/* LeakSanitizer checks a process at exit by stopping its threads with
+ * ptrace: a sanitizer build keeps the key process traceable (dumpable,
+ * ptrace not filtered) so that the check can run. Release builds never
+ * are. */
+#if defined(__SANITIZE_ADDRESS__)
+#define KEYPROC_TRACEABLE 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
+#define KEYPROC_TRACEABLE 1
+#endif
+#endif
+#ifndef KEYPROC_TRACEABLE
+#define KEYPROC_TRACEABLE 0
+#endif
+
 int keyproc_provider_load(void);
 
 /* Unloads what keyproc_provider_load loaded: only once no key handle

@@ -38,7 +38,9 @@ int keyproc_seccomp(void)
 			 offsetof(struct seccomp_data, nr)),
 		DENY(__NR_execve),
 		DENY(__NR_execveat),
+#if !KEYPROC_TRACEABLE
 		DENY(__NR_ptrace),
+#endif
 		DENY(__NR_process_vm_readv),
 		DENY(__NR_process_vm_writev),
 		DENY(__NR_bind),

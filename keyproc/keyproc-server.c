@@ -404,7 +404,7 @@ static int harden(void)
 {
 	struct rlimit none = { 0, 0 };
 	if (setrlimit(RLIMIT_CORE, &none) != 0 ||
-	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
+	    (!KEYPROC_TRACEABLE && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return -1;
 	return 0;

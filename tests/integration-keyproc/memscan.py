@@ -37,6 +37,10 @@ def regions(pid):
             yield lo, hi
 
 
+CHUNK = 16 << 20
+MAX_REGION = 1 << 30
+
+
 def main():
     pid, secrets_file = sys.argv[1], sys.argv[2]
     secrets = {}
@@ -46,16 +50,25 @@ def main():
                 name, hexstr = line.split()
                 secrets[name] = needles(hexstr)
     found = set()
+    longest = max((len(n) for ns in secrets.values() for n in ns), default=1)
     with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
         for lo, hi in regions(pid):
-            try:
-                mem.seek(lo)
-                data = mem.read(hi - lo)
-            except OSError:
+            # A sanitizer's shadow memory is a mapping of terabytes that
+            # holds no heap data; heaps and stacks are far smaller.
+            if hi - lo > MAX_REGION:
                 continue
-            for name, ns in secrets.items():
-                if name not in found and any(n in data for n in ns):
-                    found.add(name)
+            tail = b""
+            for start in range(lo, hi, CHUNK):
+                try:
+                    mem.seek(start)
+                    data = tail + mem.read(min(CHUNK, hi - start))
+                except OSError:
+                    tail = b""
+                    continue
+                for name, ns in secrets.items():
+                    if name not in found and any(n in data for n in ns):
+                        found.add(name)
+                tail = data[-longest:]	# a needle across two chunks
     for name in sorted(found):
         print(name)
 

@@ -58,6 +58,11 @@ policy: {
   signers: { allow_unauthenticated = [ "alice@example.com", "erin@example.com" ]; };
 };
 EOF
+  # The -inproc modes: the same store, private keys used inside the
+  # milter itself (keys.process = false) instead of its key process.
+  sed 's/^keys: { /keys: { process = false; /' "$conf" >"$SMX_TEST_DIR/milter-inproc.conf"
+  grep -q 'process = false' "$SMX_TEST_DIR/milter-inproc.conf" ||
+    fail "bench: no keys group in $conf"
   rm -f "$SMX_TEST_DIR"/store.db* "$SMX_TEST_DIR/master.key"
   local ctl=("$SMX_BIN_DIR/smimectl" -c "$conf")
   q "${ctl[@]}" init
@@ -74,7 +79,8 @@ EOF
 # EXPECT (a regular expression the milter's log line must match).
 bench_envelope() {
   RCPTS=1
-  case "${1%@base}" in
+  local m=${1%@base}
+  case "${m%-inproc}" in
     none|null|null-*) FROM=sender@remote.example TO=user@example.com EXPECT= ;;
     pass) FROM=sender@remote.example TO=user@example.com
           EXPECT='direction=inbound .*action=pass .*verify=.*smime=none' ;;
@@ -181,6 +187,9 @@ bench_filter_start() {
   elif [ "${mode%@base}" != "$mode" ]; then
     : >"$PF_MILTER_LOG"
     pf_start_milter_on "$spec" "$COMPARE_DIR/bin/smime-milter"
+  elif [ "${mode%-inproc}" != "$mode" ]; then
+    : >"$PF_MILTER_LOG"
+    pf_start_milter_on "$spec" "" "$SMX_TEST_DIR/milter-inproc.conf"
   else
     : >"$PF_MILTER_LOG"
     pf_start_milter_on "$spec"
@@ -225,12 +234,13 @@ bench_signing_milter_start() {
   echo "$MILTER_PID" >"$SMX_TEST_DIR/null.pid"
 }
 
-# pf_start_milter_on SPEC [BINARY]: pf_start_milter with -p SPEC
-# (BINARY: another build's smime-milter, for --compare).
+# pf_start_milter_on SPEC [BINARY [CONF]]: pf_start_milter with -p SPEC
+# (BINARY: another build's smime-milter, for --compare; CONF: another
+# configuration, for the -inproc modes).
 pf_start_milter_on() {
-  local i=0 bin=${2:-$SMX_BIN_DIR/smime-milter}
+  local i=0 bin=${2:-$SMX_BIN_DIR/smime-milter} conf=${3:-$SMX_TEST_DIR/milter.conf}
   bench_adopt_files
-  "$bin" -f -c "$SMX_TEST_DIR/milter.conf" -p "$1" \
+  "$bin" -f -c "$conf" -p "$1" \
     >>"$PF_MILTER_LOG" 2>&1 &
   MILTER_PID=$!
   echo "$MILTER_PID" >"$SMX_TEST_DIR/milter.pid"
@@ -249,10 +259,16 @@ bench_filter_stop() {
   rm -f "$SMX_TEST_DIR/null.pid" "$SMX_TEST_DIR/milter.pid"
 }
 
-# bench_cpu_ticks PID: user+system clock ticks the process used so far.
+# bench_cpu_ticks PID: user+system clock ticks the process and its
+# living children (smime-milter's key process) used so far.
 bench_cpu_ticks() {
   [ -n "$1" ] || { echo 0; return; }
-  sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+  local pid sum=0 t
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+    sum=$((sum + ${t:-0}))
+  done
+  echo "$sum"
 }
 
 # bench_peak_rss_kb PID: the process's peak resident set (VmHWM).

@@ -33,14 +33,19 @@ import sys
 
 MODE_ORDER = ["none", "null-plain", "null-data", "null-nodelay", "null", "null-edit-nagle",
               "null-edit", "null-edit5", "pass", "pass5", "verify", "sign",
-              "sign-p256", "signing-milter", "enc1", "enc5"]
+              "sign-inproc", "sign-p256", "signing-milter", "enc1", "enc5",
+              "enc5-inproc"]
 # The floor of each mode (see the module's comment).
 FLOOR = {"pass": "null", "verify": "null", "sign": "null-edit",
          "sign-p256": "null-edit", "signing-milter": "null-edit",
-         "enc1": "null-edit", "enc5": "pass5"}
+         "enc1": "null-edit", "enc5": "pass5", "sign-inproc": "null-edit",
+         "enc5-inproc": "pass5"}
 # Goals: (mode, floor, least ratio); and inet:/unix: for every mode.
 GOALS = [("sign", "null-edit", 0.90), ("enc5", "pass5", 0.85),
          ("pass", "null", 0.97)]
+# The key process against private keys used in the milter itself
+# (mode, in-process mode, least ratio of throughputs).
+KEY_PROCESS_GOALS = [("sign", "sign-inproc", 0.95), ("enc5", "enc5-inproc", 0.95)]
 INET_GOAL = 0.95
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -174,6 +179,16 @@ def goals(cells):
                                 "ratio": c["ratio_to_floor"],
                                 "least": least,
                                 "met": c["ratio_to_floor"] >= least})
+        for mode, inproc, least in KEY_PROCESS_GOALS:
+            for sock in ("unix", "inet"):
+                c, base = (cells.get((kind, mode, sock)),
+                           cells.get((kind, inproc, sock)))
+                if c and base:
+                    ratio = round(c["msgs_per_s"] / base["msgs_per_s"], 3)
+                    out.append({"goal": "%s/%s" % (mode, inproc),
+                                "kind": kind, "socket": sock,
+                                "ratio": ratio, "least": least,
+                                "met": ratio >= least})
         for (k, mode, sock), c in sorted(cells.items()):
             if k == kind and sock == "inet" and "@" not in mode and \
                     c["ratio_inet_to_unix"] is not None:

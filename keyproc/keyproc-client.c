@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The mail-handling process's side: starts the key process (this very
  * program, executed afresh so that it shares no memory with the process
- * that reads mail), restarts it when it dies, and sends it one request
- * at a time. A request in flight when it dies fails temporarily: the
+ * that reads mail), restarts it when it dies, and sends it requests over
+ * several lanes (socket pairs), one request in flight on each: the key
+ * process answers each lane in its own thread, so that private-key
+ * operations of parallel messages use every CPU as they would in this
+ * process. A request in flight when it dies fails temporarily: the
  * message is tempfailed, never sent unsigned or in clear. */
 #include <smx/keyproc.h>
 
@@ -28,16 +31,26 @@
 
 #define REPLY_TIMEOUT_MS 10000
 #define CHILD_FD 3
+#define MAX_LANES KEYPROC_MAX_LANES
 
+/* Under call_lock: the lanes of the current key process. A lane is
+ * taken by one request at a time; the sockets are closed or replaced
+ * only when no lane is taken (lane_free is signalled when one is given
+ * back), so that no request uses a descriptor number closed and reused
+ * under it. */
 static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
-static int sock = -1;		/* under call_lock */
+static pthread_cond_t lane_free = PTHREAD_COND_INITIALIZER;
+static int socks[MAX_LANES] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+static bool taken[MAX_LANES];
+static unsigned n_lanes = 1, n_taken;
+static bool draining;		/* a reload or a death waits for the lanes */
 static pid_t child = -1;	/* under call_lock */
 static bool stopping;		/* under call_lock */
 static pthread_cond_t stop_cond = PTHREAD_COND_INITIALIZER;
 static bool active;
 static pthread_t watcher;
 static char *child_argv[8];
-static char arg_name[] = "smime-milter", arg_k[] = "-K", arg_fd[] = "3",
+static char arg_name[] = "smime-milter", arg_k[] = "-K", arg_fd[16],
 	    arg_c[] = "-c", arg_f[] = "-f";
 static char *config_copy;
 static char program[4096];	/* this program, as started */
@@ -60,39 +73,78 @@ bool keyproc_client_active(void)
 	return active;
 }
 
-/* In the child between fork and exec: async-signal-safe calls only. */
-static void exec_child(int fd)
+/* In the child between fork and exec: async-signal-safe calls only.
+ * The key process's ends become CHILD_FD, CHILD_FD + 1, ...: moved above
+ * that range first, so that no dup2 overwrites an end not yet moved. */
+static void exec_child(const int *ends, unsigned n)
 {
+	int high[MAX_LANES];
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (fd != CHILD_FD && dup2(fd, CHILD_FD) != CHILD_FD)
-		_exit(127);
-	if (fcntl(CHILD_FD, F_SETFD, 0) != 0)
-		_exit(127);
-	closefrom(CHILD_FD + 1);
+	for (unsigned i = 0; i < n; i++)
+		if ((high[i] = fcntl(ends[i], F_DUPFD, CHILD_FD + MAX_LANES)) < 0)
+			_exit(127);
+	for (unsigned i = 0; i < n; i++)
+		if (dup2(high[i], CHILD_FD + (int)i) != CHILD_FD + (int)i ||
+		    fcntl(CHILD_FD + (int)i, F_SETFD, 0) != 0)
+			_exit(127);
+	closefrom(CHILD_FD + (int)n);
 	execv(program, child_argv);
 	_exit(127);
 }
 
-/* Called with call_lock held. */
+static void close_all(int *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+/* Called with call_lock held and no lane taken: a new key process with
+ * fresh lanes in socks (the old ones are the caller's to close). */
 static int spawn(void)
 {
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		return -1;
-	pid_t pid = fork();
+	int ours[MAX_LANES], theirs[MAX_LANES];
+	unsigned made = 0;
+	for (; made < n_lanes; made++) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+			       sv) != 0)
+			break;
+		ours[made] = sv[0];
+		theirs[made] = sv[1];
+	}
+	pid_t pid = made == n_lanes ? fork() : -1;
+	if (pid == 0)
+		exec_child(theirs, n_lanes);
+	close_all(theirs, made);
 	if (pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
+		close_all(ours, made);
 		return -1;
 	}
-	if (pid == 0)
-		exec_child(sv[1]);
-	close(sv[1]);
-	sock = sv[0];
+	memcpy(socks, ours, sizeof(ours[0]) * n_lanes);
 	child = pid;
 	return 0;
+}
+
+/* Called with call_lock held: waits until no request is in flight and
+ * keeps new ones waiting until drain_end. */
+static void drain_begin(void)
+{
+	while (draining)
+		pthread_cond_wait(&lane_free, &call_lock);
+	draining = true;
+	while (n_taken > 0)
+		pthread_cond_wait(&lane_free, &call_lock);
+}
+
+static void drain_end(void)
+{
+	draining = false;
+	pthread_cond_broadcast(&lane_free);
 }
 
 static void describe_exit(int status, char *buf, size_t size)
@@ -125,9 +177,13 @@ static bool pause_unless_stopping(unsigned seconds)
 	while (!stopping && pthread_cond_timedwait(&stop_cond, &call_lock,
 						   &until) == 0)
 		;
-	if (!stopping && spawn() != 0)
-		smx_log(LOG_ERR, "cannot start the key process: %s",
-			strerror(errno));
+	if (!stopping) {
+		drain_begin();
+		if (spawn() != 0)
+			smx_log(LOG_ERR, "cannot start the key process: %s",
+				strerror(errno));
+		drain_end();
+	}
 	bool done = stopping;
 	pthread_mutex_unlock(&call_lock);
 	return done;
@@ -156,10 +212,12 @@ static void *watch(void *unused)
 			pthread_mutex_unlock(&call_lock);
 			continue;
 		}
-		if (sock >= 0)
-			close(sock);
-		sock = -1;
+		/* Requests in flight on its lanes see the closed other end
+		 * and fail at once. */
+		drain_begin();
+		close_all(socks, n_lanes);
 		child = -1;
+		drain_end();
 		bool done = stopping;
 		pthread_mutex_unlock(&call_lock);
 		if (done)
@@ -189,6 +247,10 @@ int keyproc_client_start(const char *config_path, bool foreground)
 	program[n] = '\0';
 	if ((config_copy = strdup(config_path)) == NULL)
 		return -1;
+	/* One lane per CPU: the key process serves each in a thread. */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	n_lanes = cpus < 1 ? 1 : cpus > MAX_LANES ? MAX_LANES : (unsigned)cpus;
+	snprintf(arg_fd, sizeof(arg_fd), "%d:%u", CHILD_FD, n_lanes);
 	child_argv[i++] = arg_name;
 	child_argv[i++] = arg_k;
 	child_argv[i++] = arg_fd;
@@ -221,8 +283,9 @@ void keyproc_client_stop(void)
 	pthread_mutex_lock(&call_lock);
 	stopping = true;
 	pthread_cond_broadcast(&stop_cond);
-	if (sock >= 0)
-		shutdown(sock, SHUT_RDWR);	/* the key process sees EOF */
+	for (unsigned l = 0; l < n_lanes; l++)
+		if (socks[l] >= 0)	/* the key process sees EOF */
+			shutdown(socks[l], SHUT_RDWR);
 	pthread_mutex_unlock(&call_lock);
 	pthread_join(watcher, NULL);
 	active = false;
@@ -235,11 +298,13 @@ void keyproc_client_replace(void)
 {
 	if (!active)
 		return;
-	pthread_mutex_lock(&call_lock);	/* no request is in flight */
-	int old_sock = sock;
+	pthread_mutex_lock(&call_lock);
+	drain_begin();			/* no request is in flight */
+	int old[MAX_LANES];
+	memcpy(old, socks, sizeof(old));
 	pid_t old_child = child;
 	if (!stopping && old_child > 0 && spawn() == 0) {
-		close(old_sock);	/* the old one sees EOF and ends */
+		close_all(old, n_lanes);	/* the old one sees EOF, ends */
 		smx_log(LOG_INFO, "key process %ld replaced by %ld for the new "
 			"configuration", (long)old_child, (long)child);
 	} else if (old_child > 0) {
@@ -247,6 +312,7 @@ void keyproc_client_replace(void)
 			"configuration; key process %ld keeps the old one",
 			(long)old_child);
 	}
+	drain_end();
 	pthread_mutex_unlock(&call_lock);
 }
 
@@ -262,8 +328,10 @@ static const char *result_name(int32_t r)
 	}
 }
 
-/* Called with call_lock held. */
-static enum smx_status exchange(const struct keyproc_request *rq,
+/* On a taken lane, without call_lock: sock stays open until the lane
+ * is given back. */
+static enum smx_status exchange(int sock, pid_t pid,
+				const struct keyproc_request *rq,
 				struct keyproc_reply *rp)
 {
 	if (sock < 0)
@@ -276,8 +344,9 @@ static enum smx_status exchange(const struct keyproc_request *rq,
 		;
 	if (n <= 0) {
 		smx_log(LOG_ERR, "key process %ld did not answer in time; "
-			"killing it", (long)child);
-		kill(child, SIGKILL);
+			"killing it", (long)pid);
+		if (pid > 0)
+			kill(pid, SIGKILL);
 		return SMX_TEMPFAIL;
 	}
 	ssize_t got = recv(sock, rp, sizeof(*rp), MSG_TRUNC);
@@ -292,7 +361,21 @@ enum smx_status keyproc_call(const struct keyproc_request *rq,
 {
 	memset(rp, 0, sizeof(*rp));
 	pthread_mutex_lock(&call_lock);
-	enum smx_status st = exchange(rq, rp);
+	while (draining || n_taken == n_lanes)
+		pthread_cond_wait(&lane_free, &call_lock);
+	unsigned lane = 0;
+	while (taken[lane])
+		lane++;
+	taken[lane] = true;
+	n_taken++;
+	int sock = socks[lane];
+	pid_t pid = child;
+	pthread_mutex_unlock(&call_lock);
+	enum smx_status st = exchange(sock, pid, rq, rp);
+	pthread_mutex_lock(&call_lock);
+	taken[lane] = false;
+	n_taken--;
+	pthread_cond_broadcast(&lane_free);
 	pthread_mutex_unlock(&call_lock);
 	const char *op = rq->op == KEYPROC_OP_SIGN ? "sign"
 			 : rq->op == KEYPROC_OP_ENROLL ? "enroll" : "decrypt";

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The key process. It holds the master key and the private keys it has
- * unsealed, answers fixed-size requests on one socket, and does nothing
+ * unsealed, answers fixed-size requests on its lanes (one socket and one
+ * thread each, so that parallel messages use every CPU), and does nothing
  * else: no listening socket, no mail, no core dumps, no new privileges,
  * and a seccomp filter that forbids running programs, tracing and
  * accepting connections. It signs only for identities of the store that
@@ -9,6 +10,7 @@
 #include <smx/keyproc.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +43,11 @@ struct held_key {
 	time_t loaded;
 };
 
+/* Shared by the lanes' threads; lock guards everything below cfg (the
+ * store itself is thread-safe once open). */
 struct server {
 	const struct cfg *cfg;
+	pthread_mutex_t lock;
 	struct store *store;
 	struct held_key keys[KEY_SLOTS];
 	double tokens;		/* rate limit: a bucket of keys.process_rate */
@@ -69,8 +74,22 @@ static EVP_PKEY *unseal_key(struct server *sv, const char *fp)
 	return key;
 }
 
-/* The key for fp, unsealed now or within KEY_TTL seconds. */
+static EVP_PKEY *held_key_for(struct server *sv, const char *fp);
+
+/* The key for fp, unsealed now or within KEY_TTL seconds; the caller
+ * frees its reference (a slot may be reused by another lane meanwhile). */
 static EVP_PKEY *key_for(struct server *sv, const char *fp)
+{
+	pthread_mutex_lock(&sv->lock);
+	EVP_PKEY *key = held_key_for(sv, fp);
+	if (key != NULL && EVP_PKEY_up_ref(key) != 1)
+		key = NULL;
+	pthread_mutex_unlock(&sv->lock);
+	return key;
+}
+
+/* key_for's work, with sv->lock held. */
+static EVP_PKEY *held_key_for(struct server *sv, const char *fp)
 {
 	time_t now = time(NULL);
 	size_t slot = 0;
@@ -134,7 +153,18 @@ static enum keyproc_result allowed(struct server *sv,
 	return r;
 }
 
+static bool take_token(struct server *sv);
+
 static bool rate_ok(struct server *sv)
+{
+	pthread_mutex_lock(&sv->lock);
+	bool ok = take_token(sv);
+	pthread_mutex_unlock(&sv->lock);
+	return ok;
+}
+
+/* rate_ok's work, with sv->lock held: one token of the bucket. */
+static bool take_token(struct server *sv)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -306,7 +336,18 @@ static enum keyproc_result enroll(struct server *sv,
  * key process starts (or restarts) must not make it exit and be started
  * again in a loop. At most one attempt a second; the failure is logged
  * once, its end once (the store logs the database's outage itself). */
+static bool open_store(struct server *sv);
+
 static bool store_ready(struct server *sv)
+{
+	pthread_mutex_lock(&sv->lock);
+	bool ok = open_store(sv);
+	pthread_mutex_unlock(&sv->lock);
+	return ok;
+}
+
+/* store_ready's work, with sv->lock held. */
+static bool open_store(struct server *sv)
 {
 	if (sv->store != NULL)
 		return true;
@@ -356,6 +397,7 @@ static enum keyproc_result answer(struct server *sv,
 	r = rq->op == KEYPROC_OP_SIGN ? sign(key, rq, rp)
 	    : rq->op == KEYPROC_OP_DERIVE ? derive(key, rq, rp)
 	    : decrypt(key, rq, rp);
+	EVP_PKEY_free(key);
 	if (r != KEYPROC_OK) {
 		char reason[160] = "";
 		ERR_error_string_n(ERR_peek_last_error(), reason,
@@ -366,6 +408,12 @@ static enum keyproc_result answer(struct server *sv,
 	ERR_clear_error();
 	return r;
 }
+
+struct lane {
+	struct server *sv;
+	int fd;
+	pthread_t thread;
+};
 
 static void serve_loop(struct server *sv, int fd)
 {
@@ -410,9 +458,44 @@ static int harden(void)
 	return 0;
 }
 
-int keyproc_serve(int fd, const struct cfg *cfg)
+static void *serve_lane(void *arg)
+{
+	struct lane *l = arg;
+	serve_loop(l->sv, l->fd);
+	return NULL;
+}
+
+/* Lanes 1.. in threads of their own, lane 0 in this one; returns when
+ * the daemon has closed them all (it closes them together). */
+static int serve_lanes(struct server *sv, int first_fd, unsigned lanes)
+{
+	struct lane lane[KEYPROC_MAX_LANES];
+	unsigned started = 1;
+	for (; started < lanes; started++) {
+		lane[started] = (struct lane){ sv, first_fd + (int)started, 0 };
+		if (pthread_create(&lane[started].thread, NULL, serve_lane,
+				   &lane[started]) != 0)
+			break;
+	}
+	if (started == lanes)
+		serve_loop(sv, first_fd);
+	else
+		smx_log(LOG_ERR, "key process: cannot start a thread for "
+			"lane %u: %s", started, strerror(errno));
+	for (unsigned i = 1; i < started; i++) {
+		if (started != lanes)	/* its loop ends at once */
+			shutdown(lane[i].fd, SHUT_RDWR);
+		pthread_join(lane[i].thread, NULL);
+	}
+	return started == lanes ? 0 : 2;
+}
+
+int keyproc_serve(int fd, unsigned lanes, const struct cfg *cfg)
 {
 	struct server sv = { .cfg = cfg };
+	if (lanes < 1 || lanes > KEYPROC_MAX_LANES ||
+	    pthread_mutex_init(&sv.lock, NULL) != 0)
+		return 2;
 	/* It ends when the daemon closes the socket: a SIGTERM to the whole
 	 * process group (systemd, a terminal) must not end it while the
 	 * daemon finishes the messages in flight. */
@@ -430,15 +513,17 @@ int keyproc_serve(int fd, const struct cfg *cfg)
 		smx_log(LOG_ERR, "key process: cannot install the seccomp "
 			"filter: %s", strerror(errno));
 		store_close(&sv.store);
+		pthread_mutex_destroy(&sv.lock);
 		return 2;
 	}
 	sv.tokens = cfg->keys.process_rate;
 	clock_gettime(CLOCK_MONOTONIC, &sv.refilled);
 	smx_log(LOG_INFO, "key process %ld ready: it alone holds the master "
 		"key and private keys", (long)getpid());
-	serve_loop(&sv, fd);
+	int rc = serve_lanes(&sv, fd, lanes);
 	for (size_t i = 0; i < KEY_SLOTS; i++)
 		held_clear(&sv.keys[i]);
 	store_close(&sv.store);
-	return 0;
+	pthread_mutex_destroy(&sv.lock);
+	return rc;
 }

@@ -47,7 +47,8 @@ struct options {
 	const char *socket;
 	int foreground;
 	int check_only;
-	int key_process_fd;	/* -K: run as the key process on this fd */
+	int key_process_fd;	/* -K FD:LANES: run as the key process on */
+	unsigned key_process_lanes;	/* fds FD .. FD + LANES - 1 */
 };
 
 static pthread_t main_thread;
@@ -78,6 +79,17 @@ static void print_version(void)
 	       directory_library_version(c, sizeof(c)));
 }
 
+/* -K FD[:LANES], given by the daemon to the key process it starts. */
+static int parse_key_process_fds(const char *arg, struct options *o)
+{
+	unsigned fd = 0, lanes = 1;
+	if (sscanf(arg, "%u:%u", &fd, &lanes) < 1 || fd < 3 || fd > 1024)
+		return -1;
+	o->key_process_fd = (int)fd;
+	o->key_process_lanes = lanes;
+	return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	int ch;
@@ -90,7 +102,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'f': o->foreground = 1; break;
 		case 'n': o->check_only = 1; break;
 		case 'p': o->socket = optarg; break;
-		case 'K': o->key_process_fd = atoi(optarg); break;
+		case 'K':
+			if (parse_key_process_fds(optarg, o) != 0) {
+				usage(stderr);
+				return -1;
+			}
+			break;
 		case 'V': print_version(); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -455,7 +472,7 @@ static int run_key_process(const struct options *o, struct cfg *cfg)
 		smx_log_open("smime-milter-keys", SMX_LOG_SYSLOG,
 			     smx_log_facility(cfg->milter.syslog_facility));
 	apply_log_level(cfg);
-	int rc = keyproc_serve(o->key_process_fd, cfg);
+	int rc = keyproc_serve(o->key_process_fd, o->key_process_lanes, cfg);
 	cfg_unref(&cfg);
 	return rc;
 }

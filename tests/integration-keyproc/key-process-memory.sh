@@ -118,6 +118,12 @@ exercise
 keypid=$(pgrep -P "$MILTER_PID" | head -1)
 [ -n "$keypid" ] || fail "no key process under the milter ($MILTER_PID)"
 grep -q -- "-K" "/proc/$keypid/cmdline" || fail "$keypid is not the key process"
+lanes=$(( $(nproc) < 8 ? $(nproc) : 8 ))
+tr '\0' ' ' < "/proc/$keypid/cmdline" | grep -q -- "-K 3:$lanes " ||
+  fail "the key process was not given one lane per CPU ($lanes): $(tr '\0' ' ' < "/proc/$keypid/cmdline")"
+[ "$(ls "/proc/$keypid/task" | wc -l)" = "$lanes" ] ||
+  fail "the key process does not serve its $lanes lanes in $lanes threads"
+echo "ok: the key process serves $lanes lanes, one thread each"
 in_mail=$(scan "$MILTER_PID")
 in_keys=$(scan "$keypid")
 echo "mail-handling process $MILTER_PID holds: [${in_mail}]; key process $keypid holds: [${in_keys}]"

@@ -85,6 +85,16 @@ grep -q "refused to enroll <carol@example.com>: ca.auto_enroll is off" "$log" ||
 [ "${r[6]%% *}" = bad_request ] || fail "a 1-byte request was not refused: ${r[6]}"
 echo "ok: refuses enrollment with ca.auto_enroll off and a short request"
 
+# Lanes: the daemon talks to the key process over one socket pair per
+# CPU, each answered by its own thread, so that the private-key work of
+# parallel messages is not done one at a time. A request sent on every
+# lane before any reply is read must be answered on every lane.
+printf 'burst %s %s\n' "$(fp alice)" "$digest" > "$pki/script3"
+python3 "$CLIENT" "$SMX_BIN_DIR/smime-milter" "$conf" "$log" "$pki/script3" 3 > "$pki/replies3" ||
+  { cat "$log" >&2; fail "the key process did not answer on three lanes or end cleanly"; }
+[ "$(grep -c '^ok ' "$pki/replies3")" = 3 ] || fail "not every lane was answered: $(cat "$pki/replies3")"
+echo "ok: answers requests in flight on three lanes at once"
+
 # keys.process_rate = 1: the second request within the second is refused.
 sed -i 's|^keys: {|keys: { process_rate = 1;|' "$conf"
 printf 'sign %s %s\nsign %s %s\n' "$(fp alice)" "$digest" "$(fp alice)" "$digest" > "$pki/script2"

@@ -84,11 +84,16 @@ bool keyproc_md_known(const char *name);
 
 /* --- the key process ---------------------------------------------------- */
 
-/* Runs the key process on fd (one end of a SOCK_SEQPACKET socketpair)
- * with the configuration cfg (borrowed): hardens itself, opens the store
- * with the master key and answers requests until the other end closes.
+/* The most lanes (socket pairs, each served by a thread of the key
+ * process) the daemon opens: one per CPU up to this. */
+#define KEYPROC_MAX_LANES 8
+
+/* Runs the key process on the lanes fd, fd + 1, ... fd + lanes - 1 (ends
+ * of SOCK_SEQPACKET socketpairs) with the configuration cfg (borrowed):
+ * hardens itself, opens the store with the master key and answers
+ * requests, each lane in its own thread, until the other ends close.
  * Returns the exit code. */
-int keyproc_serve(int fd, const struct cfg *cfg);
+int keyproc_serve(int fd, unsigned lanes, const struct cfg *cfg);
 
 /* --- the mail-handling process ------------------------------------------ */
 

@@ -446,6 +446,21 @@ static void json_source(const char *name, const char *value,
 	ctl_json_string(stdout, layer);
 }
 
+/* The header protection line of the human output: the mode and its
+ * layer; with baseline on a processed message, the hp= value the
+ * protected headers get and whether the outer Subject is replaced. */
+static void json_header_protection(const struct policy_decision *d)
+{
+	bool baseline = d->process &&
+			d->header_protection == POLICY_HP_BASELINE;
+	printf("\"header_protection\":{");
+	json_source("mode", policy_hp_name(d->header_protection),
+		    d->hp_source.layer);
+	printf(",\"hp\":%s,\"subject_obscured\":%s}",
+	       !baseline ? "null" : d->encrypt ? "\"cipher\"" : "\"clear\"",
+	       baseline && d->encrypt ? "true" : "false");
+}
+
 static void print_json(const struct args *a, const char *login,
 		       enum policy_direction dir, const char *dir_reason,
 		       const struct lookup *key, const struct lookup *certs,
@@ -481,10 +496,12 @@ static void print_json(const struct args *a, const char *login,
 		    d->on_sign_failure.layer);
 	putchar(',');
 	json_selection(key, STORE_PURPOSE_SIGN);
-	printf("},\"encrypt\":%s,\"legacy_interop\":%s,\"strip_subject_tag\":%s,"
-	       "\"recipients\":[", d->encrypt ? "true" : "false",
+	printf("},\"encrypt\":%s,\"legacy_interop\":%s,\"strip_subject_tag\":%s,",
+	       d->encrypt ? "true" : "false",
 	       d->legacy_interop ? "true" : "false",
 	       d->strip_subject_tag ? "true" : "false");
+	json_header_protection(d);
+	printf(",\"recipients\":[");
 	for (size_t i = 0; i < d->n_rcpts; i++) {
 		const struct policy_rcpt_decision *r = &d->rcpts[i];
 		printf("%s{\"address\":", i ? "," : "");

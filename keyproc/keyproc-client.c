@@ -156,6 +156,18 @@ static void describe_exit(int status, char *buf, size_t size)
 			 WEXITSTATUS(status));
 }
 
+/* A key process replaced by a reload, or ended by the daemon's stop,
+ * exits 0 once its socket closes; any other end (a signal, such as the
+ * SIGSYS of a system call filter) would otherwise pass unseen. */
+static void note_expected_end(pid_t pid, int status, const char *when)
+{
+	char how[64];
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	describe_exit(status, how, sizeof(how));
+	smx_log(LOG_WARNING, "key process %ld %s %s", (long)pid, how, when);
+}
+
 /* Seconds to wait before starting the key process again: one after a
  * crash (a signal), doubling up to a minute while it keeps exiting by
  * itself at once (it cannot read the store or the master key). */
@@ -210,6 +222,7 @@ static void *watch(void *unused)
 		pthread_mutex_lock(&call_lock);
 		if (child != pid) {	/* replaced (a reload): not a death */
 			pthread_mutex_unlock(&call_lock);
+			note_expected_end(pid, status, "after it was replaced");
 			continue;
 		}
 		/* Requests in flight on its lanes see the closed other end
@@ -220,8 +233,11 @@ static void *watch(void *unused)
 		drain_end();
 		bool done = stopping;
 		pthread_mutex_unlock(&call_lock);
-		if (done)
+		if (done) {
+			note_expected_end(pid, status, "while the daemon "
+					  "stopped");
 			return NULL;
+		}
 		char how[64];
 		describe_exit(status, how, sizeof(how));
 		delay = restart_delay(status, time(NULL) - started, delay);

@@ -133,8 +133,10 @@ static void note(char *reasons, size_t size, const char *what,
 	reasons[used] = '\0';
 }
 
-/* OCSP first, then the CRLs, until one answers good or revoked. */
-static void ask_network(const struct cfg_revocation *cfg, X509 *cert,
+/* OCSP first, then the CRLs, until one answers good or revoked.
+ * Returns false when max_wait was used up before the first request: that
+ * "unknown" says nothing about the certificate and must not be cached. */
+static bool ask_network(const struct cfg_revocation *cfg, X509 *cert,
 			X509 *issuer, time_t now, time_t deadline,
 			struct store_revstatus *out)
 {
@@ -146,6 +148,7 @@ static void ask_network(const struct cfg_revocation *cfg, X509 *cert,
 	/* sk_num of a NULL stack (no extension) is -1 */
 	int n_ocsp = ocsp != NULL ? sk_OPENSSL_STRING_num(ocsp) : 0;
 	int n_crl = crls != NULL ? sk_OPENSSL_STRING_num(crls) : 0;
+	bool asked = false;
 	for (int i = 0; i < n_ocsp + n_crl; i++) {
 		bool is_ocsp = i < n_ocsp;
 		if ((is_ocsp ? i : i - n_ocsp) >= MAX_URLS)
@@ -159,6 +162,7 @@ static void ask_network(const struct cfg_revocation *cfg, X509 *cert,
 			     "revocation.max_wait reached");
 			break;
 		}
+		asked = true;
 		if (is_ocsp)
 			revocation_fetch_ocsp(url, cert, issuer, max, timeout,
 					      now, out);
@@ -181,6 +185,7 @@ static void ask_network(const struct cfg_revocation *cfg, X509 *cert,
 done:
 	X509_email_free(ocsp);
 	X509_email_free(crls);
+	return asked || (n_ocsp <= 0 && n_crl <= 0);
 }
 
 /* How long the status is reused: until nextUpdate, at most max_age; an
@@ -196,7 +201,9 @@ static int64_t valid_until(const struct cfg_revocation *cfg,
 	return until;
 }
 
-static void learn(struct store *store, const struct cfg_revocation *cfg,
+/* Finds the status out; returns false when it is an unknown that no
+ * request stands behind (the time ran out first): not worth caching. */
+static bool learn(struct store *store, const struct cfg_revocation *cfg,
 		  X509 *cert, X509 *issuer, const char *fp, time_t now,
 		  time_t deadline, struct store_revstatus *out)
 {
@@ -204,6 +211,7 @@ static void learn(struct store *store, const struct cfg_revocation *cfg,
 							X509_V_OK
 			    ? organization_issuer(store, cert) : NULL;
 	char issuer_fp[65] = "", ca_fp[65] = "";
+	bool cacheable = true;
 	if (org != NULL)
 		issuer = org;
 	ERR_clear_error();
@@ -218,8 +226,9 @@ static void learn(struct store *store, const struct cfg_revocation *cfg,
 		revocation_set(out, STORE_REVSTATUS_UNKNOWN, "none",
 			       "network checks are off (revocation.network)");
 	else
-		ask_network(cfg, cert, issuer, now, deadline, out);
+		cacheable = ask_network(cfg, cert, issuer, now, deadline, out);
 	X509_free(org);
+	return cacheable;
 }
 
 enum smx_status revocation_check(struct store *store,
@@ -257,10 +266,18 @@ enum smx_status revocation_check(struct store *store,
 	if (flags & REVOCATION_CACHED_ONLY)
 		return SMX_NOTFOUND;
 	out->checked_at = (int64_t)now;
-	learn(store, cfg, cert, issuer, fp, now, deadline, out);
+	bool cacheable = learn(store, cfg, cert, issuer, fp, now, deadline,
+			       out);
 	memcpy(out->fingerprint, fp, sizeof(fp));
-	out->valid_until = valid_until(cfg, out, now);
 	smx_metrics_revocation(revocation_status_name(out->status));
+	if (!cacheable) {
+		/* nobody was asked: the next message asks again */
+		out->valid_until = (int64_t)now;
+		smx_log(LOG_DEBUG, "revocation: certificate %s: not checked "
+			"(%s); not cached", fp, out->detail);
+		return SMX_OK;
+	}
+	out->valid_until = valid_until(cfg, out, now);
 	if (out->status == STORE_REVSTATUS_REVOKED)
 		smx_log(LOG_WARNING, "revocation: certificate %s is revoked "
 			"(%s: %s); it is marked revoked in the store", fp,

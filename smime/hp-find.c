@@ -20,7 +20,7 @@
 
 /* The fields a reader sees or threads by: no trace, transport or
  * security field can be set from inside an encrypted message. */
-static bool restorable(const char *name)
+bool smime_hp_restorable(const char *name)
 {
 	static const char *const names[] = {
 		"Subject", "From", "To", "Cc", "Reply-To", "Date",
@@ -73,7 +73,7 @@ static int take_fields(GMimeObject *obj, struct smime_hp_found **found_r)
 		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
 		const char *name = g_mime_header_get_name(h);
 		const char *raw = g_mime_header_get_raw_value(h);
-		if (name == NULL || raw == NULL || !restorable(name))
+		if (name == NULL || raw == NULL || !smime_hp_restorable(name))
 			continue;
 		found[n].name = strdup(name);
 		found[n].value = milter_value(raw);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <libpq-fe.h>
+#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,6 +351,62 @@ static void revocation_status_from_the_organization_ca(void **state)
 	certgen_ca_free(&other);
 }
 
+/* An unknown status that nobody was asked for (the message's max_wait
+ * was used up before the certificate's turn) is not cached: otherwise
+ * hard mode would refuse the certificate for unknown_ttl without ever
+ * having asked its responder. */
+static void unknown_without_a_request_is_not_cached(void **state)
+{
+	struct store *store = *state;
+	static char hard[] = "hard";
+	struct cfg_revocation rc = { .mode = hard, .network = true,
+				     .fetch_timeout = 1, .max_wait = 1,
+				     .max_age = 3600, .unknown_ttl = 300 };
+	struct certgen_ca *other = certgen_ca_new("Responder CA");
+	assert_non_null(other);
+	struct certgen_opts o = { .email = "late@partner.example",
+				  .key_usage = "default",
+				  .eku = "emailProtection", .from_days = -1,
+				  .to_days = 365, .serial = 7 };
+	struct cert d = { 0 };
+	assert_int_equal(certgen_issue(other, &o, &d.der, &d.der_len, &d.key,
+				       &d.key_len), 0);
+	X509 *x = store_x509_parse(d.der, d.der_len);
+	assert_non_null(x);
+	/* a responder to ask; nothing listens there, and it must not be
+	 * asked at all */
+	X509V3_CTX ctx;
+	X509V3_set_ctx_nodb(&ctx);
+	X509_EXTENSION *aia = X509V3_EXT_conf_nid(
+		NULL, &ctx, NID_info_access,
+		"OCSP;URI:http://127.0.0.1:9/ocsp");
+	assert_non_null(aia);
+	assert_int_equal(X509_add_ext(x, aia, -1), 1);
+	X509_EXTENSION_free(aia);
+	size_t ca_len = 0;
+	const unsigned char *ca_der = certgen_ca_der(other, &ca_len);
+	X509 *issuer = store_x509_parse(ca_der, ca_len);
+	assert_non_null(issuer);
+	time_t now = time(NULL);
+	struct store_revstatus s;
+	/* the deadline has passed: the status is unknown for this message */
+	assert_int_equal(revocation_check(store, &rc, x, issuer, now, now - 1,
+					  0, &s, NULL), SMX_OK);
+	assert_int_equal(s.status, STORE_REVSTATUS_UNKNOWN);
+	assert_non_null(strstr(s.detail, "max_wait"));
+	assert_false(revocation_usable(store, &rc, &s, "a test"));
+	/* and not stored: the next message asks */
+	assert_int_equal(revocation_check(store, &rc, x, issuer, now + 1,
+					  now + 2, REVOCATION_CACHED_ONLY, &s,
+					  NULL), SMX_NOTFOUND);
+	assert_int_equal(store_revstatus_get(store, s.fingerprint, &s),
+			 SMX_NOTFOUND);
+	X509_free(issuer);
+	X509_free(x);
+	free_cert(&d);
+	certgen_ca_free(&other);
+}
+
 static void use_own_pg_database(void)
 {
 	const char *file = getenv("SMX_PG_CONNINFO_FILE");
@@ -391,6 +448,7 @@ int main(void)
 		T(revocation_is_recorded_once_and_outlives_the_row),
 		T(revoked_certificate_is_never_selected),
 		T(revocation_status_from_the_organization_ca),
+		T(unknown_without_a_request_is_not_cached),
 		T(counter_next_never_repeats),
 		T(lock_excludes_threads_and_processes),
 #undef T

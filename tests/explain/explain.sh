@@ -3,7 +3,9 @@
 # smimectl explain against a real store and policy: a recipient with a
 # certificate (encrypted to), a required recipient without one (refused,
 # reason names it and the layer), the subject tag raising a recipient to
-# required, and a login that may not sign as From. Human and JSON output.
+# required, a login that may not sign as From, and the header protection
+# a message gets (off, baseline encrypted, baseline clear). Human and
+# JSON output.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 set -o pipefail
 
@@ -18,7 +20,8 @@ keys: { master_key_file = "$W/master.key"; };
 policy: {
   default: { sign = "always"; encrypt = "opportunistic";
              on_missing_certificate = "reject"; on_sign_failure = "tempfail"; };
-  domains: ( { domain = "partner.example"; encrypt = "required"; } );
+  domains: ( { domain = "partner.example"; encrypt = "required"; },
+             { domain = "hp.example"; header_protection = "baseline"; } );
   addresses: ( { address = "bob@partner.example"; legacy_interop = true; },
                { address = "lawyer@example.com"; encrypt = "required"; } );
   triggers: { subject_tag = "[secure]"; header = "X-Encrypt"; };
@@ -49,6 +52,7 @@ issue() {  # issue NAME EMAIL
 }
 issue alice alice@example.com
 issue bob bob@partner.example
+issue erin erin@hp.example
 openssl req -x509 -newkey rsa:2048 -nodes -keyout carol.key -out carol.pem -days 20 \
   -subj "/CN=carol" -addext "basicConstraints=CA:FALSE" \
   -addext "subjectAltName=email:carol@partner.example" 2>/dev/null \
@@ -64,6 +68,8 @@ expect_rc 0 ctl trust add ca.pem
 expect_rc 0 ctl import-p12 alice.p12 --password-file pw
 expect_rc 0 ctl import-cert bob.pem
 expect_rc 0 ctl import-cert carol.pem
+expect_rc 0 ctl import-cert erin.pem
+ERIN=$(fp erin.pem)
 
 # --- usage errors ----------------------------------------------------------
 expect_rc 1 ctl explain --to bob@partner.example
@@ -100,6 +106,22 @@ r='d["recipients"][0]'
 [ "$(json "$r[\"legacy_interop\"], $r[\"legacy_interop_layer\"]")" = "True address bob@partner.example" ] \
   || fail "json bob legacy_interop"
 [ "$(json "$r[\"certificate\"][\"not_after\"] > 0")" = True ] || fail "json expiry"
+hp='d["header_protection"]'
+[ "$(json "$hp[\"mode\"], $hp[\"mode_layer\"], $hp[\"hp\"], $hp[\"subject_obscured\"]")" = \
+  "off built-in None False" ] || fail "json header protection off: $(json "$hp")"
+
+# --- header protection, as the text shows it and in JSON --------------------
+expect_rc 0 ctl explain --from alice@example.com --to erin@hp.example
+has "certificate: $ERIN"
+has 'header protection: baseline, hp="cipher", Subject [...] outside (domain hp.example)'
+expect_rc 0 ctl --json explain --from alice@example.com --to erin@hp.example
+[ "$(json "$hp[\"mode\"], $hp[\"mode_layer\"], $hp[\"hp\"], $hp[\"subject_obscured\"]")" = \
+  "baseline domain hp.example cipher True" ] || fail "json header protection cipher: $(cat "$W/out")"
+expect_rc 0 ctl explain --from alice@example.com --to frank@hp.example
+has 'header protection: baseline, hp="clear" (domain hp.example)'
+expect_rc 0 ctl --json explain --from alice@example.com --to frank@hp.example
+[ "$(json "$hp[\"mode\"], $hp[\"hp\"], $hp[\"subject_obscured\"], d[\"encrypt\"]")" = \
+  "baseline clear False False" ] || fail "json header protection clear: $(cat "$W/out")"
 
 # --- a required recipient without a usable certificate: refused -----------
 expect_rc 2 ctl explain --from alice@example.com --to bob@partner.example --to carol@partner.example

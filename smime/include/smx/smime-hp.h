@@ -91,6 +91,10 @@ struct smime_hp_found {
 	char *value;	/* with a leading space, folding as LF + blank */
 };
 
+/* Whether a field of that name (any case) is one the reading takes:
+ * the list above. */
+bool smime_hp_restorable(const char *name);
+
 /* Looks at entity (the decrypted MIME entity, headers and body, at most
  * max_bytes are read). Returns the number of fields found (0: none, or
  * not protected) into a new array *found_r (free with

@@ -394,6 +394,21 @@ static void find_forms(void **state)
 	smime_hp_found_free(f, 0);
 }
 
+/* The list the reading takes fields from (the fuzz target checks what it
+ * finds against it): what a reader sees, never a trace or security field. */
+static void restorable_fields(void **state)
+{
+	(void)state;
+	assert_true(smime_hp_restorable("Subject"));
+	assert_true(smime_hp_restorable("message-id"));
+	assert_true(smime_hp_restorable("Comments"));
+	assert_false(smime_hp_restorable("Received"));
+	assert_false(smime_hp_restorable("Authentication-Results"));
+	assert_false(smime_hp_restorable("Content-Type"));
+	assert_false(smime_hp_restorable("Bcc"));
+	assert_false(smime_hp_restorable(""));
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -422,6 +437,7 @@ int main(void)
 		cmocka_unit_test(decryption_restores),
 		cmocka_unit_test(foreign_from_is_not_restored),
 		cmocka_unit_test(find_forms),
+		cmocka_unit_test(restorable_fields),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

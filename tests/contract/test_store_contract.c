@@ -80,7 +80,7 @@ static void newer_schema_is_refused(void **state)
 	assert_int_equal(harness_sql("UPDATE store_schema SET version = 999"), 0);
 	struct cfg *cfg = harness_cfg(NULL, 2);
 	enum smx_status st = SMX_OK;
-	struct store *store = store_open(cfg, 0, &st);
+	struct store *store = store_open(&cfg->store_settings, 0, &st);
 	assert_null(store);
 	assert_int_equal(st, SMX_CONFIG);
 	cfg_unref(&cfg);
@@ -214,7 +214,7 @@ static void unreachable_database_is_not_notfound(void **state)
 	/* the milter opens again and again while the server is away: the
 	 * outage is reported once (and logged once), not per attempt */
 	for (int i = 0; i < 3; i++) {
-		assert_null(store_open(cfg, 0, &st));
+		assert_null(store_open(&cfg->store_settings, 0, &st));
 		assert_int_equal(st, harness_is_pgsql() ? SMX_TEMPFAIL
 							: SMX_CONFIG);
 	}
@@ -537,7 +537,7 @@ static void key_round_trip_and_mismatch(void **state)
 static struct store *open_with_key(const char *key_file, enum smx_status *st)
 {
 	struct cfg *cfg = harness_cfg(key_file, 2);
-	struct store *s = store_open(cfg, 0, st);
+	struct store *s = store_open(&cfg->store_settings, 0, st);
 	cfg_unref(&cfg);
 	return s;
 }

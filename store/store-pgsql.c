@@ -14,8 +14,8 @@
  * duration. The attempts, retries and statements that fail in between,
  * and the connections made before it that break later, log at debug
  * level only: a gateway under load would otherwise log each of them.
- * Meanwhile one attempt a second really connects; the others answer
- * SMX_TEMPFAIL at once. */
+ * Meanwhile one attempt a second really connects, and so does every
+ * opening of the store; the others answer SMX_TEMPFAIL at once. */
 #include "store-private.h"
 
 #include <endian.h>
@@ -58,6 +58,7 @@ struct store_db {
 	char *conninfo;
 	unsigned busy_ms;
 	uint64_t server;	/* which servers: a hash of conninfo */
+	bool opening;		/* the store is being opened */
 	struct store_pool *pool;	/* the pool that owns this; its
 					 * generation counts outages begun */
 };
@@ -167,12 +168,16 @@ static void outage_begin(struct store_db *db, const char *what,
 }
 
 /* Whether to try to connect now: always, except during an outage, where
- * one attempt per OUTAGE_RETRY_MS goes to the server. */
+ * one attempt per OUTAGE_RETRY_MS goes to the server. An attempt that
+ * opens the store always goes: its caller paces its own retries (the
+ * milter every 30 s, the key process once a second), and one answered
+ * here without trying would cost it a whole retry interval although the
+ * database may be back. */
 static bool attempt_allowed(const struct store_db *db)
 {
 	pthread_mutex_lock(&outage.mu);
 	bool down = outage.down && outage.server == db->server;
-	bool allowed = !down ||
+	bool allowed = !down || db->opening ||
 		       seconds_since(&outage.tried) * 1000 >= OUTAGE_RETRY_MS;
 	if (allowed && down)
 		clock_gettime(CLOCK_MONOTONIC, &outage.tried);
@@ -329,8 +334,12 @@ static enum smx_status pg_open(const struct store_settings *settings,
 	}
 	db->busy_ms = settings->busy_timeout;
 	db->server = hash_text(db->conninfo);
-	return store_pool_open(&pool_ops, db, settings, "store (postgresql)",
-			       pool_r);
+	db->opening = true;	/* until the first connection is made */
+	enum smx_status st = store_pool_open(&pool_ops, db, settings,
+					     "store (postgresql)", pool_r);
+	if (st == SMX_OK)
+		db->opening = false;	/* else db is freed */
+	return st;
 }
 
 static enum smx_status pg_script(struct store_conn *c, const char *sql)

@@ -192,6 +192,23 @@ static void cfg_destroy(struct cfg *cfg)
 	free(cfg);
 }
 
+/* What the store is opened with: the store group and the master key
+ * file, read once here (the strings stay owned by those groups). */
+static void fill_store_settings(struct cfg *cfg)
+{
+	const struct cfg_store *s = &cfg->store;
+	cfg->store_settings = (struct store_settings){
+		.backend = s->backend != NULL &&
+				   strcmp(s->backend, "postgresql") == 0
+			   ? STORE_BACKEND_POSTGRESQL : STORE_BACKEND_SQLITE,
+		.path = s->path,
+		.conninfo = s->conninfo,
+		.busy_timeout = s->busy_timeout,
+		.pool_size = s->pool_size,
+		.master_key_file = cfg->keys.master_key_file,
+	};
+}
+
 /* The generation of the last snapshot loaded (the first gets 1). */
 static unsigned long generations;
 
@@ -227,6 +244,7 @@ struct cfg *cfg_load(const char *path, struct cfg_errors *errors)
 	cfg_check_groups(cfg, &lc, &report);
 	if (report.failed)
 		goto fail;
+	fill_store_settings(cfg);
 	policy_warnings(cfg->policy, config_lookup(&lc, "policy"),
 			report_policy_warning, &report);
 	config_destroy(&lc);

@@ -53,7 +53,7 @@ int ctl_open_store(struct ctl *ctl, unsigned flags)
 	if (rc != CTL_OK)
 		return rc;
 	enum smx_status st = SMX_OK;
-	ctl->store = store_open(ctl->cfg, flags, &st);
+	ctl->store = store_open(&ctl->cfg->store_settings, flags, &st);
 	if (ctl->store == NULL) {
 		const struct cfg_store *s = &ctl->cfg->store;
 		bool pg = strcmp(s->backend, "postgresql") == 0;

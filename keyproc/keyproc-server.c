@@ -356,7 +356,7 @@ static bool open_store(struct server *sv)
 		return false;
 	sv->store_tried = now;
 	enum smx_status st = SMX_OK;
-	sv->store = store_open(sv->cfg, 0, &st);
+	sv->store = store_open(&sv->cfg->store_settings, 0, &st);
 	if (sv->store == NULL && !sv->store_reported)
 		smx_log(LOG_ERR, "key process: cannot open the store (%s); "
 			"signing and decryption wait for it",

@@ -105,7 +105,8 @@ static void try_open_store(const struct cfg *cfg)
 	enum smx_status st = SMX_OK;
 	store_attempt = time(NULL);
 	/* With the key process, the master key never enters this process. */
-	shared_store = store_open(cfg, cfg->keys.process ? STORE_OPEN_NO_KEY
+	shared_store = store_open(&cfg->store_settings,
+				  cfg->keys.process ? STORE_OPEN_NO_KEY
 							  : 0, &st);
 	if (shared_store == NULL && !reported)
 		smx_log(LOG_ERR, "store %s: cannot open (%s); certificates and "

@@ -321,11 +321,11 @@ static enum smx_status sqlite_lock_path(struct store *store, char **path_r)
 {
 	struct store_conn *c = NULL;
 	struct store_rows rows = { 0 };
-	enum smx_status st = store->drv->acquire(store->db, &c);
+	enum smx_status st = store_pool_acquire(store->pool, &c);
 	if (st != SMX_OK)
 		return st;
 	st = store_exec(c, store, sql_db_file, NULL, 0, &rows, NULL);
-	store->drv->release(store->db, &c, store->drv->broken(c));
+	store_pool_release(store->pool, &c, store->drv->broken(c));
 	const char *file = store_rows_text(&rows, 0, 0);
 	*path_r = NULL;
 	if (st == SMX_OK && (file == NULL || file[0] == '\0')) {
@@ -383,7 +383,7 @@ static enum smx_status pg_lock(struct store_lock *l,
 {
 	struct store *store = l->store;
 	struct store_value p = SV_TEXT(l->name);
-	enum smx_status st = store->drv->acquire(store->db, &l->conn);
+	enum smx_status st = store_pool_acquire(store->pool, &l->conn);
 	while (st == SMX_OK) {
 		struct store_rows rows = { 0 };
 		st = store_exec(l->conn, store, sql_pg_try, &p, 1, &rows, NULL);
@@ -445,9 +445,9 @@ void store_lock_release(struct store_lock **lock)
 						sql_pg_unlock, &p, 1, &rows,
 						NULL);
 		store_rows_clear(&rows);
-		l->store->drv->release(l->store->db, &l->conn,
-				       st != SMX_OK ||
-				       l->store->drv->broken(l->conn));
+		store_pool_release(l->store->pool, &l->conn,
+				   st != SMX_OK ||
+				   l->store->drv->broken(l->conn));
 	}
 	if (l->fd >= 0)
 		close(l->fd);	/* drops the open-file-description lock */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The PostgreSQL backend (libpq): a pool of up to store.pool_size
- * connections, made lazily, each statement prepared once per connection
- * and run with bound parameters; results come back in binary form.
+/* The PostgreSQL backend (libpq): a pool (store-pool.c) of up to
+ * store.pool_size connections, made lazily, each statement prepared once
+ * per connection and run with bound parameters; results come back in
+ * binary form.
  * Several MX hosts can share one database: every write is a short
  * transaction and upserts use ON CONFLICT, so concurrent writers never
  * fail on each other's rows. A lost connection is reset on next use; a
@@ -13,8 +14,8 @@
  * duration. The attempts, retries and statements that fail in between,
  * and the connections made before it that break later, log at debug
  * level only: a gateway under load would otherwise log each of them.
- * Meanwhile one attempt a second really connects; the others answer
- * SMX_TEMPFAIL at once. */
+ * Meanwhile one attempt a second really connects, and so does every
+ * opening of the store; the others answer SMX_TEMPFAIL at once. */
 #include "store-private.h"
 
 #include <endian.h>
@@ -26,7 +27,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <smx/cfg.h>
 #include <smx/log.h>
 
 #define STMT_CACHE 64
@@ -48,7 +48,7 @@ struct store_db;
 struct store_conn {
 	PGconn *pg;
 	struct store_db *db;
-	unsigned epoch;		/* db->epoch when it was made */
+	unsigned epoch;		/* the pool's generation when made */
 	const char *prepared[STMT_CACHE];
 	size_t n_prepared;
 	bool broken;
@@ -57,13 +57,10 @@ struct store_conn {
 struct store_db {
 	char *conninfo;
 	unsigned busy_ms;
-	size_t size;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct store_conn **idle;
-	size_t n_idle, n_open;
-	unsigned epoch;		/* under mu: outages begun */
 	uint64_t server;	/* which servers: a hash of conninfo */
+	bool opening;		/* the store is being opened */
+	struct store_pool *pool;	/* the pool that owns this; its
+					 * generation counts outages begun */
 };
 
 /* Whether the servers of one conninfo answer: per process, so that a
@@ -139,25 +136,6 @@ static double seconds_since(const struct timespec *t)
 	       (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
-/* Closes the idle connections: made before an outage began, they would
- * only fail one by one. */
-static void drop_idle(struct store_db *db)
-{
-	struct store_conn **stale = calloc(db->size, sizeof(*stale));
-	size_t n = 0;
-	pthread_mutex_lock(&db->mu);
-	db->epoch++;
-	while (stale != NULL && db->n_idle > 0) {
-		stale[n++] = db->idle[--db->n_idle];
-		db->n_open--;
-	}
-	pthread_cond_broadcast(&db->cv);
-	pthread_mutex_unlock(&db->mu);
-	for (size_t i = 0; i < n; i++)
-		conn_free(&stale[i]);
-	free(stale);
-}
-
 /* The server did not answer (why: libpq's words). The first failure of
  * an outage is logged; the others are counted. */
 static void outage_begin(struct store_db *db, const char *what,
@@ -181,7 +159,7 @@ static void outage_begin(struct store_db *db, const char *what,
 			what, line);
 		return;
 	}
-	drop_idle(db);
+	store_pool_drop_idle(db->pool);	/* made before: they would fail */
 	smx_log(LOG_ERR, "store (postgresql): the database does not answer "
 		"(%s: %s); what needs the store gets a temporary failure "
 		"until it does", what, line);
@@ -190,12 +168,16 @@ static void outage_begin(struct store_db *db, const char *what,
 }
 
 /* Whether to try to connect now: always, except during an outage, where
- * one attempt per OUTAGE_RETRY_MS goes to the server. */
+ * one attempt per OUTAGE_RETRY_MS goes to the server. An attempt that
+ * opens the store always goes: its caller paces its own retries (the
+ * milter every 30 s, the key process once a second), and one answered
+ * here without trying would cost it a whole retry interval although the
+ * database may be back. */
 static bool attempt_allowed(const struct store_db *db)
 {
 	pthread_mutex_lock(&outage.mu);
 	bool down = outage.down && outage.server == db->server;
-	bool allowed = !down ||
+	bool allowed = !down || db->opening ||
 		       seconds_since(&outage.tried) * 1000 >= OUTAGE_RETRY_MS;
 	if (allowed && down)
 		clock_gettime(CLOCK_MONOTONIC, &outage.tried);
@@ -230,9 +212,7 @@ static void outage_end(const struct store_db *db)
 static void connection_lost(struct store_conn *c, const char *what,
 			    const char *why)
 {
-	pthread_mutex_lock(&c->db->mu);
-	bool stale = c->epoch != c->db->epoch;
-	pthread_mutex_unlock(&c->db->mu);
+	bool stale = c->epoch != store_pool_generation(c->db->pool);
 	if (!stale) {
 		outage_begin(c->db, what, why);
 		return;
@@ -296,9 +276,7 @@ static enum smx_status conn_open(struct store_db *db, struct store_conn **conn_r
 	}
 	PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
 	c->db = db;
-	pthread_mutex_lock(&db->mu);
-	c->epoch = db->epoch;
-	pthread_mutex_unlock(&db->mu);
+	c->epoch = store_pool_generation(db->pool);
 	/* Lock waits end after the busy timeout, like SQLite's. */
 	char ms[32];
 	snprintf(ms, sizeof(ms), "%ums", db->busy_ms);
@@ -318,103 +296,50 @@ static enum smx_status conn_open(struct store_db *db, struct store_conn **conn_r
 
 static void db_free(struct store_db **db_p)
 {
-	struct store_db *db = *db_p;
-	if (db == NULL)
+	if (*db_p == NULL)
 		return;
-	for (size_t i = 0; i < db->n_idle; i++)
-		conn_free(&db->idle[i]);
-	pthread_mutex_destroy(&db->mu);
-	pthread_cond_destroy(&db->cv);
-	free(db->idle);
-	free(db->conninfo);
-	free(db);
+	free((*db_p)->conninfo);
+	free(*db_p);
 	*db_p = NULL;
 }
 
-static enum smx_status pg_open(const struct cfg *cfg, struct store_db **db_r)
+/* Never hand out a connection in the middle of a transaction. */
+static bool conn_reusable(struct store_conn *c)
+{
+	return PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+}
+
+static void attach_pool(struct store_db *db, struct store_pool *pool)
+{
+	db->pool = pool;
+}
+
+static const struct store_pool_ops pool_ops = {
+	.connect = conn_open,
+	.disconnect = conn_free,
+	.reusable = conn_reusable,
+	.free_db = db_free,
+	.attach = attach_pool,
+};
+
+static enum smx_status pg_open(const struct store_settings *settings,
+			       struct store_pool **pool_r)
 {
 	struct store_db *db = calloc(1, sizeof(*db));
-	struct store_conn *first = NULL;
-	enum smx_status st = SMX_TEMPFAIL;
-	if (db == NULL)
+	if (db == NULL ||
+	    (db->conninfo = strdup(settings->conninfo ? settings->conninfo
+							: "")) == NULL) {
+		db_free(&db);
 		return SMX_TEMPFAIL;
-	pthread_mutex_init(&db->mu, NULL);
-	pthread_cond_init(&db->cv, NULL);
-	db->busy_ms = cfg->store.busy_timeout;
-	db->size = cfg->store.pool_size > 0 ? cfg->store.pool_size : 1;
-	db->conninfo = strdup(cfg->store.conninfo ? cfg->store.conninfo : "");
-	db->idle = calloc(db->size, sizeof(*db->idle));
-	if (db->conninfo == NULL || db->idle == NULL)
-		goto fail;
+	}
+	db->busy_ms = settings->busy_timeout;
 	db->server = hash_text(db->conninfo);
-	if ((st = conn_open(db, &first)) != SMX_OK)
-		goto fail;
-	db->idle[db->n_idle++] = first;
-	db->n_open = 1;
-	*db_r = db;
-	return SMX_OK;
-fail:
-	db_free(&db);
+	db->opening = true;	/* until the first connection is made */
+	enum smx_status st = store_pool_open(&pool_ops, db, settings,
+					     "store (postgresql)", pool_r);
+	if (st == SMX_OK)
+		db->opening = false;	/* else db is freed */
 	return st;
-}
-
-static void pg_close(struct store_db **db)
-{
-	db_free(db);
-}
-
-static enum smx_status pg_acquire(struct store_db *db,
-				  struct store_conn **conn_r)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += db->busy_ms / 1000 + 1;
-	enum smx_status st = SMX_OK;
-	*conn_r = NULL;
-	pthread_mutex_lock(&db->mu);
-	while (db->n_idle == 0 && db->n_open >= db->size) {
-		if (pthread_cond_timedwait(&db->cv, &db->mu, &until) ==
-		    ETIMEDOUT) {
-			smx_log(LOG_WARNING, "store (postgresql): all %zu "
-				"connections busy", db->size);
-			st = SMX_TEMPFAIL;
-			break;
-		}
-	}
-	if (st == SMX_OK && db->n_idle > 0)
-		*conn_r = db->idle[--db->n_idle];
-	else if (st == SMX_OK)
-		db->n_open++;
-	pthread_mutex_unlock(&db->mu);
-	if (st != SMX_OK || *conn_r != NULL)
-		return st;
-	st = conn_open(db, conn_r);
-	if (st != SMX_OK) {
-		pthread_mutex_lock(&db->mu);
-		db->n_open--;
-		pthread_cond_signal(&db->cv);
-		pthread_mutex_unlock(&db->mu);
-	}
-	return st;
-}
-
-static void pg_release(struct store_db *db, struct store_conn **conn,
-		       bool broken)
-{
-	if (*conn == NULL)
-		return;
-	if (!broken && PQtransactionStatus((*conn)->pg) != PQTRANS_IDLE)
-		broken = true;	/* never hand out a connection mid-transaction */
-	pthread_mutex_lock(&db->mu);
-	if (broken) {
-		conn_free(conn);
-		db->n_open--;
-	} else {
-		db->idle[db->n_idle++] = *conn;
-		*conn = NULL;
-	}
-	pthread_cond_signal(&db->cv);
-	pthread_mutex_unlock(&db->mu);
 }
 
 static enum smx_status pg_script(struct store_conn *c, const char *sql)
@@ -556,9 +481,6 @@ static enum smx_status pg_exec(struct store_conn *c, const char *sql,
 const struct store_driver store_driver_pgsql = {
 	.name = "postgresql",
 	.open = pg_open,
-	.close = pg_close,
-	.acquire = pg_acquire,
-	.release = pg_release,
 	.begin = pg_begin,
 	.commit = pg_commit,
 	.rollback = pg_rollback,

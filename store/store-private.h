@@ -14,6 +14,8 @@
 
 #include <smx/store.h>
 
+#include "store-pool.h"
+
 /* --- values ------------------------------------------------------------ */
 
 enum store_vtype {
@@ -64,8 +66,7 @@ void store_rows_clear(struct store_rows *r);
 
 /* --- driver ------------------------------------------------------------ */
 
-struct cfg;
-struct store_db;	/* a backend's connection pool */
+struct store_db;	/* a backend's state, owned by its pool */
 struct store_conn;	/* one connection, used by one thread at a time */
 
 /* SQL passed to a driver is one of the store's constant statements;
@@ -76,17 +77,10 @@ struct store_conn;	/* one connection, used by one thread at a time */
 struct store_driver {
 	const char *name;
 
-	/* Opens the pool (connections may be made lazily). */
-	enum smx_status (*open)(const struct cfg *cfg, struct store_db **db_r);
-	void (*close)(struct store_db **db);
-
-	/* Borrows a connection, waiting up to the busy timeout for one to
-	 * be free (SMX_TEMPFAIL after that or when the server is down). */
-	enum smx_status (*acquire)(struct store_db *db,
-				   struct store_conn **conn_r);
-	/* Gives it back; broken: close it instead of reusing it. */
-	void (*release)(struct store_db *db, struct store_conn **conn,
-			bool broken);
+	/* Opens the connection pool (store-pool.h) of the database the
+	 * settings name, with its first connection made. */
+	enum smx_status (*open)(const struct store_settings *settings,
+				struct store_pool **pool_r);
 
 	/* Transactions. write: take the write lock at once (SQLite BEGIN
 	 * IMMEDIATE), so that a reader never has to upgrade. */
@@ -130,7 +124,7 @@ extern const struct store_driver store_driver_pgsql;
 
 struct store {
 	const struct store_driver *drv;
-	struct store_db *db;
+	struct store_pool *pool;
 	int schema_version;
 	char *key_file;
 	enum smx_status key_status;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The SQLite backend: a pool of up to store.pool_size connections to one
- * database file in WAL mode (readers never block the writer), each with
- * store.busy_timeout, so that the milter's threads and a concurrent
- * smimectl wait for each other instead of failing. Write transactions
+/* The SQLite backend: a pool (store-pool.c) of up to store.pool_size
+ * connections to one database file in WAL mode (readers never block the
+ * writer), each with store.busy_timeout, so that the milter's threads
+ * and a concurrent smimectl wait for each other instead of failing. Write transactions
  * start with BEGIN IMMEDIATE: a transaction never has to upgrade a read
  * lock, which is the case SQLite cannot resolve by waiting. */
 #include "store-private.h"
@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <smx/cfg.h>
 #include <smx/log.h>
 
 #define STMT_CACHE 48
@@ -37,11 +36,6 @@ struct store_conn {
 struct store_db {
 	char *path;
 	unsigned busy_ms;
-	size_t size;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct store_conn **idle;
-	size_t n_idle, n_open;
 };
 
 static enum smx_status status_of(int rc)
@@ -167,104 +161,42 @@ static enum smx_status check_file_mode(const char *path)
 
 static void db_free(struct store_db **db_p)
 {
-	struct store_db *db = *db_p;
-	if (db == NULL)
+	if (*db_p == NULL)
 		return;
-	for (size_t i = 0; i < db->n_idle; i++)
-		conn_free(&db->idle[i]);
-	pthread_mutex_destroy(&db->mu);
-	pthread_cond_destroy(&db->cv);
-	free(db->idle);
-	free(db->path);
-	free(db);
+	free((*db_p)->path);
+	free(*db_p);
 	*db_p = NULL;
 }
 
-static enum smx_status sq_open(const struct cfg *cfg, struct store_db **db_r)
+/* A connection given back outside a transaction can serve again. */
+static bool conn_reusable(struct store_conn *c)
+{
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	return true;
+}
+
+static const struct store_pool_ops pool_ops = {
+	.connect = conn_open,
+	.disconnect = conn_free,
+	.reusable = conn_reusable,
+	.free_db = db_free,
+};
+
+static enum smx_status sq_open(const struct store_settings *settings,
+			       struct store_pool **pool_r)
 {
 	struct store_db *db = calloc(1, sizeof(*db));
-	struct store_conn *first = NULL;
 	enum smx_status st = SMX_TEMPFAIL;
-	if (db == NULL)
-		return SMX_TEMPFAIL;
-	pthread_mutex_init(&db->mu, NULL);
-	pthread_cond_init(&db->cv, NULL);
-	db->busy_ms = cfg->store.busy_timeout;
-	db->size = cfg->store.pool_size > 0 ? cfg->store.pool_size : 1;
-	db->path = strdup(cfg->store.path ? cfg->store.path : "");
-	db->idle = calloc(db->size, sizeof(*db->idle));
-	if (db->path == NULL || db->idle == NULL)
-		goto fail;
-	if ((st = create_file(db->path)) != SMX_OK ||
-	    (st = check_file_mode(db->path)) != SMX_OK ||
-	    (st = conn_open(db, &first)) != SMX_OK)
-		goto fail;
-	db->idle[db->n_idle++] = first;
-	db->n_open = 1;
-	*db_r = db;
-	return SMX_OK;
-fail:
-	db_free(&db);
-	return st;
-}
-
-static void sq_close(struct store_db **db)
-{
-	db_free(db);
-}
-
-static enum smx_status sq_acquire(struct store_db *db,
-				  struct store_conn **conn_r)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += db->busy_ms / 1000 + 1;
-	enum smx_status st = SMX_OK;
-	*conn_r = NULL;
-	pthread_mutex_lock(&db->mu);
-	while (db->n_idle == 0 && db->n_open >= db->size) {
-		if (pthread_cond_timedwait(&db->cv, &db->mu, &until) ==
-		    ETIMEDOUT) {
-			smx_log(LOG_WARNING, "%s: all %zu store connections "
-				"busy", db->path, db->size);
-			st = SMX_TEMPFAIL;
-			break;
-		}
-	}
-	if (st == SMX_OK && db->n_idle > 0)
-		*conn_r = db->idle[--db->n_idle];
-	else if (st == SMX_OK)
-		db->n_open++;
-	pthread_mutex_unlock(&db->mu);
-	if (st != SMX_OK || *conn_r != NULL)
+	if (db == NULL ||
+	    (db->path = strdup(settings->path ? settings->path : "")) == NULL ||
+	    (st = create_file(db->path)) != SMX_OK ||
+	    (st = check_file_mode(db->path)) != SMX_OK) {
+		db_free(&db);
 		return st;
-	st = conn_open(db, conn_r);
-	if (st != SMX_OK) {
-		pthread_mutex_lock(&db->mu);
-		db->n_open--;
-		pthread_cond_signal(&db->cv);
-		pthread_mutex_unlock(&db->mu);
 	}
-	return st;
-}
-
-static void sq_release(struct store_db *db, struct store_conn **conn,
-		       bool broken)
-{
-	if (*conn == NULL)
-		return;
-	if (!sqlite3_get_autocommit((*conn)->db))
-		sqlite3_exec((*conn)->db, "ROLLBACK", NULL, NULL, NULL);
-	pthread_mutex_lock(&db->mu);
-	if (broken) {
-		conn_free(conn);
-		db->n_open--;
-	} else {
-		db->idle[db->n_idle++] = *conn;
-		*conn = NULL;
-	}
-	pthread_cond_signal(&db->cv);
-	pthread_mutex_unlock(&db->mu);
+	db->busy_ms = settings->busy_timeout;
+	return store_pool_open(&pool_ops, db, settings, db->path, pool_r);
 }
 
 static enum smx_status sq_script(struct store_conn *c, const char *sql)
@@ -404,9 +336,6 @@ static enum smx_status sq_exec(struct store_conn *c, const char *sql,
 const struct store_driver store_driver_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
-	.close = sq_close,
-	.acquire = sq_acquire,
-	.release = sq_release,
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <smx/cfg.h>
 #include <smx/log.h>
 
 #define TXN_ATTEMPTS 4
@@ -117,7 +116,7 @@ static enum smx_status txn_once(struct store *store, bool write,
 				store_txn_fn *fn, void *arg, bool *retry_r)
 {
 	struct store_conn *c = NULL;
-	enum smx_status st = store->drv->acquire(store->db, &c);
+	enum smx_status st = store_pool_acquire(store->pool, &c);
 	*retry_r = false;
 	if (st != SMX_OK)
 		return st;
@@ -132,7 +131,7 @@ static enum smx_status txn_once(struct store *store, bool write,
 		store->drv->rollback(c);
 		*retry_r = st == SMX_TEMPFAIL;
 	}
-	store->drv->release(store->db, &c, store->drv->broken(c));
+	store_pool_release(store->pool, &c, store->drv->broken(c));
 	return st;
 }
 
@@ -220,22 +219,21 @@ enum smx_status store_key_status(const struct store *store)
 
 /* --- open/close -------------------------------------------------------- */
 
-struct store *store_open(const struct cfg *cfg, unsigned flags,
-			 enum smx_status *status_r)
+struct store *store_open(const struct store_settings *settings,
+			 unsigned flags, enum smx_status *status_r)
 {
 	enum smx_status st = SMX_TEMPFAIL;
 	struct store *store = calloc(1, sizeof(*store));
 	if (store == NULL)
 		goto fail;
-	const char *backend = cfg->store.backend ? cfg->store.backend : "sqlite";
-	store->drv = strcmp(backend, "postgresql") == 0 ? &store_driver_pgsql
-							 : &store_driver_sqlite;
+	store->drv = settings->backend == STORE_BACKEND_POSTGRESQL
+			     ? &store_driver_pgsql : &store_driver_sqlite;
 	store->key_status = SMX_NOTFOUND;
-	if (cfg->keys.master_key_file != NULL &&
+	if (settings->master_key_file != NULL &&
 	    (flags & STORE_OPEN_NO_KEY) == 0 &&
-	    (store->key_file = strdup(cfg->keys.master_key_file)) == NULL)
+	    (store->key_file = strdup(settings->master_key_file)) == NULL)
 		goto fail;
-	st = store->drv->open(cfg, &store->db);
+	st = store->drv->open(settings, &store->pool);
 	if (st != SMX_OK)
 		goto fail;
 	st = store_txn(store, true, migrate, NULL);
@@ -260,8 +258,7 @@ void store_close(struct store **store)
 	if (store == NULL || *store == NULL)
 		return;
 	struct store *s = *store;
-	if (s->db != NULL)
-		s->drv->close(&s->db);
+	store_pool_free(&s->pool);
 	OPENSSL_cleanse(s->master_key, sizeof(s->master_key));
 	free(s->key_file);
 	free(s);

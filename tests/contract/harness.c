@@ -127,7 +127,8 @@ struct store *harness_open(void)
 {
 	struct cfg *cfg = harness_cfg(NULL, 4);
 	enum smx_status st = SMX_CONFIG;
-	struct store *store = cfg ? store_open(cfg, STORE_OPEN_CREATE_KEY, &st)
+	struct store *store = cfg ? store_open(&cfg->store_settings,
+						  STORE_OPEN_CREATE_KEY, &st)
 				  : NULL;
 	cfg_unref(&cfg);
 	return store;

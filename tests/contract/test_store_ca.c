@@ -217,7 +217,9 @@ static int child_try_lock(const char *name, enum smx_status want)
 	if (pid == 0) {
 		struct cfg *cfg = harness_cfg(NULL, 2);
 		enum smx_status st = SMX_TEMPFAIL;
-		struct store *store = cfg ? store_open(cfg, 0, &st) : NULL;
+		struct store *store = cfg ? store_open(&cfg->store_settings, 0,
+							       &st)
+						  : NULL;
 		struct store_lock *lock = NULL;
 		if (store != NULL)
 			st = store_lock_acquire(store, name, 300, &lock);

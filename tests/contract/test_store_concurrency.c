@@ -91,7 +91,9 @@ static void child_writer(struct issued *certs, size_t n)
 {
 	struct cfg *cfg = harness_cfg(NULL, 2);
 	enum smx_status st = SMX_TEMPFAIL;
-	struct store *store = cfg ? store_open(cfg, 0, &st) : NULL;
+	struct store *store = cfg ? store_open(&cfg->store_settings, 0,
+						       &st)
+					  : NULL;
 	int failures = store == NULL;
 	for (size_t i = 0; store != NULL && i < n; i++) {
 		if (store_cert_put(store, certs[i].der, certs[i].der_len,

@@ -80,7 +80,7 @@ static void newer_schema_is_refused(void **state)
 	assert_int_equal(harness_sql("UPDATE store_schema SET version = 999"), 0);
 	struct cfg *cfg = harness_cfg(NULL, 2);
 	enum smx_status st = SMX_OK;
-	struct store *store = store_open(cfg, 0, &st);
+	struct store *store = store_open(&cfg->store_settings, 0, &st);
 	assert_null(store);
 	assert_int_equal(st, SMX_CONFIG);
 	cfg_unref(&cfg);
@@ -214,13 +214,52 @@ static void unreachable_database_is_not_notfound(void **state)
 	/* the milter opens again and again while the server is away: the
 	 * outage is reported once (and logged once), not per attempt */
 	for (int i = 0; i < 3; i++) {
-		assert_null(store_open(cfg, 0, &st));
+		assert_null(store_open(&cfg->store_settings, 0, &st));
 		assert_int_equal(st, harness_is_pgsql() ? SMX_TEMPFAIL
 							: SMX_CONFIG);
 	}
 	store_set_health_hook(NULL);
 	assert_int_equal(health_down, harness_is_pgsql() ? 1 : 0);
 	assert_int_equal(health_up, 0);
+	cfg_unref(&cfg);
+}
+
+/* A store that could not be opened because its database was away is
+ * opened by the next attempt once the database is there, however soon:
+ * the caller paces its retries (the milter every 30 s), so an attempt
+ * answered without trying would cost a whole interval. Here the database
+ * is away by not existing yet; it is created right after the failure. */
+static void reopen_reaches_a_database_back_at_once(void **state)
+{
+	(void)state;
+	if (!harness_is_pgsql())
+		skip();	/* a SQLite file has no outages */
+	char name[64], sql[128], conninfo[1400];
+	snprintf(name, sizeof(name), "smx_reopen_%ld", (long)getpid());
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", name);
+	assert_int_equal(harness_sql(sql), 0);
+	struct cfg *cfg = harness_cfg(NULL, 2);
+	assert_non_null(cfg);
+	struct store_settings settings = cfg->store_settings;
+	snprintf(conninfo, sizeof(conninfo), "%s dbname=%s", settings.conninfo,
+		 name);
+	settings.conninfo = conninfo;
+	enum smx_status st = SMX_OK;
+	health_down = health_up = 0;
+	store_set_health_hook(count_health);
+	assert_null(store_open(&settings, STORE_OPEN_NO_KEY, &st));
+	assert_int_equal(st, SMX_TEMPFAIL);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+	assert_int_equal(harness_sql(sql), 0);
+	struct store *store = store_open(&settings, STORE_OPEN_NO_KEY, &st);
+	store_set_health_hook(NULL);
+	assert_int_equal(st, SMX_OK);
+	assert_non_null(store);
+	assert_int_equal(health_down, 1);
+	assert_int_equal(health_up, 1);
+	store_close(&store);
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s", name);
+	assert_int_equal(harness_sql(sql), 0);
 	cfg_unref(&cfg);
 }
 
@@ -537,7 +576,7 @@ static void key_round_trip_and_mismatch(void **state)
 static struct store *open_with_key(const char *key_file, enum smx_status *st)
 {
 	struct cfg *cfg = harness_cfg(key_file, 2);
-	struct store *s = store_open(cfg, 0, st);
+	struct store *s = store_open(&cfg->store_settings, 0, st);
 	cfg_unref(&cfg);
 	return s;
 }
@@ -826,6 +865,7 @@ int contract_run_basic(void)
 		T(open_creates_schema_and_reopens),
 		T(newer_schema_is_refused),
 		T(unreachable_database_is_not_notfound),
+		T(reopen_reaches_a_database_back_at_once),
 		T(put_parses_every_field),
 		T(put_is_idempotent_and_trust_only_rises),
 		T(caps_only_newer_signatures_replace_them),

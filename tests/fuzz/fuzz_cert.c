@@ -61,7 +61,7 @@ static void open_store(void)
 		fprintf(stderr, "%s\n", errors.lines[i]);
 	cfg_errors_free(&errors);
 	enum smx_status st = SMX_OK;
-	store = cfg ? store_open(cfg, 0, &st) : NULL;
+	store = cfg ? store_open(&cfg->store_settings, 0, &st) : NULL;
 	cfg_unref(&cfg);
 	if (store == NULL) {
 		fprintf(stderr, "fuzz_cert: cannot open the store (%s)\n",

@@ -102,7 +102,8 @@ static int setup(void **state)
 	cfg_errors_free(&errors);
 	if (E.cfg == NULL)
 		return -1;
-	E.store = store_open(E.cfg, STORE_OPEN_CREATE_KEY, &st);
+	E.store = store_open(&E.cfg->store_settings, STORE_OPEN_CREATE_KEY,
+			     &st);
 	if (E.store == NULL ||
 	    directory_open(&E.cfg->ldap, 4, &E.dir, &error) != SMX_OK) {
 		fprintf(stderr, "setup: %s\n", error ? error : "store_open");

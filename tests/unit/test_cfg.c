@@ -58,6 +58,14 @@ static void minimal_file_gets_defaults(void **state)
 	assert_string_equal(cfg->store.path, "/var/lib/smime-milter/store.db");
 	assert_string_equal(cfg->keys.master_key_file,
 			    "/var/lib/smime-milter/master.key");
+	/* what the store is opened with */
+	const struct store_settings *ss = &cfg->store_settings;
+	assert_int_equal(ss->backend, STORE_BACKEND_SQLITE);
+	assert_string_equal(ss->path, "/var/lib/smime-milter/store.db");
+	assert_int_equal(ss->busy_timeout, 5000);
+	assert_int_equal(ss->pool_size, 8);
+	assert_string_equal(ss->master_key_file,
+			    "/var/lib/smime-milter/master.key");
 	cfg_unref(&cfg);
 	assert_null(cfg);
 }
@@ -98,6 +106,10 @@ static void full_file_is_read(void **state)
 	assert_string_equal(cfg->store.backend, "postgresql");
 	assert_string_equal(cfg->store.conninfo, "host=db dbname=smime");
 	assert_int_equal(cfg->store.pool_size, 4);
+	assert_int_equal(cfg->store_settings.backend, STORE_BACKEND_POSTGRESQL);
+	assert_string_equal(cfg->store_settings.conninfo,
+			    "host=db dbname=smime");
+	assert_int_equal(cfg->store_settings.pool_size, 4);
 	/* a second reference keeps the snapshot alive */
 	struct cfg *other = cfg_ref(cfg);
 	cfg_unref(&cfg);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include <smx/cidr.h>
+#include <smx/store.h>
 
 struct cfg_milter {
 	char *socket;			/* "inet:8891@127.0.0.1", "unix:/p" */
@@ -120,6 +121,10 @@ struct cfg {
 	struct cfg_milter milter;
 	struct cfg_store store;
 	struct cfg_keys keys;
+	struct store_settings store_settings;	/* store_open's, from the
+						 * store and keys groups
+						 * (strings point into
+						 * them) */
 	struct cfg_ldap ldap;
 	struct cfg_ca ca;		/* the `ca` group */
 	struct cfg_verify verify;	/* the `verify` group */

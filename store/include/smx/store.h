@@ -4,7 +4,8 @@
  * (encrypted at rest under the master key), trust anchors, each sender's
  * preferred encryption certificate, the directory cache, the harvest log
  * and counters. One API over two backends (SQLite, PostgreSQL), chosen by
- * store.backend in the configuration.
+ * the settings it is opened with (struct store_settings, which the
+ * configuration's store and keys groups fill).
  *
  * Every function is thread-safe on one struct store: each call borrows a
  * connection from a small pool. Functions that fail return SMX_TEMPFAIL
@@ -27,8 +28,27 @@
 
 #include <smx/status.h>
 
-struct cfg;
 struct store;
+
+/* The database a store lives in. */
+enum store_backend {
+	STORE_BACKEND_SQLITE = 0,
+	STORE_BACKEND_POSTGRESQL,
+};
+
+/* What store_open needs to know: the database, its connection pool, and
+ * the master key file. The strings are only read during store_open. */
+struct store_settings {
+	enum store_backend backend;
+	const char *path;		/* SQLite: the database file */
+	const char *conninfo;		/* PostgreSQL: a libpq connection
+					 * string */
+	unsigned busy_timeout;		/* milliseconds a statement waits for
+					 * a lock, and a caller for a free
+					 * connection */
+	unsigned pool_size;		/* connections at most (0 counts as 1) */
+	const char *master_key_file;	/* NULL: none, no private keys */
+};
 
 /* Where a certificate came from. */
 enum store_source {
@@ -120,18 +140,18 @@ X509 *store_cert_x509(const struct store_cert *cert);
 					 * store yields no private key (the
 					 * key process holds it instead) */
 
-/* Opens the store that cfg->store describes, runs the schema migrations
+/* Opens the store that settings describe, runs the schema migrations
  * (creating the schema in an empty database), and loads the master key
- * from cfg->keys.master_key_file when that file exists. A missing key
+ * from settings->master_key_file when that file exists. A missing key
  * file is not an error here (the store then holds certificates but yields
  * no private key, see store_key_status); a key file readable by group or
  * others, or of the wrong length, is SMX_CONFIG. A database whose schema
  * is newer than this program knows is SMX_CONFIG with a message saying
  * so; an unreachable database is SMX_TEMPFAIL. Returns the store (owned
- * by the caller, free with store_close) or NULL with *status_r set. cfg
- * is only read during the call. */
-struct store *store_open(const struct cfg *cfg, unsigned flags,
-			 enum smx_status *status_r);
+ * by the caller, free with store_close) or NULL with *status_r set.
+ * settings is only read during the call. */
+struct store *store_open(const struct store_settings *settings,
+			 unsigned flags, enum smx_status *status_r);
 
 /* Closes every connection and frees the store; sets *store to NULL.
  * NULL-safe. No call may be running on the store. */

@@ -49,6 +49,8 @@ struct server {
 	struct timespec refilled;
 	time_t store_tried;	/* last attempt to open a closed store */
 	bool store_reported;	/* its failure was logged */
+	struct keyproc_token *token;	/* keys.pkcs11_module, or NULL */
+	bool token_key;		/* the key just looked for is a token's */
 };
 
 static void held_clear(struct held_key *h)
@@ -57,8 +59,23 @@ static void held_clear(struct held_key *h)
 	memset(h, 0, sizeof(*h));
 }
 
+/* The key of fp when its row names one in a PKCS#11 token: *in_token
+ * says whether it does. */
+static EVP_PKEY *token_key(struct server *sv, const char *fp, bool *in_token)
+{
+	char *uri = NULL;
+	*in_token = store_key_token_uri(sv->store, fp, &uri) == SMX_OK &&
+		    uri != NULL;
+	EVP_PKEY *key = *in_token ? keyproc_token_key(sv->token, uri) : NULL;
+	free(uri);
+	return key;
+}
+
 static EVP_PKEY *unseal_key(struct server *sv, const char *fp)
 {
+	EVP_PKEY *in_token = token_key(sv, fp, &sv->token_key);
+	if (sv->token_key)
+		return in_token;
 	unsigned char *pkcs8 = NULL;
 	size_t len = 0;
 	if (store_key_get(sv->store, fp, &pkcs8, &len) != SMX_OK)
@@ -255,10 +272,17 @@ static enum keyproc_result derive(EVP_PKEY *key,
 		params[4] = (OSSL_PARAM)OSSL_PARAM_END;
 	EVP_PKEY *peer = EVP_PKEY_is_a(key, "EC") ? peer_key(key, rq) : NULL;
 	EVP_PKEY_CTX *ctx = peer != NULL ? EVP_PKEY_CTX_new(key, NULL) : NULL;
-	int ok = ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 &&
-		 EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
-		 EVP_PKEY_CTX_set_params(ctx, params) == 1 &&
-		 EVP_PKEY_derive(ctx, rp->out, &len) == 1 && len == outlen;
+	int ok;
+	if (ctx != NULL && EVP_PKEY_get0_provider(key) == NULL)
+		/* a token's key (engine, legacy): OpenSSL's legacy ECDH
+		 * does not take the KDF as parameters */
+		ok = keyproc_token_derive(ctx, peer, md, ukm, rq->label_len,
+					  cofactor, rp->out, outlen) == 0;
+	else
+		ok = ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 &&
+		     EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
+		     EVP_PKEY_CTX_set_params(ctx, params) == 1 &&
+		     EVP_PKEY_derive(ctx, rp->out, &len) == 1 && len == outlen;
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(peer);
 	rp->out_len = ok ? (uint32_t)len : 0;
@@ -347,10 +371,13 @@ static enum keyproc_result answer(struct server *sv,
 			op_name(rq->op), rq->fingerprint, why);
 		return r;
 	}
+	sv->token_key = false;
 	EVP_PKEY *key = key_for(sv, rq->fingerprint);
 	if (key == NULL) {
-		smx_log(LOG_ERR, "key process: the key of %s cannot be "
-			"unsealed", rq->fingerprint);
+		if (!sv->token_key || !keyproc_token_failing(sv->token))
+			smx_log(LOG_ERR, "key process: the key of %s cannot "
+				"be %s", rq->fingerprint, sv->token_key ?
+				"loaded from the PKCS#11 token" : "unsealed");
 		return KEYPROC_UNAVAILABLE;
 	}
 	r = rq->op == KEYPROC_OP_SIGN ? sign(key, rq, rp)
@@ -426,10 +453,12 @@ int keyproc_serve(int fd, const struct cfg *cfg)
 		return 2;
 	}
 	(void)store_ready(&sv);	/* if it cannot, the first request tries */
+	sv.token = keyproc_token_open(cfg);	/* loads its module */
 	if (keyproc_seccomp() != 0) {
 		smx_log(LOG_ERR, "key process: cannot install the seccomp "
 			"filter: %s", strerror(errno));
 		store_close(&sv.store);
+		keyproc_token_close(&sv.token);
 		return 2;
 	}
 	sv.tokens = cfg->keys.process_rate;
@@ -439,6 +468,7 @@ int keyproc_serve(int fd, const struct cfg *cfg)
 	serve_loop(&sv, fd);
 	for (size_t i = 0; i < KEY_SLOTS; i++)
 		held_clear(&sv.keys[i]);
+	keyproc_token_close(&sv.token);
 	store_close(&sv.store);
 	return 0;
 }

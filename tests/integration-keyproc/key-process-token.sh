@@ -79,6 +79,11 @@ for u in $users; do
     { cat "$pki/$u.import" >&2; fail "import-p12 does not say the key went into the token"; }
   pf_add_sasl_user "$u@example.com" "pw-$u"
 done
+# In the token: two private keys, sensitive and not extractable.
+objs=$(pkcs11-tool --module "$MODULE" --login --pin 4321 --list-objects \
+  --type privkey 2>&1) || fail "pkcs11-tool --list-objects: $objs"
+[ "$(echo "$objs" | grep -c '^ *Access: *sensitive$')" = 2 ] ||
+  fail "the token's keys are not sensitive or are extractable: $objs"
 # The milter's user reads the token and the PIN file.
 [ "$(id -u)" != 0 ] || chown -R "$SMX_TEST_USER" "$hsm"
 

@@ -154,6 +154,29 @@ static void check_milter(struct cfg *cfg, const config_t *lc,
 	check_metrics(m, lc, report);
 }
 
+/* Keys in a PKCS#11 token are used by the key process only. */
+static void check_pkcs11(const struct cfg_keys *k, const config_t *lc,
+			 struct cfg_report *report)
+{
+	const char *module = k->pkcs11_module;
+	if (module != NULL && module[0] == '\0')
+		module = NULL;
+	if (module != NULL && module[0] != '/')
+		cfg_error(report, where(lc, "keys.pkcs11_module"),
+			  "keys.pkcs11_module: must be an absolute path");
+	if (module != NULL && !k->process)
+		cfg_error(report, where(lc, "keys.pkcs11_module"),
+			  "keys.pkcs11_module: needs keys.process = true (only "
+			  "the key process uses the token)");
+	if (module != NULL && k->pkcs11_pin_file == NULL)
+		cfg_error(report, where(lc, "keys.pkcs11_module"),
+			  "keys.pkcs11_pin_file: required with "
+			  "keys.pkcs11_module");
+	if (k->pkcs11_pin_file != NULL && k->pkcs11_pin_file[0] != '/')
+		cfg_error(report, where(lc, "keys.pkcs11_pin_file"),
+			  "keys.pkcs11_pin_file: must be an absolute path");
+}
+
 static void check_store(struct cfg *cfg, const config_t *lc,
 			struct cfg_report *report)
 {
@@ -171,6 +194,7 @@ static void check_store(struct cfg *cfg, const config_t *lc,
 	    cfg->keys.master_key_file[0] != '/')
 		cfg_error(report, where(lc, "keys.master_key_file"),
 			  "keys.master_key_file: must be an absolute path");
+	check_pkcs11(&cfg->keys, lc, report);
 }
 
 /* A filter template: RFC 4515 text where every %s stands for the escaped

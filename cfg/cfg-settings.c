@@ -129,6 +129,10 @@ const struct cfg_setting cfg_settings[] = {
 	  NULL },
 	{ "keys", "process_rate", CFG_UINT, FIELD(keys.process_rate), 0,
 	  "2000", 1, 1000000, NULL },
+	{ "keys", "pkcs11_module", CFG_STRING, FIELD(keys.pkcs11_module), 0,
+	  NULL, 0, 0, NULL },
+	{ "keys", "pkcs11_pin_file", CFG_STRING, FIELD(keys.pkcs11_pin_file),
+	  0, NULL, 0, 0, NULL },
 
 	{ "ldap", "uri", CFG_STRLIST, FIELD(ldap.uri), FIELD(ldap.n_uri), NULL,
 	  0, 0, NULL },

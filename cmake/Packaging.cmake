@@ -78,6 +78,10 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # (deb-systemd-helper comes from init-system-helpers, which is essential).
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_PACKAGE_ENHANCES "postfix, sendmail-bin")
+# Keys in a PKCS#11 token (keys.pkcs11_module): the key process loads
+# libp11's OpenSSL engine at run time, smimectl import-p12 --to-token runs
+# pkcs11-tool; neither is linked, so dpkg-shlibdeps cannot see them.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libengine-pkcs11-openssl, opensc")
 # CPack indents the lines after the first itself.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "S/MIME signing and encryption for a whole organization
 smime-milter is a mail filter (milter) for Postfix and Sendmail that signs

@@ -244,15 +244,27 @@ int ctl_cmd_show(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_find_cert(ctl, argv[1], &c);
 	if (rc != CTL_OK)
 		return rc;
+	char *uri = NULL;
+	if (c->key_in_token &&
+	    store_key_token_uri(ctl->store, c->fingerprint, &uri) != SMX_OK)
+		uri = NULL;
 	if (ctl->json) {
 		ctl_json_cert_fields(stdout, c);
 		ctl_json_revocation(stdout, ctl->store, c->fingerprint);
+		fputs(",\"token_uri\":", stdout);
+		if (uri != NULL)
+			ctl_json_string(stdout, uri);
+		else
+			fputs("null", stdout);
 		fputs("}\n", stdout);
 	} else {
 		ctl_print_cert_full(stdout, c);
+		if (uri != NULL)
+			printf("token key:    %s\n", uri);
 		ctl_print_revocation(stdout, ctl->store, "revocation:   ",
 				     c->fingerprint);
 	}
+	free(uri);
 	store_cert_free(&c);
 	return CTL_OK;
 }

@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "p12.h"
+#include "token.h"
 #include "x509util.h"
 
 int ctl_cmd_init(struct ctl *ctl, int argc, char **argv)
@@ -75,24 +76,44 @@ static size_t pkcs8_der(EVP_PKEY *key, unsigned char **der_r)
 	return *der_r ? (size_t)len : 0;
 }
 
+struct p12_args {
+	const char *password_file;
+	const char *fingerprint;
+	const char *token_label;
+	bool legacy, delete_key, to_token;
+};
+
+/* The key sealed in the store, or written into the PKCS#11 token. */
+static enum smx_status put_key(struct ctl *ctl, struct p12_identity *id,
+			       const struct store_cert *c,
+			       const struct p12_args *a)
+{
+	if (a->to_token)
+		return ctl_token_put_key(ctl, id->key, c, a->token_label);
+	unsigned char *key = NULL;
+	size_t key_len = pkcs8_der(id->key, &key);
+	enum smx_status st = key_len ? store_key_put(ctl->store, c->fingerprint,
+						     key, key_len)
+				     : SMX_PERMFAIL;
+	store_secret_free(&key, key_len);
+	return st;
+}
+
 /* Puts certificate, key and chain; on failure removes a certificate it
  * added, so that a failed import leaves the store as it was. */
 static int store_identity(struct ctl *ctl, const char *file,
-			  struct p12_identity *id, const struct store_cert *c)
+			  struct p12_identity *id, const struct store_cert *c,
+			  const struct p12_args *a)
 {
-	unsigned char *key = NULL;
-	size_t key_len = pkcs8_der(id->key, &key);
 	bool created = false;
-	enum smx_status st = key_len ? SMX_OK : SMX_PERMFAIL;
+	enum smx_status st = store_cert_put(ctl->store, c->der, c->der_len,
+					    STORE_SOURCE_IMPORTED,
+					    STORE_TRUST_PINNED, NULL, 0, NULL,
+					    &created);
 	if (st == SMX_OK)
-		st = store_cert_put(ctl->store, c->der, c->der_len,
-				    STORE_SOURCE_IMPORTED, STORE_TRUST_PINNED,
-				    NULL, 0, NULL, &created);
-	if (st == SMX_OK)
-		st = store_key_put(ctl->store, c->fingerprint, key, key_len);
+		st = put_key(ctl, id, c, a);
 	if (st != SMX_OK && created)
 		store_cert_remove(ctl->store, c->fingerprint);
-	store_secret_free(&key, key_len);
 	if (st != SMX_OK) {
 		ctl_error("%s: could not store the identity %s (%s)", file,
 			  c->fingerprint, smx_status_name(st));
@@ -113,7 +134,8 @@ static int store_identity(struct ctl *ctl, const char *file,
 }
 
 static void report_import(struct ctl *ctl, const char *file,
-			  const struct store_cert *c, int n_chain)
+			  const struct store_cert *c, int n_chain,
+			  bool in_token)
 {
 	if (ctl->json) {
 		printf("{\"file\":");
@@ -123,13 +145,15 @@ static void report_import(struct ctl *ctl, const char *file,
 			fputs(i ? "," : "", stdout);
 			ctl_json_string(stdout, c->emails[i]);
 		}
-		printf("],\"chain\":%d}\n", n_chain);
+		printf("],\"chain\":%d,\"key_in_token\":%s}\n", n_chain,
+		       in_token ? "true" : "false");
 		return;
 	}
 	printf("%s: imported %s", file, c->fingerprint);
 	for (size_t i = 0; i < c->n_emails; i++)
 		printf("%s%s", i ? "," : " for ", c->emails[i]);
-	printf(" with its private key");
+	printf(" with its private key%s", in_token ? " in the PKCS#11 token"
+						    : "");
 	if (n_chain > 0)
 		printf(" and %d chain certificate%s", n_chain,
 		       n_chain == 1 ? "" : "s");
@@ -137,7 +161,7 @@ static void report_import(struct ctl *ctl, const char *file,
 }
 
 static int import_checked(struct ctl *ctl, const char *file,
-			  struct p12_identity *id)
+			  struct p12_identity *id, const struct p12_args *a)
 {
 	unsigned char *der = NULL;
 	size_t len = x509_to_der(id->cert, &der);
@@ -159,10 +183,10 @@ static int import_checked(struct ctl *ctl, const char *file,
 			  "%s: refusing it", file, c->fingerprint);
 		goto done;
 	}
-	rc = store_identity(ctl, file, id, c);
+	rc = store_identity(ctl, file, id, c, a);
 	if (rc == CTL_OK)
 		report_import(ctl, file, c, id->chain ? sk_X509_num(id->chain)
-						      : 0);
+						      : 0, a->to_token);
 done:
 	ERR_clear_error();
 	store_cert_free(&c);
@@ -175,13 +199,9 @@ static const struct option p12_opts[] = {
 	{ "legacy", no_argument, NULL, 'l' },
 	{ "delete-key", no_argument, NULL, 'd' },
 	{ "fingerprint", required_argument, NULL, 'f' },
+	{ "to-token", no_argument, NULL, 't' },
+	{ "token-label", required_argument, NULL, 'T' },
 	{ NULL, 0, NULL, 0 },
-};
-
-struct p12_args {
-	const char *password_file;
-	const char *fingerprint;
-	bool legacy, delete_key;
 };
 
 static int parse_p12_args(int argc, char **argv, struct p12_args *a,
@@ -198,6 +218,10 @@ static int parse_p12_args(int argc, char **argv, struct p12_args *a,
 			a->delete_key = true;
 		else if (ch == 'f' && export)
 			a->fingerprint = optarg;
+		else if (ch == 't' && !export)
+			a->to_token = true;
+		else if (ch == 'T' && !export)
+			a->token_label = optarg;
 		else
 			return -1;
 	}
@@ -207,13 +231,16 @@ static int parse_p12_args(int argc, char **argv, struct p12_args *a,
 int ctl_cmd_import_p12(struct ctl *ctl, int argc, char **argv)
 {
 	struct p12_args a = { 0 };
-	if (parse_p12_args(argc, argv, &a, false) != 0 || optind != argc - 1) {
-		ctl_error("usage: smimectl import-p12 FILE [--password-file F]");
+	if (parse_p12_args(argc, argv, &a, false) != 0 || optind != argc - 1 ||
+	    (a.token_label != NULL && !a.to_token)) {
+		ctl_error("usage: smimectl import-p12 FILE [--password-file F] "
+			  "[--to-token [--token-label L]]");
 		return CTL_USAGE;
 	}
 	const char *file = argv[optind];
 	int rc = ctl_open_store(ctl, 0);
-	if (rc != CTL_OK || (rc = need_master_key(ctl, file)) != CTL_OK)
+	if (rc != CTL_OK ||
+	    (!a.to_token && (rc = need_master_key(ctl, file)) != CTL_OK))
 		return rc;
 	char prompt[512];
 	snprintf(prompt, sizeof(prompt), "Password for %s: ", file);
@@ -223,7 +250,7 @@ int ctl_cmd_import_p12(struct ctl *ctl, int argc, char **argv)
 	struct p12_identity id;
 	struct p12_providers pv;
 	p12_load_providers(&pv);
-	rc = p12_read(file, pw, &id) == 0 ? import_checked(ctl, file, &id)
+	rc = p12_read(file, pw, &id) == 0 ? import_checked(ctl, file, &id, &a)
 					  : CTL_FAIL;
 	p12_identity_clear(&id);
 	p12_unload_providers(&pv);

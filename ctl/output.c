@@ -77,7 +77,8 @@ void ctl_print_cert_line(FILE *out, const struct store_cert *c)
 	fprintf(out, "%s  %s  %-9s %-10s %-7s %s", c->fingerprint,
 		ctl_date(c->not_after, date, sizeof(date)),
 		store_source_name(c->source), store_trust_name(c->trust),
-		c->has_key ? "key" : "-", status_of(c));
+		c->has_key ? (c->key_in_token ? "token" : "key") : "-",
+		status_of(c));
 	for (size_t i = 0; i < c->n_emails; i++)
 		fprintf(out, "%s%s", i ? "," : "  ", c->emails[i]);
 	fputc('\n', out);
@@ -103,8 +104,8 @@ void ctl_print_cert_full(FILE *out, const struct store_cert *c)
 	fprintf(out, "source:       %s\n", store_source_name(c->source));
 	fprintf(out, "trust:        %s%s\n", store_trust_name(c->trust),
 		c->revoked ? ", revoked" : "");
-	fprintf(out, "private key:  %s\n", c->has_key ? "held (encrypted)"
-						      : "none");
+	fprintf(out, "private key:  %s\n", !c->has_key ? "none"
+		: c->key_in_token ? "in a PKCS#11 token" : "held (encrypted)");
 	fprintf(out, "capabilities: %s\n", c->smime_caps ? "recorded" : "none");
 	fprintf(out, "first seen:   %s\n", ctl_date(c->first_seen, a, sizeof(a)));
 	fprintf(out, "last seen:    %s\n", ctl_date(c->last_seen, a, sizeof(a)));
@@ -134,12 +135,14 @@ void ctl_json_cert_fields(FILE *out, const struct store_cert *c)
 	fprintf(out, "],\"key_type\":\"%s\",\"is_ca\":%s,\"key_usage\":\"%s\","
 		"\"eku\":\"%s\",\"source\":\"%s\",\"trust\":\"%s\","
 		"\"revoked\":%s,\"status\":\"%s\",\"has_key\":%s,"
-		"\"smime_capabilities\":%s,\"first_seen\":%" PRId64
+		"\"key_in_token\":%s,\"smime_capabilities\":%s,\"first_seen\":%" PRId64
 		",\"last_seen\":%" PRId64, c->key_type,
 		c->is_ca ? "true" : "false", ku, eku_text(c),
 		store_source_name(c->source), store_trust_name(c->trust),
 		c->revoked ? "true" : "false", status_of(c),
-		c->has_key ? "true" : "false", c->smime_caps ? "true" : "false",
+		c->has_key ? "true" : "false",
+		c->key_in_token ? "true" : "false",
+		c->smime_caps ? "true" : "false",
 		c->first_seen, c->last_seen);
 }
 

@@ -28,7 +28,7 @@ static void usage(FILE *out)
 		"  check                  validate the configuration file\n"
 		"  version                print versions of smimectl and its libraries\n"
 		"  init                   create the store schema and the master key\n"
-		"  import-p12 FILE [--password-file F]\n"
+		"  import-p12 FILE [--password-file F] [--to-token [--token-label L]]\n"
 		"  export-p12 EMAIL OUT [--password-file F] [--legacy] [--delete-key]\n"
 		"                         [--fingerprint FP]\n"
 		"  import-cert [--pin] FILE...   PEM, DER or PKCS#7 certificates\n"

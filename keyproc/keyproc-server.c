@@ -54,6 +54,7 @@ struct server {
 	struct timespec refilled;
 	time_t store_tried;	/* last attempt to open a closed store */
 	bool store_reported;	/* its failure was logged */
+	struct keyproc_token *token;	/* keys.pkcs11_module, or NULL */
 };
 
 static void held_clear(struct held_key *h)
@@ -62,8 +63,24 @@ static void held_clear(struct held_key *h)
 	memset(h, 0, sizeof(*h));
 }
 
-static EVP_PKEY *unseal_key(struct server *sv, const char *fp)
+/* The key of fp when its row names one in a PKCS#11 token: *in_token
+ * says whether it does. */
+static EVP_PKEY *token_key(struct server *sv, const char *fp, bool *in_token)
 {
+	char *uri = NULL;
+	*in_token = store_key_token_uri(sv->store, fp, &uri) == SMX_OK &&
+		    uri != NULL;
+	EVP_PKEY *key = *in_token ? keyproc_token_key(sv->token, uri) : NULL;
+	free(uri);
+	return key;
+}
+
+static EVP_PKEY *unseal_key(struct server *sv, const char *fp,
+			   bool *in_token)
+{
+	EVP_PKEY *from_token = token_key(sv, fp, in_token);
+	if (*in_token)
+		return from_token;
 	unsigned char *pkcs8 = NULL;
 	size_t len = 0;
 	if (store_key_get(sv->store, fp, &pkcs8, &len) != SMX_OK)
@@ -74,22 +91,31 @@ static EVP_PKEY *unseal_key(struct server *sv, const char *fp)
 	return key;
 }
 
-static EVP_PKEY *held_key_for(struct server *sv, const char *fp);
+static EVP_PKEY *held_key_for(struct server *sv, const char *fp,
+			      bool *in_token);
 
 /* The key for fp, unsealed now or within KEY_TTL seconds; the caller
- * frees its reference (a slot may be reused by another lane meanwhile). */
+ * frees its reference (a slot may be reused by another lane meanwhile).
+ * Without a key, the failure is logged, for a token's key only while
+ * the token was not already known to fail. */
 static EVP_PKEY *key_for(struct server *sv, const char *fp)
 {
+	bool in_token = false;
 	pthread_mutex_lock(&sv->lock);
-	EVP_PKEY *key = held_key_for(sv, fp);
+	EVP_PKEY *key = held_key_for(sv, fp, &in_token);
 	if (key != NULL && EVP_PKEY_up_ref(key) != 1)
 		key = NULL;
+	if (key == NULL && (!in_token || !keyproc_token_failing(sv->token)))
+		smx_log(LOG_ERR, "key process: the key of %s cannot be %s", fp,
+			in_token ? "loaded from the PKCS#11 token"
+				 : "unsealed");
 	pthread_mutex_unlock(&sv->lock);
 	return key;
 }
 
 /* key_for's work, with sv->lock held. */
-static EVP_PKEY *held_key_for(struct server *sv, const char *fp)
+static EVP_PKEY *held_key_for(struct server *sv, const char *fp,
+			      bool *in_token)
 {
 	time_t now = time(NULL);
 	size_t slot = 0;
@@ -103,7 +129,7 @@ static EVP_PKEY *held_key_for(struct server *sv, const char *fp)
 		if (sv->keys[i].key == NULL || h->loaded < sv->keys[slot].loaded)
 			slot = i;
 	}
-	EVP_PKEY *key = unseal_key(sv, fp);
+	EVP_PKEY *key = unseal_key(sv, fp, in_token);
 	if (key == NULL)
 		return NULL;
 	held_clear(&sv->keys[slot]);
@@ -285,10 +311,17 @@ static enum keyproc_result derive(EVP_PKEY *key,
 		params[4] = (OSSL_PARAM)OSSL_PARAM_END;
 	EVP_PKEY *peer = EVP_PKEY_is_a(key, "EC") ? peer_key(key, rq) : NULL;
 	EVP_PKEY_CTX *ctx = peer != NULL ? EVP_PKEY_CTX_new(key, NULL) : NULL;
-	int ok = ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 &&
-		 EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
-		 EVP_PKEY_CTX_set_params(ctx, params) == 1 &&
-		 EVP_PKEY_derive(ctx, rp->out, &len) == 1 && len == outlen;
+	int ok;
+	if (ctx != NULL && EVP_PKEY_get0_provider(key) == NULL)
+		/* a token's key (engine, legacy): OpenSSL's legacy ECDH
+		 * does not take the KDF as parameters */
+		ok = keyproc_token_derive(ctx, peer, md, ukm, rq->label_len,
+					  cofactor, rp->out, outlen) == 0;
+	else
+		ok = ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 &&
+		     EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
+		     EVP_PKEY_CTX_set_params(ctx, params) == 1 &&
+		     EVP_PKEY_derive(ctx, rp->out, &len) == 1 && len == outlen;
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(peer);
 	rp->out_len = ok ? (uint32_t)len : 0;
@@ -389,11 +422,8 @@ static enum keyproc_result answer(struct server *sv,
 		return r;
 	}
 	EVP_PKEY *key = key_for(sv, rq->fingerprint);
-	if (key == NULL) {
-		smx_log(LOG_ERR, "key process: the key of %s cannot be "
-			"unsealed", rq->fingerprint);
+	if (key == NULL)
 		return KEYPROC_UNAVAILABLE;
-	}
 	r = rq->op == KEYPROC_OP_SIGN ? sign(key, rq, rp)
 	    : rq->op == KEYPROC_OP_DERIVE ? derive(key, rq, rp)
 	    : decrypt(key, rq, rp);
@@ -509,10 +539,12 @@ int keyproc_serve(int fd, unsigned lanes, const struct cfg *cfg)
 		return 2;
 	}
 	(void)store_ready(&sv);	/* if it cannot, the first request tries */
+	sv.token = keyproc_token_open(cfg);	/* loads its module */
 	if (keyproc_seccomp() != 0) {
 		smx_log(LOG_ERR, "key process: cannot install the seccomp "
 			"filter: %s", strerror(errno));
 		store_close(&sv.store);
+		keyproc_token_close(&sv.token);
 		pthread_mutex_destroy(&sv.lock);
 		return 2;
 	}
@@ -523,6 +555,7 @@ int keyproc_serve(int fd, unsigned lanes, const struct cfg *cfg)
 	int rc = serve_lanes(&sv, fd, lanes);
 	for (size_t i = 0; i < KEY_SLOTS; i++)
 		held_clear(&sv.keys[i]);
+	keyproc_token_close(&sv.token);
 	store_close(&sv.store);
 	pthread_mutex_destroy(&sv.lock);
 	return rc;

@@ -180,6 +180,8 @@ static bool same_store(const struct cfg *a, const struct cfg *b)
 	       a->store.busy_timeout == b->store.busy_timeout &&
 	       a->store.pool_size == b->store.pool_size &&
 	       same_text(a->keys.master_key_file, b->keys.master_key_file) &&
+	       same_text(a->keys.pkcs11_module, b->keys.pkcs11_module) &&
+	       same_text(a->keys.pkcs11_pin_file, b->keys.pkcs11_pin_file) &&
 	       a->keys.process == b->keys.process;
 }
 

@@ -14,7 +14,9 @@
 #define CERT_COLUMNS \
 	"c.der, c.source, c.trust, c.revoked, c.first_seen, c.last_seen, " \
 	"c.smime_caps, (SELECT COUNT(*) FROM cert_keys k " \
-	"WHERE k.fingerprint = c.fingerprint)"
+	"WHERE k.fingerprint = c.fingerprint), " \
+	"(SELECT COUNT(*) FROM cert_keys k " \
+	"WHERE k.fingerprint = c.fingerprint AND k.token_uri IS NOT NULL)"
 
 static const char sql_insert[] =
 	"INSERT INTO certs (fingerprint, der, subject, issuer, serial, "
@@ -216,6 +218,7 @@ static struct store_cert *record_of(const struct store_rows *r, size_t row)
 		c->smime_caps_len = caps_len;
 	}
 	c->has_key = store_rows_int(r, row, 7) > 0;
+	c->key_in_token = store_rows_int(r, row, 8) > 0;
 	return c;
 }
 

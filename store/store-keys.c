@@ -316,9 +316,18 @@ static const char sql_cert_der[] = "SELECT der FROM certs WHERE fingerprint = $1
 static const char sql_key_put[] =
 	"INSERT INTO cert_keys (fingerprint, sealed, created) VALUES ($1, $2, $3) "
 	"ON CONFLICT (fingerprint) DO UPDATE SET sealed = excluded.sealed, "
-	"created = excluded.created";
+	"created = excluded.created, token_uri = NULL";
 static const char sql_key_get[] =
-	"SELECT sealed FROM cert_keys WHERE fingerprint = $1";
+	"SELECT sealed, token_uri FROM cert_keys WHERE fingerprint = $1";
+/* A key in a PKCS#11 token: the row names it and holds no key material
+ * (an empty sealed value; the column predates tokens and is NOT NULL). */
+static const char sql_key_put_token[] =
+	"INSERT INTO cert_keys (fingerprint, sealed, created, token_uri) "
+	"VALUES ($1, $2, $3, $4) ON CONFLICT (fingerprint) DO UPDATE SET "
+	"sealed = excluded.sealed, created = excluded.created, "
+	"token_uri = excluded.token_uri";
+static const char sql_key_token_uri[] =
+	"SELECT token_uri FROM cert_keys WHERE fingerprint = $1";
 static const char sql_key_del[] = "DELETE FROM cert_keys WHERE fingerprint = $1";
 
 static enum smx_status key_put_txn(struct store *store, struct store_conn *c,
@@ -388,12 +397,15 @@ static enum smx_status key_get_txn(struct store *store, struct store_conn *c,
 	struct store_rows rows = { .n_cols = 1 };
 	struct store_value p = SV_TEXT(a->fp);
 	size_t blen = 0;
-	enum smx_status st = store_exec(c, store, sql_key_get, &p, 1, &rows, NULL);
+	enum smx_status st = store_exec(c, store, sql_key_get, &p, 1, &rows,
+					NULL);
 	if (st != SMX_OK)
 		goto done;
 	const unsigned char *blob = store_rows_blob(&rows, 0, 0, &blen);
-	if (blob == NULL) {
-		st = SMX_NOTFOUND;
+	size_t ulen = 0;
+	if (blob == NULL || blen == 0 ||
+	    store_rows_blob(&rows, 0, 1, &ulen) != NULL) {
+		st = SMX_NOTFOUND;	/* none, or in a token */
 		goto done;
 	}
 	st = store_unseal(store, a->aad, blob, blen, &a->out, &a->out_len);
@@ -426,6 +438,85 @@ enum smx_status store_key_get(struct store *store, const char *fingerprint,
 	} else {
 		store_secret_free(&a.out, a.out_len);
 	}
+	return st;
+}
+
+struct token_args {
+	const char *fp;
+	const char *uri;	/* put: the URI to record */
+	char *found;		/* get: the URI recorded, or NULL */
+	bool held;		/* get: a key row exists */
+};
+
+static enum smx_status key_put_token_txn(struct store *store,
+					 struct store_conn *c, void *arg)
+{
+	static const unsigned char nothing[1];
+	struct token_args *a = arg;
+	struct store_rows rows = { .n_cols = 1 };
+	struct store_value p[4] = { SV_TEXT(a->fp),
+				    { .type = STORE_V_BLOB, .p = nothing },
+				    SV_INT((int64_t)time(NULL)),
+				    SV_TEXT(a->uri) };
+	enum smx_status st = store_exec(c, store, sql_cert_der, p, 1, &rows,
+					NULL);
+	if (st == SMX_OK && rows.n_rows == 0) {
+		smx_log(LOG_ERR, "store: no certificate %s for this key", a->fp);
+		st = SMX_NOTFOUND;
+	}
+	if (st == SMX_OK)
+		st = store_exec(c, store, sql_key_put_token, p, 4, NULL, NULL);
+	store_rows_clear(&rows);
+	return st;
+}
+
+enum smx_status store_key_put_token(struct store *store,
+				    const char *fingerprint,
+				    const char *token_uri)
+{
+	char fp[65];
+	struct token_args a = { .fp = fp, .uri = token_uri };
+	if (!store_fingerprint_normalize(fingerprint, fp) || token_uri == NULL ||
+	    strncmp(token_uri, "pkcs11:", 7) != 0)
+		return SMX_PERMFAIL;
+	return store_txn(store, true, key_put_token_txn, &a);
+}
+
+static enum smx_status key_token_uri_txn(struct store *store,
+					 struct store_conn *c, void *arg)
+{
+	struct token_args *a = arg;
+	struct store_rows rows = { .n_cols = 1 };
+	struct store_value p = SV_TEXT(a->fp);
+	size_t len = 0;
+	free(a->found);		/* a retried transaction starts afresh */
+	a->found = NULL;
+	enum smx_status st = store_exec(c, store, sql_key_token_uri, &p, 1,
+					&rows, NULL);
+	const unsigned char *uri = store_rows_blob(&rows, 0, 0, &len);
+	a->held = st == SMX_OK && rows.n_rows > 0;
+	if (uri != NULL && (a->found = strndup((const char *)uri, len)) == NULL)
+		st = SMX_TEMPFAIL;
+	store_rows_clear(&rows);
+	return st;
+}
+
+enum smx_status store_key_token_uri(struct store *store,
+				    const char *fingerprint,
+				    char **token_uri_r)
+{
+	char fp[65];
+	struct token_args a = { .fp = fp };
+	*token_uri_r = NULL;
+	if (!store_fingerprint_normalize(fingerprint, fp))
+		return SMX_NOTFOUND;
+	enum smx_status st = store_txn(store, false, key_token_uri_txn, &a);
+	if (st == SMX_OK && !a.held)
+		st = SMX_NOTFOUND;
+	if (st == SMX_OK)
+		*token_uri_r = a.found;
+	else
+		free(a.found);
 	return st;
 }
 

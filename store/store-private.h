@@ -111,7 +111,7 @@ struct store_driver {
 
 /* The newest schema version, and each backend's migrations
  * (store-schema.c). */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 extern const char *const store_schema_sqlite[STORE_SCHEMA_VERSION];
 extern const char *const store_schema_pgsql[STORE_SCHEMA_VERSION];
 

@@ -119,12 +119,19 @@
 	"CREATE INDEX IF NOT EXISTS revocation_status_valid" \
 	"  ON revocation_status (valid_until);"
 
+/* Version 6: a private key may live in a PKCS#11 token instead of the
+ * store: its row names the key by a PKCS#11 URI and holds no key
+ * material (an empty sealed value). */
+#define SCHEMA_V6 \
+	"ALTER TABLE cert_keys ADD COLUMN token_uri TEXT;"
+
 const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	SCHEMA_V1("BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT"),
 	SCHEMA_V2,
 	SCHEMA_V3,
 	SCHEMA_V4,
 	SCHEMA_V5,
+	SCHEMA_V6,
 };
 
 const char *const store_schema_pgsql[STORE_SCHEMA_VERSION] = {
@@ -133,4 +140,5 @@ const char *const store_schema_pgsql[STORE_SCHEMA_VERSION] = {
 	SCHEMA_V3,
 	SCHEMA_V4,
 	SCHEMA_V5,
+	SCHEMA_V6,
 };

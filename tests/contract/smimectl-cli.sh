@@ -53,7 +53,7 @@ expect_rc 1 ctl frobnicate            # unknown command
 expect_rc 1 ctl import-cert           # missing argument
 expect_rc 0 ctl init
 expect_rc 0 ctl init
-grep -q "schema version 5" out || fail "init output: $(cat out)"
+grep -q "schema version 6" out || fail "init output: $(cat out)"
 
 # unverified until the CA is an anchor
 expect_rc 0 ctl import-cert carol.pem

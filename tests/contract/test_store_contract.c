@@ -61,6 +61,14 @@ int contract_teardown(void **state)
 
 /* --- schema ------------------------------------------------------------ */
 
+/* Takes the store back before version 6 (keys in a PKCS#11 token), so
+ * that a test that sets an older version can run the migrations again. */
+static void forget_token_uri(void)
+{
+	assert_int_equal(harness_sql(
+		"ALTER TABLE cert_keys DROP COLUMN token_uri"), 0);
+}
+
 static void open_creates_schema_and_reopens(void **state)
 {
 	struct store *store = *state;
@@ -102,6 +110,7 @@ static void version_1_is_migrated(void **state)
 		"ALTER TABLE harvest_log DROP COLUMN trusted"), 0);
 	assert_int_equal(harness_sql(
 		"ALTER TABLE certs DROP COLUMN caps_signed_at"), 0);
+	forget_token_uri();
 	assert_int_equal(harness_sql("UPDATE store_schema SET version = 1"), 0);
 	struct store *again = harness_open();
 	assert_non_null(again);
@@ -161,6 +170,7 @@ static void version_2_drops_unvalidated_filing(void **state)
 	assert_int_equal(filed(store, "h2@partner.example"), 1);
 	assert_int_equal(harness_sql(
 		"ALTER TABLE certs DROP COLUMN caps_signed_at"), 0);
+	forget_token_uri();
 	assert_int_equal(harness_sql("UPDATE store_schema SET version = 2"), 0);
 	struct store *again = harness_open();
 	assert_non_null(again);
@@ -353,6 +363,7 @@ static void version_3_dates_recorded_capabilities(void **state)
 					sizeof(caps_gcm), NULL, NULL), SMX_OK);
 	assert_int_equal(harness_sql(
 		"ALTER TABLE certs DROP COLUMN caps_signed_at"), 0);
+	forget_token_uri();
 	assert_int_equal(harness_sql("UPDATE store_schema SET version = 3"), 0);
 	struct store *again = harness_open();
 	assert_non_null(again);
@@ -847,6 +858,7 @@ static void version_4_gains_revocation_statuses(void **state)
 {
 	(void)state;
 	assert_int_equal(harness_sql("DROP TABLE revocation_status"), 0);
+	forget_token_uri();
 	assert_int_equal(harness_sql("UPDATE store_schema SET version = 4"), 0);
 	struct store *again = harness_open();
 	assert_non_null(again);
@@ -856,6 +868,76 @@ static void version_4_gains_revocation_statuses(void **state)
 	memset(s.fingerprint, 'a', 64);
 	assert_int_equal(store_revstatus_put(again, &s), SMX_OK);
 	store_close(&again);
+}
+
+/* Upgrading a version 5 store: key rows gain token_uri, the keys sealed
+ * before stay where they were; then a key in a token is recorded by its
+ * URI with no key material in the row. */
+static void version_5_gains_token_keys(void **state)
+{
+	struct store *store = *state;
+	struct issued a, b;
+	contract_issue("tina@example.com", NULL, &a);
+	contract_issue("tom@example.com", NULL, &b);
+	assert_int_equal(store_cert_put(store, a.der, a.der_len, 0, 2, NULL, 0,
+					NULL, NULL), SMX_OK);
+	assert_int_equal(store_cert_put(store, b.der, b.der_len, 0, 2, NULL, 0,
+					NULL, NULL), SMX_OK);
+	assert_int_equal(store_key_put(store, a.fp, a.key, a.key_len), SMX_OK);
+	forget_token_uri();
+	assert_int_equal(harness_sql("UPDATE store_schema SET version = 5"), 0);
+	struct store *again = harness_open();
+	assert_non_null(again);
+	assert_int_equal(store_schema_version(again), store_schema_latest());
+	assert_int_equal(store_schema_latest(), 6);
+	/* the key sealed before: still there, not in a token */
+	unsigned char *k = NULL;
+	size_t klen = 0;
+	char *uri = NULL;
+	assert_int_equal(store_key_get(again, a.fp, &k, &klen), SMX_OK);
+	assert_memory_equal(k, a.key, klen);
+	store_secret_free(&k, klen);
+	assert_int_equal(store_key_token_uri(again, a.fp, &uri), SMX_OK);
+	assert_null(uri);
+	/* a key in a token: a URI, no key material */
+	const char *tok = "pkcs11:token=t1;id=%01%02;type=private";
+	assert_int_equal(store_key_token_uri(again, b.fp, &uri), SMX_NOTFOUND);
+	assert_int_equal(store_key_put_token(again, b.fp, "file:/x"),
+			 SMX_PERMFAIL);
+	assert_int_equal(store_key_put_token(again, b.fp, tok), SMX_OK);
+	assert_int_equal(store_key_token_uri(again, b.fp, &uri), SMX_OK);
+	assert_string_equal(uri, tok);
+	free(uri);
+	assert_int_equal(store_key_get(again, b.fp, &k, &klen), SMX_NOTFOUND);
+	assert_null(k);
+	/* the row itself: the URI and an empty sealed value (the update
+	 * marks the certificate only if so) */
+	char sql[512];
+	snprintf(sql, sizeof(sql), "UPDATE certs SET trust = 1 WHERE "
+		 "fingerprint IN (SELECT fingerprint FROM cert_keys WHERE "
+		 "fingerprint = '%s' AND length(sealed) = 0 AND "
+		 "token_uri = '%s')", b.fp, tok);
+	assert_int_equal(harness_sql(sql), 0);
+	struct store_cert *c = NULL;
+	assert_int_equal(store_cert_get(again, b.fp, &c), SMX_OK);
+	assert_int_equal(c->trust, 1);
+	assert_true(c->has_key);
+	assert_true(c->key_in_token);
+	store_cert_free(&c);
+	assert_int_equal(store_cert_get(again, a.fp, &c), SMX_OK);
+	assert_true(c->has_key);
+	assert_false(c->key_in_token);
+	store_cert_free(&c);
+	/* a sealed key replaces the token's, and the other way round */
+	assert_int_equal(store_key_put(again, b.fp, b.key, b.key_len), SMX_OK);
+	assert_int_equal(store_key_token_uri(again, b.fp, &uri), SMX_OK);
+	assert_null(uri);
+	assert_int_equal(store_key_put_token(again, a.fp, tok), SMX_OK);
+	assert_int_equal(store_key_get(again, a.fp, &k, &klen), SMX_NOTFOUND);
+	assert_int_equal(store_key_put_token(again, "00", tok), SMX_PERMFAIL);
+	store_close(&again);
+	contract_issued_free(&a);
+	contract_issued_free(&b);
 }
 
 int contract_run_basic(void)
@@ -883,6 +965,7 @@ int contract_run_basic(void)
 		T(version_3_dates_recorded_capabilities),
 		T(revocation_statuses),
 		T(version_4_gains_revocation_statuses),
+		T(version_5_gains_token_keys),
 		T(version_1_is_migrated),	/* last: it shifts certgen's serials */
 #undef T
 	};

@@ -200,6 +200,25 @@ static void semantic_errors(void **state)
 		      "store: { path = \"store.db\"; };\n"
 		      "keys: { master_key_file = \"k\"; };\n",
 		      relative, 2);
+	const char *const token[] = {
+		"tok.conf:2: keys.pkcs11_module: must be an absolute path",
+		"tok.conf:2: keys.pkcs11_module: needs keys.process = true "
+		"(only the key process uses the token)",
+		"tok.conf:2: keys.pkcs11_pin_file: required with "
+		"keys.pkcs11_module",
+	};
+	expect_errors("tok.conf",
+		      "milter: { internal_domains = \"example.com\"; };\n"
+		      "keys: { process = false; pkcs11_module = \"p.so\"; };\n",
+		      token, 3);
+	const char *const pin[] = {
+		"pin.conf:2: keys.pkcs11_pin_file: must be an absolute path",
+	};
+	expect_errors("pin.conf",
+		      "milter: { internal_domains = \"example.com\"; };\n"
+		      "keys: { pkcs11_module = \"/p.so\"; "
+		      "pkcs11_pin_file = \"pin\"; };\n",
+		      pin, 1);
 	const char *const empty[] = {
 		"empty.conf:1: milter.socket: must not be empty",
 	};

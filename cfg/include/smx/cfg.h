@@ -48,6 +48,9 @@ struct cfg_keys {
 	char *master_key_file;
 	bool process;			/* private keys in the key process */
 	unsigned process_rate;		/* its operations a second */
+	char *pkcs11_module;		/* PKCS#11 module; NULL: no token */
+	char *pkcs11_pin_file;		/* the token's user PIN; read by the
+					 * key process only */
 };
 
 /* The optional `ldap` group: the organization's directory. No uri (the

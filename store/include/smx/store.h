@@ -105,6 +105,8 @@ struct store_cert {
 	enum store_trust trust;
 	bool revoked;
 	bool has_key;			/* a private key is held for it */
+	bool key_in_token;		/* ... in a PKCS#11 token, not sealed
+					 * in the store */
 	int64_t first_seen, last_seen;
 	unsigned char *smime_caps;	/* DER SMIMECapabilities, or NULL */
 	size_t smime_caps_len;
@@ -264,6 +266,24 @@ enum smx_status store_key_put(struct store *store, const char *fingerprint,
  * SMX_TEMPFAIL. */
 enum smx_status store_key_get(struct store *store, const char *fingerprint,
 			      unsigned char **pkcs8_r, size_t *len_r);
+
+/* Records that the private key of the certificate with that fingerprint
+ * lives in a PKCS#11 token, named by token_uri ("pkcs11:..."): the row
+ * holds no key material. Needs no master key. Returns SMX_OK,
+ * SMX_NOTFOUND (no such certificate), SMX_PERMFAIL (not a pkcs11: URI),
+ * SMX_TEMPFAIL. Replaces an existing key. */
+enum smx_status store_key_put_token(struct store *store,
+				    const char *fingerprint,
+				    const char *token_uri);
+
+/* Where the key of a certificate lives: SMX_OK with *token_uri_r the
+ * PKCS#11 URI of a key in a token (owned by the caller, free()), or NULL
+ * for a key sealed in the store; SMX_NOTFOUND when no key is held;
+ * SMX_TEMPFAIL. Needs no master key. store_key_get yields SMX_NOTFOUND
+ * for a key in a token. */
+enum smx_status store_key_token_uri(struct store *store,
+				    const char *fingerprint,
+				    char **token_uri_r);
 
 /* Deletes the key of a certificate; the certificate stays. */
 enum smx_status store_key_remove(struct store *store,

@@ -3,7 +3,7 @@
 # smimectl explain and the milter decide a table of messages alike
 # (agrees_with_milter.py): the same store, policy and message, through
 # the milter's socket and through explain --message.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 mt_init
 need_cmd openssl python3
 pki="$RUN/pki"

@@ -43,7 +43,7 @@ SESSIONS=4                         # per host
 MARKER="HA-PLAINTEXT-5c21e"
 TOP=$SMX_TEST_DIR
 PG=$TOP/pg
-MSGTOOL=$SMX_SOURCE_DIR/tests/integration/msgtool.py
+MSGTOOL=$SMX_SOURCE_DIR/tests/lib/msgtool.py
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
 as_pg() { runuser -u postgres -- "$@"; }
 
@@ -212,7 +212,7 @@ encrypted_to() {
   pf_wait_delivered "$qid"
   f=$(sink_file_for "$qid")
   grep -q "$MARKER" "$f" && fail "$2: plaintext at the sink"
-  python3 "$SMX_SOURCE_DIR/tests/integration-sign/sink-to-message.py" "$f" "$msgs/$2.enc.eml"
+  python3 "$SMX_SOURCE_DIR/tests/lib/sink-to-message.py" "$f" "$msgs/$2.enc.eml"
   python3 "$MSGTOOL" body-b64 "$msgs/$2.enc.eml" "$msgs/$2.der"
   openssl cms -decrypt -inform DER -in "$msgs/$2.der" -recip "$pki/$3.pem" \
     -inkey "$pki/$3.key" -binary -out "$msgs/$2.dec" 2>"$msgs/$2.err" ||

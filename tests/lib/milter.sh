@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Shell side of the milter tests: source it from a test wrapper.
-#   . "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+#   . "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 #   mt_init                       # needs miltertest, sets the variables below
 #   mt_conf "$CONF" 'log_level = "debug"'   # milter keys override defaults
 #   mt_start "$CONF"              # smime-milter -f in the background
@@ -10,8 +10,9 @@
 #   expect_log_once TEXT / expect_log_count TEXT N / expect_no_log TEXT
 #   mt_finish                     # SIGTERM, exit 0, no sanitizer report
 #
-# Variables: MT_DIR (this directory), RUN (this run's files), LOG (milter
-# output), PORT, SOCK, CONF (default configuration path), MILTER_PID.
+# Variables: MT_DIR (tests/milter: the Lua scripts, lib.lua), RUN (this
+# run's files), LOG (milter output), PORT, SOCK, CONF (default
+# configuration path), MILTER_PID.
 # A missing miltertest skips (or fails with SMX_REQUIRE_PEERS=1); an
 # ASan/LSan/UBSan report in the log fails the test whatever happened.
 

@@ -3,7 +3,7 @@
 # A reload that changes sign_format applies to the very next message, even
 # when a message that began before the reload signs (and builds its
 # signer) after it.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 mt_init
 need_cmd openssl python3
 pki="$RUN/pki"
@@ -30,7 +30,7 @@ q ctl trust add "$pki/ca.pem"
 q ctl import-p12 "$pki/alice.p12" --password-file "$pki/p12.pw"
 mt_start "$CONF"
 
-python3 "$MT_DIR/milter_session.py" sign-reload "$PORT" "$MILTER_PID" \
+python3 "$SMX_SOURCE_DIR/tests/lib/milter_session.py" sign-reload "$PORT" "$MILTER_PID" \
   "$CONF" "$RUN/opaque.conf" "$LOG" > "$RUN/session.out" 2>&1 ||
   { cat "$RUN/session.out" >&2; show_log; fail "sign-reload session failed"; }
 

@@ -17,7 +17,7 @@
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 set -e -o pipefail
 
-HERE=$SMX_SOURCE_DIR/tests/interop-encrypt
+HERE=$SMX_SOURCE_DIR/tests/interop/encrypt
 TOOL=$SMX_BIN_DIR/smx-encrypt-message
 need_cmd openssl gpgsm gpgconf certutil cmsutil pk12util python3 "$TOOL"
 W=$(fresh_dir work)
@@ -330,7 +330,7 @@ echo "ok: $n decrypts with openssl; gpgsm and NSS read it as the PKCS#1 recipien
 # the content gpgsm saw.
 verify_inner() {
   local n=$1 mode=$2 s=$3 protected=${4:-}
-  # (clear-signed: not with -binary, see tests/interop-sign)
+  # (clear-signed: not with -binary, see tests/interop/sign)
   local bin=-binary
   [ $mode = clear ] && bin=
   openssl cms -verify -in $n.ref -CAfile root.pem $bin -out $n.content \

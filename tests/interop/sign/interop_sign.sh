@@ -14,7 +14,7 @@
 set -e -o pipefail
 
 MODE=${1:?clear or opaque}
-HERE=$SMX_SOURCE_DIR/tests/interop-sign
+HERE=$SMX_SOURCE_DIR/tests/interop/sign
 TOOL=$SMX_BIN_DIR/smx-sign-message
 need_cmd openssl gpgsm gpgconf certutil cmsutil python3 "$TOOL"
 
@@ -93,7 +93,7 @@ verify_one() {
   [ "$MODE" = opaque ] && opts+=(--opaque)
   "$TOOL" "${opts[@]}" "$sample.eml" "$out.eml" 2> "$out.log" ||
     fail "$out: signing failed: $(cat "$out.log")"
-  python3 "$HERE/mime_tool.py" check-7bit "$out.eml" || fail "$out: not 7-bit canonical"
+  python3 "$SMX_SOURCE_DIR/tests/lib/mime_tool.py" check-7bit "$out.eml" || fail "$out: not 7-bit canonical"
 
   if [ "$MODE" = clear ]; then
     # OpenSSL reads the whole S/MIME message as a user would. (Not with
@@ -102,7 +102,7 @@ verify_one() {
     # strict check: the DER signature over the exact bytes, no translation.
     openssl cms -verify -in "$out.eml" -CAfile root.pem -out /dev/null \
       2> "$out.verify" || fail "$out: openssl: $(cat "$out.verify")"
-    python3 "$HERE/mime_tool.py" extract-clear "$out.eml" "$out.content" "$out.der"
+    python3 "$SMX_SOURCE_DIR/tests/lib/mime_tool.py" extract-clear "$out.eml" "$out.content" "$out.der"
     openssl cms -verify -inform DER -in "$out.der" -content "$out.content" \
       -binary -CAfile root.pem -out /dev/null 2> "$out.verify" ||
       fail "$out: openssl (detached, binary): $(cat "$out.verify")"
@@ -113,7 +113,7 @@ verify_one() {
   else
     openssl cms -verify -in "$out.eml" -CAfile root.pem -binary \
       -out "$out.content" 2> "$out.verify" || fail "$out: openssl: $(cat "$out.verify")"
-    python3 "$HERE/mime_tool.py" extract-opaque "$out.eml" "$out.der"
+    python3 "$SMX_SOURCE_DIR/tests/lib/mime_tool.py" extract-opaque "$out.eml" "$out.der"
     gpgsm --batch --verify --output "$out.gpgsm-content" "$out.der" \
       > "$out.gpgsm" 2>&1 || fail "$out: gpgsm: $(cat "$out.gpgsm")"
     cmp -s "$out.gpgsm-content" "$out.content" || fail "$out: gpgsm content differs"
@@ -122,7 +122,7 @@ verify_one() {
     cmp -s "$out.nss-content" "$out.content" || fail "$out: NSS content differs"
   fi
   grep -q "Good signature" "$out.gpgsm" || fail "$out: gpgsm: no good signature"
-  python3 "$HERE/mime_tool.py" compare "$sample.eml" "$out.content" > /dev/null ||
+  python3 "$SMX_SOURCE_DIR/tests/lib/mime_tool.py" compare "$sample.eml" "$out.content" > /dev/null ||
     fail "$out: the signed content does not decode to the original"
   check_attributes "$out" "$signer"
   echo "ok: $MODE $signer $sample ($(stat -c %s "$out.eml") bytes;" \

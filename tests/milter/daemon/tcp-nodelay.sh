@@ -8,7 +8,7 @@
 set -e
 need_cmd python3
 [ "$(id -u)" = 0 ] || skip "reading another process's socket needs root"
-probe="$SMX_SOURCE_DIR/tests/daemon/nodelay-probe.py"
+probe="$SMX_SOURCE_DIR/tests/milter/daemon/nodelay-probe.py"
 log="$SMX_TEST_DIR/milter.log"
 : >"$log"
 trap 'stop_milter' EXIT

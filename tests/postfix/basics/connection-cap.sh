@@ -8,8 +8,8 @@
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
 
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
-SESSION="$SMX_SOURCE_DIR/tests/milter/milter_session.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
+SESSION="$SMX_SOURCE_DIR/tests/lib/milter_session.py"
 MSGID="cap.$$@client.example.net"
 MSG="$SMX_TEST_DIR/cap.eml"
 HOLDER=

@@ -7,7 +7,7 @@
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
 
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 MSGID="down.$$@client.example.net"
 MSG="$SMX_TEST_DIR/down.eml"
 

@@ -10,7 +10,7 @@
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
 
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 SENDER=alice@example.com
 RCPT=bob@example.org
 

@@ -18,9 +18,9 @@
 set -e
 pf_need_peers
 need_cmd openssl python3 curl
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
-TOSINK="$SMX_SOURCE_DIR/tests/integration-sign/sink-to-message.py"
-SPLICE="$SMX_SOURCE_DIR/tests/integration-decrypt/splice-recipient.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
+TOSINK="$SMX_SOURCE_DIR/tests/lib/sink-to-message.py"
+SPLICE="$SMX_SOURCE_DIR/tests/postfix/decrypt/splice-recipient.py"
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }

@@ -14,8 +14,8 @@
 set -e
 pf_need_peers
 need_cmd openssl gpgsm gpgconf certutil cmsutil pk12util python3
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
-TOSINK="$SMX_SOURCE_DIR/tests/integration-sign/sink-to-message.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
+TOSINK="$SMX_SOURCE_DIR/tests/lib/sink-to-message.py"
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }

@@ -18,8 +18,8 @@
 set -e
 pf_need_peers
 need_cmd openssl ldapadd
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
-SINK2MSG="$SMX_SOURCE_DIR/tests/integration-sign/sink-to-message.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
+SINK2MSG="$SMX_SOURCE_DIR/tests/lib/sink-to-message.py"
 MARKER="PLAINTEXT-MARKER-df52"
 
 pki=$(fresh_dir pki)

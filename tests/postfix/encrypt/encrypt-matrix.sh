@@ -16,8 +16,8 @@
 set -e
 pf_need_peers
 need_cmd openssl gpgsm gpgconf certutil pk12util cmsutil saslpasswd2 sqlite3 python3
-SINK2MSG="$SMX_SOURCE_DIR/tests/integration-sign/sink-to-message.py"
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
+SINK2MSG="$SMX_SOURCE_DIR/tests/lib/sink-to-message.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 MARKER="PLAINTEXT-MARKER-c41d8"
 
 pki=$(fresh_dir pki)

@@ -5,7 +5,7 @@
 # EC recipient whose certificates are in the store. The message at the
 # sink is enveloped-data that each recipient decrypts with OpenSSL (NSS
 # 3.87 cannot when an ECDH recipient is present: reported, see
-# docs/smime-encrypt.md; tests/interop-encrypt covers gpgsm and NSS for
+# docs/smime-encrypt.md; tests/interop/encrypt covers gpgsm and NSS for
 # RSA recipients), and inside it alice's signature
 # verifies. A required recipient without certificate is refused at RCPT;
 # the plaintext marker never reaches the sink.
@@ -14,9 +14,9 @@
 set -e
 pf_need_peers
 need_cmd openssl certutil pk12util cmsutil saslpasswd2
-TOOL="$SMX_SOURCE_DIR/tests/interop-sign/mime_tool.py"
-SINK2MSG="$SMX_SOURCE_DIR/tests/integration-sign/sink-to-message.py"
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
+TOOL="$SMX_SOURCE_DIR/tests/lib/mime_tool.py"
+SINK2MSG="$SMX_SOURCE_DIR/tests/lib/sink-to-message.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 MARKER="PLAINTEXT-MARKER-7f3a9"
 
 pki=$(fresh_dir pki)

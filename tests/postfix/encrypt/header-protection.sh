@@ -23,10 +23,10 @@
 set -e
 pf_need_peers
 need_cmd openssl saslpasswd2 python3
-TOOL="$SMX_SOURCE_DIR/tests/interop-sign/mime_tool.py"
-SINK2MSG="$SMX_SOURCE_DIR/tests/integration-sign/sink-to-message.py"
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
-HPCHECK="$SMX_SOURCE_DIR/tests/integration-encrypt/hp_check.py"
+TOOL="$SMX_SOURCE_DIR/tests/lib/mime_tool.py"
+SINK2MSG="$SMX_SOURCE_DIR/tests/lib/sink-to-message.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
+HPCHECK="$SMX_SOURCE_DIR/tests/postfix/encrypt/hp_check.py"
 SUBJECT="Quarterly numbers before the board meeting"
 
 pki=$(fresh_dir pki)

@@ -37,7 +37,7 @@
 set -e
 pf_need_peers
 need_cmd openssl saslpasswd2 ss
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 
 pki=$(fresh_dir pki)
 crldir=$(fresh_dir crl)

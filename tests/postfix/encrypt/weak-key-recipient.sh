@@ -12,7 +12,7 @@
 set -e
 pf_need_peers
 need_cmd openssl saslpasswd2
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 MARKER="PLAINTEXT-MARKER-wk77"
 
 pki=$(fresh_dir pki)

@@ -26,8 +26,8 @@
 set -e
 pf_need_peers
 need_cmd openssl saslpasswd2 python3
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
-SINK2MSG="$SMX_SOURCE_DIR/tests/integration-sign/sink-to-message.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
+SINK2MSG="$SMX_SOURCE_DIR/tests/lib/sink-to-message.py"
 SNIPPETS="$SMX_SOURCE_DIR/contrib/postfix/final-recipients"
 MARKER="PLAINTEXT-MARKER-a11a5"
 

@@ -12,12 +12,12 @@
 # keeps them out.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
-. "$SMX_SOURCE_DIR/tests/integration-keyproc/secrets.sh"
+. "$SMX_SOURCE_DIR/tests/postfix/keyproc/secrets.sh"
 set -e
 pf_need_peers
 need_cmd openssl saslpasswd2 pgrep python3
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
-SCAN="$SMX_SOURCE_DIR/tests/integration-keyproc/memscan.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
+SCAN="$SMX_SOURCE_DIR/tests/postfix/keyproc/memscan.py"
 # The scan reads the milter's own process, so it runs without a wrapper
 # (the valgrind stage runs the suite again with one): the milter is
 # started bare, and the scan still proves what it proves.

@@ -10,7 +10,7 @@
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 set -e
 need_cmd openssl python3
-CLIENT="$SMX_SOURCE_DIR/tests/integration-keyproc/kpclient.py"
+CLIENT="$SMX_SOURCE_DIR/tests/postfix/keyproc/kpclient.py"
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
 q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \

@@ -14,7 +14,7 @@
 set -e
 pf_need_peers
 need_cmd openssl saslpasswd2 pgrep python3
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
@@ -102,7 +102,7 @@ judge() {
       *@partner.example)
         grep -qi '^Content-Type: application/pkcs7-mime; smime-type=enveloped-data' "$f" ||
           { cat "$f" >&2; fail "message $1 to $to went out in clear"; }
-        python3 "$SMX_SOURCE_DIR/tests/integration-sign/sink-to-message.py" "$f" "$m.got"
+        python3 "$SMX_SOURCE_DIR/tests/lib/sink-to-message.py" "$f" "$m.got"
         openssl cms -decrypt -in "$m.got" -recip "$pki/rcpt.pem" \
           -inkey "$pki/rcpt.key" -out "$m.inner" 2>/dev/null ||
           fail "message $1: cannot decrypt"

@@ -7,7 +7,7 @@
 # unverified, and bob's next signed message is not smime=pass and
 # harvests nothing trusted. carol's, harvested through an intermediate
 # of another root, stays trusted.
-. "$SMX_SOURCE_DIR/tests/integration-lifecycle/setup.sh"
+. "$SMX_SOURCE_DIR/tests/postfix/lifecycle/setup.sh"
 
 signed_by c2 hello
 f=$(inbound hello)

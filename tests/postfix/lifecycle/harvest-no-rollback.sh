@@ -5,7 +5,7 @@
 # replay of bob's C1 message (whole, or only its signed part under other
 # headers) changes nothing but when C1 was last seen: alice's next mail
 # is still encrypted to C2, not C1.
-. "$SMX_SOURCE_DIR/tests/integration-lifecycle/setup.sh"
+. "$SMX_SOURCE_DIR/tests/postfix/lifecycle/setup.sh"
 
 signed_by c1 first
 signed_by c2 second

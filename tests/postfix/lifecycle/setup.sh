@@ -9,8 +9,8 @@
 set -e
 pf_need_peers
 need_cmd openssl saslpasswd2
-SINK2MSG="$SMX_SOURCE_DIR/tests/integration-sign/sink-to-message.py"
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
+SINK2MSG="$SMX_SOURCE_DIR/tests/lib/sink-to-message.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 
 pki=$(fresh_dir pki)
 msgs=$(fresh_dir messages)

@@ -77,7 +77,7 @@ check() {
   openssl cms -sign -nodetach -in "$name.txt" -signer "$signer.pem" \
     -inkey "$signer.key" -certfile sub.pem -binary -md sha256 -outform DER \
     -out "$name.p7m" 2>/dev/null || fail "openssl cms -sign $name"
-  python3 "$SMX_SOURCE_DIR/tests/integration-lifecycle/cms-add-crls.py" \
+  python3 "$SMX_SOURCE_DIR/tests/postfix/lifecycle/cms-add-crls.py" \
     "$name.p7m" "$name.with-crls.p7m" "${crls[@]}" || fail "adding CRLs to $name"
   { printf 'From: <%s@partner.example>\r\nTo: <alice@example.com>\r\nSubject: %s\r\n' "$signer" "$name"
     printf 'MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\r\n'

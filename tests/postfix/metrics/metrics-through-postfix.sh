@@ -14,7 +14,7 @@
 set -e
 pf_need_peers
 need_cmd openssl curl ss
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
 
 # --- smime-milter -n and metrics_listen ----------------------------------

@@ -10,9 +10,9 @@
 set -e
 pf_need_peers
 need_cmd openssl ldapadd ldapsearch saslpasswd2
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 
-. "$SMX_SOURCE_DIR/tests/integration-sign/enroll-lib.sh"
+. "$SMX_SOURCE_DIR/tests/postfix/sign/enroll-lib.sh"
 enroll_slapd_start
 pwfile="$SMX_TEST_DIR/ldap.pw"
 printf '%s' "$SLAPD_ROOTPW" > "$pwfile"

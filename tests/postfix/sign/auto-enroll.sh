@@ -9,9 +9,8 @@
 set -e
 pf_need_peers
 need_cmd openssl saslpasswd2
-TOOL="$SMX_SOURCE_DIR/tests/interop-sign/mime_tool.py"
-HERE="$SMX_SOURCE_DIR/tests/integration-sign"
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
+TOOL="$SMX_SOURCE_DIR/tests/lib/mime_tool.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 
 pf_init --sasl
 sink_start
@@ -46,7 +45,7 @@ check_signed() {
   pf_wait_delivered "$qid" 60
   f=$(sink_file_for "$qid")
   w=$(mktemp -d "$SMX_TEST_DIR/verify.XXXXXX")
-  python3 "$HERE/sink-to-message.py" "$f" "$w/message.eml"
+  python3 "$SMX_SOURCE_DIR/tests/lib/sink-to-message.py" "$f" "$w/message.eml"
   python3 "$TOOL" extract-clear "$w/message.eml" "$w/content" "$w/sig.der" ||
     fail "$qid: not signed"
   openssl cms -verify -binary -inform DER -in "$w/sig.der" \

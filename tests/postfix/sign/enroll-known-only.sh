@@ -14,7 +14,7 @@ set -e
 pf_need_peers
 need_cmd openssl ldapadd saslpasswd2 swaks
 
-. "$SMX_SOURCE_DIR/tests/integration-sign/enroll-lib.sh"
+. "$SMX_SOURCE_DIR/tests/postfix/sign/enroll-lib.sh"
 enroll_slapd_start
 
 pf_init --sasl

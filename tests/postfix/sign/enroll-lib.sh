@@ -2,9 +2,8 @@
 # Helpers for the auto-enrollment tests through Postfix (sourced after
 # tests/lib/common.sh and tests/lib/postfix.sh; ctl, enroll_prepare and
 # the sending helpers after pf_init).
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
-HERE="$SMX_SOURCE_DIR/tests/integration-sign"
-TOOL="$SMX_SOURCE_DIR/tests/interop-sign/mime_tool.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
+TOOL="$SMX_SOURCE_DIR/tests/lib/mime_tool.py"
 
 ctl() { "$SMX_BIN_DIR/smimectl" -c "$PF_MILTER_CONF" "$@"; }
 
@@ -61,7 +60,7 @@ delivered() {
   pf_wait_delivered "$qid" 60
   f=$(sink_file_for "$qid")
   w=$(mktemp -d "$SMX_TEST_DIR/delivered.XXXXXX")
-  python3 "$HERE/sink-to-message.py" "$f" "$w/message.eml"
+  python3 "$SMX_SOURCE_DIR/tests/lib/sink-to-message.py" "$f" "$w/message.eml"
   echo "$w/message.eml"
 }
 

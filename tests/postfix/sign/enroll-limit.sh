@@ -17,7 +17,7 @@ need_cmd openssl saslpasswd2 swaks
 left=$((3600 - $(date +%s) % 3600))
 [ "$left" -gt 150 ] || sleep "$left"
 pf_init --sasl
-. "$SMX_SOURCE_DIR/tests/integration-sign/enroll-lib.sh"
+. "$SMX_SOURCE_DIR/tests/postfix/sign/enroll-lib.sh"
 enroll_prepare
 cat >> "$PF_MILTER_CONF" <<'CONF'
 ca: { auto_enroll = true; key_type = "ec-p256";

@@ -17,7 +17,7 @@ set -e
 pf_need_peers
 need_cmd openssl ldapadd ldapsearch saslpasswd2 swaks
 
-. "$SMX_SOURCE_DIR/tests/integration-sign/enroll-lib.sh"
+. "$SMX_SOURCE_DIR/tests/postfix/sign/enroll-lib.sh"
 enroll_slapd_start ceo
 pwfile="$SMX_TEST_DIR/ldap.pw"
 printf '%s' "$SLAPD_ROOTPW" > "$pwfile"

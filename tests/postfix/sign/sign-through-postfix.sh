@@ -15,8 +15,8 @@
 set -e
 pf_need_peers
 need_cmd openssl gpgsm gpgconf certutil cmsutil saslpasswd2
-TOOL="$SMX_SOURCE_DIR/tests/interop-sign/mime_tool.py"
-HERE="$SMX_SOURCE_DIR/tests/integration-sign"
+TOOL="$SMX_SOURCE_DIR/tests/lib/mime_tool.py"
+HERE="$SMX_SOURCE_DIR/tests/postfix/sign"
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
@@ -78,7 +78,7 @@ msgs=$(fresh_dir messages)
 # submit LOGIN FROM FILE OUT: sends FILE unchanged (dot-stuffed, no
 # extra line end: swaks -ndf) on the submission port.
 submit() {
-  python3 "$SMX_SOURCE_DIR/tests/integration/msgtool.py" wire "$3" "$3.wire" ||
+  python3 "$SMX_SOURCE_DIR/tests/lib/msgtool.py" wire "$3" "$3.wire" ||
     fail "cannot dot-stuff $3"
   pf_send "$4" --server "127.0.0.1:$PF_SUBMIT_PORT" -a PLAIN -au "$1" \
     -ap "pw-${1%@*}" --from "$2" --to rcpt@partner.example -ndf \
@@ -89,7 +89,7 @@ submit() {
 verify_signed() {
   local f=$1 orig=$2 w
   w=$(mktemp -d "$SMX_TEST_DIR/verify.XXXXXX")
-  python3 "$HERE/sink-to-message.py" "$f" "$w/message.eml"
+  python3 "$SMX_SOURCE_DIR/tests/lib/sink-to-message.py" "$f" "$w/message.eml"
   python3 "$TOOL" check-7bit "$w/message.eml" || fail "$f: not 7-bit CRLF"
   python3 "$TOOL" extract-clear "$w/message.eml" "$w/content" "$w/sig.der" ||
     fail "$f: not a multipart/signed message"
@@ -131,13 +131,13 @@ for signer in alice erin; do
 done
 
 # A message the client signed itself passes byte for byte.
-python3 "$HERE/sink-to-message.py" "$(delivered "$msgs/alice-7bit.out")" "$msgs/presigned.eml"
+python3 "$SMX_SOURCE_DIR/tests/lib/sink-to-message.py" "$(delivered "$msgs/alice-7bit.out")" "$msgs/presigned.eml"
 sed -i '1,/^\r\?$/{/^Received:/,/^[^ \t]/{/^Received:/d;/^[ \t]/d}}' "$msgs/presigned.eml"
 submit alice@example.com alice@example.com "$msgs/presigned.eml" "$msgs/presigned.out" ||
   { cat "$msgs/presigned.out" >&2; fail "presigned: submission failed"; }
 f=$(delivered "$msgs/presigned.out")
-python3 "$HERE/sink-to-message.py" "$f" "$msgs/presigned.got"
-python3 "$SMX_SOURCE_DIR/tests/integration/msgtool.py" same-body "$msgs/presigned.eml" "$msgs/presigned.got" ||
+python3 "$SMX_SOURCE_DIR/tests/lib/sink-to-message.py" "$f" "$msgs/presigned.got"
+python3 "$SMX_SOURCE_DIR/tests/lib/msgtool.py" same-body "$msgs/presigned.eml" "$msgs/presigned.got" ||
   fail "a client-signed message was changed"
 grep -q "already signed by the client" "$PF_MILTER_LOG" || fail "no 'already signed' reason logged"
 echo "ok: a message the client signed itself passes unchanged"
@@ -175,13 +175,13 @@ echo "ok: a sender without key is deferred"
 # signing oracle for anyone on the network); noreply@, listed in
 # signers.allow_unauthenticated, is.
 python3 "$HERE/make-messages.py" "$msgs" alice@example.com rcpt@partner.example
-python3 "$SMX_SOURCE_DIR/tests/integration/msgtool.py" wire "$msgs/7bit.eml" "$msgs/7bit.wire"
+python3 "$SMX_SOURCE_DIR/tests/lib/msgtool.py" wire "$msgs/7bit.eml" "$msgs/7bit.wire"
 pf_send "$msgs/trusted-alice.out" --from alice@example.com --to rcpt@partner.example \
   -ndf --data "@$msgs/7bit.wire" || { cat "$msgs/trusted-alice.out" >&2; fail "trusted alice refused"; }
 f=$(delivered "$msgs/trusted-alice.out")
 grep -qi "^Content-Type: multipart/signed" "$f" && fail "unauthenticated alice was signed"
 python3 "$HERE/make-messages.py" "$msgs" noreply@example.com rcpt@partner.example
-python3 "$SMX_SOURCE_DIR/tests/integration/msgtool.py" wire "$msgs/7bit.eml" "$msgs/7bit.wire"
+python3 "$SMX_SOURCE_DIR/tests/lib/msgtool.py" wire "$msgs/7bit.eml" "$msgs/7bit.wire"
 pf_send "$msgs/trusted-noreply.out" --from noreply@example.com --to rcpt@partner.example \
   -ndf --data "@$msgs/7bit.wire" || { cat "$msgs/trusted-noreply.out" >&2; fail "noreply refused"; }
 f=$(delivered "$msgs/trusted-noreply.out")
@@ -197,7 +197,7 @@ submit alice@example.com alice@example.com "$msgs/8bit.eml" "$msgs/opaque.out" |
   { cat "$msgs/opaque.out" >&2; fail "opaque: submission failed"; }
 f=$(delivered "$msgs/opaque.out")
 w=$(mktemp -d "$SMX_TEST_DIR/opaque.XXXXXX")
-python3 "$HERE/sink-to-message.py" "$f" "$w/message.eml"
+python3 "$SMX_SOURCE_DIR/tests/lib/sink-to-message.py" "$f" "$w/message.eml"
 grep -qi "^Content-Type: application/pkcs7-mime; smime-type=signed-data" "$w/message.eml" ||
   fail "opaque: not signed-data"
 python3 "$TOOL" extract-opaque "$w/message.eml" "$w/p7m.der" || fail "opaque: no p7m"

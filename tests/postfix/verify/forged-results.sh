@@ -24,7 +24,7 @@ set -e
 HEADER_MILTER=${1:?usage: forged-results.sh PATH/TO/header-milter}
 pf_need_peers
 need_cmd openssl python3
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }

@@ -12,8 +12,7 @@
 set -e
 pf_need_peers
 need_cmd openssl
-HERE="$SMX_SOURCE_DIR/tests/integration-sign"
-MSGTOOL="$SMX_SOURCE_DIR/tests/integration/msgtool.py"
+MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
@@ -63,7 +62,7 @@ deliver() {
 }
 # body_unchanged NAME SINKFILE
 body_unchanged() {
-  python3 "$HERE/sink-to-message.py" "$2" "$msgs/$1.got"
+  python3 "$SMX_SOURCE_DIR/tests/lib/sink-to-message.py" "$2" "$msgs/$1.got"
   python3 "$MSGTOOL" same-body "$msgs/$1.eml" "$msgs/$1.got" ||
   fail "$1: body changed"
 }

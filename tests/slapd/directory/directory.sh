@@ -17,7 +17,7 @@ trap 'slapd_stop "$SLAPD_DIR"' EXIT
 slapd_start "$SLAPD_DIR"
 
 C=$(fresh_dir certs)
-. "$SMX_SOURCE_DIR/tests/directory/fixtures.sh"
+. "$SMX_SOURCE_DIR/tests/slapd/directory/fixtures.sh"
 make_fixtures "$C" || fail "cannot make the test certificates"
 load_fixtures "$C" "$SLAPD_URI" || fail "cannot load the test entries"
 

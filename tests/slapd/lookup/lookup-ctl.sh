@@ -5,7 +5,7 @@
 # untrusted, slapd down); publish --dry-run writes nothing, publish writes
 # both attributes (read back with ldapsearch and openssl), a second
 # publish changes nothing, publish = false refuses.
-. "$SMX_SOURCE_DIR/tests/lookup/lookup-lib.sh"
+. "$SMX_SOURCE_DIR/tests/slapd/lookup/lookup-lib.sh"
 set -o pipefail
 
 CTL="$SMX_BIN_DIR/smimectl"

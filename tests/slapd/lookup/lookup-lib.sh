@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Shared by the lookup tests:  . lookup-lib.sh; lookup_setup
 # Starts a private slapd (stopped by a trap, also on failure), makes the
-# directory fixtures (tests/directory/fixtures.sh) plus:
+# directory fixtures (tests/slapd/directory/fixtures.sh) plus:
 #   - olga@example.com: an entry whose certificate comes from a CA that is
 #     no trust anchor ("Untrusted CA", in $U);
 #   - $C/sam.der: a certificate for sam@example.com from the fixtures CA,
@@ -11,7 +11,7 @@
 # Sets W, C, U, CONF, SLAPD_DIR, SLAPD_URI.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/slapd.sh"
-. "$SMX_SOURCE_DIR/tests/directory/fixtures.sh"
+. "$SMX_SOURCE_DIR/tests/slapd/directory/fixtures.sh"
 
 lookup_setup() {
   need_cmd openssl ldapadd ldapsearch base64 python3

@@ -3,7 +3,7 @@
 # lookup_encrypt_certs against a real slapd: sets up (lookup-lib.sh) and
 # runs the cmocka suite, which stops and restarts slapd itself.
 #   lookup.sh TEST_PROGRAM
-. "$SMX_SOURCE_DIR/tests/lookup/lookup-lib.sh"
+. "$SMX_SOURCE_DIR/tests/slapd/lookup/lookup-lib.sh"
 
 prog=${1:?usage: lookup.sh TEST_PROGRAM}
 lookup_setup

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* lookup_encrypt_certs against a real slapd that lookup.sh started and
- * filled (tests/directory/fixtures.sh plus olga, whose CA is not trusted,
+ * filled (tests/slapd/directory/fixtures.sh plus olga, whose CA is not trusted,
  * and sam, whose certificate only the store holds). Whether slapd was
  * asked is counted in its access log (slapd -d stats). The tests share one
  * store and run in order; the last one stops and restarts slapd.

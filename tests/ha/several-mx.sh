@@ -30,6 +30,7 @@
 # database answers reports its closed store once, not at every retry.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 pf_need_peers
 need_cmd openssl smtp-source curl
@@ -97,19 +98,9 @@ rm -rf "$PG"
 
 # --- certificates -------------------------------------------------------
 pki=$(fresh_dir pki)
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Several MX Test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
-issue() {
-  q openssl req -newkey rsa:2048 -nodes -keyout "$pki/$1.key" \
-    -out "$pki/$1.csr" -subj "/CN=$1"
-  q openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" \
-    -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/$1.pem" -days 7 \
-    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$2")
-}
-issue p1 p1@partner.example
-issue r1 r1@partner.example
+pki_ca "$pki" "Several MX Test CA"
+pki_issue p1 p1@partner.example
+pki_issue r1 r1@partner.example
 
 # --- PostgreSQL: a primary and a streaming standby ----------------------
 mkdir -p "$PG/primary"

@@ -15,6 +15,7 @@
 # encrypted layers only the outer one is decrypted.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 pf_need_peers
 need_cmd openssl python3 curl
@@ -25,15 +26,9 @@ SPLICE="$SMX_SOURCE_DIR/tests/postfix/decrypt/splice-recipient.py"
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
 cd "$pki"
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem \
-  -days 7 -subj "/CN=Decrypt Keys Test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
+pki_ca "$pki" "Decrypt Keys Test CA"
 issue() { # NAME EMAIL
-  q openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" \
-    -subj "/CN=$1"
-  q openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
-    -out "$1.pem" -days 7 -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$2")
+  pki_issue "$1" "$2"
   q openssl pkcs12 -export -inkey "$1.key" -in "$1.pem" -certfile ca.pem \
     -name "$1" -out "$1.p12" -passout pass:pw
 }

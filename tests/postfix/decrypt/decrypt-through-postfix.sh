@@ -11,6 +11,7 @@
 # forged X-SMIME-Decrypted header is removed.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 pf_need_peers
 need_cmd openssl gpgsm gpgconf certutil cmsutil pk12util python3
@@ -20,15 +21,9 @@ TOSINK="$SMX_SOURCE_DIR/tests/lib/sink-to-message.py"
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
 cd "$pki"
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem \
-  -days 7 -subj "/CN=Decrypt Test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
+pki_ca "$pki" "Decrypt Test CA"
 issue() { # NAME EMAIL
-  q openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" \
-    -subj "/CN=$1"
-  q openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
-    -out "$1.pem" -days 7 -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$2")
+  pki_issue "$1" "$2"
   legacy_p12 "$1"
 }
 # legacy_p12 NAME: NAME.p12 in the old algorithms, the only ones gpgsm 2.2

@@ -9,6 +9,7 @@
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
 . "$SMX_SOURCE_DIR/tests/lib/slapd.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 pf_need_peers
 need_cmd openssl ldapadd
@@ -18,14 +19,8 @@ MARKER="PLAINTEXT-MARKER-d1r"
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Directory Test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
-q openssl req -newkey rsa:2048 -nodes -keyout "$pki/dana.key" \
-  -out "$pki/dana.csr" -subj "/CN=Dana"
-q openssl x509 -req -in "$pki/dana.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" \
-  -CAcreateserial -out "$pki/dana.pem" -days 7 -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:dana@partner.example\n')
+pki_ca "$pki" "Directory Test CA"
+pki_issue -subj "/CN=Dana" dana dana@partner.example
 q openssl x509 -in "$pki/dana.pem" -outform DER -out "$pki/dana.der"
 
 SLAPD_DIR=$(fresh_dir slapd)

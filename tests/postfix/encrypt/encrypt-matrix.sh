@@ -13,6 +13,7 @@
 #    deferred, and no plaintext marker ever reaches the sink.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 pf_need_peers
 need_cmd openssl gpgsm gpgconf certutil pk12util cmsutil saslpasswd2 sqlite3 python3
@@ -23,10 +24,7 @@ MARKER="PLAINTEXT-MARKER-c41d8"
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
 cd "$pki"
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem \
-  -days 7 -subj "/CN=Matrix Test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
+pki_ca "$pki" "Matrix Test CA"
 echo pw > pw
 # cert NAME EMAIL KEYFILE: a certificate for an existing key.
 cert() {

@@ -11,6 +11,7 @@
 # the plaintext marker never reaches the sink.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 pf_need_peers
 need_cmd openssl certutil pk12util cmsutil saslpasswd2
@@ -21,27 +22,14 @@ MARKER="PLAINTEXT-MARKER-7f3a9"
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Encrypt Test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
+pki_ca "$pki" "Encrypt Test CA"
 echo p12pass > "$pki/pw"
-# issue NAME EMAIL KU KEYSPEC...
-issue() {
-  local name=$1 email=$2 ku=$3
-  shift 3
-  q openssl req -newkey "$@" -nodes -keyout "$pki/$name.key" \
-    -out "$pki/$name.csr" -subj "/CN=$name"
-  q openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.pem" \
-    -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/$name.pem" -days 7 \
-    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,%s\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$ku" "$email")
-}
-issue alice alice@example.com digitalSignature,keyEncipherment rsa:2048
-issue rsa1 rsa1@partner.example digitalSignature,keyEncipherment rsa:2048
-issue ec1 ec1@partner.example digitalSignature,keyAgreement ec -pkeyopt ec_paramgen_curve:P-256
-issue carl carl@other.example digitalSignature,keyEncipherment rsa:2048
-q openssl pkcs12 -export -in "$pki/alice.pem" -inkey "$pki/alice.key" \
-  -out "$pki/alice.p12" -passout "file:$pki/pw"
+pki_issue alice alice@example.com
+pki_issue rsa1 rsa1@partner.example
+pki_issue -ku digitalSignature,keyAgreement ec1 ec1@partner.example \
+  ec -pkeyopt ec_paramgen_curve:P-256
+pki_issue carl carl@other.example
+pki_p12 alice "$pki/pw"
 
 pf_init --sasl
 sink_start
@@ -97,8 +85,7 @@ done
 # NSS: the RSA recipient's key in a fresh database.
 nss="$SMX_TEST_DIR/nss"
 rm -rf "$nss" && mkdir "$nss"
-q openssl pkcs12 -export -in "$pki/rsa1.pem" -inkey "$pki/rsa1.key" \
-  -out "$pki/rsa1.p12" -passout "file:$pki/pw"
+pki_p12 rsa1 "$pki/pw"
 q certutil -N -d "sql:$nss" --empty-password
 q pk12util -i "$pki/rsa1.p12" -d "sql:$nss" -w "$pki/pw" -K ""
 cmsutil -D -i "$msgs/enc.der" -d "sql:$nss" -o "$msgs/nss.dec" 2>"$msgs/nss.err" &&

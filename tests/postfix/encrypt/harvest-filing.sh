@@ -15,6 +15,7 @@
 #   carol's own certificate, mallory's key cannot read it.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 pf_need_peers
 need_cmd openssl saslpasswd2
@@ -24,27 +25,17 @@ MARKER="PLAINTEXT-MARKER-hf41"
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Filing Test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
+pki_ca "$pki" "Filing Test CA"
 echo p12pass > "$pki/pw"
 # issue NAME SUBJECT SAN-EMAIL
-issue() {
-  q openssl req -newkey rsa:2048 -nodes -keyout "$pki/$1.key" \
-    -out "$pki/$1.csr" -subj "$2"
-  q openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" \
-    -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/$1.pem" -days 7 \
-    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$3")
-}
+issue() { pki_issue -subj "$2" "$1" "$3"; }
 issue alice "/CN=Alice" alice@example.com
 issue carol "/CN=Carol" carol@example.com
 issue rsa1 "/CN=Partner" rsa1@secure.example
 sleep 1	# mallory's certificate is the newest: preferred when both count
 issue mallory "/CN=Mallory/emailAddress=bob@partner.example/emailAddress=bob@secure.example/emailAddress=carol@example.com" mallory@evil.example
 for who in alice carol; do
-  q openssl pkcs12 -export -in "$pki/$who.pem" -inkey "$pki/$who.key" \
-    -out "$pki/$who.p12" -passout "file:$pki/pw"
+  pki_p12 "$who" "$pki/pw"
 done
 
 pf_init --sasl

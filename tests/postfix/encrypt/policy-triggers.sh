@@ -15,6 +15,7 @@
 #    the subject tag still mean encrypted or refused.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 pf_need_peers
 need_cmd openssl saslpasswd2 python3
@@ -24,25 +25,14 @@ MARKER="PLAINTEXT-MARKER-5c21e"
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Trigger Test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
+pki_ca "$pki" "Trigger Test CA"
 echo p12pass > "$pki/pw"
-issue() {  # issue NAME EMAIL
-  q openssl req -newkey rsa:2048 -nodes -keyout "$pki/$1.key" \
-    -out "$pki/$1.csr" -subj "/CN=$1"
-  q openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" \
-    -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/$1.pem" -days 7 \
-    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$2")
-}
-issue alice alice@example.com
-issue carl carl@other.example
-issue rsa1 rsa1@partner.example
-issue lawyer lawyer@example.com
-issue dan dan@example.com
-q openssl pkcs12 -export -in "$pki/alice.pem" -inkey "$pki/alice.key" \
-  -out "$pki/alice.p12" -passout "file:$pki/pw"
+pki_issue alice alice@example.com
+pki_issue carl carl@other.example
+pki_issue rsa1 rsa1@partner.example
+pki_issue lawyer lawyer@example.com
+pki_issue dan dan@example.com
+pki_p12 alice "$pki/pw"
 
 pf_init --sasl
 sink_start

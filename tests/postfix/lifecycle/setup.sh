@@ -6,6 +6,7 @@
 # helpers to send bob's signed messages in and alice's mail out.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 pf_need_peers
 need_cmd openssl saslpasswd2
@@ -15,25 +16,13 @@ MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 pki=$(fresh_dir pki)
 msgs=$(fresh_dir messages)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Lifecycle Partner CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
+pki_ca "$pki" "Lifecycle Partner CA"
 echo p12pass > "$pki/pw"
-# issue NAME SAN-EMAIL
-issue() {
-  q openssl req -newkey rsa:2048 -nodes -keyout "$pki/$1.key" \
-    -out "$pki/$1.csr" -subj "/CN=$1"
-  q openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" \
-    -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/$1.pem" -days 7 \
-    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$2")
-}
-issue alice alice@example.com
-issue c1 bob@partner.example
+pki_issue alice alice@example.com
+pki_issue c1 bob@partner.example
 sleep 1.1	# C2's notBefore is later than C1's
-issue c2 bob@partner.example
-q openssl pkcs12 -export -in "$pki/alice.pem" -inkey "$pki/alice.key" \
-  -out "$pki/alice.p12" -passout "file:$pki/pw"
+pki_issue c2 bob@partner.example
+pki_p12 alice "$pki/pw"
 
 pf_init --sasl
 sink_start

@@ -12,6 +12,7 @@
 # signed only for the From addresses signers.allow_unauthenticated lists.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 pf_need_peers
 need_cmd openssl gpgsm gpgconf certutil cmsutil saslpasswd2
@@ -20,22 +21,12 @@ HERE="$SMX_SOURCE_DIR/tests/postfix/sign"
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Sign Test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
+pki_ca "$pki" "Sign Test CA"
 echo secret-p12 > "$pki/p12.pw"
 # issue NAME EMAIL KEYSPEC...: certificate + PKCS#12 for an address
 issue() {
-  local name=$1 email=$2
-  shift 2
-  q openssl req -newkey "$@" -nodes -keyout "$pki/$name.key" \
-    -out "$pki/$name.csr" -subj "/CN=$name"
-  q openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.pem" \
-    -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/$name.pem" -days 7 \
-    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$email")
-  q openssl pkcs12 -export -in "$pki/$name.pem" -inkey "$pki/$name.key" \
-    -certfile "$pki/ca.pem" -out "$pki/$name.p12" -passout "file:$pki/p12.pw"
+  pki_issue "$@"
+  pki_p12 "$1" "$pki/p12.pw" -certfile "$pki/ca.pem"
 }
 issue alice alice@example.com rsa:2048
 issue erin erin@example.com ec -pkeyopt ec_paramgen_curve:P-256

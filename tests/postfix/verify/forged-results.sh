@@ -20,6 +20,7 @@
 # Usage: forged-results.sh PATH/TO/header-milter
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 HEADER_MILTER=${1:?usage: forged-results.sh PATH/TO/header-milter}
 pf_need_peers
@@ -28,18 +29,9 @@ MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Partner CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
-issue() { # NAME EMAIL
-  q openssl req -newkey rsa:2048 -nodes -keyout "$pki/$1.key" \
-    -out "$pki/$1.csr" -subj "/CN=$1"
-  q openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" \
-    -CAcreateserial -out "$pki/$1.pem" -days 7 -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$2")
-}
-issue bob bob@partner.example
-issue carol carol@other.example
+pki_ca "$pki" "Partner CA"
+pki_issue bob bob@partner.example
+pki_issue carol carol@other.example
 
 pf_init
 UP_PORT=$(free_port)

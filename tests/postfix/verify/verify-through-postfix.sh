@@ -9,6 +9,7 @@
 # authserv-id is removed, and nothing is ever refused.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 pf_need_peers
 need_cmd openssl
@@ -16,14 +17,8 @@ MSGTOOL="$SMX_SOURCE_DIR/tests/lib/msgtool.py"
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Partner CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
-q openssl req -newkey rsa:2048 -nodes -keyout "$pki/bob.key" \
-  -out "$pki/bob.csr" -subj "/CN=Bob Partner"
-q openssl x509 -req -in "$pki/bob.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" \
-  -CAcreateserial -out "$pki/bob.pem" -days 7 -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:bob@partner.example\n')
+pki_ca "$pki" "Partner CA"
+pki_issue -subj "/CN=Bob Partner" bob bob@partner.example
 
 pf_init
 sink_start

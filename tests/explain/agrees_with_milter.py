@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "milter"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from milter_session import Milter  # noqa: E402
 
 # name, envelope sender, SASL login, recipients (each with a certificate

@@ -3,31 +3,21 @@
 # smimectl explain and the milter decide a table of messages alike
 # (agrees_with_milter.py): the same store, policy and message, through
 # the milter's socket and through explain --message.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 mt_init
 need_cmd openssl python3
 pki="$RUN/pki"
 msgs="$RUN/messages"
 mkdir -p "$pki" "$msgs"
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Agreement Test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
-issue() {  # issue NAME EMAIL
-  q openssl req -newkey rsa:2048 -nodes -keyout "$pki/$1.key" \
-    -out "$pki/$1.csr" -subj "/CN=$1"
-  q openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" \
-    -CAcreateserial -out "$pki/$1.pem" -days 7 \
-    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$2")
-}
-issue alice alice@example.com
-issue carol carol@example.com
-issue bob bob@partner.example
+pki_ca "$pki" "Agreement Test CA"
+pki_issue alice alice@example.com
+pki_issue carol carol@example.com
+pki_issue bob bob@partner.example
 echo secret-p12 > "$pki/p12.pw"
 for u in alice carol; do
-  q openssl pkcs12 -export -in "$pki/$u.pem" -inkey "$pki/$u.key" \
-    -certfile "$pki/ca.pem" -out "$pki/$u.p12" -passout "file:$pki/p12.pw"
+  pki_p12 "$u" "$pki/p12.pw" -certfile "$pki/ca.pem"
 done
 
 mt_conf "$CONF"

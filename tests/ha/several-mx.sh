@@ -30,6 +30,7 @@
 # database answers reports its closed store once, not at every retry.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 pf_need_peers
 need_cmd openssl smtp-source curl
@@ -43,7 +44,7 @@ SESSIONS=4                         # per host
 MARKER="HA-PLAINTEXT-5c21e"
 TOP=$SMX_TEST_DIR
 PG=$TOP/pg
-MSGTOOL=$SMX_SOURCE_DIR/tests/integration/msgtool.py
+MSGTOOL=$SMX_SOURCE_DIR/tests/lib/msgtool.py
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
 as_pg() { runuser -u postgres -- "$@"; }
 
@@ -97,19 +98,9 @@ rm -rf "$PG"
 
 # --- certificates -------------------------------------------------------
 pki=$(fresh_dir pki)
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Several MX Test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
-issue() {
-  q openssl req -newkey rsa:2048 -nodes -keyout "$pki/$1.key" \
-    -out "$pki/$1.csr" -subj "/CN=$1"
-  q openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" \
-    -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/$1.pem" -days 7 \
-    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$2")
-}
-issue p1 p1@partner.example
-issue r1 r1@partner.example
+pki_ca "$pki" "Several MX Test CA"
+pki_issue p1 p1@partner.example
+pki_issue r1 r1@partner.example
 
 # --- PostgreSQL: a primary and a streaming standby ----------------------
 mkdir -p "$PG/primary"
@@ -212,7 +203,7 @@ encrypted_to() {
   pf_wait_delivered "$qid"
   f=$(sink_file_for "$qid")
   grep -q "$MARKER" "$f" && fail "$2: plaintext at the sink"
-  python3 "$SMX_SOURCE_DIR/tests/integration-sign/sink-to-message.py" "$f" "$msgs/$2.enc.eml"
+  python3 "$SMX_SOURCE_DIR/tests/lib/sink-to-message.py" "$f" "$msgs/$2.enc.eml"
   python3 "$MSGTOOL" body-b64 "$msgs/$2.enc.eml" "$msgs/$2.der"
   openssl cms -decrypt -inform DER -in "$msgs/$2.der" -recip "$pki/$3.pem" \
     -inkey "$pki/$3.key" -binary -out "$msgs/$2.dec" 2>"$msgs/$2.err" ||

@@ -16,6 +16,7 @@
 # not grow with a second load (see "memory" below).
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 pf_need_peers
 need_cmd openssl python3 xargs
@@ -30,23 +31,11 @@ work=$(fresh_dir load)
 # --- certificates: a CA, alice's signing identity, the recipient -------
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Load Test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
-issue() {
-  local name=$1 email=$2
-  q openssl req -newkey rsa:2048 -nodes -keyout "$pki/$name.key" \
-    -out "$pki/$name.csr" -subj "/CN=$name"
-  q openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.pem" \
-    -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/$name.pem" -days 7 \
-    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$email")
-}
-issue alice alice@example.com
-issue rsa1 rsa1@partner.example
+pki_ca "$pki" "Load Test CA"
+pki_issue alice alice@example.com
+pki_issue rsa1 rsa1@partner.example
 echo p12pass > "$pki/pw"
-q openssl pkcs12 -export -in "$pki/alice.pem" -inkey "$pki/alice.key" \
-  -out "$pki/alice.p12" -passout "file:$pki/pw"
+pki_p12 alice "$pki/pw"
 
 # --- Postfix, sink, milter ---------------------------------------------
 pf_init

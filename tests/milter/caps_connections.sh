@@ -5,7 +5,7 @@
 # answered 451 4.3.0, logged and counted in
 # smime_milter_connections_refused_total; once one of the three quits, a
 # new connection is admitted again.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 need_cmd python3 curl
 [ -x "$SMX_BIN_DIR/smime-milter" ] || fail "no $SMX_BIN_DIR/smime-milter: build first"
 cd "$SMX_TEST_DIR" || fail "cannot enter $SMX_TEST_DIR"
@@ -19,7 +19,7 @@ MILTER_PID=
 trap mt_on_exit EXIT
 mt_conf "$RUN/milter.conf" 'max_connections = 3' "metrics_listen = \"127.0.0.1:$MPORT\""
 mt_start "$RUN/milter.conf"
-python3 "$MT_DIR/milter_session.py" caps "$PORT" 3 > "$RUN/caps.out" 2>&1 ||
+python3 "$SMX_SOURCE_DIR/tests/lib/milter_session.py" caps "$PORT" 3 > "$RUN/caps.out" 2>&1 ||
   { show_log; fail "$(cat "$RUN/caps.out")"; }
 grep -qF "REFUSED 451 4.3.0 smime-milter: too many connections" "$RUN/caps.out" ||
   fail "unclear refusal: $(cat "$RUN/caps.out")"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Direction (outbound, inbound, internal, transit) for each kind of client and envelope, read
 # from the one log line per message.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 mt_init
 mt_conf "$CONF" \
   'trusted_networks = [ "127.0.0.0/8", "::1", "2001:db8:aa::/48" ]'

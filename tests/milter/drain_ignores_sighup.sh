@@ -4,7 +4,7 @@
 # than in sigwait(), so a SIGHUP (or a second SIGTERM/SIGINT) goes to
 # libmilter's signal thread, which stops serving: the message in flight
 # gets no more answers and shutdown waits the whole shutdown_timeout.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 mt_init
 mt_conf "$CONF" 'shutdown_timeout = "30s"'
 mt_start "$CONF"

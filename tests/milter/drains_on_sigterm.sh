@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # SIGTERM drains: messages in flight finish, new work gets 451 4.3.0,
 # and the process exits 0 as soon as nothing is in flight.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 mt_init
 mt_conf "$CONF" 'shutdown_timeout = "30s"'
 mt_start "$CONF"

@@ -3,7 +3,7 @@
 # Message state is per message and per connection: aborted messages log
 # nothing, later messages carry nothing over, and every message that
 # started is counted as finished (shutdown does not wait for a leak).
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 mt_init
 mt_conf "$CONF" 'shutdown_timeout = "60s"'
 mt_start "$CONF"

@@ -2,7 +2,7 @@
 -- Helpers for the miltertest scripts in this directory. A script loads
 -- them with  local t = dofile(mtlib)  and puts its steps in t.main(fn).
 --
--- Globals passed by lib.sh (miltertest -D name=value):
+-- Globals passed by tests/lib/milter.sh (miltertest -D name=value):
 --   mtlib  this file        sock  the milter socket (inet:PORT@127.0.0.1)
 --   log    the milter log   pid   the milter process id
 -- Scripts may get more (-D) from their wrapper.

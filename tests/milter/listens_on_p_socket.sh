@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # -p overrides milter.socket (here with a unix socket), and a restart
 # after a crash reuses the stale socket file.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 mt_init
 mt_conf "$CONF"        # milter.socket is inet:$PORT@127.0.0.1
 USOCK="$RUN/milter.sock"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 # SIGHUP: reload, refuse a broken file, keep running throughout.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 mt_init
 mt_conf "$CONF"
 mt_conf "$RUN/b.conf" 'internal_domains = [ "example.com", "example.org" ]' \

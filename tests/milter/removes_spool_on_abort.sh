@@ -7,7 +7,7 @@
 # into the spool directory, no name in it) and the message is no longer
 # counted in flight. SIGTERM with such a message open stops the daemon
 # after milter.shutdown_timeout and leaves the directory empty.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 need_cmd python3
 mt_init
 SPOOL="$RUN/spool"
@@ -16,7 +16,7 @@ mt_conf "$CONF" "spool_directory = \"$SPOOL\"" 'spool_threshold = "4K"' \
   'shutdown_timeout = "2s"'
 mt_start "$CONF"
 for how in close abort mail; do
-  python3 "$MT_DIR/milter_session.py" abort "$PORT" "$MILTER_PID" "$SPOOL" "$how" \
+  python3 "$SMX_SOURCE_DIR/tests/lib/milter_session.py" abort "$PORT" "$MILTER_PID" "$SPOOL" "$how" \
     > "$RUN/$how.out" 2>&1 || { show_log; fail "$(cat "$RUN/$how.out")"; }
 done
 expect_no_log "error:"
@@ -24,7 +24,7 @@ mt_finish	# no message still counted in flight
 
 : > "$LOG"
 mt_start "$CONF"
-python3 "$MT_DIR/milter_session.py" abort "$PORT" "$MILTER_PID" "$SPOOL" hold \
+python3 "$SMX_SOURCE_DIR/tests/lib/milter_session.py" abort "$PORT" "$MILTER_PID" "$SPOOL" hold \
   > "$RUN/hold.out" 2>&1 &
 HOLDER=$!
 trap 'rc=$?; kill $HOLDER 2>/dev/null; (exit $rc); mt_on_exit' EXIT

@@ -3,24 +3,17 @@
 # A reload that changes sign_format applies to the very next message, even
 # when a message that began before the reload signs (and builds its
 # signer) after it.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 mt_init
 need_cmd openssl python3
 pki="$RUN/pki"
 mkdir -p "$pki"
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Reload Test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
-q openssl req -newkey rsa:2048 -nodes -keyout "$pki/alice.key" \
-  -out "$pki/alice.csr" -subj "/CN=alice"
-q openssl x509 -req -in "$pki/alice.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" \
-  -CAcreateserial -out "$pki/alice.pem" -days 7 \
-  -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:alice@example.com\n')
+pki_ca "$pki" "Reload Test CA"
+pki_issue alice alice@example.com
 echo secret-p12 > "$pki/p12.pw"
-q openssl pkcs12 -export -in "$pki/alice.pem" -inkey "$pki/alice.key" \
-  -certfile "$pki/ca.pem" -out "$pki/alice.p12" -passout "file:$pki/p12.pw"
+pki_p12 alice "$pki/p12.pw" -certfile "$pki/ca.pem"
 
 mt_conf "$CONF" 'sign_format = "clear"'
 mt_conf "$RUN/opaque.conf" 'sign_format = "opaque"'
@@ -30,7 +23,7 @@ q ctl trust add "$pki/ca.pem"
 q ctl import-p12 "$pki/alice.p12" --password-file "$pki/p12.pw"
 mt_start "$CONF"
 
-python3 "$MT_DIR/milter_session.py" sign-reload "$PORT" "$MILTER_PID" \
+python3 "$SMX_SOURCE_DIR/tests/lib/milter_session.py" sign-reload "$PORT" "$MILTER_PID" \
   "$CONF" "$RUN/opaque.conf" "$LOG" > "$RUN/session.out" 2>&1 ||
   { cat "$RUN/session.out" >&2; show_log; fail "sign-reload session failed"; }
 

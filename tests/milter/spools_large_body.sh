@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Bodies over milter.spool_threshold go to a private temporary file that
 # is gone once the message is done; the message itself is not changed.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 mt_init
 SPOOL="$RUN/spool"
 mkdir -m 700 "$SPOOL"

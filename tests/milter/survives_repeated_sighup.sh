@@ -7,7 +7,7 @@
 # "stop" and the daemon exits (status 0, "milter loop ended
 # unexpectedly"). libmilter notices a stop within about 5 s, hence the
 # pause before checking.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 mt_init
 mt_conf "$CONF"
 mt_start "$CONF"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Fail closed when a body cannot be spooled: tempfail, a log line naming
 # the directory, and the daemon keeps serving.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 mt_init
 mt_conf "$CONF" "spool_directory = \"$RUN/missing\"" 'spool_threshold = "4K"'
 mt_start "$CONF"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 # Limits on headers and body size: mail passes, the log notes the limit.
-. "$SMX_SOURCE_DIR/tests/milter/lib.sh"
+. "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 mt_init
 mt_conf "$CONF" 'spool_threshold = "4K"' 'max_message_size = "64K"'
 mt_start "$CONF"

@@ -15,7 +15,7 @@ HERE="$SMX_SOURCE_DIR/tests/sendmail"
 . "$HERE/sendmail-lib.sh"
 set -e
 need_cmd m4 openssl python3 dpkg-deb
-MIMETOOL="$SMX_SOURCE_DIR/tests/interop-sign/mime_tool.py"
+MIMETOOL="$SMX_SOURCE_DIR/tests/lib/mime_tool.py"
 
 sm_download_debs || skip "cannot download sendmail-bin and sendmail-cf"
 T="$SMX_TEST_DIR"

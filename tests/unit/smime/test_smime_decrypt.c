@@ -82,12 +82,12 @@ static void encrypt_to(struct msg *m, const struct smime_recipient *r,
 	struct smime_error err;
 	struct smime_encrypt_options o = { 0, test_dir() };
 	assert_int_equal(smime_encrypt_new(r, n, &o, &m->enc, &err), SMX_OK);
-	for (size_t i = 0; HEADERS[i] != NULL; i += 2)
-		assert_int_equal(smime_encrypt_header(m->enc, HEADERS[i],
-						      HEADERS[i + 1]), SMX_OK);
-	assert_int_equal(smime_encrypt_body(m->enc, BODY, strlen(BODY)), SMX_OK);
-	if (smime_encrypt_eom(m->enc, &err) != SMX_OK)
+	struct hdrlist *headers = testhdrs_list(HEADERS);
+	struct spool *body = testhdrs_spool(BODY, strlen(BODY), 0);
+	if (smime_encrypt_eom(m->enc, headers, body, &err) != SMX_OK)
 		fail_msg("smime_encrypt_eom: %s", err.text);
+	hdrlist_free(&headers);
+	spool_free(&body);
 	struct testhdrs *h = testhdrs_new(HEADERS);
 	for (size_t i = 0; i < smime_encrypt_edit_count(m->enc); i++)
 		testhdrs_apply(h, smime_encrypt_edit(m->enc, i));
@@ -103,10 +103,13 @@ static struct smime_decrypt *parse(const struct msg *m, size_t max_bytes,
 	struct smime_decrypt *d = NULL;
 	struct smime_error err = { "" };
 	assert_int_equal(smime_decrypt_new(&o, &d), SMX_OK);
+	struct hdrlist *headers = hdrlist_new(0, 0);
+	assert_non_null(headers);
 	for (size_t i = 0; i < m->n; i++)
-		assert_int_equal(smime_decrypt_header(d, m->names[i],
-						      m->values[i]), SMX_OK);
-	enum smx_status st = smime_decrypt_parse(d, m->body, &err);
+		assert_int_equal(hdrlist_append(headers, m->names[i],
+						m->values[i]), 0);
+	enum smx_status st = smime_decrypt_parse(d, headers, m->body, &err);
+	hdrlist_free(&headers);	/* copied */
 	if (st != want)
 		fail_msg("parse: %d, wanted %d (%s)", st, want, err.text);
 	return d;
@@ -126,12 +129,11 @@ static char *body_text(struct smime_decrypt *d)
 
 static const char *result_header(struct smime_decrypt *d, const char *name)
 {
-	for (size_t i = 0; i < smime_decrypt_result_header_count(d); i++) {
-		const char *n, *v;
-		smime_decrypt_result_header(d, i, &n, &v);
-		if (strcmp(n, name) == 0)
-			return v;
-	}
+	const struct hdrlist *h = smime_decrypt_result_headers(d);
+	assert_non_null(h);
+	for (size_t i = 0; i < hdrlist_count(h); i++)
+		if (strcmp(hdrlist_name(h, i), name) == 0)
+			return hdrlist_value(h, i);
 	return NULL;
 }
 

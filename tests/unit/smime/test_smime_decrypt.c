@@ -178,6 +178,31 @@ static void assert_roundtrip(const struct smime_recipient *r,
 	smime_encrypt_free(&m.enc);
 }
 
+/* Only the decrypting gateway writes the decryption header: one that came
+ * with the message is not among the headers the result has. */
+static void forged_decrypted_header_is_left_out(void **state)
+{
+	(void)state;
+	struct smime_recipient r = { rsa.cert, 0, false };
+	struct msg m = { 0 };
+	encrypt_to(&m, &r, 1);
+	m.names[m.n] = "x-smime-decrypted";
+	m.values[m.n++] = " mx; forged";
+	struct smime_decrypt *d = parse(&m, 0, SMX_OK);
+	struct smime_error err = { "" };
+	if (smime_decrypt_run(d, rsa.cert, rsa.key, " mx; test", &err) !=
+	    SMX_OK)
+		fail_msg("run: %s", err.text);
+	const struct hdrlist *h = smime_decrypt_result_headers(d);
+	size_t first = hdrlist_find(h, SMIME_DECRYPTED_HEADER, 0);
+	assert_true(first < hdrlist_count(h));
+	assert_string_equal(hdrlist_value(h, first), " mx; test");
+	assert_int_equal(hdrlist_find(h, SMIME_DECRYPTED_HEADER, first + 1),
+			 hdrlist_count(h));
+	smime_decrypt_free(&d);
+	smime_encrypt_free(&m.enc);
+}
+
 static void rsa_enveloped(void **state)
 {
 	(void)state;
@@ -349,6 +374,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rsa_enveloped),
+		cmocka_unit_test(forged_decrypted_header_is_left_out),
 		cmocka_unit_test(rsa_oaep_auth_enveloped),
 		cmocka_unit_test(ecdh_enveloped),
 		cmocka_unit_test(several_recipients_each_matched),

@@ -57,8 +57,10 @@ static int write_all(int fd, const void *data, size_t len)
 /* O_TMPFILE gives a file that never has a name; where the file system
  * lacks it, mkstemp + unlink leaves a name for a few microseconds only,
  * under mode 0600 either way. */
-static int open_private_file(const char *dir)
+int spool_private_file(const char *dir)
 {
+	if (dir == NULL)
+		dir = "/tmp";
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
 			errno != EINVAL))
@@ -77,7 +79,7 @@ static int open_private_file(const char *dir)
 
 static int move_to_disk(struct spool *s)
 {
-	int fd = open_private_file(s->dir);
+	int fd = spool_private_file(s->dir);
 	if (fd < 0)
 		return -1;
 	if (write_all(fd, s->mem, s->size) != 0) {

@@ -8,12 +8,14 @@
  * milter's are). Nothing is harvested. */
 #include "ctl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <smx/cfg.h>
 #include <smx/inbound-verify.h>
+#include <smx/msgfile.h>
 #include <smx/smime.h>
 
 /* The milter's verifier for the configuration (its settings from
@@ -42,43 +44,6 @@ static struct smime_verifier *verifier_for(struct ctl *ctl)
 				  err.text);
 	store_anchor_list_free(&anchors, n);
 	return v;
-}
-
-/* Gives the header fields of msg to vfy as the milter receives them
- * (name; value after the colon with folding kept as LF, CRs dropped).
- * A leading mbox "From " line is skipped. Returns the body's offset. */
-static size_t feed_headers(struct smime_verify *vfy, const char *msg,
-			   size_t len)
-{
-	size_t pos = 0;
-	if (len >= 5 && strncmp(msg, "From ", 5) == 0)
-		pos = strcspn(msg, "\n") + 1;
-	while (pos < len && msg[pos] != '\r' && msg[pos] != '\n') {
-		size_t start = pos, end;
-		do {	/* the field with its continuation lines */
-			pos += strcspn(msg + pos, "\n");
-			end = pos;
-			if (pos < len)
-				pos++;
-		} while (pos < len && (msg[pos] == ' ' || msg[pos] == '\t'));
-		char *field = strndup(msg + start, end - start);
-		char *colon = field ? strchr(field, ':') : NULL;
-		if (colon != NULL) {
-			*colon = '\0';
-			char *w = colon + 1;
-			for (char *r = colon + 1; *r != '\0'; r++)
-				if (*r != '\r')
-					*w++ = *r;
-			*w = '\0';
-			(void)smime_verify_header(vfy, field, colon + 1);
-		}
-		free(field);
-	}
-	if (pos < len && msg[pos] == '\r')
-		pos++;
-	if (pos < len && msg[pos] == '\n')
-		pos++;
-	return pos > len ? len : pos;
 }
 
 static void print_json(const struct smime_verify *vfy)
@@ -147,17 +112,25 @@ int ctl_cmd_verify(struct ctl *ctl, int argc, char **argv)
 		return CTL_FAIL;
 	struct smime_verifier *v = verifier_for(ctl);
 	struct smime_verify *vfy = v ? smime_verify_begin(v) : NULL;
+	/* the message as the milter would hold it, with its bounds */
+	struct hdrlist *headers = hdrlist_new(HDRLIST_MAX_COUNT,
+					      HDRLIST_MAX_BYTES);
+	struct spool *body = spool_new(ctl->cfg->milter.spool_threshold,
+				       ctl->cfg->milter.spool_directory, 0);
 	struct inbound_revocation revocation;	/* the milter's check */
 	inbound_verify_revocation(vfy, ctl->store, ctl->cfg, time(NULL),
 				  &revocation);
 	struct smime_error err = { "" };
 	struct smime_verify_msginfo info = { NULL, false };
 	rc = CTL_FAIL;
-	if (vfy == NULL)
+	if (vfy == NULL || headers == NULL || body == NULL)
 		goto done;
-	size_t body = feed_headers(vfy, (const char *)msg, len);
-	if (smime_verify_body(vfy, msg + body, len - body) != SMX_OK ||
-	    smime_verify_eom(vfy, &info, &err) != SMX_OK) {
+	if (msgfile_split((const char *)msg, len, headers, body) != 0) {
+		ctl_error("%s: cannot store the message: %s", argv[1],
+			  strerror(errno));
+		goto done;
+	}
+	if (smime_verify_eom(vfy, headers, body, &info, &err) != SMX_OK) {
 		ctl_error("%s: not verified: %s", argv[1], err.text);
 		goto done;
 	}
@@ -169,6 +142,8 @@ int ctl_cmd_verify(struct ctl *ctl, int argc, char **argv)
 done:
 	smime_verify_free(&vfy);
 	smime_verifier_free(&v);
+	hdrlist_free(&headers);
+	spool_free(&body);
 	free(msg);
 	return rc;
 }

@@ -128,8 +128,10 @@ static const char *header_of_msg(const void *msg, const char *name,
 {
 	const struct msg *m = msg;
 	size_t n = 0;
-	for (size_t i = 0; i < m->n_headers; i++)
-		n += strcasecmp(m->headers[i].name, name) == 0;
+	for (size_t i = hdrlist_find(m->headers, name, 0);
+	     i < hdrlist_count(m->headers);
+	     i = hdrlist_find(m->headers, name, i + 1))
+		n++;
 	*count_r = n;
 	return msg_header(m, name);
 }
@@ -252,13 +254,14 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 	/* A message over the limits was not kept whole: its signatures
 	 * cannot be checked, and it passes unverified (the log says why). */
 	if (dir == POLICY_INBOUND && !m->body_too_large &&
-	    !m->headers_truncated &&
+	    !hdrlist_truncated(m->headers) &&
 	    inbound_apply(ctx, c, qid, verified, sizeof(verified)) != 0)
 		d.action = POLICY_ACTION_TEMPFAIL;	/* half-edited copy */
 	const char *action;
 	sfsistat rc = reply(ctx, &d, &action);
 	const char *note = m->body_too_large ? "; over max_message_size"
-			   : m->headers_truncated ? "; header limit reached"
+			   : hdrlist_truncated(m->headers)
+					? "; header limit reached"
 						  : "";
 	smx_log(LOG_INFO, "%s: direction=%s from=<%s> rcpts=%zu size=%zu "
 		"client=%s action=%s reason=\"%s; %s%s\"%s%s", qid,

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -173,19 +172,7 @@ static struct smime_decrypt *start(struct conn *c)
 		.max_certificates = cfg->verify.max_certificates,
 	};
 	struct smime_decrypt *dec = NULL;
-	if (smime_decrypt_new(&o, &dec) != SMX_OK)
-		return NULL;
-	const struct msg *m = c->msg;
-	for (size_t i = 0; i < m->n_headers; i++) {
-		if (strcasecmp(m->headers[i].name, SMIME_DECRYPTED_HEADER) == 0)
-			continue;	/* forged: inbound_strip_forged_results */
-		if (smime_decrypt_header(dec, m->headers[i].name,
-					 m->headers[i].value) != SMX_OK) {
-			smime_decrypt_free(&dec);
-			return NULL;
-		}
-	}
-	return dec;
+	return smime_decrypt_new(&o, &dec) == SMX_OK ? dec : NULL;
 }
 
 static const struct smime_header_edit *decrypt_edit(const void *dec,
@@ -275,7 +262,10 @@ int inbound_decrypt(SMFICTX *ctx, struct conn *c, const char *qid,
 	if (!policy_decrypt_inbound(c->cfg->policy))
 		return 0;
 	struct smime_decrypt *dec = start(c);
-	enum smx_status st = dec ? smime_decrypt_parse(dec, c->msg->body, &err)
+	/* forged SMIME_DECRYPTED_HEADER headers are left out (and removed:
+	 * inbound_strip_forged_results) */
+	enum smx_status st = dec ? smime_decrypt_parse(dec, c->msg->headers,
+						       c->msg->body, &err)
 				 : SMX_TEMPFAIL;
 	if (st == SMX_NOTFOUND) {
 		smime_decrypt_free(&dec);

@@ -161,33 +161,6 @@ static struct shared_verifier *get_verifier(const struct cfg *cfg)
 	return fresh;
 }
 
-static enum smx_status feed_decrypted(struct smime_verify *v,
-				      struct smime_decrypt *dec)
-{
-	for (size_t i = 0; i < smime_decrypt_result_header_count(dec); i++) {
-		const char *name, *value;
-		smime_decrypt_result_header(dec, i, &name, &value);
-		enum smx_status st = smime_verify_header(v, name, value);
-		if (st != SMX_OK)
-			return st;
-	}
-	return smime_verify_body_spool(v, smime_decrypt_result_body(dec));
-}
-
-static enum smx_status feed(struct smime_verify *v, struct msg *m,
-			    struct smime_decrypt *dec)
-{
-	if (dec != NULL)
-		return feed_decrypted(v, dec);
-	for (size_t i = 0; i < m->n_headers; i++) {
-		enum smx_status st = smime_verify_header(v, m->headers[i].name,
-							 m->headers[i].value);
-		if (st != SMX_OK)
-			return st;
-	}
-	return smime_verify_body_spool(v, m->body);
-}
-
 /* Applies the verification's header edits, but for its deletions: the
  * forged headers are gone already (inbound_strip_forged_results). */
 static int apply_edits(SMFICTX *ctx, const struct smime_verify *v,
@@ -298,8 +271,13 @@ int inbound_apply(SMFICTX *ctx, struct conn *c, const char *qid,
 	int rc = 0;
 	uint64_t started = smx_metrics_clock_us();
 	snprintf(summary, size, "smime: not verified");
-	if (v == NULL || feed(v, m, dec) != SMX_OK ||
-	    smime_verify_eom(v, &info, &err) != SMX_OK) {
+	/* a decrypted message is verified as it is delivered */
+	const struct hdrlist *headers = dec != NULL
+		? smime_decrypt_result_headers(dec) : m->headers;
+	struct spool *body = dec != NULL ? smime_decrypt_result_body(dec)
+					 : m->body;
+	if (v == NULL ||
+	    smime_verify_eom(v, headers, body, &info, &err) != SMX_OK) {
 		smx_log(LOG_WARNING, "%s: verification skipped: %s", qid,
 			err.text[0] ? err.text : "out of memory");
 		smx_metrics_failure(SMX_METRICS_FAIL_VERIFY);

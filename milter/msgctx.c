@@ -18,11 +18,6 @@
 #include <smx/smime-decrypt.h>
 #include <smx/smime-hp.h>
 
-/* Postfix refuses headers beyond 100 KB by default (header_size_limit);
- * ten times that is kept before we stop recording headers. */
-#define HEADER_BYTES_MAX (1024u * 1024u)
-#define HEADERS_MAX 10000u
-
 static void describe_client(struct conn *c, const struct sockaddr *sa)
 {
 	const void *addr = NULL;
@@ -77,11 +72,7 @@ static void msg_free(struct msg **mp)
 		free(m->rcpts[i]);
 	free(m->rcpts);
 	free(m->rcpt_certs);
-	for (size_t i = 0; i < m->n_headers; i++) {
-		free(m->headers[i].name);
-		free(m->headers[i].value);
-	}
-	free(m->headers);
+	hdrlist_free(&m->headers);
 	free(m->ar_ours);
 	spool_free(&m->body);
 	smime_hp_free(&m->hp);
@@ -114,7 +105,8 @@ int msg_begin(struct conn *c, const char *sender_path,
 	m->auth_authen = auth_authen != NULL ? strdup(auth_authen) : NULL;
 	m->body = spool_new(mc->spool_threshold, mc->spool_directory,
 			    mc->max_message_size);
-	if (m->sender == NULL || m->body == NULL ||
+	m->headers = hdrlist_new(HDRLIST_MAX_COUNT, HDRLIST_MAX_BYTES);
+	if (m->sender == NULL || m->body == NULL || m->headers == NULL ||
 	    (auth_authen != NULL && m->auth_authen == NULL)) {
 		msg_free(&m);
 		return -1;
@@ -155,38 +147,15 @@ int msg_add_rcpt(struct msg *m, const char *rcpt_path, int cert_state)
 
 const char *msg_header(const struct msg *m, const char *name)
 {
-	for (size_t i = 0; i < m->n_headers; i++)
-		if (strcasecmp(m->headers[i].name, name) == 0) {
-			const char *v = m->headers[i].value;
-			while (*v == ' ' || *v == '\t')
-				v++;
-			return v;
-		}
-	return NULL;
+	const char *v = hdrlist_get(m->headers, name);
+	while (v != NULL && (*v == ' ' || *v == '\t'))
+		v++;
+	return v;
 }
 
 int msg_add_header(struct msg *m, const char *name, const char *value)
 {
-	size_t bytes = strlen(name) + strlen(value) + 4;
-	if (m->n_headers >= HEADERS_MAX ||
-	    m->header_bytes + bytes > HEADER_BYTES_MAX) {
-		m->headers_truncated = true;
-		return 0;
-	}
-	if (reserve_one((void **)&m->headers, &m->cap_headers, m->n_headers,
-			sizeof(*m->headers)) != 0)
-		return -1;
-	struct header *h = &m->headers[m->n_headers];
-	h->name = strdup(name);
-	h->value = strdup(value);
-	if (h->name == NULL || h->value == NULL) {
-		free(h->name);
-		free(h->value);
-		return -1;
-	}
-	m->n_headers++;
-	m->header_bytes += bytes;
-	return 0;
+	return hdrlist_append(m->headers, name, value) < 0 ? -1 : 0;
 }
 
 int msg_track_auth_results(struct msg *m, const char *authserv_id,

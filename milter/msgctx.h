@@ -11,15 +11,11 @@
 #include <time.h>
 
 #include <smx/cfg.h>
+#include <smx/hdrlist.h>
 #include <smx/policy-engine.h>
 #include <smx/spool.h>
 
 struct smime_hp;
-
-struct header {
-	char *name;
-	char *value;		/* as received, leading space included */
-};
 
 struct msg {
 	char *sender;		/* normalized envelope sender, "" for <> */
@@ -33,10 +29,10 @@ struct msg {
 	time_t revocation_deadline;	/* when the message's revocation
 					 * checks stop waiting; 0 until its
 					 * first lookup */
-	struct header *headers;
-	size_t n_headers, cap_headers;
-	size_t header_bytes;
-	bool headers_truncated;	/* over the header limit: not all kept */
+	struct hdrlist *headers;	/* as received, leading space
+					 * included; bounded (HDRLIST_MAX_*):
+					 * hdrlist_truncated() when not all
+					 * were kept */
 	bool lost_header;	/* a header could not be recorded (out of
 				 * memory): the message tempfails at its end */
 	unsigned ar_seen;	/* Authentication-Results headers, all of
@@ -92,7 +88,7 @@ int msg_add_rcpt(struct msg *msg, const char *rcpt_path, int cert_state);
 const char *msg_header(const struct msg *msg, const char *name);
 
 /* Records a header. Past the header limit the header is not kept and
- * headers_truncated is set; returns -1 only when out of memory. */
+ * the list is marked truncated; returns -1 only when out of memory. */
 int msg_add_header(struct msg *msg, const char *name, const char *value);
 
 /* The most Authentication-Results headers naming our authserv-id that

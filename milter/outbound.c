@@ -264,17 +264,6 @@ static enum smx_status get_signer(struct store *store, const struct cfg *cfg,
 	return st;
 }
 
-static enum smx_status feed(struct smime_sign *s, struct msg *m)
-{
-	for (size_t i = 0; i < m->n_headers; i++) {
-		enum smx_status st = smime_sign_header(s, m->headers[i].name,
-						       m->headers[i].value);
-		if (st != SMX_OK)
-			return st;
-	}
-	return smime_sign_body_spool(s, m->body);
-}
-
 static const struct smime_header_edit *sign_edit(const void *s, size_t i)
 {
 	return smime_sign_edit(s, i);
@@ -283,17 +272,6 @@ static const struct smime_header_edit *sign_edit(const void *s, size_t i)
 static const struct smime_header_edit *encrypt_edit(const void *e, size_t i)
 {
 	return smime_encrypt_edit(e, i);
-}
-
-static enum smx_status feed_encrypt(struct smime_encrypt *e, struct msg *m)
-{
-	for (size_t i = 0; i < m->n_headers; i++) {
-		enum smx_status st = smime_encrypt_header(e, m->headers[i].name,
-							  m->headers[i].value);
-		if (st != SMX_OK)
-			return st;
-	}
-	return smime_encrypt_body_spool(e, m->body);
 }
 
 /* Encrypts (the signed entity when s is not NULL) to rcpts and hands
@@ -314,9 +292,8 @@ static enum smx_status encrypt_and_hand_over(SMFICTX *ctx, struct conn *conn,
 		smime_encrypt_protect(e, conn->msg->hp);	/* header protection */
 	if (st == SMX_OK)
 		st = s != NULL ? smime_encrypt_signed(e, s, err)
-			       : feed_encrypt(e, conn->msg);
-	if (st == SMX_OK && s == NULL)
-		st = smime_encrypt_eom(e, err);
+			       : smime_encrypt_eom(e, conn->msg->headers,
+						   conn->msg->body, err);
 	if (st == SMX_OK)
 		smx_metrics_encryption(smx_metrics_since_us(started));
 	if (st == SMX_OK &&
@@ -349,7 +326,7 @@ static enum smx_status protect(SMFICTX *ctx, struct store *store,
 	struct msg *m = conn->msg;
 	enum smx_status st = SMX_PERMFAIL;
 	keyproc_take_failure();
-	if (m->body_too_large || m->headers_truncated) {
+	if (m->body_too_large || hdrlist_truncated(m->headers)) {
 		snprintf(err.text, sizeof(err.text), "message over the size "
 			 "limits: cannot sign");
 		goto done;
@@ -363,9 +340,8 @@ static enum smx_status protect(SMFICTX *ctx, struct store *store,
 		s = smime_sign_begin(cs->signer);
 		if (s != NULL && m->hp != NULL)
 			smime_sign_protect(s, m->hp);	/* header protection */
-		st = s == NULL ? SMX_TEMPFAIL : feed(s, m);
-		if (st == SMX_OK)
-			st = smime_sign_eom(s, &err);
+		st = s == NULL ? SMX_TEMPFAIL
+			       : smime_sign_eom(s, m->headers, m->body, &err);
 		if (st != SMX_OK)
 			goto done;
 		smx_metrics_signature_made(smx_metrics_since_us(started));

@@ -39,17 +39,18 @@ int protect_headers_prepare(struct conn *c, const struct policy_decision *d)
 	const char *trigger = d->strip_trigger_header
 		? policy_trigger_header(c->cfg->policy) : NULL;
 	bool first_subject = true;
-	for (size_t i = 0; i < m->n_headers; i++) {
-		const char *name = m->headers[i].name;
+	for (size_t i = 0; i < hdrlist_count(m->headers); i++) {
+		const char *name = hdrlist_name(m->headers, i);
+		const char *value = hdrlist_value(m->headers, i);
 		char *subject = NULL;
 		if (trigger != NULL && strcasecmp(name, trigger) == 0)
 			continue;
 		if (first_subject && strcasecmp(name, "Subject") == 0) {
 			first_subject = false;
-			subject = sent_subject(c, d, m->headers[i].value);
+			subject = sent_subject(c, d, value);
 		}
 		enum smx_status st = smime_hp_header(m->hp, name, subject ?
-				subject : m->headers[i].value);
+				subject : value);
 		free(subject);
 		if (st != SMX_OK) {
 			smime_hp_free(&m->hp);

@@ -283,14 +283,14 @@ static int make_edits(struct smime_verify *m)
 {
 	unsigned idx = 0;
 	char id[256];
-	m->edits = calloc(m->n_hdrs + 1, sizeof(*m->edits));
+	size_t n = hdrlist_count(m->hdrs);
+	m->edits = calloc(n + 1, sizeof(*m->edits));
 	if (m->edits == NULL)
 		return -1;
-	for (size_t i = 0; i < m->n_hdrs; i++) {
-		if (strcasecmp(m->hdrs[i].name, "Authentication-Results") != 0)
-			continue;
+	for (size_t i = hdrlist_find(m->hdrs, "Authentication-Results", 0);
+	     i < n; i = hdrlist_find(m->hdrs, "Authentication-Results", i + 1)) {
 		idx++;
-		if (ar_authserv_id(m->hdrs[i].value, id, sizeof(id)) &&
+		if (ar_authserv_id(hdrlist_value(m->hdrs, i), id, sizeof(id)) &&
 		    strcasecmp(id, m->v->authserv_id) == 0)
 			m->edits[m->n_edits++] = (struct smime_header_edit){
 				SMIME_EDIT_DELETE, "Authentication-Results",

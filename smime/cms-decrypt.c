@@ -56,6 +56,7 @@ struct smime_decrypt {
 	size_t n_edits;
 	struct hdr *result;	/* borrowed pointers: outer, inner, note */
 	size_t n_result;
+	struct hdrlist *result_list;	/* the same, for the caller */
 	struct spool *body;
 };
 
@@ -117,11 +118,19 @@ enum smx_status smime_decrypt_new(const struct smime_decrypt_options *opts,
 	return SMX_OK;
 }
 
-enum smx_status smime_decrypt_header(struct smime_decrypt *dec,
-				     const char *name, const char *value)
+/* Copies the outer headers but any SMIME_DECRYPTED_HEADER: only the
+ * gateway that decrypts writes one, so one that came with the message is
+ * forged (and the milter removes it). */
+static int take_outer(struct smime_decrypt *dec, const struct hdrlist *headers)
 {
-	return hdr_push(&dec->outer, name, value) == 0 ? SMX_OK
-						       : SMX_TEMPFAIL;
+	hdr_list_free(&dec->outer);
+	for (size_t i = 0; i < hdrlist_count(headers); i++) {
+		const char *name = hdrlist_name(headers, i);
+		if (strcasecmp(name, SMIME_DECRYPTED_HEADER) != 0 &&
+		    hdr_push(&dec->outer, name, hdrlist_value(headers, i)) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 static const char *outer_header(const struct smime_decrypt *dec,
@@ -266,10 +275,19 @@ static enum smx_status load_cms(struct smime_decrypt *dec, struct spool *body,
 }
 
 enum smx_status smime_decrypt_parse(struct smime_decrypt *dec,
+				    const struct hdrlist *headers,
 				    struct spool *body,
 				    struct smime_error *err)
 {
 	smime_init();
+	if (dec->cms != NULL) {
+		smime_err_set(err, "the message was parsed already");
+		return SMX_PERMFAIL;
+	}
+	if (take_outer(dec, headers) != 0) {
+		smime_err_set(err, "out of memory");
+		return SMX_TEMPFAIL;
+	}
 	if (!announces_pkcs7(outer_header(dec, "Content-Type")))
 		return SMX_NOTFOUND;
 	enum smx_status st = load_cms(dec, body, err);
@@ -826,6 +844,17 @@ static char *protected_note(const struct smime_decrypt *dec, const char *note)
 	return buf;
 }
 
+/* The result headers as a list of their own. */
+static int list_result(struct smime_decrypt *dec)
+{
+	dec->result_list = hdrlist_new(0, 0);
+	for (size_t i = 0; dec->result_list != NULL && i < dec->n_result; i++)
+		if (hdrlist_append(dec->result_list, dec->result[i].name,
+				   dec->result[i].value) != 0)
+			hdrlist_free(&dec->result_list);
+	return dec->result_list != NULL ? 0 : -1;
+}
+
 enum smx_status smime_decrypt_finish(struct smime_decrypt *dec,
 				     const char *note,
 				     struct smime_error *err)
@@ -843,7 +872,7 @@ enum smx_status smime_decrypt_finish(struct smime_decrypt *dec,
 		if (dec->note.name == NULL || dec->note.value == NULL)
 			st = SMX_TEMPFAIL;
 	}
-	if (st == SMX_OK && build_edits(dec) != 0)
+	if (st == SMX_OK && (build_edits(dec) != 0 || list_result(dec) != 0))
 		st = SMX_TEMPFAIL;
 	if (st == SMX_TEMPFAIL && err != NULL && err->text[0] == '\0')
 		smime_err_set(err, "out of memory");
@@ -874,16 +903,10 @@ const struct smime_header_edit *smime_decrypt_edit(
 	return i < dec->n_edits ? &dec->edits[i] : NULL;
 }
 
-size_t smime_decrypt_result_header_count(const struct smime_decrypt *dec)
+const struct hdrlist *smime_decrypt_result_headers(
+	const struct smime_decrypt *dec)
 {
-	return dec->n_result;
-}
-
-void smime_decrypt_result_header(const struct smime_decrypt *dec, size_t i,
-				 const char **name_r, const char **value_r)
-{
-	*name_r = i < dec->n_result ? dec->result[i].name : NULL;
-	*value_r = i < dec->n_result ? dec->result[i].value : NULL;
+	return dec->done ? dec->result_list : NULL;
 }
 
 size_t smime_decrypt_protected_count(const struct smime_decrypt *dec)
@@ -909,6 +932,7 @@ void smime_decrypt_free(struct smime_decrypt **dec)
 	CMS_ContentInfo_free(d->cms);
 	free(d->edits);
 	free(d->result);
+	hdrlist_free(&d->result_list);
 	spool_free(&d->body);
 	spool_free(&d->plain);
 	free(d->spool_dir);

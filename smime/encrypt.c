@@ -22,7 +22,6 @@ struct smime_encrypt {
 	size_t threshold;
 	char *dir;
 	struct smime_entity *entity;	/* unsigned input */
-	bool fed;			/* header or body given */
 	bool done;			/* eom or signed called */
 	struct spool *body;		/* the result */
 	struct smime_header_edit *edits;
@@ -91,33 +90,6 @@ enum smime_key_mgmt smime_encrypt_key_mgmt(const struct smime_encrypt *m,
 					   size_t i)
 {
 	return i < m->n_rcpts ? m->rcpts[i].km : SMIME_KM_RSA_PKCS1;
-}
-
-enum smx_status smime_encrypt_header(struct smime_encrypt *m,
-				     const char *name, const char *value)
-{
-	if (m->done)
-		return SMX_PERMFAIL;
-	m->fed = true;
-	return smime_entity_header(m->entity, name, value);
-}
-
-enum smx_status smime_encrypt_body(struct smime_encrypt *m,
-				   const void *data, size_t len)
-{
-	if (m->done)
-		return SMX_PERMFAIL;
-	m->fed = true;
-	return smime_entity_body(m->entity, data, len);
-}
-
-enum smx_status smime_encrypt_body_spool(struct smime_encrypt *m,
-					 struct spool *body)
-{
-	if (m->done)
-		return SMX_PERMFAIL;
-	m->fed = true;
-	return smime_entity_body_spool(m->entity, body);
 }
 
 /* --- header edits ------------------------------------------------------------ */
@@ -221,13 +193,14 @@ static enum smx_status end_output(struct smime_encrypt *m,
 }
 
 enum smx_status smime_encrypt_eom(struct smime_encrypt *m,
-				  struct smime_error *err)
+				  const struct hdrlist *headers,
+				  struct spool *body, struct smime_error *err)
 {
 	struct enc_source src = { .entity = m->entity };
 	enum smx_status st = begin_output(m, err);
 	if (st != SMX_OK)
 		return st;
-	st = smime_entity_finish(m->entity, err);
+	st = smime_entity_finish(m->entity, headers, body, err);
 	if (st == SMX_OK && make_edits(m, m->entity) != 0) {
 		smime_err_set(err, "out of memory");
 		st = SMX_TEMPFAIL;
@@ -267,11 +240,6 @@ enum smx_status smime_encrypt_signed(struct smime_encrypt *m,
 {
 	struct enc_source src = { 0 };
 	char *prefix = NULL;
-	if (m->fed) {
-		smime_err_set(err, "smime_encrypt_signed after headers or "
-			      "body were given");
-		return SMX_PERMFAIL;
-	}
 	enum smx_status st = begin_output(m, err);
 	if (st != SMX_OK)
 		return st;

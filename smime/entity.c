@@ -13,18 +13,10 @@
 
 #define MAX_DEPTH 64		/* deeper nesting is copied as it is */
 
-struct hdr {
-	char *name;
-	char *value;
-	bool mime;		/* Content-* or MIME-Version */
-};
-
 struct smime_entity {
 	size_t threshold;
 	char *dir;
-	struct hdr *hdrs;
-	size_t n_hdrs, cap_hdrs;
-	bool body_started;
+	struct hdrlist *hdrs;	/* a copy of the message's, once finished */
 	bool finished;
 	struct tmpstore *raw;	/* entity headers, blank line, body as given */
 	struct tmpstore *out;	/* the canonical entity */
@@ -64,55 +56,14 @@ static bool is_mime_header(const char *name)
 	       strcasecmp(name, "MIME-Version") == 0;
 }
 
-enum smx_status smime_entity_header(struct smime_entity *e, const char *name,
-				    const char *value)
-{
-	if (e->body_started || e->finished)
-		return SMX_PERMFAIL;
-	if (e->n_hdrs == e->cap_hdrs) {
-		size_t cap = e->cap_hdrs ? e->cap_hdrs * 2 : 16;
-		struct hdr *h = realloc(e->hdrs, cap * sizeof(*h));
-		if (h == NULL)
-			return SMX_TEMPFAIL;
-		e->hdrs = h;
-		e->cap_hdrs = cap;
-	}
-	struct hdr *h = &e->hdrs[e->n_hdrs];
-	h->name = strdup(name);
-	h->value = strdup(value != NULL ? value : "");
-	if (h->name == NULL || h->value == NULL) {
-		free(h->name);
-		free(h->value);
-		return SMX_TEMPFAIL;
-	}
-	h->mime = is_mime_header(name);
-	e->n_hdrs++;
-	return SMX_OK;
-}
-
 /* Writes "name: value" with every line break in value made CRLF. */
-static int write_header(struct smime_entity *e, const struct hdr *h)
+static int write_header(struct smime_entity *e, const char *name,
+			const char *value)
 {
-	const char *v = h->value;
-	if (tmpstore_write(e->raw, h->name, strlen(h->name)) != 0 ||
-	    tmpstore_write(e->raw, ":", 1) != 0 ||
-	    (*v != ' ' && *v != '\t' && tmpstore_write(e->raw, " ", 1) != 0))
-		return -1;
-	while (*v != '\0') {
-		size_t n = strcspn(v, "\r\n");
-		if (tmpstore_write(e->raw, v, n) != 0)
-			return -1;
-		v += n;
-		if (*v == '\0')
-			break;
-		v += (v[0] == '\r' && v[1] == '\n') ? 2 : 1;
-		if (tmpstore_write(e->raw, "\r\n", 2) != 0)
-			return -1;
-	}
-	for (v = h->value; *v != '\0'; v++)
+	for (const char *v = value; *v != '\0'; v++)
 		if ((unsigned char)*v & 0x80)
 			e->flags |= SMIME_ENTITY_8BIT_LEFT;
-	return tmpstore_write(e->raw, "\r\n", 2);
+	return tmpstore_write_header(e->raw, name, value);
 }
 
 void entity_set_hp(struct smime_entity *e, const struct smime_hp *hp)
@@ -148,25 +99,20 @@ static int write_protected_type(struct smime_entity *e, const char *value)
 			   value[len - 1] == '\r' || value[len - 1] == '\n' ||
 			   value[len - 1] == ';'))
 		len--;
-	char name[] = "Content-Type";
-	struct hdr typed = { name, NULL, true };
-	if (asprintf(&typed.value, "%.*s; %s", (int)len, value,
+	char *typed = NULL;
+	if (asprintf(&typed, "%.*s; %s", (int)len, value,
 		     hp_content_type_param(e->hp)) < 0)
 		return -1;
-	int rc = write_header(e, &typed);
-	free(typed.value);
+	int rc = write_header(e, "Content-Type", typed);
+	free(typed);
 	return rc;
 }
 
 /* The header block of the entity: the Content-* headers in their order,
  * or the RFC 2045 default type when there is no Content-Type. */
-static int start_body(struct smime_entity *e)
+static int write_headers(struct smime_entity *e)
 {
-	bool has_type = false;
-	e->body_started = true;
-	for (size_t i = 0; i < e->n_hdrs; i++)
-		if (strcasecmp(e->hdrs[i].name, "Content-Type") == 0)
-			has_type = true;
+	bool has_type = hdrlist_get(e->hdrs, "Content-Type") != NULL;
 	if (write_protected(e) != 0)
 		return -1;
 	if (!has_type) {
@@ -180,47 +126,22 @@ static int start_body(struct smime_entity *e)
 		e->flags |= SMIME_ENTITY_DEFAULT_TYPE;
 	}
 	bool typed = false;
-	for (size_t i = 0; i < e->n_hdrs; i++) {
-		const struct hdr *h = &e->hdrs[i];
-		if (!h->mime || strcasecmp(h->name, "MIME-Version") == 0)
+	for (size_t i = 0; i < hdrlist_count(e->hdrs); i++) {
+		const char *name = hdrlist_name(e->hdrs, i);
+		const char *value = hdrlist_value(e->hdrs, i);
+		if (!is_mime_header(name) ||
+		    strcasecmp(name, "MIME-Version") == 0)
 			continue;
-		bool type = strcasecmp(h->name, "Content-Type") == 0;
+		bool type = strcasecmp(name, "Content-Type") == 0;
 		if (e->hp != NULL && type && !typed) {
 			typed = true;
-			if (write_protected_type(e, h->value) != 0)
+			if (write_protected_type(e, value) != 0)
 				return -1;
-		} else if (write_header(e, h) != 0) {
+		} else if (write_header(e, name, value) != 0) {
 			return -1;
 		}
 	}
 	return tmpstore_write(e->raw, "\r\n", 2);
-}
-
-enum smx_status smime_entity_body(struct smime_entity *e, const void *data,
-				  size_t len)
-{
-	if (e->finished)
-		return SMX_PERMFAIL;
-	if (!e->body_started && start_body(e) != 0)
-		return SMX_TEMPFAIL;
-	if (tmpstore_write(e->raw, data, len) != 0)
-		return SMX_TEMPFAIL;
-	return SMX_OK;
-}
-
-enum smx_status smime_entity_body_spool(struct smime_entity *e,
-					struct spool *body)
-{
-	char buf[SMIME_CHUNK];
-	ssize_t n;
-	if (spool_rewind(body) != 0)
-		return SMX_TEMPFAIL;
-	while ((n = spool_read(body, buf, sizeof(buf))) > 0) {
-		enum smx_status st = smime_entity_body(e, buf, (size_t)n);
-		if (st != SMX_OK)
-			return st;
-	}
-	return n < 0 ? SMX_TEMPFAIL : SMX_OK;
 }
 
 /* --- deciding what to re-encode ------------------------------------------ */
@@ -430,6 +351,8 @@ static enum smx_status build_out(struct smime_entity *e, GMimeObject *top,
 }
 
 enum smx_status smime_entity_finish(struct smime_entity *e,
+				    const struct hdrlist *headers,
+				    struct spool *body,
 				    struct smime_error *err)
 {
 	smime_err_set(err, "%s", "");
@@ -438,7 +361,13 @@ enum smx_status smime_entity_finish(struct smime_entity *e,
 		return SMX_PERMFAIL;
 	}
 	e->finished = true;
-	if (!e->body_started && start_body(e) != 0) {
+	e->hdrs = hdrlist_copy(headers);
+	if (e->hdrs == NULL) {
+		smime_err_set(err, "out of memory");
+		return SMX_TEMPFAIL;
+	}
+	/* the raw entity: its header block, then the body as given */
+	if (write_headers(e) != 0 || tmpstore_write_spool(e->raw, body) != 0) {
 		smime_err_set(err, "cannot store the message in %s", e->dir);
 		return SMX_TEMPFAIL;
 	}
@@ -483,30 +412,27 @@ ssize_t smime_entity_read(struct smime_entity *e, void *buf, size_t len)
 
 size_t entity_header_count(const struct smime_entity *e)
 {
-	return e->n_hdrs;
+	return e->hdrs != NULL ? hdrlist_count(e->hdrs) : 0;
 }
 
 const char *entity_header_value(const struct smime_entity *e, size_t i)
 {
-	return e->hdrs[i].value;
+	return hdrlist_value(e->hdrs, i);
 }
 
 const char *entity_header_name(const struct smime_entity *e, size_t i,
 			       bool *mime_r)
 {
-	*mime_r = e->hdrs[i].mime;
-	return e->hdrs[i].name;
+	const char *name = hdrlist_name(e->hdrs, i);
+	*mime_r = is_mime_header(name);
+	return name;
 }
 
 void smime_entity_free(struct smime_entity **e)
 {
 	if (e == NULL || *e == NULL)
 		return;
-	for (size_t i = 0; i < (*e)->n_hdrs; i++) {
-		free((*e)->hdrs[i].name);
-		free((*e)->hdrs[i].value);
-	}
-	free((*e)->hdrs);
+	hdrlist_free(&(*e)->hdrs);
 	tmpstore_free(&(*e)->raw);
 	tmpstore_free(&(*e)->out);
 	free((*e)->dir);

@@ -41,24 +41,6 @@ struct smime_sign *smime_sign_begin(const struct smime_signer *signer)
 	return m;
 }
 
-enum smx_status smime_sign_header(struct smime_sign *m, const char *name,
-				  const char *value)
-{
-	return smime_entity_header(m->entity, name, value);
-}
-
-enum smx_status smime_sign_body(struct smime_sign *m, const void *data,
-				size_t len)
-{
-	return smime_entity_body(m->entity, data, len);
-}
-
-enum smx_status smime_sign_body_spool(struct smime_sign *m,
-				      struct spool *body)
-{
-	return smime_entity_body_spool(m->entity, body);
-}
-
 /* --- boundary ------------------------------------------------------------ */
 
 /* Whether a line of the entity starts with "--" boundary: memmem finds
@@ -292,7 +274,9 @@ static enum smx_status prepare_output(struct smime_sign *m,
 	return SMX_OK;
 }
 
-enum smx_status smime_sign_eom(struct smime_sign *m, struct smime_error *err)
+enum smx_status smime_sign_eom(struct smime_sign *m,
+			       const struct hdrlist *headers,
+			       struct spool *body, struct smime_error *err)
 {
 	smime_err_set(err, "%s", "");
 	if (m->done) {
@@ -300,7 +284,7 @@ enum smx_status smime_sign_eom(struct smime_sign *m, struct smime_error *err)
 		return SMX_PERMFAIL;
 	}
 	m->done = true;
-	enum smx_status st = smime_entity_finish(m->entity, err);
+	enum smx_status st = smime_entity_finish(m->entity, headers, body, err);
 	if (st == SMX_OK)
 		st = prepare_output(m, err);
 	if (st == SMX_OK)

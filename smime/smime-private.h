@@ -34,6 +34,16 @@ struct tmpstore *tmpstore_new_for(size_t threshold, const char *dir,
 /* Appends bytes. Returns 0 or -1 (memory, file creation or write). */
 int tmpstore_write(struct tmpstore *ts, const void *data, size_t len);
 
+/* Appends "name: value" and CRLF, with every line break in value (a
+ * value as the milter receives it) made CRLF. Returns like
+ * tmpstore_write. */
+int tmpstore_write_header(struct tmpstore *ts, const char *name,
+			  const char *value);
+
+/* Appends the whole content of a spool (read from its start). Returns 0
+ * or -1 (a read or write error). */
+int tmpstore_write_spool(struct tmpstore *ts, struct spool *spool);
+
 /* The underlying stream (owned by the store), positioned wherever the
  * last operation left it. */
 GMimeStream *tmpstore_stream(struct tmpstore *ts);

@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Temporary storage for the stages of building an entity: memory up to a
- * threshold, then a private unnamed file. */
+ * threshold, then a private unnamed file made by the spool's rules
+ * (spool_private_file). */
 #include "smime-private.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,30 +16,9 @@ struct tmpstore {
 	char *dir;
 };
 
-/* O_TMPFILE: the file never has a name. Where the file system lacks it,
- * mkstemp + unlink leaves a name for a moment only, mode 0600 either way
- * (the same approach as common/spool.c). */
-static int open_private_file(const char *dir)
-{
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
-			errno != EINVAL))
-		return fd;
-	char path[4096];
-	if (snprintf(path, sizeof(path), "%s/smime-tmp.XXXXXX", dir) >=
-	    (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = mkostemp(path, O_CLOEXEC);
-	if (fd >= 0)
-		unlink(path);
-	return fd;
-}
-
 static GMimeStream *file_stream(const char *dir)
 {
-	int fd = open_private_file(dir);
+	int fd = spool_private_file(dir);
 	if (fd < 0)
 		return NULL;
 	GMimeStream *s = g_mime_stream_fs_new(fd);
@@ -121,6 +98,40 @@ int tmpstore_write(struct tmpstore *ts, const void *data, size_t len)
 		return -1;
 	ts->size += len;
 	return 0;
+}
+
+int tmpstore_write_header(struct tmpstore *ts, const char *name,
+			  const char *value)
+{
+	const char *v = value;
+	if (tmpstore_write(ts, name, strlen(name)) != 0 ||
+	    tmpstore_write(ts, ":", 1) != 0 ||
+	    (*v != ' ' && *v != '\t' && tmpstore_write(ts, " ", 1) != 0))
+		return -1;
+	while (*v != '\0') {
+		size_t n = strcspn(v, "\r\n");
+		if (tmpstore_write(ts, v, n) != 0)
+			return -1;
+		v += n;
+		if (*v == '\0')
+			break;
+		v += (v[0] == '\r' && v[1] == '\n') ? 2 : 1;
+		if (tmpstore_write(ts, "\r\n", 2) != 0)
+			return -1;
+	}
+	return tmpstore_write(ts, "\r\n", 2);
+}
+
+int tmpstore_write_spool(struct tmpstore *ts, struct spool *spool)
+{
+	char buf[SMIME_CHUNK];
+	ssize_t n;
+	if (spool_rewind(spool) != 0)
+		return -1;
+	while ((n = spool_read(spool, buf, sizeof(buf))) > 0)
+		if (tmpstore_write(ts, buf, (size_t)n) != 0)
+			return -1;
+	return n < 0 ? -1 : 0;
 }
 
 GMimeStream *tmpstore_stream(struct tmpstore *ts)

@@ -80,17 +80,11 @@ struct hvrec {
 	char fingerprint[65];
 };
 
-struct vhdr {
-	char *name;
-	char *value;
-};
-
 struct smime_verify {
 	const struct smime_verifier *v;
-	struct vhdr *hdrs;
-	size_t n_hdrs, cap_hdrs;
+	const struct hdrlist *hdrs;	/* the caller's, during eom only */
 	struct tmpstore *raw;		/* headers, CRLF, body as received */
-	bool body_started, done;
+	bool done;
 	time_t now;
 	char *from, *message_id;
 	bool dmarc_pass;

@@ -30,85 +30,15 @@ struct smime_verify *smime_verify_begin(const struct smime_verifier *v)
 	return m;
 }
 
-enum smx_status smime_verify_header(struct smime_verify *m, const char *name,
-				    const char *value)
+/* The message as received: headers, empty line, body. */
+static int store_raw(struct smime_verify *m, struct spool *body)
 {
-	if (m->body_started || m->done)
-		return SMX_PERMFAIL;
-	if (m->n_hdrs == m->cap_hdrs) {
-		size_t cap = m->cap_hdrs ? m->cap_hdrs * 2 : 16;
-		struct vhdr *h = realloc(m->hdrs, cap * sizeof(*h));
-		if (h == NULL)
-			return SMX_TEMPFAIL;
-		m->hdrs = h;
-		m->cap_hdrs = cap;
-	}
-	struct vhdr *h = &m->hdrs[m->n_hdrs];
-	h->name = strdup(name);
-	h->value = strdup(value != NULL ? value : "");
-	if (h->name == NULL || h->value == NULL) {
-		free(h->name);
-		free(h->value);
-		return SMX_TEMPFAIL;
-	}
-	m->n_hdrs++;
-	return SMX_OK;
-}
-
-/* "name: value" with every line break of the value made CRLF. */
-static int write_header(struct tmpstore *ts, const struct vhdr *h)
-{
-	const char *v = h->value;
-	if (tmpstore_write(ts, h->name, strlen(h->name)) != 0 ||
-	    tmpstore_write(ts, ":", 1) != 0 ||
-	    (*v != ' ' && *v != '\t' && tmpstore_write(ts, " ", 1) != 0))
-		return -1;
-	while (*v != '\0') {
-		size_t n = strcspn(v, "\r\n");
-		if (tmpstore_write(ts, v, n) != 0)
+	for (size_t i = 0; i < hdrlist_count(m->hdrs); i++)
+		if (tmpstore_write_header(m->raw, hdrlist_name(m->hdrs, i),
+					  hdrlist_value(m->hdrs, i)) != 0)
 			return -1;
-		v += n;
-		if (*v == '\0')
-			break;
-		v += (v[0] == '\r' && v[1] == '\n') ? 2 : 1;
-		if (tmpstore_write(ts, "\r\n", 2) != 0)
-			return -1;
-	}
-	return tmpstore_write(ts, "\r\n", 2);
-}
-
-static int start_body(struct smime_verify *m)
-{
-	m->body_started = true;
-	for (size_t i = 0; i < m->n_hdrs; i++)
-		if (write_header(m->raw, &m->hdrs[i]) != 0)
-			return -1;
-	return tmpstore_write(m->raw, "\r\n", 2);
-}
-
-enum smx_status smime_verify_body(struct smime_verify *m, const void *data,
-				  size_t len)
-{
-	if (m->done)
-		return SMX_PERMFAIL;
-	if (!m->body_started && start_body(m) != 0)
-		return SMX_TEMPFAIL;
-	return tmpstore_write(m->raw, data, len) == 0 ? SMX_OK : SMX_TEMPFAIL;
-}
-
-enum smx_status smime_verify_body_spool(struct smime_verify *m,
-					struct spool *body)
-{
-	char buf[SMIME_CHUNK];
-	ssize_t n;
-	if (spool_rewind(body) != 0)
-		return SMX_TEMPFAIL;
-	while ((n = spool_read(body, buf, sizeof(buf))) > 0) {
-		enum smx_status st = smime_verify_body(m, buf, (size_t)n);
-		if (st != SMX_OK)
-			return st;
-	}
-	return n < 0 ? SMX_TEMPFAIL : SMX_OK;
+	return tmpstore_write(m->raw, "\r\n", 2) != 0 ||
+	       tmpstore_write_spool(m->raw, body) != 0 ? -1 : 0;
 }
 
 /* --- records --------------------------------------------------------------- */
@@ -207,13 +137,14 @@ static void read_identity(struct smime_verify *m)
 {
 	const char *from = NULL, *mid = NULL;
 	int n_from = 0;
-	for (size_t i = 0; i < m->n_hdrs; i++) {
-		if (strcasecmp(m->hdrs[i].name, "From") == 0) {
-			from = m->hdrs[i].value;
+	for (size_t i = 0; i < hdrlist_count(m->hdrs); i++) {
+		const char *name = hdrlist_name(m->hdrs, i);
+		if (strcasecmp(name, "From") == 0) {
+			from = hdrlist_value(m->hdrs, i);
 			n_from++;
-		} else if (strcasecmp(m->hdrs[i].name, "Message-ID") == 0 &&
+		} else if (strcasecmp(name, "Message-ID") == 0 &&
 			   mid == NULL) {
-			mid = m->hdrs[i].value;
+			mid = hdrlist_value(m->hdrs, i);
 		}
 	}
 	if (mid != NULL) {
@@ -247,25 +178,26 @@ static void read_dmarc(struct smime_verify *m)
 {
 	const char *at = m->from ? strrchr(m->from, '@') : NULL;
 	char id[256];
-	size_t received = 0;	/* no Received at all: nothing is trusted */
-	while (received < m->n_hdrs &&
-	       strcasecmp(m->hdrs[received].name, "Received") != 0)
-		received++;
-	if (at == NULL || received == m->n_hdrs)
+	/* no Received at all: nothing is trusted */
+	size_t received = hdrlist_find(m->hdrs, "Received", 0);
+	if (at == NULL || received == hdrlist_count(m->hdrs))
 		return;
 	for (size_t i = 0; i < received && !m->dmarc_pass; i++) {
-		const struct vhdr *h = &m->hdrs[i];
-		if (strcasecmp(h->name, "Authentication-Results") != 0 ||
-		    !ar_authserv_id(h->value, id, sizeof(id)))
+		const char *value = hdrlist_value(m->hdrs, i);
+		if (strcasecmp(hdrlist_name(m->hdrs, i),
+			       "Authentication-Results") != 0 ||
+		    !ar_authserv_id(value, id, sizeof(id)))
 			continue;
 		for (size_t k = 0; k < m->v->n_dmarc_ids; k++)
 			if (strcasecmp(id, m->v->dmarc_ids[k]) == 0 &&
-			    ar_dmarc_pass(h->value, at + 1))
+			    ar_dmarc_pass(value, at + 1))
 				m->dmarc_pass = true;
 	}
 }
 
 enum smx_status smime_verify_eom(struct smime_verify *m,
+				 const struct hdrlist *headers,
+				 struct spool *body,
 				 const struct smime_verify_msginfo *info,
 				 struct smime_error *err)
 {
@@ -276,11 +208,16 @@ enum smx_status smime_verify_eom(struct smime_verify *m,
 	m->done = true;
 	m->outbound = info != NULL && info->outbound;
 	m->now = m->v->verify_time ? m->v->verify_time : time(NULL);
-	bool resource = !m->body_started && start_body(m) != 0;
+	m->hdrs = headers;	/* the caller's, during this call only */
+	if (store_raw(m, body) != 0) {
+		m->hdrs = NULL;
+		smime_err_set(err, "cannot store the message in %s",
+			      m->v->dir);
+		return SMX_TEMPFAIL;
+	}
 	read_identity(m);
 	read_dmarc(m);
-	if (!resource && walk_message(m, tmpstore_stream(m->raw)) != 0)
-		resource = true;
+	bool resource = walk_message(m, tmpstore_stream(m->raw)) != 0;
 	if (resource) {
 		struct sigrec *s = verify_add_sig(m, "1", false);
 		if (s != NULL)
@@ -288,7 +225,9 @@ enum smx_status smime_verify_eom(struct smime_verify *m,
 				SMIME_REASON_RESOURCE, "out of resources");
 	}
 	ERR_clear_error();
-	if (harvest_decide(m) != 0 || ar_build(m) != 0) {
+	int rc = harvest_decide(m) != 0 || ar_build(m) != 0 ? -1 : 0;
+	m->hdrs = NULL;
+	if (rc != 0) {
 		smime_err_set(err, "out of memory building the result");
 		return SMX_TEMPFAIL;
 	}
@@ -356,11 +295,6 @@ void smime_verify_free(struct smime_verify **mp)
 	if (mp == NULL || *mp == NULL)
 		return;
 	struct smime_verify *m = *mp;
-	for (size_t i = 0; i < m->n_hdrs; i++) {
-		free(m->hdrs[i].name);
-		free(m->hdrs[i].value);
-	}
-	free(m->hdrs);
 	for (size_t i = 0; i < m->n_sigs; i++)
 		sigrec_clear(&m->sigs[i]);
 	free(m->sigs);

@@ -87,6 +87,7 @@ static void load_identities(void)
 
 struct message {
 	struct smime_decrypt *dec;
+	struct hdrlist *headers;	/* bounded as the milter's */
 	struct spool *body;
 	const char *plain;	/* the entity encrypted by the harness, or NULL */
 	size_t plain_len;
@@ -96,7 +97,7 @@ struct message {
 static void give_header(void *ctx, const char *name, const char *value)
 {
 	struct message *m = ctx;
-	if (smime_decrypt_header(m->dec, name, value) != SMX_OK)
+	if (hdrlist_append(m->headers, name, value) < 0)
 		abort();	/* only memory can fail, and strdup did not */
 }
 
@@ -168,12 +169,13 @@ static void check_headers(const struct smime_decrypt *dec)
 	}
 	if (!note)
 		abort();
-	for (size_t i = 0; i < smime_decrypt_result_header_count(dec); i++) {
-		const char *name, *value;
-		smime_decrypt_result_header(dec, i, &name, &value);
-		if (name == NULL || value == NULL)
+	const struct hdrlist *result = smime_decrypt_result_headers(dec);
+	if (result == NULL)
+		abort();
+	for (size_t i = 0; i < hdrlist_count(result); i++)
+		if (hdrlist_name(result, i) == NULL ||
+		    hdrlist_value(result, i) == NULL)
 			abort();
-	}
 }
 
 /* data with every CRLF made LF: equal for the input and the output of a
@@ -253,7 +255,8 @@ static const struct identity *recipient_of(const struct smime_decrypt *dec)
 static void decrypt_message(struct message *m)
 {
 	struct smime_error err = { { 0 } };
-	enum smx_status st = smime_decrypt_parse(m->dec, m->body, &err);
+	enum smx_status st = smime_decrypt_parse(m->dec, m->headers, m->body,
+						 &err);
 	if (st != SMX_OK && st != SMX_NOTFOUND && st != SMX_PERMFAIL &&
 	    st != SMX_TEMPFAIL)
 		abort();
@@ -296,8 +299,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (smime_decrypt_new(&o, &m.dec) != SMX_OK)
 		return 0;
 	m.body = spool_new(MEM_THRESHOLD, o.spool_dir, 0);
-	if (m.body == NULL) {
+	m.headers = hdrlist_new(HDRLIST_MAX_COUNT, HDRLIST_MAX_BYTES);
+	if (m.body == NULL || m.headers == NULL) {
 		smime_decrypt_free(&m.dec);
+		spool_free(&m.body);
+		hdrlist_free(&m.headers);
 		return 0;
 	}
 	if (size >= 2 && data[0] == '\0') {
@@ -313,6 +319,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	decrypt_message(&m);
 	smime_decrypt_free(&m.dec);
 	spool_free(&m.body);
+	hdrlist_free(&m.headers);
 	ERR_clear_error();
 	return 0;
 }

@@ -29,9 +29,10 @@ static void make_verifier(void)
 		abort();
 }
 
-static void give_header(void *vfy, const char *name, const char *value)
+static void give_header(void *headers, const char *name, const char *value)
 {
-	smime_verify_header(vfy, name, value);
+	if (hdrlist_append(headers, name, value) < 0)
+		abort();	/* only memory can fail */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -39,15 +40,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (verifier == NULL)
 		make_verifier();
 	struct smime_verify *vfy = smime_verify_begin(verifier);
-	if (vfy == NULL)
-		return 0;
-	size_t body = fuzz_split_headers((const char *)data, size, give_header,
-					 vfy);
+	/* bounded as the milter's */
+	struct hdrlist *headers = hdrlist_new(HDRLIST_MAX_COUNT,
+					      HDRLIST_MAX_BYTES);
+	struct spool *body = spool_new(1024 * 1024, fuzz_scratch_dir(), 0);
+	if (vfy == NULL || headers == NULL || body == NULL)
+		abort();
+	size_t start = fuzz_split_headers((const char *)data, size,
+					  give_header, headers);
+	if (spool_append(body, data + start, size - start) != 0)
+		abort();
 	struct smime_verify_msginfo info = { "sender@example.net", false };
-	if (smime_verify_body(vfy, data + body, size - body) == SMX_OK &&
-	    smime_verify_eom(vfy, &info, NULL) == SMX_OK &&
+	if (smime_verify_eom(vfy, headers, body, &info, NULL) == SMX_OK &&
 	    smime_verify_ar_value(vfy) == NULL)
 		abort();
 	smime_verify_free(&vfy);
+	hdrlist_free(&headers);
+	spool_free(&body);
 	return 0;
 }

@@ -36,6 +36,13 @@ int spool_rewind(struct spool *spool);
  * the end) or -1 with errno. Appending after reading is allowed. */
 ssize_t spool_read(struct spool *spool, void *buf, size_t len);
 
+/* Opens a private temporary file in dir (NULL: "/tmp") the way a spool
+ * makes its own: mode 0600, without a name (or unlinked at once where the
+ * file system cannot make a file without one), close-on-exec. For other
+ * temporary storage that must follow the same rules. Returns the file
+ * descriptor, owned by the caller, or -1 with errno. */
+int spool_private_file(const char *dir);
+
 /* Frees the spool and closes its file; sets *spool to NULL. NULL-safe. */
 void spool_free(struct spool **spool);
 

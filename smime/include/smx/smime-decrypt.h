@@ -6,16 +6,16 @@
  * message) and applies the result.
  *
  *	smime_decrypt_new(&opts, &dec)		per message
- *	smime_decrypt_header(dec, name, value)	every header, in order
- *	smime_decrypt_parse(dec, body, &err)	is it encrypted, to whom?
+ *	smime_decrypt_parse(dec, headers, body, &err)	is it encrypted,
+ *						to whom?
  *	smime_decrypt_check_limits(dec, &err)	before any private key
  *	smime_decrypt_is_for(dec, cert)		for each candidate key
  *	smime_decrypt_open(dec, cert, key, &err)	for each recipient's key
  *	smime_decrypt_finish(dec, note, &err)
  *	  (or smime_decrypt_run(dec, cert, key, note, &err) for one key)
  *	  -> smime_decrypt_edit_count/smime_decrypt_edit: header edits
- *	  -> smime_decrypt_result_header_count/_header: the headers after
- *	     the edits (to verify the inner signature)
+ *	  -> smime_decrypt_result_headers: the headers after the edits
+ *	     (to verify the inner signature)
  *	  -> smime_decrypt_result_body: the new body
  *	smime_decrypt_free(&dec)
  *
@@ -56,19 +56,20 @@ struct smime_decrypt;
 enum smx_status smime_decrypt_new(const struct smime_decrypt_options *opts,
 				  struct smime_decrypt **dec_r);
 
-/* Records one outer header (value with its leading space, as the milter
- * receives it). Returns SMX_OK or SMX_TEMPFAIL (memory). */
-enum smx_status smime_decrypt_header(struct smime_decrypt *dec,
-				     const char *name, const char *value);
-
-/* Reads the body (base64 or binary DER) when the headers say the message
+/* Takes the message: its outer headers (values with their leading space,
+ * as the milter receives them; copied, but an SMIME_DECRYPTED_HEADER
+ * among them, which only the decrypting gateway writes) and its body,
+ * read during the call only. Reads the body (base64 or binary DER) when
+ * the headers say the message
  * is application/pkcs7-mime (or x-pkcs7-mime, or octet-stream named
  * *.p7m) and parses the CMS object. Returns SMX_OK when it is
  * EnvelopedData or AuthEnvelopedData; SMX_NOTFOUND when the message is
  * not encrypted S/MIME (signed-data, any other type: nothing to do);
  * SMX_PERMFAIL when it claims to be but cannot be parsed or is over
- * max_bytes (err says which); SMX_TEMPFAIL (memory, I/O). */
+ * max_bytes (err says which), or is called twice; SMX_TEMPFAIL (memory,
+ * I/O). */
 enum smx_status smime_decrypt_parse(struct smime_decrypt *dec,
+				    const struct hdrlist *headers,
 				    struct spool *body,
 				    struct smime_error *err);
 
@@ -135,11 +136,11 @@ size_t smime_decrypt_edit_count(const struct smime_decrypt *dec);
 const struct smime_header_edit *smime_decrypt_edit(
 	const struct smime_decrypt *dec, size_t i);
 
-/* After SMX_OK from finish (or run): the message's headers once the edits are
- * applied, in order (values with their leading space). */
-size_t smime_decrypt_result_header_count(const struct smime_decrypt *dec);
-void smime_decrypt_result_header(const struct smime_decrypt *dec, size_t i,
-				 const char **name_r, const char **value_r);
+/* After SMX_OK from finish (or run): the message's headers once the
+ * edits are applied, in order (values with their leading space), owned
+ * by dec; NULL before. */
+const struct hdrlist *smime_decrypt_result_headers(
+	const struct smime_decrypt *dec);
 
 /* After SMX_OK from finish (or run): how many header fields the message
  * protected (header protection) that the delivered header now carries;

@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* S/MIME encryption of outbound messages: one EnvelopedData (AES-256-CBC)
  * or AuthEnvelopedData (AES-256-GCM) for every recipient certificate.
- * Protocol-free like the rest of smx/smime.h; the calls follow the milter
- * callbacks.
+ * Protocol-free like the rest of smx/smime.h; the message is given at
+ * its end.
  *
  * Encrypting a message as it is (no signature):
  *
  *	smime_encrypt_new(rcpts, n, &opts, &enc, &err)	per message
- *	smime_encrypt_header(enc, name, value)	every header, in order
- *	smime_encrypt_body(enc, data, len)	any number of times
- *	smime_encrypt_eom(enc, &err)
+ *	smime_encrypt_eom(enc, headers, body, &err)
  *	  -> smime_encrypt_edit_count/smime_encrypt_edit: header edits
  *	  -> smime_encrypt_result_body: the new body
  *	smime_encrypt_free(&enc)
@@ -21,7 +19,7 @@
  *	smime_encrypt_signed(enc, sign, &err)	the signed entity (the
  *					multipart/signed or signed-data with
  *					its MIME headers) is what is encrypted;
- *					the headers are not given again
+ *					the message is not given again
  *	  -> the edits and body of enc replace those of sign
  *
  * The algorithms (see docs/smime-encrypt.md for the reasons):
@@ -161,24 +159,16 @@ X509 *smime_encrypt_recipient_cert(const struct smime_encrypt *enc, size_t i);
 enum smime_key_mgmt smime_encrypt_key_mgmt(const struct smime_encrypt *enc,
 					   size_t i);
 
-/* Like smime_entity_header() / _body() / _body_spool(): the message to
- * encrypt when it is not signed. Returns SMX_OK, SMX_PERMFAIL (a header
- * after the body, or after smime_encrypt_signed) or SMX_TEMPFAIL
- * (memory, temporary file). */
-enum smx_status smime_encrypt_header(struct smime_encrypt *enc,
-				     const char *name, const char *value);
-enum smx_status smime_encrypt_body(struct smime_encrypt *enc,
-				   const void *data, size_t len);
-enum smx_status smime_encrypt_body_spool(struct smime_encrypt *enc,
-					 struct spool *body);
-
-/* Builds the canonical entity of what was given (as smime_sign does:
+/* Builds the canonical entity of the message when it is not signed
+ * (headers and body as for smime_entity_finish(); as smime_sign does:
  * CRLF, 8-bit content re-encoded, Content-* headers inside) and encrypts
  * it. Returns SMX_OK, SMX_TEMPFAIL (memory, I/O, a failure inside
- * OpenSSL) or SMX_PERMFAIL (the message cannot be parsed), with the
- * reason in err (may be NULL). Call once, and not with
- * smime_encrypt_signed(). */
+ * OpenSSL) or SMX_PERMFAIL (the message cannot be parsed; called twice,
+ * or after smime_encrypt_signed), with the reason in err (may be NULL).
+ * Call once, and not with smime_encrypt_signed(). */
 enum smx_status smime_encrypt_eom(struct smime_encrypt *enc,
+				  const struct hdrlist *headers,
+				  struct spool *body,
 				  struct smime_error *err);
 
 /* Encrypts the result of a signing that returned SMX_OK from
@@ -186,8 +176,8 @@ enum smx_status smime_encrypt_eom(struct smime_encrypt *enc,
  * MIME-Version) and its result body form the entity that is encrypted;
  * the signer's deletions of the original Content-* and MIME-Version
  * headers become this encryption's. sign is only read here and may be
- * freed afterwards. No header or body may have been given to enc.
- * Returns like smime_encrypt_eom(). Call once. */
+ * freed afterwards. Returns like smime_encrypt_eom(). Call once, and not
+ * with smime_encrypt_eom(). */
 enum smx_status smime_encrypt_signed(struct smime_encrypt *enc,
 				     struct smime_sign *sign,
 				     struct smime_error *err);

@@ -2,20 +2,18 @@
 /* S/MIME: building and checking signed and encrypted MIME entities with
  * OpenSSL CMS and GMime. Protocol-free: nothing here knows libmilter.
  *
- * The calls follow the milter callbacks: a message is given header by
- * header, then the body in chunks (the first chunk ends the headers),
- * then the end of the message, when the result is produced. Nothing is held in
- * memory beyond the configured threshold per stage: larger content goes to
- * private unnamed files (see smx/spool.h).
+ * A message is given at its end, when the result is produced, as the
+ * milter holds it: its header fields (smx/hdrlist.h, values as received)
+ * and its body (smx/spool.h). Both stay the caller's and are only read
+ * during the call. Nothing is held in memory beyond the configured
+ * threshold per stage: larger content goes to private unnamed files.
  *
  * Signing a message:
  *
  *	signer = smime_signer_new(key, cert, chain, enc_cert, &opts, &err)
  *					once per key, shared by threads
  *	sign = smime_sign_begin(signer)	per message
- *	smime_sign_header(sign, name, value)	for every header, in order
- *	smime_sign_body(sign, data, len)	any number of times
- *	smime_sign_eom(sign, &err)
+ *	smime_sign_eom(sign, headers, body, &err)
  *	  -> smime_sign_edit_count/smime_sign_edit: header edits to apply
  *	  -> smime_sign_result_body: the new body
  *	smime_sign_free(&sign)
@@ -26,9 +24,7 @@
  *					configuration, shared by threads
  *	smime_verifier_add_anchor(verifier, der, len, &err)	before sharing
  *	vfy = smime_verify_begin(verifier)		per message
- *	smime_verify_header(vfy, name, value)		every header, in order
- *	smime_verify_body(vfy, data, len) / smime_verify_body_spool()
- *	smime_verify_eom(vfy, &info, &err)
+ *	smime_verify_eom(vfy, headers, body, &info, &err)
  *	  -> smime_verify_edit_count/smime_verify_edit: forged
  *	     Authentication-Results to delete, ours to insert
  *	  -> smime_verify_signature_count/_signature: one result each
@@ -47,6 +43,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <smx/hdrlist.h>
 #include <smx/spool.h>
 #include <smx/status.h>
 
@@ -95,29 +92,18 @@ struct smime_entity;
  * smime_entity_free(). */
 struct smime_entity *smime_entity_new(size_t mem_threshold, const char *dir);
 
-/* Records one header of the message as the milter sees it: value may
- * start with the space after the colon and may contain folding line
- * breaks. Only Content-* headers go into the entity; every header is
- * remembered so that the signer can list the MIME headers to remove from
- * the outer message (smime_sign_edit). Must come before any body.
- * Returns SMX_OK, SMX_PERMFAIL (after the body started) or SMX_TEMPFAIL
- * (out of memory). */
-enum smx_status smime_entity_header(struct smime_entity *entity,
-				    const char *name, const char *value);
-
-/* Appends body bytes (as received, CRLF or LF line ends). Returns SMX_OK
- * or SMX_TEMPFAIL (out of memory, temporary file not writable). */
-enum smx_status smime_entity_body(struct smime_entity *entity,
-				  const void *data, size_t len);
-
-/* Appends the whole content of a spool (read from its start). */
-enum smx_status smime_entity_body_spool(struct smime_entity *entity,
-					struct spool *body);
-
-/* Builds the canonical entity from what was given. Returns SMX_OK,
- * SMX_TEMPFAIL (I/O, memory) or SMX_PERMFAIL (GMime could not parse the
- * structure), with the reason in err (may be NULL). Call once. */
+/* Builds the canonical entity of a message: headers as the milter sees
+ * them (a value may start with the space after the colon and may contain
+ * folding line breaks), body as received (CRLF or LF line ends, read from
+ * its start). Only Content-* headers go into the entity; every header is
+ * remembered (copied) so that the signer can list the MIME headers to
+ * remove from the outer message (smime_sign_edit). Returns SMX_OK,
+ * SMX_TEMPFAIL (I/O, memory, temporary file not writable) or
+ * SMX_PERMFAIL (GMime could not parse the structure; called twice), with
+ * the reason in err (may be NULL). Call once. */
 enum smx_status smime_entity_finish(struct smime_entity *entity,
+				    const struct hdrlist *headers,
+				    struct spool *body,
 				    struct smime_error *err);
 
 /* SMIME_ENTITY_* bits, valid after smime_entity_finish(). */
@@ -219,19 +205,13 @@ struct smime_sign;
  * NULL when out of memory. */
 struct smime_sign *smime_sign_begin(const struct smime_signer *signer);
 
-/* Like smime_entity_header() / _body() / _body_spool(). */
-enum smx_status smime_sign_header(struct smime_sign *sign, const char *name,
-				  const char *value);
-enum smx_status smime_sign_body(struct smime_sign *sign, const void *data,
-				size_t len);
-enum smx_status smime_sign_body_spool(struct smime_sign *sign,
-				      struct spool *body);
-
-/* Builds the entity and signs it. Returns SMX_OK, SMX_TEMPFAIL (memory,
- * I/O, a failure inside OpenSSL) or SMX_PERMFAIL (the message cannot be
- * parsed), with the reason in err (may be NULL). Call once. */
+/* Builds the entity of the message (headers and body as for
+ * smime_entity_finish) and signs it. Returns SMX_OK, SMX_TEMPFAIL
+ * (memory, I/O, a failure inside OpenSSL) or SMX_PERMFAIL (the message
+ * cannot be parsed), with the reason in err (may be NULL). Call once. */
 enum smx_status smime_sign_eom(struct smime_sign *sign,
-			       struct smime_error *err);
+			       const struct hdrlist *headers,
+			       struct spool *body, struct smime_error *err);
 
 /* After SMX_OK from smime_sign_eom(): the header edits, in the order to
  * apply them (the pointers live as long as sign). */
@@ -392,23 +372,6 @@ struct smime_verify;
  * Returns NULL when out of memory. */
 struct smime_verify *smime_verify_begin(const struct smime_verifier *verifier);
 
-/* Records one header as the milter sees it (value may start with the
- * space after the colon and may contain folding). Headers are counted
- * per name (any case) from 1, so the DELETE edits name the right one:
- * give every header, in order. Must come before any body. Returns SMX_OK,
- * SMX_PERMFAIL (after the body started) or SMX_TEMPFAIL (memory). */
-enum smx_status smime_verify_header(struct smime_verify *vfy,
-				    const char *name, const char *value);
-
-/* Appends body bytes exactly as received. Returns SMX_OK or
- * SMX_TEMPFAIL (memory, temporary file). */
-enum smx_status smime_verify_body(struct smime_verify *vfy, const void *data,
-				  size_t len);
-
-/* Appends the whole content of a spool (read from its start). */
-enum smx_status smime_verify_body_spool(struct smime_verify *vfy,
-					struct spool *body);
-
 /* What the caller knows about the message beyond its content. */
 struct smime_verify_msginfo {
 	const char *envelope_sender;	/* for the harvest log; may be NULL */
@@ -416,14 +379,21 @@ struct smime_verify_msginfo {
 					 * reported, nothing is harvested */
 };
 
-/* Finds and verifies every signature, decides what to harvest, and
- * builds the Authentication-Results header. Hostile or malformed
+/* Finds and verifies every signature of the message, decides what to
+ * harvest, and builds the Authentication-Results header. headers: every
+ * header as the milter sees it (a value may start with the space after
+ * the colon and may contain folding), in order: they are counted per
+ * name (any case) from 1, so that the DELETE edits name the right one;
+ * body: exactly as received, read from its start. Hostile or malformed
  * content is a result (permerror), never an error: the return is SMX_OK
  * whenever a header could be built, even a "temperror" one. Returns
- * SMX_TEMPFAIL only when not even that was possible (memory), with the
+ * SMX_TEMPFAIL only when the message could not be stored (memory,
+ * temporary file) or not even that was possible (memory), with the
  * reason in err (may be NULL); the caller then delivers the message
  * unchanged. info may be NULL (inbound, no sender). Call once. */
 enum smx_status smime_verify_eom(struct smime_verify *vfy,
+				 const struct hdrlist *headers,
+				 struct spool *body,
 				 const struct smime_verify_msginfo *info,
 				 struct smime_error *err);
 

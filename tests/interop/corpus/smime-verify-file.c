@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <smx/msgfile.h>
 #include <smx/smime.h>
 
 #define MAX_ANCHORS 16
@@ -78,41 +79,6 @@ static char *read_file(const char *path, size_t *len_r)
 	buf[len] = '\0';
 	*len_r = len;
 	return buf;
-}
-
-/* Feeds the header block as the milter would see it: name, value with
- * its leading space, folding kept as LF. Returns the body offset. */
-static size_t feed_headers(struct smime_verify *vfy, char *msg, size_t len)
-{
-	size_t pos = 0;
-	if (strncmp(msg, "From ", 5) == 0)
-		pos = strcspn(msg, "\n") + 1;
-	while (pos < len && msg[pos] != '\r' && msg[pos] != '\n') {
-		size_t start = pos, end;
-		do {	/* the field with its continuation lines */
-			pos += strcspn(msg + pos, "\n");
-			end = pos;
-			if (pos < len)
-				pos++;
-		} while (pos < len && (msg[pos] == ' ' || msg[pos] == '\t'));
-		char *field = strndup(msg + start, end - start);
-		char *colon = field ? strchr(field, ':') : NULL;
-		if (colon != NULL) {
-			*colon = '\0';
-			char *w = colon + 1;	/* drop CRs: the milter sees LF */
-			for (char *r = colon + 1; *r; r++)
-				if (*r != '\r')
-					*w++ = *r;
-			*w = '\0';
-			smime_verify_header(vfy, field, colon + 1);
-		}
-		free(field);
-	}
-	if (pos < len && msg[pos] == '\r')
-		pos++;
-	if (pos < len && msg[pos] == '\n')
-		pos++;
-	return pos;
 }
 
 static void print_results(const struct smime_verify *vfy)
@@ -188,10 +154,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct smime_verify *vfy = smime_verify_begin(v);
-	size_t body = feed_headers(vfy, msg, len);
+	struct hdrlist *headers = hdrlist_new(HDRLIST_MAX_COUNT,
+					      HDRLIST_MAX_BYTES);
+	struct spool *body = spool_new(1024 * 1024, NULL, 0);
 	int rc = 0;
-	if (smime_verify_body(vfy, msg + body, len - body) != SMX_OK ||
-	    smime_verify_eom(vfy, &info, &err) != SMX_OK) {
+	if (vfy == NULL || headers == NULL || body == NULL ||
+	    msgfile_split(msg, len, headers, body) != 0) {
+		fprintf(stderr, "%s: cannot store the message\n",
+			argv[optind]);
+		rc = 2;
+	} else if (smime_verify_eom(vfy, headers, body, &info, &err) !=
+		   SMX_OK) {
 		fprintf(stderr, "verify: %s\n", err.text);
 		rc = 2;
 	} else {
@@ -199,6 +172,8 @@ int main(int argc, char **argv)
 	}
 	smime_verify_free(&vfy);
 	smime_verifier_free(&v);
+	hdrlist_free(&headers);
+	spool_free(&body);
 	free(msg);
 	return rc;
 }

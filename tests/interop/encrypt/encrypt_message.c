@@ -22,6 +22,7 @@
 
 #include <openssl/pem.h>
 
+#include <smx/msgfile.h>
 #include <smx/smime-encrypt.h>
 #include <smx/smime-hp.h>
 
@@ -248,6 +249,26 @@ static void check(enum smx_status st, const struct smime_error *err)
 	exit(2);
 }
 
+/* The message for the end-of-message functions: the headers read, and
+ * the rest of in as the body (in a file past the threshold). */
+static void read_message(const struct args *a, const struct header *h,
+			 size_t n, FILE *in, struct hdrlist **headers_r,
+			 struct spool **body_r)
+{
+	struct hdrlist *headers = hdrlist_new(0, 0);
+	struct spool *body = spool_new(a->threshold ? a->threshold
+						    : 1024 * 1024, a->dir, 0);
+	if (headers == NULL || body == NULL)
+		die("out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (hdrlist_append(headers, h[i].name, h[i].value) != 0)
+			die("out of memory");
+	if (msgfile_read_body(in, body) != 0)
+		die("cannot store the body");
+	*headers_r = headers;
+	*body_r = body;
+}
+
 /* Signs headers + body read from in; returns the finished signing. */
 static struct smime_sign *sign_first(const struct args *a,
 				     struct smime_signer **signer_r,
@@ -270,27 +291,25 @@ static struct smime_sign *sign_first(const struct args *a,
 	struct smime_sign *sign = smime_sign_begin(*signer_r);
 	if (hp != NULL)
 		smime_sign_protect(sign, hp);
-	char buf[65536];
-	size_t r;
-	for (size_t i = 0; i < n; i++)
-		check(smime_sign_header(sign, h[i].name, h[i].value), &err);
-	while ((r = fread(buf, 1, sizeof(buf), in)) > 0)
-		check(smime_sign_body(sign, buf, r), &err);
-	check(smime_sign_eom(sign, &err), &err);
+	struct hdrlist *headers = NULL;
+	struct spool *body = NULL;
+	read_message(a, h, n, in, &headers, &body);
+	check(smime_sign_eom(sign, headers, body, &err), &err);
+	hdrlist_free(&headers);
+	spool_free(&body);
 	return sign;
 }
 
-static void encrypt_plain(struct smime_encrypt *enc, struct header *h,
-			  size_t n, FILE *in)
+static void encrypt_plain(const struct args *a, struct smime_encrypt *enc,
+			  struct header *h, size_t n, FILE *in)
 {
 	struct smime_error err = { "" };
-	char buf[65536];
-	size_t r;
-	for (size_t i = 0; i < n; i++)
-		check(smime_encrypt_header(enc, h[i].name, h[i].value), &err);
-	while ((r = fread(buf, 1, sizeof(buf), in)) > 0)
-		check(smime_encrypt_body(enc, buf, r), &err);
-	check(smime_encrypt_eom(enc, &err), &err);
+	struct hdrlist *headers = NULL;
+	struct spool *body = NULL;
+	read_message(a, h, n, in, &headers, &body);
+	check(smime_encrypt_eom(enc, headers, body, &err), &err);
+	hdrlist_free(&headers);
+	spool_free(&body);
 }
 
 static void report(struct smime_encrypt *enc, long grown_mb)
@@ -335,7 +354,7 @@ int main(int argc, char **argv)
 		check(smime_encrypt_signed(enc, sign, &err), &err);
 		smime_sign_free(&sign);
 	} else {
-		encrypt_plain(enc, h, n, in);
+		encrypt_plain(&a, enc, h, n, in);
 	}
 	fclose(in);
 	long grown_mb = (peak_rss_kb() - rss_before) / 1024;

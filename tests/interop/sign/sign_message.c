@@ -20,6 +20,7 @@
 
 #include <openssl/pem.h>
 
+#include <smx/msgfile.h>
 #include <smx/smime.h>
 #include <smx/spool.h>
 
@@ -228,13 +229,25 @@ static void write_result(struct smime_sign *sign, struct header *h,
 		die(path);
 }
 
-static void feed_body(struct smime_sign *sign, FILE *in)
+/* The message for smime_sign_eom: the headers read, and the rest of in
+ * as the body (in a file past the threshold). */
+static void read_message(const struct args *a, const struct header *h,
+			 size_t n, FILE *in, struct hdrlist **headers_r,
+			 struct spool **body_r)
 {
-	char buf[65536];
-	size_t r;
-	while ((r = fread(buf, 1, sizeof(buf), in)) > 0)
-		if (smime_sign_body(sign, buf, r) != SMX_OK)
-			die("smime_sign_body failed");
+	struct hdrlist *headers = hdrlist_new(0, 0);
+	struct spool *body = spool_new(a->opts.mem_threshold
+				       ? a->opts.mem_threshold : 1024 * 1024,
+				       a->dir, 0);
+	if (headers == NULL || body == NULL)
+		die("out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (hdrlist_append(headers, h[i].name, h[i].value) != 0)
+			die("out of memory");
+	if (msgfile_read_body(in, body) != 0)
+		die("cannot store the body");
+	*headers_r = headers;
+	*body_r = body;
 }
 
 int main(int argc, char **argv)
@@ -262,12 +275,13 @@ int main(int argc, char **argv)
 	struct header *h = read_headers(in, &n);
 	long rss_before = peak_rss_kb();
 	struct smime_sign *sign = smime_sign_begin(signer);
-	for (size_t i = 0; i < n; i++)
-		if (smime_sign_header(sign, h[i].name, h[i].value) != SMX_OK)
-			die("smime_sign_header failed");
-	feed_body(sign, in);
+	struct hdrlist *headers = NULL;
+	struct spool *body = NULL;
+	read_message(&a, h, n, in, &headers, &body);
 	fclose(in);
-	st = smime_sign_eom(sign, &err);
+	st = smime_sign_eom(sign, headers, body, &err);
+	hdrlist_free(&headers);
+	spool_free(&body);
 	if (st != SMX_OK) {
 		fprintf(stderr, "%s: %s\n", smx_status_name(st), err.text);
 		return 2;

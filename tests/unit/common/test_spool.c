@@ -161,6 +161,21 @@ static void unwritable_directory_is_an_error(void **state)
 	spool_free(&s);	/* NULL-safe */
 }
 
+/* The file other temporary storage (smime/'s) opens by the same rules. */
+static void private_file_has_no_name_and_mode_0600(void **state)
+{
+	const char *dir = *state;
+	int fd = spool_private_file(dir);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	assert_int_equal(entries_in(dir), 0);
+	assert_int_equal(open_spool_file_mode(dir), 0600);
+	close(fd);
+	errno = 0;
+	assert_int_equal(spool_private_file("/nonexistent-smime-spool"), -1);
+	assert_int_not_equal(errno, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +185,8 @@ int main(void)
 		cmocka_unit_test_setup(limit_refuses_without_losing_content,
 				       make_dir),
 		cmocka_unit_test_setup(unwritable_directory_is_an_error,
+				       make_dir),
+		cmocka_unit_test_setup(private_file_has_no_name_and_mode_0600,
 				       make_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -82,12 +82,12 @@ static void encrypt_to(struct msg *m, const struct smime_recipient *r,
 	struct smime_error err;
 	struct smime_encrypt_options o = { 0, test_dir() };
 	assert_int_equal(smime_encrypt_new(r, n, &o, &m->enc, &err), SMX_OK);
-	for (size_t i = 0; HEADERS[i] != NULL; i += 2)
-		assert_int_equal(smime_encrypt_header(m->enc, HEADERS[i],
-						      HEADERS[i + 1]), SMX_OK);
-	assert_int_equal(smime_encrypt_body(m->enc, BODY, strlen(BODY)), SMX_OK);
-	if (smime_encrypt_eom(m->enc, &err) != SMX_OK)
+	struct hdrlist *headers = testhdrs_list(HEADERS);
+	struct spool *body = testhdrs_spool(BODY, strlen(BODY), 0);
+	if (smime_encrypt_eom(m->enc, headers, body, &err) != SMX_OK)
 		fail_msg("smime_encrypt_eom: %s", err.text);
+	hdrlist_free(&headers);
+	spool_free(&body);
 	struct testhdrs *h = testhdrs_new(HEADERS);
 	for (size_t i = 0; i < smime_encrypt_edit_count(m->enc); i++)
 		testhdrs_apply(h, smime_encrypt_edit(m->enc, i));
@@ -103,10 +103,13 @@ static struct smime_decrypt *parse(const struct msg *m, size_t max_bytes,
 	struct smime_decrypt *d = NULL;
 	struct smime_error err = { "" };
 	assert_int_equal(smime_decrypt_new(&o, &d), SMX_OK);
+	struct hdrlist *headers = hdrlist_new(0, 0);
+	assert_non_null(headers);
 	for (size_t i = 0; i < m->n; i++)
-		assert_int_equal(smime_decrypt_header(d, m->names[i],
-						      m->values[i]), SMX_OK);
-	enum smx_status st = smime_decrypt_parse(d, m->body, &err);
+		assert_int_equal(hdrlist_append(headers, m->names[i],
+						m->values[i]), 0);
+	enum smx_status st = smime_decrypt_parse(d, headers, m->body, &err);
+	hdrlist_free(&headers);	/* copied */
 	if (st != want)
 		fail_msg("parse: %d, wanted %d (%s)", st, want, err.text);
 	return d;
@@ -126,12 +129,11 @@ static char *body_text(struct smime_decrypt *d)
 
 static const char *result_header(struct smime_decrypt *d, const char *name)
 {
-	for (size_t i = 0; i < smime_decrypt_result_header_count(d); i++) {
-		const char *n, *v;
-		smime_decrypt_result_header(d, i, &n, &v);
-		if (strcmp(n, name) == 0)
-			return v;
-	}
+	const struct hdrlist *h = smime_decrypt_result_headers(d);
+	assert_non_null(h);
+	for (size_t i = 0; i < hdrlist_count(h); i++)
+		if (strcmp(hdrlist_name(h, i), name) == 0)
+			return hdrlist_value(h, i);
 	return NULL;
 }
 
@@ -173,6 +175,31 @@ static void assert_roundtrip(const struct smime_recipient *r,
 	free(body);
 	smime_decrypt_free(&d);
 	assert_null(d);
+	smime_encrypt_free(&m.enc);
+}
+
+/* Only the decrypting gateway writes the decryption header: one that came
+ * with the message is not among the headers the result has. */
+static void forged_decrypted_header_is_left_out(void **state)
+{
+	(void)state;
+	struct smime_recipient r = { rsa.cert, 0, false };
+	struct msg m = { 0 };
+	encrypt_to(&m, &r, 1);
+	m.names[m.n] = "x-smime-decrypted";
+	m.values[m.n++] = " mx; forged";
+	struct smime_decrypt *d = parse(&m, 0, SMX_OK);
+	struct smime_error err = { "" };
+	if (smime_decrypt_run(d, rsa.cert, rsa.key, " mx; test", &err) !=
+	    SMX_OK)
+		fail_msg("run: %s", err.text);
+	const struct hdrlist *h = smime_decrypt_result_headers(d);
+	size_t first = hdrlist_find(h, SMIME_DECRYPTED_HEADER, 0);
+	assert_true(first < hdrlist_count(h));
+	assert_string_equal(hdrlist_value(h, first), " mx; test");
+	assert_int_equal(hdrlist_find(h, SMIME_DECRYPTED_HEADER, first + 1),
+			 hdrlist_count(h));
+	smime_decrypt_free(&d);
 	smime_encrypt_free(&m.enc);
 }
 
@@ -347,6 +374,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rsa_enveloped),
+		cmocka_unit_test(forged_decrypted_header_is_left_out),
 		cmocka_unit_test(rsa_oaep_auth_enveloped),
 		cmocka_unit_test(ecdh_enveloped),
 		cmocka_unit_test(several_recipients_each_matched),

@@ -22,6 +22,7 @@
 
 #include <smx/smime-decrypt.h>
 
+#include "testhdrs.h"
 #include "testpki.h"
 
 static struct testpki pki;
@@ -87,11 +88,13 @@ static struct smime_decrypt *parsed(CMS_ContentInfo *cms)
 	OPENSSL_free(der);
 	struct smime_decrypt *d = NULL;
 	struct smime_error err = { "" };
+	static const char *const type[] = { "Content-Type",
+		" application/pkcs7-mime; smime-type=enveloped-data", NULL };
+	struct hdrlist *headers = testhdrs_list(type);
 	assert_int_equal(smime_decrypt_new(NULL, &d), SMX_OK);
-	assert_int_equal(smime_decrypt_header(d, "Content-Type",
-		" application/pkcs7-mime; smime-type=enveloped-data"), SMX_OK);
-	if (smime_decrypt_parse(d, body, &err) != SMX_OK)
+	if (smime_decrypt_parse(d, headers, body, &err) != SMX_OK)
 		fail_msg("parse: %s", err.text);
+	hdrlist_free(&headers);
 	spool_free(&body);
 	return d;
 }

@@ -116,12 +116,12 @@ static void feed(struct smime_encrypt *enc, const char *const *hdrs,
 		 const char *body, size_t len)
 {
 	struct smime_error err;
-	for (size_t i = 0; hdrs[i] != NULL; i += 2)
-		assert_int_equal(smime_encrypt_header(enc, hdrs[i],
-						      hdrs[i + 1]), SMX_OK);
-	assert_int_equal(smime_encrypt_body(enc, body, len), SMX_OK);
-	if (smime_encrypt_eom(enc, &err) != SMX_OK)
+	struct hdrlist *headers = testhdrs_list(hdrs);
+	struct spool *spool = testhdrs_spool(body, len, 0);
+	if (smime_encrypt_eom(enc, headers, spool, &err) != SMX_OK)
 		fail_msg("smime_encrypt_eom: %s", err.text);
+	hdrlist_free(&headers);
+	spool_free(&spool);
 }
 
 static struct smime_encrypt *encrypt_msg(const struct smime_recipient *r,
@@ -170,10 +170,11 @@ static struct buf entity_of(const char *const *hdrs, const char *body,
 	struct buf b = { 0 };
 	char chunk[65536];
 	ssize_t n;
-	for (size_t i = 0; hdrs[i] != NULL; i += 2)
-		smime_entity_header(e, hdrs[i], hdrs[i + 1]);
-	smime_entity_body(e, body, len);
-	assert_int_equal(smime_entity_finish(e, NULL), SMX_OK);
+	struct hdrlist *headers = testhdrs_list(hdrs);
+	struct spool *spool = testhdrs_spool(body, len, 0);
+	assert_int_equal(smime_entity_finish(e, headers, spool, NULL), SMX_OK);
+	hdrlist_free(&headers);
+	spool_free(&spool);
 	smime_entity_rewind(e);
 	while ((n = smime_entity_read(e, chunk, sizeof(chunk))) > 0)
 		buf_add(&b, chunk, (size_t)n);
@@ -491,12 +492,12 @@ static struct smime_sign *sign_msg(struct smime_signer *signer)
 {
 	struct smime_sign *sign = smime_sign_begin(signer);
 	struct smime_error err;
-	for (size_t i = 0; HEADERS[i] != NULL; i += 2)
-		assert_int_equal(smime_sign_header(sign, HEADERS[i],
-						   HEADERS[i + 1]), SMX_OK);
-	assert_int_equal(smime_sign_body(sign, BODY, strlen(BODY)), SMX_OK);
-	if (smime_sign_eom(sign, &err) != SMX_OK)
+	struct hdrlist *headers = testhdrs_list(HEADERS);
+	struct spool *spool = testhdrs_spool(BODY, strlen(BODY), 0);
+	if (smime_sign_eom(sign, headers, spool, &err) != SMX_OK)
 		fail_msg("smime_sign_eom: %s", err.text);
+	hdrlist_free(&headers);
+	spool_free(&spool);
 	return sign;
 }
 
@@ -614,11 +615,11 @@ static void twenty_megabytes_stay_out_of_memory(void **state)
 	long before = peak_rss_kib();
 	struct smime_encrypt *enc = start(r, 2, chunk);
 	struct smime_error err;
-	for (size_t i = 0; HEADERS[i] != NULL; i += 2)
-		smime_encrypt_header(enc, HEADERS[i], HEADERS[i + 1]);
+	struct hdrlist *headers = testhdrs_list(HEADERS);
+	struct spool *body = testhdrs_spool("", 0, 0);	/* to a file */
 	for (size_t done = 0; done < total; done += chunk)
-		assert_int_equal(smime_encrypt_body(enc, piece, chunk), SMX_OK);
-	if (smime_encrypt_eom(enc, &err) != SMX_OK)
+		assert_int_equal(spool_append(body, piece, chunk), 0);
+	if (smime_encrypt_eom(enc, headers, body, &err) != SMX_OK)
 		fail_msg("smime_encrypt_eom: %s", err.text);
 	long grown_kib = peak_rss_kib() - before;
 	print_message("20 MB: peak RSS grew by %ld KiB\n", grown_kib);
@@ -630,11 +631,9 @@ static void twenty_megabytes_stay_out_of_memory(void **state)
 
 	struct buf mime = mime_of(enc);
 	struct smime_entity *e = smime_entity_new(chunk, test_dir());
-	for (size_t i = 0; HEADERS[i] != NULL; i += 2)
-		smime_entity_header(e, HEADERS[i], HEADERS[i + 1]);
-	for (size_t done = 0; done < total; done += chunk)
-		smime_entity_body(e, piece, chunk);
-	assert_int_equal(smime_entity_finish(e, NULL), SMX_OK);
+	assert_int_equal(smime_entity_finish(e, headers, body, NULL), SMX_OK);
+	hdrlist_free(&headers);
+	spool_free(&body);
 	struct buf got = decrypt_as(&mime, &p256);
 	assert_int_equal(got.len, smime_entity_size(e));
 	char cmp[65536];
@@ -718,20 +717,17 @@ static void misuse_is_refused(void **state)
 	struct smime_error err;
 	struct smime_encrypt *enc = encrypt_msg(&r, 1, BODY);
 	size_t size = spool_size(smime_encrypt_result_body(enc));
-	assert_int_equal(smime_encrypt_eom(enc, &err), SMX_PERMFAIL);
-	assert_int_equal(smime_encrypt_header(enc, "X", " y"), SMX_PERMFAIL);
-	assert_int_equal(smime_encrypt_body(enc, "x", 1), SMX_PERMFAIL);
+	struct hdrlist *headers = testhdrs_list(HEADERS);
+	struct spool *body = testhdrs_spool("x", 1, 0);
+	assert_int_equal(smime_encrypt_eom(enc, headers, body, &err),
+			 SMX_PERMFAIL);
+	assert_int_equal(smime_encrypt_signed(enc, NULL, &err), SMX_PERMFAIL);
 	/* the first result is still there */
 	assert_int_equal(spool_size(smime_encrypt_result_body(enc)), size);
 	assert_int_equal(smime_encrypt_edit_count(enc), 3);
 	smime_encrypt_free(&enc);
-
-	enc = start(&r, 1, 0);
-	assert_int_equal(smime_encrypt_header(enc, "From", " a@b"), SMX_OK);
-	assert_int_equal(smime_encrypt_signed(enc, NULL, &err), SMX_PERMFAIL);
-	assert_null(smime_encrypt_result_body(enc));
-	assert_int_equal(smime_encrypt_edit_count(enc), 0);
-	smime_encrypt_free(&enc);
+	hdrlist_free(&headers);
+	spool_free(&body);
 	enc = start(&r, 1, 0);
 	assert_int_equal(smime_encrypt_signed(enc, NULL, &err), SMX_PERMFAIL);
 	assert_string_equal(err.text, "the message was not signed");

@@ -16,6 +16,8 @@
 
 #include <smx/smime.h>
 
+#include "testhdrs.h"
+
 struct built {
 	char *data;
 	size_t len;
@@ -35,17 +37,14 @@ static struct built build(const char *const *hdrs, const char *body,
 {
 	struct smime_entity *e = smime_entity_new(threshold, test_dir());
 	struct smime_error err;
+	struct hdrlist *headers = testhdrs_list(hdrs);
+	struct spool *spool = testhdrs_spool(body, body_len, chunk);
 	assert_non_null(e);
-	for (size_t i = 0; hdrs[i] != NULL; i += 2)
-		assert_int_equal(smime_entity_header(e, hdrs[i], hdrs[i + 1]),
-				 SMX_OK);
-	for (size_t off = 0; off < body_len; off += chunk) {
-		size_t n = body_len - off < chunk ? body_len - off : chunk;
-		assert_int_equal(smime_entity_body(e, body + off, n), SMX_OK);
-	}
-	enum smx_status st = smime_entity_finish(e, &err);
+	enum smx_status st = smime_entity_finish(e, headers, spool, &err);
 	if (st != SMX_OK)
 		fail_msg("finish: %s", err.text);
+	hdrlist_free(&headers);
+	spool_free(&spool);
 	struct built b = { malloc(smime_entity_size(e) + 1),
 			   smime_entity_size(e), smime_entity_flags(e) };
 	assert_non_null(b.data);
@@ -402,15 +401,21 @@ static void large_body_spills_to_disk_and_stays_exact(void **state)
 	free(b.data);
 }
 
-static void header_after_body_is_refused(void **state)
+static void second_finish_is_refused(void **state)
 {
 	(void)state;
+	static const char *const type[] = { "Content-Type", " text/plain",
+					     NULL };
 	struct smime_entity *e = smime_entity_new(0, test_dir());
-	assert_int_equal(smime_entity_body(e, "x", 1), SMX_OK);
-	assert_int_equal(smime_entity_header(e, "Content-Type", " text/plain"),
+	struct hdrlist *headers = testhdrs_list(type);
+	struct spool *body = testhdrs_spool("x", 1, 0);
+	assert_int_equal(smime_entity_finish(e, headers, body, NULL), SMX_OK);
+	assert_int_equal(smime_entity_finish(e, headers, body, NULL),
 			 SMX_PERMFAIL);
 	smime_entity_free(&e);
 	smime_entity_free(&e);	/* NULL-safe */
+	hdrlist_free(&headers);
+	spool_free(&body);
 }
 
 int main(void)
@@ -432,7 +437,7 @@ int main(void)
 		cmocka_unit_test(attached_message_with_8bit_body_is_entered),
 		cmocka_unit_test(eight_bit_mime_header_is_reported),
 		cmocka_unit_test(large_body_spills_to_disk_and_stays_exact),
-		cmocka_unit_test(header_after_body_is_refused),
+		cmocka_unit_test(second_finish_is_refused),
 	};
 	smime_init();
 	return cmocka_run_group_tests_name("smime_entity", tests, NULL, NULL);

@@ -121,12 +121,12 @@ static char *encrypted_entity(const char *const *hdrs, const char *body,
 	struct smime_encrypt *enc = NULL;
 	assert_int_equal(smime_encrypt_new(&r, 1, &o, &enc, &err), SMX_OK);
 	smime_encrypt_protect(enc, hp);
-	for (size_t i = 0; hdrs[i] != NULL; i += 2)
-		assert_int_equal(smime_encrypt_header(enc, hdrs[i], hdrs[i + 1]),
-				 SMX_OK);
-	assert_int_equal(smime_encrypt_body(enc, body, strlen(body)), SMX_OK);
-	if (smime_encrypt_eom(enc, &err) != SMX_OK)
+	struct hdrlist *headers = testhdrs_list(hdrs);
+	struct spool *spool = testhdrs_spool(body, strlen(body), 0);
+	if (smime_encrypt_eom(enc, headers, spool, &err) != SMX_OK)
 		fail_msg("smime_encrypt_eom: %s", err.text);
+	hdrlist_free(&headers);
+	spool_free(&spool);
 	struct testhdrs *h = testhdrs_new(hdrs);
 	for (size_t i = 0; i < smime_encrypt_edit_count(enc); i++)
 		testhdrs_apply(h, smime_encrypt_edit(enc, i));
@@ -253,11 +253,11 @@ static void clear_signed_entity(void **state)
 	struct smime_hp *hp = hp_of(SMIME_HP_CLEAR, HEADERS);
 	struct smime_sign *sign = smime_sign_begin(signer);
 	smime_sign_protect(sign, hp);
-	for (size_t i = 0; HEADERS[i] != NULL; i += 2)
-		assert_int_equal(smime_sign_header(sign, HEADERS[i],
-						   HEADERS[i + 1]), SMX_OK);
-	assert_int_equal(smime_sign_body(sign, BODY, strlen(BODY)), SMX_OK);
-	assert_int_equal(smime_sign_eom(sign, &err), SMX_OK);
+	struct hdrlist *headers = testhdrs_list(HEADERS);
+	struct spool *spool = testhdrs_spool(BODY, strlen(BODY), 0);
+	assert_int_equal(smime_sign_eom(sign, headers, spool, &err), SMX_OK);
+	hdrlist_free(&headers);
+	spool_free(&spool);
 	struct spool *s = smime_sign_result_body(sign);
 	size_t len = spool_size(s);
 	char *body = calloc(1, len + 1);
@@ -290,12 +290,11 @@ static struct smime_decrypt *decrypt_msg(const char *const *hdrs,
 	struct smime_decrypt *d = NULL;
 	struct smime_error err = { "" };
 	assert_int_equal(smime_decrypt_new(NULL, &d), SMX_OK);
-	for (size_t i = 0; i < testhdrs_n(h); i++)
-		assert_int_equal(smime_decrypt_header(d, testhdrs_name(h, i),
-						      testhdrs_value(h, i)),
-				 SMX_OK);
-	assert_int_equal(smime_decrypt_parse(d, smime_encrypt_result_body(enc),
+	struct hdrlist *headers = testhdrs_to_list(h);
+	assert_int_equal(smime_decrypt_parse(d, headers,
+					     smime_encrypt_result_body(enc),
 					     &err), SMX_OK);
+	hdrlist_free(&headers);
 	if (smime_decrypt_run(d, rsa.cert, rsa.key, " mx; enveloped-data",
 			      &err) != SMX_OK)
 		fail_msg("decrypt: %s", err.text);
@@ -306,13 +305,7 @@ static struct smime_decrypt *decrypt_msg(const char *const *hdrs,
 
 static const char *result(struct smime_decrypt *d, const char *name)
 {
-	for (size_t i = 0; i < smime_decrypt_result_header_count(d); i++) {
-		const char *n, *v;
-		smime_decrypt_result_header(d, i, &n, &v);
-		if (strcasecmp(n, name) == 0)
-			return v;
-	}
-	return NULL;
+	return hdrlist_get(smime_decrypt_result_headers(d), name);
 }
 
 static void decryption_restores(void **state)

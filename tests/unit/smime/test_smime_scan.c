@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "smime-private.h"
+#include "testhdrs.h"
 
 /* The rules, written plainly. */
 static struct scan model(const unsigned char *p, size_t n)
@@ -134,15 +135,18 @@ static const char *test_dir(void)
 /* An entity with body body[0..len), then the search for boundary. */
 static int occurs_in(const char *body, size_t len, const char *boundary)
 {
+	static const char *const type[] = { "Content-Type", " text/plain",
+					     NULL };
 	struct smime_entity *e = smime_entity_new(1 << 20, test_dir());
 	struct smime_error err;
+	struct hdrlist *headers = testhdrs_list(type);
+	struct spool *spool = testhdrs_spool(body, len, 0);
 	assert_non_null(e);
-	assert_int_equal(smime_entity_header(e, "Content-Type", " text/plain"),
-			 SMX_OK);
-	assert_int_equal(smime_entity_body(e, body, len), SMX_OK);
-	assert_int_equal(smime_entity_finish(e, &err), SMX_OK);
+	assert_int_equal(smime_entity_finish(e, headers, spool, &err), SMX_OK);
 	int r = smime_boundary_occurs(e, boundary);
 	smime_entity_free(&e);
+	hdrlist_free(&headers);
+	spool_free(&spool);
 	return r;
 }
 

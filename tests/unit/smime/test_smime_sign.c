@@ -86,12 +86,13 @@ static struct signed_msg sign_message(struct smime_signer *s,
 	struct smime_error err;
 	m.sign = smime_sign_begin(s);
 	assert_non_null(m.sign);
-	for (size_t i = 0; hdrs[i] != NULL; i += 2)
-		assert_int_equal(smime_sign_header(m.sign, hdrs[i], hdrs[i + 1]),
-				 SMX_OK);
-	assert_int_equal(smime_sign_body(m.sign, body, body_len), SMX_OK);
-	if (smime_sign_eom(m.sign, &err) != SMX_OK)
+	struct hdrlist *headers = testhdrs_list(hdrs);
+	struct spool *spool = testhdrs_spool(body, body_len, 0);
+	if (smime_sign_eom(m.sign, headers, spool, &err) != SMX_OK)
 		fail_msg("smime_sign_eom: %s", err.text);
+	/* the edits do not need the caller's message any more */
+	hdrlist_free(&headers);
+	spool_free(&spool);
 	struct testhdrs *h = testhdrs_new(hdrs);
 	for (size_t i = 0; i < smime_sign_edit_count(m.sign); i++)
 		testhdrs_apply(h, smime_sign_edit(m.sign, i));
@@ -123,10 +124,11 @@ static char *entity_of(const char *const *hdrs, const char *body,
 		       size_t body_len, size_t *len_r)
 {
 	struct smime_entity *e = smime_entity_new(0, test_dir());
-	for (size_t i = 0; hdrs[i] != NULL; i += 2)
-		smime_entity_header(e, hdrs[i], hdrs[i + 1]);
-	smime_entity_body(e, body, body_len);
-	assert_int_equal(smime_entity_finish(e, NULL), SMX_OK);
+	struct hdrlist *headers = testhdrs_list(hdrs);
+	struct spool *spool = testhdrs_spool(body, body_len, 0);
+	assert_int_equal(smime_entity_finish(e, headers, spool, NULL), SMX_OK);
+	hdrlist_free(&headers);
+	spool_free(&spool);
 	size_t len = smime_entity_size(e);
 	char *buf = malloc(len + 1);
 	smime_entity_rewind(e);

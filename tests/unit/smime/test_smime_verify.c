@@ -19,6 +19,7 @@
 #include <openssl/cms.h>
 #include <openssl/x509v3.h>
 
+#include <smx/msgfile.h>
 #include <smx/smime.h>
 
 #include "testhdrs.h"
@@ -87,10 +88,12 @@ static struct text sign_entity(const struct testid *id,
 	struct text t = { 0 };
 	static const char *const hdrs[] = {
 		"Content-Type", " text/plain; charset=us-ascii", NULL };
-	smime_sign_header(s, hdrs[0], hdrs[1]);
-	smime_sign_body(s, body, strlen(body));
-	if (smime_sign_eom(s, &err) != SMX_OK)
+	struct hdrlist *headers = testhdrs_list(hdrs);
+	struct spool *spool = testhdrs_spool(body, strlen(body), 0);
+	if (smime_sign_eom(s, headers, spool, &err) != SMX_OK)
 		fail_msg("sign: %s", err.text);
+	hdrlist_free(&headers);
+	spool_free(&spool);
 	struct testhdrs *h = testhdrs_new(hdrs);
 	for (size_t i = 0; i < smime_sign_edit_count(s); i++)
 		testhdrs_apply(h, smime_sign_edit(s, i));
@@ -163,35 +166,22 @@ static void verifier(struct run *r, bool trust_root, time_t when,
 	}
 }
 
-/* Feeds a message as the milter would (headers split at the first blank
- * line, folding kept) and runs the end of message. */
+/* Gives a message as the milter would (headers split at the first blank
+ * line, folding kept) to the end of message. */
 static void verify_text(struct run *r, const struct text *msg, bool outbound)
 {
 	struct smime_error err;
 	r->vfy = smime_verify_begin(r->v);
 	assert_non_null(r->vfy);
-	size_t pos = 0;
-	while (pos < msg->len && msg->p[pos] != '\r') {
-		size_t start = pos, end;
-		do {
-			pos += strcspn(msg->p + pos, "\n");
-			end = pos > start && msg->p[pos - 1] == '\r' ? pos - 1 : pos;
-			pos++;
-		} while (msg->p[pos] == ' ' || msg->p[pos] == '\t');
-		char *f = strndup(msg->p + start, end - start);
-		char *colon = strchr(f, ':');
-		assert_non_null(colon);
-		*colon = '\0';
-		assert_int_equal(smime_verify_header(r->vfy, f, colon + 1),
-				 SMX_OK);
-		free(f);
-	}
-	pos += 2;
-	assert_int_equal(smime_verify_body(r->vfy, msg->p + pos,
-					   msg->len - pos), SMX_OK);
+	struct hdrlist *headers = hdrlist_new(0, 0);
+	struct spool *body = testhdrs_spool("", 0, 0);
+	assert_non_null(headers);
+	assert_int_equal(msgfile_split(msg->p, msg->len, headers, body), 0);
 	struct smime_verify_msginfo info = { "bounce@example.com", outbound };
-	if (smime_verify_eom(r->vfy, &info, &err) != SMX_OK)
+	if (smime_verify_eom(r->vfy, headers, body, &info, &err) != SMX_OK)
 		fail_msg("eom: %s", err.text);
+	hdrlist_free(&headers);
+	spool_free(&body);
 }
 
 static void run_free(struct run *r)

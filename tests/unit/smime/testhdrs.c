@@ -140,3 +140,38 @@ void testhdrs_free(struct testhdrs **h)
 	free(*h);
 	*h = NULL;
 }
+
+struct hdrlist *testhdrs_list(const char *const *pairs)
+{
+	struct hdrlist *l = hdrlist_new(0, 0);
+	assert_non_null(l);
+	for (size_t i = 0; pairs[i] != NULL; i += 2)
+		assert_int_equal(hdrlist_append(l, pairs[i], pairs[i + 1]), 0);
+	return l;
+}
+
+struct hdrlist *testhdrs_to_list(const struct testhdrs *h)
+{
+	struct hdrlist *l = hdrlist_new(0, 0);
+	assert_non_null(l);
+	for (size_t i = 0; i < h->n; i++)
+		assert_int_equal(hdrlist_append(l, h->names[i], h->values[i]),
+				 0);
+	return l;
+}
+
+struct spool *testhdrs_spool(const void *data, size_t len, size_t chunk)
+{
+	const char *dir = getenv("SMX_TEST_DIR");
+	struct spool *s = spool_new(1024 * 1024, dir != NULL ? dir : "/tmp",
+				    0);
+	const char *p = data;
+	assert_non_null(s);
+	if (chunk == 0)
+		chunk = len > 0 ? len : 1;
+	for (size_t off = 0; off < len; off += chunk) {
+		size_t n = len - off < chunk ? len - off : chunk;
+		assert_int_equal(spool_append(s, p + off, n), 0);
+	}
+	return s;
+}

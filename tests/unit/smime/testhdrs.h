@@ -5,7 +5,9 @@
 #ifndef SMX_TEST_HDRS_H
 #define SMX_TEST_HDRS_H
 
+#include <smx/hdrlist.h>
 #include <smx/smime.h>
+#include <smx/spool.h>
 
 struct testhdrs;
 
@@ -33,5 +35,14 @@ const char *testhdrs_value(const struct testhdrs *h, size_t i);
 char *testhdrs_mime(const struct testhdrs *h);
 
 void testhdrs_free(struct testhdrs **h);
+
+/* The message as the smime end-of-message functions take it: a header
+ * list of the pairs (NULL-terminated), or of h, and a spool holding len
+ * bytes of data, appended in pieces of chunk bytes (0: at once) so that
+ * a small threshold moves it to a file. The caller frees them. Abort the
+ * test on failure. */
+struct hdrlist *testhdrs_list(const char *const *pairs);
+struct hdrlist *testhdrs_to_list(const struct testhdrs *h);
+struct spool *testhdrs_spool(const void *data, size_t len, size_t chunk);
 
 #endif

@@ -182,6 +182,25 @@ static EVP_PKEY *load_key(struct store *store, const char *fp, X509 *cert,
 	return key;
 }
 
+static enum smime_sign_format sign_format_of(enum cfg_sign_format f)
+{
+	switch (f) {
+	case CFG_SIGN_OPAQUE: return SMIME_SIGN_OPAQUE;
+	case CFG_SIGN_CLEAR: break;
+	}
+	return SMIME_SIGN_CLEAR;
+}
+
+static enum smime_digest sign_digest_of(enum cfg_sign_digest d)
+{
+	switch (d) {
+	case CFG_DIGEST_SHA384: return SMIME_DIGEST_SHA384;
+	case CFG_DIGEST_SHA512: return SMIME_DIGEST_SHA512;
+	case CFG_DIGEST_SHA256: break;
+	}
+	return SMIME_DIGEST_SHA256;
+}
+
 static enum smx_status make_signer(struct store *store, const struct cfg *cfg,
 				   const struct store_cert *sc, const char *from,
 				   struct cached_signer **out,
@@ -201,12 +220,8 @@ static enum smx_status make_signer(struct store *store, const struct cfg *cfg,
 	chain = chain_for(store, cert);
 	enc = encryption_cert(store, from, sc->fingerprint);
 	struct smime_sign_options opts = {
-		.format = strcmp(cfg->milter.sign_format, "opaque") == 0
-				  ? SMIME_SIGN_OPAQUE : SMIME_SIGN_CLEAR,
-		.digest = strcmp(cfg->milter.sign_digest, "sha512") == 0
-				  ? SMIME_DIGEST_SHA512
-			  : strcmp(cfg->milter.sign_digest, "sha384") == 0
-				  ? SMIME_DIGEST_SHA384 : SMIME_DIGEST_SHA256,
+		.format = sign_format_of(cfg->milter.sign_format),
+		.digest = sign_digest_of(cfg->milter.sign_digest),
 		.mem_threshold = cfg->milter.spool_threshold,
 		.spool_dir = cfg->milter.spool_directory,
 	};

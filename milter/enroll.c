@@ -38,8 +38,9 @@ static void publish_issued(const struct cfg *cfg, struct store *store,
 	else
 		smx_log(LOG_WARNING, "%s: publishing %s for <%s> failed: %s",
 			qid, fingerprint, from,
-			changes && changes->error ? changes->error
-						  : smx_status_name(st));
+			changes != NULL ? smx_error_text(&changes->error,
+							 smx_status_name(st))
+					: smx_status_name(st));
 	directory_changes_free(&changes);
 	store_cert_free(&cert);
 }

@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include <smx/error.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Marks a text that vsnprintf had to cut, so that nobody takes the end
- * of the buffer for the end of the message. */
+/* Marks a text that had to be cut, so that nobody takes the end of the
+ * buffer for the end of the message. */
 static void mark_cut(struct smx_error *err, int wanted)
 {
 	if (wanted >= (int)sizeof(err->text))
 		memcpy(err->text + sizeof(err->text) - 4, "...", 4);
 }
 
-static void error_vset(struct smx_error *err, const char *fmt, va_list ap)
+void smx_error_vset(struct smx_error *err, const char *fmt, va_list ap)
 {
+	if (err == NULL)
+		return;
 	int n = vsnprintf(err->text, sizeof(err->text), fmt, ap);
 	if (n < 0)
 		snprintf(err->text, sizeof(err->text), "%s", fmt);
@@ -22,22 +23,20 @@ static void error_vset(struct smx_error *err, const char *fmt, va_list ap)
 		mark_cut(err, n);
 }
 
-enum smx_status smx_error_vset(struct smx_error *err, enum smx_status status,
-			       const char *fmt, va_list ap)
+void smx_error_set(struct smx_error *err, const char *fmt, ...)
 {
-	if (err != NULL)
-		error_vset(err, fmt, ap);
-	return status;
-}
-
-enum smx_status smx_error_set(struct smx_error *err, enum smx_status status,
-			      const char *fmt, ...)
-{
-	if (err == NULL)
-		return status;
 	va_list ap;
 	va_start(ap, fmt);
-	error_vset(err, fmt, ap);
+	smx_error_vset(err, fmt, ap);
+	va_end(ap);
+}
+
+enum smx_status smx_error_fail(struct smx_error *err, enum smx_status status,
+			       const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	smx_error_vset(err, fmt, ap);
 	va_end(ap);
 	return status;
 }
@@ -49,7 +48,7 @@ void smx_error_prefix(struct smx_error *err, const char *fmt, ...)
 	struct smx_error prefix;
 	va_list ap;
 	va_start(ap, fmt);
-	error_vset(&prefix, fmt, ap);
+	smx_error_vset(&prefix, fmt, ap);
 	va_end(ap);
 	char rest[sizeof(err->text)];
 	memcpy(rest, err->text, sizeof(rest));

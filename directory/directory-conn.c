@@ -101,28 +101,27 @@ static int read_password(const char *path, char *buf, size_t size,
 	struct stat st;
 	ssize_t n = -1;
 	if (fd < 0 || fstat(fd, &st) != 0) {
-		smx_error_set(err, SMX_TEMPFAIL, "ldap.bind_password_file %s: "
-			      "%s", path, strerror(errno));
+		smx_error_set(err, "ldap.bind_password_file %s: %s", path,
+			      strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IROTH | S_IWOTH))) {
-		smx_error_set(err, SMX_TEMPFAIL, "ldap.bind_password_file %s: "
+		smx_error_set(err, "ldap.bind_password_file %s: "
 			      "must be a regular file that others cannot read "
 			      "(chmod o-rwx)", path);
 		goto out;
 	}
 	n = read(fd, buf, size - 1);
 	if (n < 0)
-		smx_error_set(err, SMX_TEMPFAIL, "ldap.bind_password_file %s: "
-			      "%s", path, strerror(errno));
+		smx_error_set(err, "ldap.bind_password_file %s: %s", path,
+			      strerror(errno));
 	else {
 		buf[n] = '\0';
 		n = (ssize_t)strcspn(buf, "\r\n");
 		buf[n] = '\0';
 		if (n == 0) {	/* an empty password binds anonymously */
-			smx_error_set(err, SMX_TEMPFAIL,
-				      "ldap.bind_password_file %s: empty "
-				      "password", path);
+			smx_error_set(err, "ldap.bind_password_file %s: "
+				      "empty password", path);
 			n = -1;
 		}
 	}
@@ -144,7 +143,7 @@ static int bind_simple(struct directory *dir, LDAP *ld,
 				  NULL, NULL, NULL);
 	explicit_bzero(pw, sizeof(pw));
 	if (rc != LDAP_SUCCESS)
-		smx_error_set(err, SMX_TEMPFAIL, "bind as %s: %s", dir->bind_dn,
+		smx_error_set(err, "bind as %s: %s", dir->bind_dn,
 			      ldap_err2string(rc));
 	return rc;
 }
@@ -197,23 +196,21 @@ static LDAP *connect_uri(struct directory *dir, const char *uri, long ms,
 	LDAP *ld = NULL;
 	int rc = ldap_initialize(&ld, uri);
 	if (rc != LDAP_SUCCESS || ld == NULL) {
-		smx_error_set(err, SMX_TEMPFAIL, "%s: %s", uri,
-			      ldap_err2string(rc));
+		smx_error_set(err, "%s: %s", uri, ldap_err2string(rc));
 		return NULL;
 	}
 	if (set_handle_options(dir, ld, uri, ms) != 0) {
-		smx_error_set(err, SMX_TEMPFAIL, "%s: libldap refused an option "
+		smx_error_set(err, "%s: libldap refused an option "
 			      "(TLS settings?)", uri);
 		goto fail;
 	}
 	if ((rc = ldap_connect(ld)) != LDAP_SUCCESS) {
-		smx_error_set(err, SMX_TEMPFAIL, "%s: %s", uri,
-			      ldap_err2string(rc));
+		smx_error_set(err, "%s: %s", uri, ldap_err2string(rc));
 		goto fail;
 	}
 	if (dir->starttls &&
 	    (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
-		smx_error_set(err, SMX_TEMPFAIL, "%s: StartTLS: %s", uri,
+		smx_error_set(err, "%s: StartTLS: %s", uri,
 			      ldap_err2string(rc));
 		goto fail;
 	}
@@ -221,7 +218,7 @@ static LDAP *connect_uri(struct directory *dir, const char *uri, long ms,
 		smx_error_clear(err);
 		if (bind_simple(dir, ld, err) != LDAP_SUCCESS) {
 			if (!smx_error_is_set(err))
-				smx_error_set(err, SMX_TEMPFAIL, "bind failed");
+				smx_error_set(err, "bind failed");
 			smx_error_prefix(err, "%s", uri);
 			goto fail;
 		}
@@ -258,7 +255,7 @@ static LDAP *connect_any(struct directory *dir, const struct timespec *deadline,
 		}
 	}
 	if (!smx_error_is_set(err))
-		smx_error_set(err, SMX_TEMPFAIL, "no time left to connect");
+		smx_error_set(err, "no time left to connect");
 	return NULL;
 }
 
@@ -390,19 +387,19 @@ enum smx_status directory_run(struct directory *dir, directory_op_fn op,
 {
 	smx_error_clear(err);
 	if (!may_try(dir))
-		return smx_error_set(err, SMX_TEMPFAIL, "LDAP unavailable "
+		return smx_error_fail(err, SMX_TEMPFAIL, "LDAP unavailable "
 				     "(retried at most once a second)");
 	struct timespec deadline;
 	deadline_after(&deadline, dir->timeout_ms);
 	struct directory_slot *slot = acquire(dir, &deadline);
 	if (slot == NULL)
-		return smx_error_set(err, SMX_TEMPFAIL, "all %zu LDAP "
+		return smx_error_fail(err, SMX_TEMPFAIL, "all %zu LDAP "
 				     "connections busy for %lds", dir->n_slots,
 				     dir->timeout_ms / 1000);
 	enum smx_status st = run_on_slot(dir, slot, &deadline, op, ctx, err);
 	release(dir, slot);
 	if (st == SMX_TEMPFAIL && !smx_error_is_set(err))
-		smx_error_set(err, SMX_TEMPFAIL, "LDAP operation failed");
+		smx_error_set(err, "LDAP operation failed");
 	note_result(dir, st == SMX_TEMPFAIL, smx_error_text(err, "?"));
 	return st;
 }

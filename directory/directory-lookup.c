@@ -68,7 +68,7 @@ static enum smx_status lookup_op(struct directory *dir, LDAP *ld,
 	LDAPMessage *msg = NULL;
 	directory_result_clear(c->result);	/* a retry starts afresh */
 	if (!directory_op_timeout(ld, deadline, &tv))
-		return smx_error_set(err, SMX_TEMPFAIL, "no time left for the "
+		return smx_error_fail(err, SMX_TEMPFAIL, "no time left for the "
 				     "search");
 	int rc = ldap_search_ext_s(ld, dir->base, LDAP_SCOPE_SUBTREE, c->filter,
 				   dir->attrs, 0, NULL, NULL, &tv,
@@ -79,7 +79,7 @@ static enum smx_status lookup_op(struct directory *dir, LDAP *ld,
 			"match; only the first ones were read", c->email,
 			DIRECTORY_MAX_ENTRIES);
 	else if (rc != LDAP_SUCCESS)
-		st = smx_error_set(err, SMX_TEMPFAIL, "search under %s: %s",
+		st = smx_error_fail(err, SMX_TEMPFAIL, "search under %s: %s",
 				   dir->base, ldap_err2string(rc));
 	int n = 0;
 	for (LDAPMessage *e = msg != NULL ? ldap_first_entry(ld, msg) : NULL;
@@ -89,7 +89,7 @@ static enum smx_status lookup_op(struct directory *dir, LDAP *ld,
 			st = SMX_PERMFAIL;	/* out of memory: not the server */
 	ldap_msgfree(msg);
 	if (st == SMX_PERMFAIL)
-		smx_error_set(err, st, "out of memory");
+		smx_error_set(err, "out of memory");
 	return st;
 }
 
@@ -128,7 +128,7 @@ enum smx_status directory_lookup(struct directory *dir, const char *email,
 	if (r == NULL)
 		return SMX_TEMPFAIL;
 	if (!plausible_address(email))
-		return smx_error_set(&r->error, SMX_PERMFAIL, "not an email "
+		return smx_error_fail(&r->error, SMX_PERMFAIL, "not an email "
 				     "address");
 	size_t size = strlen(dir->filter) + 3 * strlen(email) *
 			(strlen(dir->filter) / 2 + 1) + 1;
@@ -136,7 +136,7 @@ enum smx_status directory_lookup(struct directory *dir, const char *email,
 	if (filter == NULL ||
 	    directory_filter_format(filter, size, dir->filter, email) < 0) {
 		free(filter);
-		return smx_error_set(&r->error, SMX_TEMPFAIL, "cannot build the "
+		return smx_error_fail(&r->error, SMX_TEMPFAIL, "cannot build the "
 				     "filter");
 	}
 	struct lookup_ctx c = { .email = email, .filter = filter, .result = r };

@@ -302,18 +302,18 @@ static enum smx_status find_entry(struct directory *dir, LDAP *ld,
 	int n = rc == LDAP_SUCCESS ? ldap_count_entries(ld, msg) : 0;
 	enum smx_status st = SMX_OK;
 	if (rc == LDAP_SIZELIMIT_EXCEEDED || n > 1)
-		st = smx_error_set(err, SMX_PERMFAIL, "%s: several entries "
+		st = smx_error_fail(err, SMX_PERMFAIL, "%s: several entries "
 				   "match", c->email);
 	else if (rc != LDAP_SUCCESS)
-		st = smx_error_set(err, directory_rc_is_transient(rc)
+		st = smx_error_fail(err, directory_rc_is_transient(rc)
 						? SMX_TEMPFAIL : SMX_PERMFAIL,
 				   "search under %s: %s", dir->base,
 				   ldap_err2string(rc));
 	else if (n == 0)
-		st = smx_error_set(err, SMX_NOTFOUND, "%s: no entry matches",
+		st = smx_error_fail(err, SMX_NOTFOUND, "%s: no entry matches",
 				   c->email);
 	else if (read_entry(c, ld, ldap_first_entry(ld, msg)) != 0)
-		st = smx_error_set(err, SMX_PERMFAIL, "out of memory");
+		st = smx_error_fail(err, SMX_PERMFAIL, "out of memory");
 	ldap_msgfree(msg);
 	return st;
 }
@@ -325,7 +325,7 @@ static enum smx_status write_entry(LDAP *ld, struct publish_ctx *c,
 	static char attr_cert[] = ATTR_CERT, attr_smime[] = ATTR_SMIME;
 	struct berval *cert_vals[DIRECTORY_MAX_VALUES * 2 + 1];
 	if (c->certs_new.n > DIRECTORY_MAX_VALUES * 2)
-		return smx_error_set(err, SMX_PERMFAIL, "%s: too many "
+		return smx_error_fail(err, SMX_PERMFAIL, "%s: too many "
 				     "certificates", c->email);
 	for (size_t i = 0; i < c->certs_new.n; i++)
 		cert_vals[i] = &c->certs_new.v[i];
@@ -346,7 +346,7 @@ static enum smx_status write_entry(LDAP *ld, struct publish_ctx *c,
 	int rc = ldap_modify_ext_s(ld, c->changes->dn, mods, NULL, NULL);
 	if (rc == LDAP_SUCCESS)
 		return SMX_OK;
-	return smx_error_set(err, directory_rc_is_transient(rc) ? SMX_TEMPFAIL
+	return smx_error_fail(err, directory_rc_is_transient(rc) ? SMX_TEMPFAIL
 							       : SMX_PERMFAIL,
 			     "modify %s: %s", c->changes->dn,
 			     ldap_err2string(rc));
@@ -374,7 +374,7 @@ static enum smx_status publish_op(struct directory *dir, LDAP *ld,
 	if (c->changes == NULL)
 		return SMX_PERMFAIL;
 	if (!directory_op_timeout(ld, deadline, &tv))
-		return smx_error_set(err, SMX_TEMPFAIL, "no time left for the "
+		return smx_error_fail(err, SMX_TEMPFAIL, "no time left for the "
 				     "search");
 	enum smx_status st = find_entry(dir, ld, c, &tv, err);
 	if (st != SMX_OK)
@@ -386,11 +386,11 @@ static enum smx_status publish_op(struct directory *dir, LDAP *ld,
 		smime = plan_smime(c);
 	}
 	if (smime < 0 || (smime == 1 && build_pkcs7(&c->certs_new, &p7) != 0))
-		st = smx_error_set(err, SMX_PERMFAIL, "out of memory");
+		st = smx_error_fail(err, SMX_PERMFAIL, "out of memory");
 	else if (c->changes->count == 0 || c->dry_run)
 		st = SMX_OK;
 	else if (!directory_op_timeout(ld, deadline, &tv))
-		st = smx_error_set(err, SMX_TEMPFAIL, "no time left for the "
+		st = smx_error_fail(err, SMX_TEMPFAIL, "no time left for the "
 				   "change");
 	else
 		st = write_entry(ld, c, certs_changed, smime == 1 ? &p7 : NULL,
@@ -406,7 +406,7 @@ static enum smx_status check_given(const char *email,
 				   struct smx_error *err)
 {
 	if (n == 0)
-		return smx_error_set(err, SMX_PERMFAIL, "%s: no certificate to "
+		return smx_error_fail(err, SMX_PERMFAIL, "%s: no certificate to "
 				     "publish", email);
 	for (size_t i = 0; i < n; i++) {
 		X509 *x = parse_der(certs[i].der, certs[i].len);
@@ -415,8 +415,8 @@ static enum smx_status check_given(const char *email,
 						    x, email, time(NULL), &oom)
 					  : NULL;
 		if (x == NULL || problem != NULL || oom) {
-			smx_error_set(err, SMX_PERMFAIL,
-				      "%s: certificate %zu: %s", email, i + 1,
+			smx_error_set(err, "%s: certificate %zu: %s", email,
+				      i + 1,
 				      x == NULL ? "not a DER certificate"
 				      : problem ? problem : "out of memory");
 			free(problem);
@@ -459,14 +459,14 @@ enum smx_status directory_publish(struct directory *dir, const char *email,
 	    (filter = malloc(size)) == NULL)
 		goto out;
 	if (!dir->publish && !dry_run) {
-		st = smx_error_set(&error, SMX_CONFIG, "publishing is off "
+		st = smx_error_fail(&error, SMX_CONFIG, "publishing is off "
 				   "(ldap.publish)");
 		goto out;
 	}
 	if ((st = check_given(email, certs, n_certs, c.given, &error)) != SMX_OK)
 		goto out;
 	if (directory_filter_format(filter, size, dir->filter, email) < 0) {
-		st = smx_error_set(&error, SMX_PERMFAIL, "cannot build the "
+		st = smx_error_fail(&error, SMX_PERMFAIL, "cannot build the "
 				   "filter");
 		goto out;
 	}

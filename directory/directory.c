@@ -94,7 +94,7 @@ enum smx_status directory_open(const struct cfg_ldap *cfg, unsigned pool_size,
 	smx_error_clear(err);
 	if (cfg->n_uri == 0 || cfg->base == NULL || cfg->filter == NULL ||
 	    cfg->n_attributes == 0 || cfg->timeout == 0)
-		return smx_error_set(err, SMX_CONFIG, "ldap: no uri, base, "
+		return smx_error_fail(err, SMX_CONFIG, "ldap: no uri, base, "
 				     "filter, attributes or timeout "
 				     "configured");
 	struct directory *dir = calloc(1, sizeof(*dir));
@@ -111,7 +111,7 @@ enum smx_status directory_open(const struct cfg_ldap *cfg, unsigned pool_size,
 	if (ldap_set_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &version) !=
 	    LDAP_OPT_SUCCESS) {
 		directory_free(&dir);
-		return smx_error_set(err, SMX_CONFIG, "ldap: libldap could not "
+		return smx_error_fail(err, SMX_CONFIG, "ldap: libldap could not "
 				     "be initialized");
 	}
 	ignore_sigpipe();
@@ -119,7 +119,7 @@ enum smx_status directory_open(const struct cfg_ldap *cfg, unsigned pool_size,
 	return SMX_OK;
 oom:
 	directory_free(&dir);
-	return smx_error_set(err, SMX_TEMPFAIL, "ldap: out of memory");
+	return smx_error_fail(err, SMX_TEMPFAIL, "ldap: out of memory");
 }
 
 void directory_free(struct directory **dirp)

@@ -100,7 +100,7 @@ static enum lookup_answer unknown(struct lookup_result *r, const char *fmt,
 	r->answer = LOOKUP_UNKNOWN;
 	if (!smx_error_is_set(&r->error)) {
 		va_start(ap, fmt);
-		smx_error_vset(&r->error, SMX_TEMPFAIL, fmt, ap);
+		smx_error_vset(&r->error, fmt, ap);
 		va_end(ap);
 	}
 	return LOOKUP_UNKNOWN;

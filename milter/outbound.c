@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <smx/error.h>
 #include <smx/keyproc.h>
 #include <smx/log.h>
 #include <smx/metrics.h>
@@ -356,7 +357,7 @@ static enum smx_status encrypt_and_hand_over(SMFICTX *ctx, struct conn *conn,
 static enum smx_status protect(SMFICTX *ctx, struct store *store,
 			       struct conn *conn, const struct plan *plan,
 			       bool sign, const struct smime_recipient *rcpts,
-			       size_t n, char *why, size_t size)
+			       size_t n, struct smx_error *why)
 {
 	struct smime_error err = { "" };
 	struct cached_signer *cs = NULL;
@@ -400,7 +401,10 @@ done:
 		snprintf(err.text, sizeof(err.text), "the key process did not "
 			 "sign (unavailable)");
 	}
-	snprintf(why, size, "%s", st == SMX_OK ? "" : err.text);
+	if (st == SMX_OK)
+		smx_error_clear(why);
+	else
+		smx_error_set(why, "%s", err.text);
 	smime_sign_free(&s);
 	if (cs != NULL)
 		cached_release(cs);
@@ -463,26 +467,22 @@ enum policy_action outbound_carry_out(SMFICTX *ctx, struct conn *c,
 	if (d->action != POLICY_ACTION_SEND || (!d->sign && !d->encrypt))
 		return d->action;
 	struct store *store = runtime_store();
-	char why[300] = "";
+	struct smx_error why = { "" };
 	struct enc_recipients rc = { NULL, 0 };
 	enum smx_status st = SMX_OK;
 	if (d->encrypt)
-		st = recipients_collect(store, c->cfg, plan, d, &rc, why,
-					sizeof(why));
-	if (st == SMX_OK && protect_headers_prepare(c, d) != 0) {
-		snprintf(why, sizeof(why), "out of memory");
-		st = SMX_TEMPFAIL;
-	}
+		st = recipients_collect(store, c->cfg, plan, d, &rc, &why);
+	if (st == SMX_OK && protect_headers_prepare(c, d) != 0)
+		st = smx_error_fail(&why, SMX_TEMPFAIL, "out of memory");
 	if (st == SMX_OK)
-		st = protect(ctx, store, c, plan, d->sign, rc.items, rc.n, why,
-			     sizeof(why));
+		st = protect(ctx, store, c, plan, d->sign, rc.items, rc.n,
+			     &why);
 	if (st == SMX_PERMFAIL &&
 	    policy_retry_unsigned(d, POLICY_FAILURE_PERMANENT)) {
-		add_reason_text(d, "signing failed: ", why);
+		add_reason_text(d, "signing failed: ", why.text);
 		smx_metrics_failure(SMX_METRICS_FAIL_SIGN);
 		d->sign = false;
-		st = protect(ctx, store, c, plan, false, rc.items, rc.n, why,
-			     sizeof(why));
+		st = protect(ctx, store, c, plan, false, rc.items, rc.n, &why);
 	}
 	recipients_release(&rc);
 	if (st == SMX_OK && strip_triggers(ctx, c, d) != 0) {
@@ -492,7 +492,7 @@ enum policy_action outbound_carry_out(SMFICTX *ctx, struct conn *c,
 	if (st == SMX_OK)
 		return d->action;
 	add_reason_text(d, d->encrypt ? "encryption failed: "
-				      : "signing failed: ", why);
+				      : "signing failed: ", why.text);
 	smx_metrics_failure(d->encrypt ? SMX_METRICS_FAIL_ENCRYPT
 				       : SMX_METRICS_FAIL_SIGN);
 	policy_protection_failed(d, failure_of(st));

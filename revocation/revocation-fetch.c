@@ -32,7 +32,7 @@ static void http_error(struct smx_error *why)
 		ERR_error_string_n(e, text, sizeof(text));
 	/* "error:XXXXXXXX:lib::reason": keep the reason */
 	const char *r = strrchr(text, ':');
-	smx_error_set(why, SMX_TEMPFAIL, "%s",
+	smx_error_set(why, "%s",
 		      r != NULL && r[1] != '\0' ? r + 1 : text);
 	ERR_clear_error();
 }
@@ -47,14 +47,14 @@ static BIO *ocsp_post(const char *url, OCSP_REQUEST *req, size_t max,
 	int der_len = 0;
 	if (!OSSL_HTTP_parse_url(url, &ssl, NULL, &host, &port, NULL, &path,
 				 NULL, NULL)) {
-		smx_error_set(why, SMX_PERMFAIL, "malformed URL");
+		smx_error_set(why, "malformed URL");
 		goto done;
 	}
 	/* i2d into memory: the _bio macro casts const away */
 	der_len = i2d_OCSP_REQUEST(req, &der);
 	body = der_len > 0 ? BIO_new_mem_buf(der, der_len) : NULL;
 	if (body == NULL) {
-		smx_error_set(why, SMX_TEMPFAIL, "out of memory");
+		smx_error_set(why, "out of memory");
 		goto done;
 	}
 	resp = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, NULL,

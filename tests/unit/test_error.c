@@ -15,7 +15,7 @@ static void set_formats_and_returns_the_status(void **state)
 	struct smx_error err = { "" };
 	assert_false(smx_error_is_set(&err));
 	assert_string_equal(smx_error_text(&err, "none"), "none");
-	assert_int_equal(smx_error_set(&err, SMX_TEMPFAIL, "bind as %s: %d",
+	assert_int_equal(smx_error_fail(&err, SMX_TEMPFAIL, "bind as %s: %d",
 				       "cn=x", 49), SMX_TEMPFAIL);
 	assert_true(smx_error_is_set(&err));
 	assert_string_equal(smx_error_text(&err, "none"), "bind as cn=x: 49");
@@ -29,7 +29,7 @@ static void set_formats_and_returns_the_status(void **state)
 static void null_is_allowed(void **state)
 {
 	(void)state;
-	assert_int_equal(smx_error_set(NULL, SMX_PERMFAIL, "x %d", 1),
+	assert_int_equal(smx_error_fail(NULL, SMX_PERMFAIL, "x %d", 1),
 			 SMX_PERMFAIL);
 	smx_error_prefix(NULL, "p");
 	smx_error_clear(NULL);
@@ -46,10 +46,10 @@ static void long_texts_are_cut_visibly(void **state)
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	struct smx_error err;
-	smx_error_set(&err, SMX_TEMPFAIL, "%s", big);
+	smx_error_set(&err, "%s", big);
 	assert_int_equal(strlen(err.text), SMX_ERROR_SIZE - 1);
 	assert_string_equal(err.text + SMX_ERROR_SIZE - 4, "...");
-	smx_error_set(&err, SMX_TEMPFAIL, "%.*s", SMX_ERROR_SIZE - 1, big);
+	smx_error_set(&err, "%.*s", SMX_ERROR_SIZE - 1, big);
 	assert_int_equal(strlen(err.text), SMX_ERROR_SIZE - 1);
 	assert_int_equal(err.text[SMX_ERROR_SIZE - 2], 'a');
 	smx_error_prefix(&err, "prefix");

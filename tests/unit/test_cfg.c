@@ -218,7 +218,7 @@ static void check_choice(const char *group, const char *key,
 	struct cfg_errors errors = { 0 };
 	assert_null(cfg_load(choice_file(group, key, "Bogus"), &errors));
 	assert_int_equal(errors.count, 1);
-	char want[512];
+	char want[1200];
 	snprintf(want, sizeof(want), "%s/choice.conf:%d: %s.%s: 'Bogus' is not "
 		 "one of the allowed values (%s)", dir,
 		 strcmp(group, "milter") == 0 ? 1 : 2, group, key, words);

@@ -207,7 +207,7 @@ static enum smx_status open_with(struct store *store,
 		smx_metrics_failure(SMX_METRICS_FAIL_DECRYPT);
 		return SMX_TEMPFAIL;
 	}
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	keyproc_take_failure();
 	enum smx_status st = smime_decrypt_open(dec, k->cert, key, &err);
 	EVP_PKEY_free(key);
@@ -240,7 +240,7 @@ static enum smx_status decrypt_with(struct conn *c, struct store *store,
 			return st;
 	}
 	char note[512];
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	decrypted_note(c, smime_decrypt_kind(dec), note, sizeof(note));
 	enum smx_status st = smime_decrypt_finish(dec, note, &err);
 	if (st != SMX_OK) {
@@ -255,7 +255,7 @@ static enum smx_status decrypt_with(struct conn *c, struct store *store,
 /* The message's size limits, before the store or any key is used. */
 static bool within_limits(struct smime_decrypt *dec, struct smx_error *why)
 {
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	if (smime_decrypt_check_limits(dec, &err) == SMX_OK)
 		return true;
 	smx_error_set(why, "refused: %s", err.text);
@@ -267,7 +267,7 @@ int inbound_decrypt(SMFICTX *ctx, struct conn *c, const char *qid,
 		    struct smime_decrypt **dec_r, char *summary, size_t size)
 {
 	struct store *store = runtime_store();
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	struct match *keys = NULL;
 	size_t n_keys = 0;
 	struct smx_error why = { "" };

@@ -205,7 +205,7 @@ static enum smime_digest sign_digest_of(enum cfg_sign_digest d)
 static enum smx_status make_signer(struct store *store, const struct cfg *cfg,
 				   const struct store_cert *sc, const char *from,
 				   struct cached_signer **out,
-				   struct smime_error *err)
+				   struct smx_error *err)
 {
 	enum smx_status st = SMX_TEMPFAIL;
 	X509 *cert = x509_from_der(sc->der, sc->der_len);
@@ -214,8 +214,8 @@ static enum smx_status make_signer(struct store *store, const struct cfg *cfg,
 	X509 *enc = NULL;
 	struct cached_signer *c = NULL;
 	if (key == NULL) {
-		snprintf(err->text, sizeof(err->text), "cannot load the key of "
-			 "%s (%s)", sc->fingerprint, smx_status_name(st));
+		smx_error_set(err, "cannot load the key of %s (%s)",
+			      sc->fingerprint, smx_status_name(st));
 		goto done;
 	}
 	chain = chain_for(store, cert);
@@ -256,13 +256,12 @@ done:
 static enum smx_status get_signer(struct store *store, const struct cfg *cfg,
 				  const struct store_cert *sc, const char *from,
 				  struct cached_signer **out,
-				  struct smime_error *err)
+				  struct smx_error *err)
 {
 	enum smx_status st = SMX_OK;
 	if (sc == NULL) {
-		snprintf(err->text, sizeof(err->text), "no usable signing "
-			 "identity for <%s> (%s)", from ? from : "",
-			 smx_status_name(SMX_NOTFOUND));
+		smx_error_set(err, "no usable signing identity for <%s> (%s)",
+			      from ? from : "", smx_status_name(SMX_NOTFOUND));
 		return SMX_PERMFAIL;
 	}
 	*out = cache_find(sc->fingerprint, cfg->generation, time(NULL));
@@ -317,7 +316,7 @@ static enum smx_status feed_encrypt(struct smime_encrypt *e, struct msg *m)
 static enum smx_status encrypt_and_hand_over(SMFICTX *ctx, struct conn *conn,
 					     struct smime_sign *s,
 					     const struct smime_recipient *rcpts,
-					     size_t n, struct smime_error *err)
+					     size_t n, struct smx_error *err)
 {
 	struct smime_encrypt_options opts = {
 		.mem_threshold = conn->cfg->milter.spool_threshold,
@@ -338,8 +337,7 @@ static enum smx_status encrypt_and_hand_over(SMFICTX *ctx, struct conn *conn,
 	if (st == SMX_OK &&
 	    edits_hand_over(ctx, smime_encrypt_edit_count(e), encrypt_edit, e,
 		      smime_encrypt_result_body(e)) != 0) {
-		snprintf(err->text, sizeof(err->text), "the MTA refused the "
-			 "changes");
+		smx_error_set(err, "the MTA refused the changes");
 		st = SMX_TEMPFAIL;
 	}
 	smime_encrypt_free(&e);
@@ -359,15 +357,15 @@ static enum smx_status protect(SMFICTX *ctx, struct store *store,
 			       bool sign, const struct smime_recipient *rcpts,
 			       size_t n, struct smx_error *why)
 {
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	struct cached_signer *cs = NULL;
 	struct smime_sign *s = NULL;
 	struct msg *m = conn->msg;
 	enum smx_status st = SMX_PERMFAIL;
 	keyproc_take_failure();
 	if (m->body_too_large || m->headers_truncated) {
-		snprintf(err.text, sizeof(err.text), "message over the size "
-			 "limits: cannot sign");
+		smx_error_set(&err, "message over the size limits: cannot "
+			      "sign");
 		goto done;
 	}
 	if (sign) {
@@ -390,16 +388,15 @@ static enum smx_status protect(SMFICTX *ctx, struct store *store,
 		st = encrypt_and_hand_over(ctx, conn, s, rcpts, n, &err);
 	else if (edits_hand_over(ctx, smime_sign_edit_count(s), sign_edit, s,
 			   smime_sign_result_body(s)) != 0) {
-		snprintf(err.text, sizeof(err.text), "the MTA refused the "
-			 "changes");
+		smx_error_set(&err, "the MTA refused the changes");
 		st = SMX_TEMPFAIL;
 	}
 done:
 	if (st != SMX_OK && keyproc_take_failure()) {
 		/* the key process died or could not answer: try again later */
 		st = SMX_TEMPFAIL;
-		snprintf(err.text, sizeof(err.text), "the key process did not "
-			 "sign (unavailable)");
+		smx_error_set(&err, "the key process did not sign "
+			      "(unavailable)");
 	}
 	if (st == SMX_OK)
 		smx_error_clear(why);

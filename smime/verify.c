@@ -267,10 +267,10 @@ static void read_dmarc(struct smime_verify *m)
 
 enum smx_status smime_verify_eom(struct smime_verify *m,
 				 const struct smime_verify_msginfo *info,
-				 struct smime_error *err)
+				 struct smx_error *err)
 {
 	if (m->done) {
-		smime_err_set(err, "smime_verify_eom called twice");
+		smx_error_set(err, "smime_verify_eom called twice");
 		return SMX_PERMFAIL;
 	}
 	m->done = true;
@@ -289,7 +289,7 @@ enum smx_status smime_verify_eom(struct smime_verify *m,
 	}
 	ERR_clear_error();
 	if (harvest_decide(m) != 0 || ar_build(m) != 0) {
-		smime_err_set(err, "out of memory building the result");
+		smx_error_set(err, "out of memory building the result");
 		return SMX_TEMPFAIL;
 	}
 	publish(m);

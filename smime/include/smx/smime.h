@@ -47,6 +47,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <smx/error.h>	/* why an operation failed: names the certificate
+			 * or the part of the message concerned */
 #include <smx/spool.h>
 #include <smx/status.h>
 
@@ -58,12 +60,6 @@ const char *smime_library_versions(char *buf, size_t size);
  * other functions call it too (guarded by pthread_once), so forgetting it
  * is harmless. */
 void smime_init(void);
-
-/* Why an operation failed: one line for the log, naming the certificate
- * or the part of the message concerned. Empty after success. */
-struct smime_error {
-	char text[256];
-};
 
 /* --- the signed entity ------------------------------------------------ */
 
@@ -118,7 +114,7 @@ enum smx_status smime_entity_body_spool(struct smime_entity *entity,
  * SMX_TEMPFAIL (I/O, memory) or SMX_PERMFAIL (GMime could not parse the
  * structure), with the reason in err (may be NULL). Call once. */
 enum smx_status smime_entity_finish(struct smime_entity *entity,
-				    struct smime_error *err);
+				    struct smx_error *err);
 
 /* SMIME_ENTITY_* bits, valid after smime_entity_finish(). */
 unsigned smime_entity_flags(const struct smime_entity *entity);
@@ -203,7 +199,7 @@ enum smx_status smime_signer_new(EVP_PKEY *key, X509 *cert,
 				 STACK_OF(X509) *chain, X509 *enc_cert,
 				 const struct smime_sign_options *opts,
 				 struct smime_signer **signer_r,
-				 struct smime_error *err);
+				 struct smx_error *err);
 
 /* The micalg parameter the signer writes ("sha-256", ...). */
 const char *smime_signer_micalg(const struct smime_signer *signer);
@@ -231,7 +227,7 @@ enum smx_status smime_sign_body_spool(struct smime_sign *sign,
  * I/O, a failure inside OpenSSL) or SMX_PERMFAIL (the message cannot be
  * parsed), with the reason in err (may be NULL). Call once. */
 enum smx_status smime_sign_eom(struct smime_sign *sign,
-			       struct smime_error *err);
+			       struct smx_error *err);
 
 /* After SMX_OK from smime_sign_eom(): the header edits, in the order to
  * apply them (the pointers live as long as sign). */
@@ -362,14 +358,14 @@ struct smime_verifier;
  * SMX_TEMPFAIL (memory). */
 enum smx_status smime_verifier_new(const struct smime_verify_options *opts,
 				   struct smime_verifier **verifier_r,
-				   struct smime_error *err);
+				   struct smx_error *err);
 
 /* Adds a trust anchor (DER certificate, e.g. from store_anchor_list()).
  * Only before the verifier is shared with other threads. Returns SMX_OK,
  * SMX_PERMFAIL (not a certificate) or SMX_TEMPFAIL. */
 enum smx_status smime_verifier_add_anchor(struct smime_verifier *verifier,
 					  const unsigned char *der,
-					  size_t len, struct smime_error *err);
+					  size_t len, struct smx_error *err);
 
 /* The trust anchors of ca_file and extra_ca_file (as in struct
  * smime_verify_options: NULL the system bundle, "" none), loaded exactly
@@ -379,7 +375,7 @@ enum smx_status smime_verifier_add_anchor(struct smime_verifier *verifier,
  * NULL with err set when a file cannot be read or memory ran out. */
 X509_STORE *smime_trust_store_new(const char *ca_file,
 				  const char *extra_ca_file,
-				  struct smime_error *err);
+				  struct smx_error *err);
 
 /* Frees a verifier; sets *verifier to NULL. NULL-safe. No smime_verify
  * made from it may still be in use. */
@@ -425,7 +421,7 @@ struct smime_verify_msginfo {
  * unchanged. info may be NULL (inbound, no sender). Call once. */
 enum smx_status smime_verify_eom(struct smime_verify *vfy,
 				 const struct smime_verify_msginfo *info,
-				 struct smime_error *err);
+				 struct smx_error *err);
 
 /* Revocation of a signer's chain: after a signer's chain verified to a
  * trust anchor, the hook is asked about the signer and about each CA

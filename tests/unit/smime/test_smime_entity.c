@@ -34,7 +34,7 @@ static struct built build(const char *const *hdrs, const char *body,
 			  size_t body_len, size_t threshold, size_t chunk)
 {
 	struct smime_entity *e = smime_entity_new(threshold, test_dir());
-	struct smime_error err;
+	struct smx_error err;
 	assert_non_null(e);
 	for (size_t i = 0; hdrs[i] != NULL; i += 2)
 		assert_int_equal(smime_entity_header(e, hdrs[i], hdrs[i + 1]),

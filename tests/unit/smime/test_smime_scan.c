@@ -135,7 +135,7 @@ static const char *test_dir(void)
 static int occurs_in(const char *body, size_t len, const char *boundary)
 {
 	struct smime_entity *e = smime_entity_new(1 << 20, test_dir());
-	struct smime_error err;
+	struct smx_error err;
 	assert_non_null(e);
 	assert_int_equal(smime_entity_header(e, "Content-Type", " text/plain"),
 			 SMX_OK);

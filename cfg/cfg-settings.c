@@ -46,14 +46,16 @@ static const struct cfg_choice revocation_modes[] = {
 	{ "hard", REVOCATION_MODE_HARD }, { NULL, 0 }
 };
 static const struct cfg_choice ca_key_types[] = {
-	{ "rsa-2048", 0 }, { "rsa-3072", 0 }, { "rsa-4096", 0 },
-	{ "ec-p256", 0 }, { "ec-p384", 0 }, { NULL, 0 }
+	{ "rsa-2048", CA_KEY_RSA_2048 }, { "rsa-3072", CA_KEY_RSA_3072 },
+	{ "rsa-4096", CA_KEY_RSA_4096 }, { "ec-p256", CA_KEY_EC_P256 },
+	{ "ec-p384", CA_KEY_EC_P384 }, { NULL, 0 }
 };
 
 /* A CFG_ENUM value is written as an int into its enum field. */
 _Static_assert(sizeof(enum cfg_sign_format) == sizeof(int) &&
 		       sizeof(enum cfg_sign_digest) == sizeof(int) &&
-		       sizeof(enum revocation_mode) == sizeof(int),
+		       sizeof(enum revocation_mode) == sizeof(int) &&
+		       sizeof(enum ca_key_type) == sizeof(int),
 	       "enum settings are stored as int");
 
 const struct cfg_setting cfg_settings[] = {
@@ -181,7 +183,7 @@ const struct cfg_setting cfg_settings[] = {
 
 	{ "ca", "subject", CFG_STRING, FIELD(ca.subject), 0,
 	  "CN=smime-milter organization CA", 0, 0, NULL },
-	{ "ca", "key_type", CFG_CHOICE, FIELD(ca.key_type), 0, "rsa-3072", 0,
+	{ "ca", "key_type", CFG_ENUM, FIELD(ca.key_type), 0, "rsa-3072", 0,
 	  0, ca_key_types },
 	{ "ca", "ca_lifetime", CFG_DURATION, FIELD(ca.ca_lifetime), 0, "10y",
 	  DAY, 30 * YEAR, NULL },

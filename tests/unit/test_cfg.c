@@ -64,6 +64,7 @@ static void minimal_file_gets_defaults(void **state)
 	assert_int_equal(cfg->milter.sign_format, CFG_SIGN_CLEAR);
 	assert_int_equal(cfg->milter.sign_digest, CFG_DIGEST_SHA256);
 	assert_int_equal(cfg->revocation.mode, REVOCATION_MODE_SOFT);
+	assert_int_equal(cfg->ca.key_type, CA_KEY_RSA_3072);
 	cfg_unref(&cfg);
 	assert_null(cfg);
 }
@@ -251,6 +252,11 @@ static int revocation_mode_of_cfg(const struct cfg *c)
 	return (int)c->revocation.mode;
 }
 
+static int ca_key_type_of(const struct cfg *c)
+{
+	return (int)c->ca.key_type;
+}
+
 static void choices_are_read_once_at_load(void **state)
 {
 	(void)state;
@@ -287,6 +293,13 @@ static void choices_are_read_once_at_load(void **state)
 	};
 	check_choice("revocation", "mode", modes, 3, revocation_mode_of_cfg,
 		     "off, soft, hard");
+	const struct choice_case key_types[] = {
+		{ "rsa-2048", CA_KEY_RSA_2048 }, { "rsa-3072", CA_KEY_RSA_3072 },
+		{ "rsa-4096", CA_KEY_RSA_4096 }, { "ec-p256", CA_KEY_EC_P256 },
+		{ "ec-p384", CA_KEY_EC_P384 },
+	};
+	check_choice("ca", "key_type", key_types, 5, ca_key_type_of,
+		     "rsa-2048, rsa-3072, rsa-4096, ec-p256, ec-p384");
 }
 
 static void semantic_errors(void **state)

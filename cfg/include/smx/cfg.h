@@ -25,6 +25,15 @@ enum cfg_sign_digest {
 	CFG_DIGEST_SHA512,		/* "sha512" */
 };
 
+/* ca.key_type: the key of a new CA and of the certificates it issues. */
+enum ca_key_type {
+	CA_KEY_RSA_2048 = 0,		/* "rsa-2048" */
+	CA_KEY_RSA_3072,		/* "rsa-3072" */
+	CA_KEY_RSA_4096,		/* "rsa-4096" */
+	CA_KEY_EC_P256,			/* "ec-p256" */
+	CA_KEY_EC_P384,			/* "ec-p384" */
+};
+
 /* revocation.mode: what an unknown revocation status means. */
 enum revocation_mode {
 	REVOCATION_MODE_OFF = 0,	/* "off": no checking */
@@ -94,7 +103,7 @@ struct cfg_ldap {
  * Durations are in seconds. */
 struct cfg_ca {
 	char *subject;			/* DN of a new CA, RFC 4514 order */
-	char *key_type;			/* "rsa-2048" .. "ec-p384" */
+	enum ca_key_type key_type;
 	unsigned ca_lifetime;		/* validity of a new CA certificate */
 	unsigned cert_lifetime;		/* validity of issued certificates */
 	unsigned renew_before;		/* reissue this long before expiry */

@@ -226,7 +226,7 @@ static enum smx_status issue_one(const struct ca *ca, const char *email,
 	st = store_issued(ca->store, der, der_len, p8, p8_len, fp_r);
 	if (st == SMX_OK)
 		smx_log(LOG_INFO, "ca: issued %s to %s for %s (%s)", fp_r,
-			email, role_name(role), ca->key_type);
+			email, role_name(role), ca_key_type_name(ca->key_type));
 	else
 		smx_log(LOG_ERR, "ca: %s: the new certificate was not stored "
 			"(%s)", email, smx_status_name(st));

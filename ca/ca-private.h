@@ -27,7 +27,7 @@ struct ca {
 	char *subject;			/* RFC 2253, as the store writes issuers */
 	int64_t not_after;
 	/* settings copied from the configuration */
-	char *key_type;
+	enum ca_key_type key_type;
 	unsigned cert_lifetime, renew_before, crl_validity;
 	char *crl_url;
 	bool separate;
@@ -36,7 +36,7 @@ struct ca {
 };
 
 /* A fresh private key of key_type; NULL (logged) when it fails. */
-EVP_PKEY *ca_keygen(const char *key_type);
+EVP_PKEY *ca_keygen(enum ca_key_type key_type);
 
 /* The X509_NAME of an RFC 4514 string ("CN=x,O=y": the last RDN comes
  * first in the DER). NULL (logged) when it does not parse. */

@@ -24,46 +24,48 @@ void ca_log_ossl(const char *what)
 	ERR_clear_error();
 }
 
+/* Indexed by enum ca_key_type. */
 static const struct {
 	const char *name;
-	const char *alg;	/* "RSA" or "EC" */
-	unsigned bits;
-	const char *curve;
+	unsigned bits;		/* RSA */
+	const char *curve;	/* EC */
 } key_types[] = {
-	{ "rsa-2048", "RSA", 2048, NULL },
-	{ "rsa-3072", "RSA", 3072, NULL },
-	{ "rsa-4096", "RSA", 4096, NULL },
-	{ "ec-p256", "EC", 0, "P-256" },
-	{ "ec-p384", "EC", 0, "P-384" },
+	[CA_KEY_RSA_2048] = { "rsa-2048", 2048, NULL },
+	[CA_KEY_RSA_3072] = { "rsa-3072", 3072, NULL },
+	[CA_KEY_RSA_4096] = { "rsa-4096", 4096, NULL },
+	[CA_KEY_EC_P256] = { "ec-p256", 0, "P-256" },
+	[CA_KEY_EC_P384] = { "ec-p384", 0, "P-384" },
 };
 #define N_KEY_TYPES (sizeof(key_types) / sizeof(key_types[0]))
 
-bool ca_key_type_valid(const char *key_type)
+bool ca_key_type_parse(const char *name, enum ca_key_type *type_r)
 {
-	for (size_t i = 0; key_type != NULL && i < N_KEY_TYPES; i++)
-		if (strcmp(key_types[i].name, key_type) == 0)
+	for (size_t i = 0; name != NULL && i < N_KEY_TYPES; i++)
+		if (strcmp(key_types[i].name, name) == 0) {
+			*type_r = (enum ca_key_type)i;
 			return true;
+		}
 	return false;
 }
 
-EVP_PKEY *ca_keygen(const char *key_type)
+const char *ca_key_type_name(enum ca_key_type type)
 {
-	EVP_PKEY *key = NULL;
-	for (size_t i = 0; key_type != NULL && i < N_KEY_TYPES; i++) {
-		if (strcmp(key_types[i].name, key_type) != 0)
-			continue;
-		if (key_types[i].curve != NULL)
-			key = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
-						key_types[i].curve);
-		else
-			key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
-						(size_t)key_types[i].bits);
-		if (key == NULL)
-			ca_log_ossl(key_type);
-		return key;
+	return (size_t)type < N_KEY_TYPES ? key_types[type].name : "?";
+}
+
+EVP_PKEY *ca_keygen(enum ca_key_type key_type)
+{
+	if ((size_t)key_type >= N_KEY_TYPES) {
+		smx_log(LOG_ERR, "ca: unknown key type %d", (int)key_type);
+		return NULL;
 	}
-	smx_log(LOG_ERR, "ca: unknown key type '%s'", key_type ? key_type : "");
-	return NULL;
+	EVP_PKEY *key = key_types[key_type].curve != NULL
+		? EVP_PKEY_Q_keygen(NULL, NULL, "EC", key_types[key_type].curve)
+		: EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
+				    (size_t)key_types[key_type].bits);
+	if (key == NULL)
+		ca_log_ossl(key_types[key_type].name);
+	return key;
 }
 
 const EVP_MD *ca_digest_for(const EVP_PKEY *signer)

@@ -106,10 +106,6 @@ enum smx_status ca_create(struct store *store, const struct ca_params *params,
 		return SMX_CONFIG;
 	}
 	st = SMX_PERMFAIL;
-	if (!ca_key_type_valid(params->key_type)) {
-		smx_log(LOG_ERR, "ca: unknown key type '%s'", params->key_type);
-		goto done;
-	}
 	if ((key = ca_keygen(params->key_type)) == NULL ||
 	    (x = self_signed(key, params, now)) == NULL)
 		goto done;
@@ -121,7 +117,8 @@ enum smx_status ca_create(struct store *store, const struct ca_params *params,
 			  fingerprint_r);
 	if (st == SMX_OK)
 		smx_log(LOG_INFO, "ca: created the organization CA %s (%s, %s)",
-			fingerprint_r, params->subject, params->key_type);
+			fingerprint_r, params->subject,
+			ca_key_type_name(params->key_type));
 done:
 	free(der);
 	store_secret_free(&p8, p8_len);
@@ -200,9 +197,8 @@ static int copy_settings(struct ca *ca, const struct cfg *cfg)
 	ca->renew_before = c->renew_before;
 	ca->crl_validity = c->crl_validity;
 	ca->separate = c->separate_encryption_cert;
-	ca->key_type = strdup(c->key_type ? c->key_type : "rsa-3072");
-	if (ca->key_type == NULL ||
-	    (c->crl_url != NULL && (ca->crl_url = strdup(c->crl_url)) == NULL))
+	ca->key_type = c->key_type;
+	if (c->crl_url != NULL && (ca->crl_url = strdup(c->crl_url)) == NULL)
 		return -1;
 	size_t n = cfg->milter.n_internal_domains;
 	ca->domains = calloc(n + 1, sizeof(*ca->domains));
@@ -305,7 +301,6 @@ void ca_free(struct ca **ca)
 	EVP_PKEY_free(c->key);
 	free(c->der);
 	free(c->subject);
-	free(c->key_type);
 	free(c->crl_url);
 	for (size_t i = 0; i < c->n_domains; i++)
 		free(c->domains[i]);

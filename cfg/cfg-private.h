@@ -16,7 +16,15 @@ enum cfg_type {
 	CFG_DURATION,	/* seconds: integer, or string with s/m/h/d suffix */
 	CFG_STRLIST,	/* array or list of strings */
 	CFG_CIDRLIST,	/* array or list of networks */
-	CFG_CHOICE,	/* one string of choices[] */
+	CFG_CHOICE,	/* one word of choices[], kept as text */
+	CFG_ENUM,	/* one word of choices[], stored as its int value */
+};
+
+/* An allowed word of a CFG_CHOICE or CFG_ENUM setting and, for CFG_ENUM,
+ * the value stored for it. */
+struct cfg_choice {
+	const char *word;
+	int value;
 };
 
 struct cfg_setting {
@@ -27,7 +35,7 @@ struct cfg_setting {
 	size_t count_offset;	/* of the element count, for lists */
 	const char *fallback;	/* default, in configuration text form */
 	unsigned long long min, max;
-	const char *const *choices;	/* NULL-terminated, for CFG_CHOICE */
+	const struct cfg_choice *choices;	/* ends with a NULL word */
 };
 
 extern const struct cfg_setting cfg_settings[];

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #define FIELD(f) offsetof(struct cfg, f)
@@ -20,20 +21,42 @@
 #define DAY 86400ULL
 #define YEAR (365ULL * DAY)	/* the "y" suffix: 365 days */
 
-static const char *const backends[] = { "sqlite", "postgresql", NULL };
-static const char *const facilities[] = {
-	"mail", "daemon", "user", "local0", "local1", "local2", "local3",
-	"local4", "local5", "local6", "local7", NULL
+static const struct cfg_choice backends[] = {
+	{ "sqlite", 0 }, { "postgresql", 0 }, { NULL, 0 }
 };
-static const char *const log_levels[] = { "info", "debug", NULL };
-static const char *const sign_formats[] = { "clear", "opaque", NULL };
-static const char *const sign_digests[] = { "sha256", "sha384", "sha512",
-					    NULL };
-static const char *const revocation_modes[] = { "off", "soft", "hard",
-						NULL };
-static const char *const ca_key_types[] = { "rsa-2048", "rsa-3072",
-					    "rsa-4096", "ec-p256", "ec-p384",
-					    NULL };
+static const struct cfg_choice facilities[] = {
+	{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 }, { NULL, 0 }
+};
+static const struct cfg_choice log_levels[] = {
+	{ "info", LOG_INFO }, { "debug", LOG_DEBUG }, { NULL, 0 }
+};
+static const struct cfg_choice sign_formats[] = {
+	{ "clear", CFG_SIGN_CLEAR }, { "opaque", CFG_SIGN_OPAQUE }, { NULL, 0 }
+};
+static const struct cfg_choice sign_digests[] = {
+	{ "sha256", CFG_DIGEST_SHA256 }, { "sha384", CFG_DIGEST_SHA384 },
+	{ "sha512", CFG_DIGEST_SHA512 }, { NULL, 0 }
+};
+static const struct cfg_choice revocation_modes[] = {
+	{ "off", REVOCATION_MODE_OFF }, { "soft", REVOCATION_MODE_SOFT },
+	{ "hard", REVOCATION_MODE_HARD }, { NULL, 0 }
+};
+static const struct cfg_choice ca_key_types[] = {
+	{ "rsa-2048", CA_KEY_RSA_2048 }, { "rsa-3072", CA_KEY_RSA_3072 },
+	{ "rsa-4096", CA_KEY_RSA_4096 }, { "ec-p256", CA_KEY_EC_P256 },
+	{ "ec-p384", CA_KEY_EC_P384 }, { NULL, 0 }
+};
+
+/* A CFG_ENUM value is written as an int into its enum field. */
+_Static_assert(sizeof(enum cfg_sign_format) == sizeof(int) &&
+		       sizeof(enum cfg_sign_digest) == sizeof(int) &&
+		       sizeof(enum revocation_mode) == sizeof(int) &&
+		       sizeof(enum ca_key_type) == sizeof(int),
+	       "enum settings are stored as int");
 
 const struct cfg_setting cfg_settings[] = {
 	{ "milter", "socket", CFG_STRING, FIELD(milter.socket), 0,
@@ -64,13 +87,13 @@ const struct cfg_setting cfg_settings[] = {
 	  "300s", 10, 3600, NULL },
 	{ "milter", "max_connections", CFG_UINT, FIELD(milter.max_connections),
 	  0, "512", 1, 65536, NULL },
-	{ "milter", "syslog_facility", CFG_CHOICE,
+	{ "milter", "syslog_facility", CFG_ENUM,
 	  FIELD(milter.syslog_facility), 0, "mail", 0, 0, facilities },
-	{ "milter", "log_level", CFG_CHOICE, FIELD(milter.log_level), 0,
+	{ "milter", "log_level", CFG_ENUM, FIELD(milter.log_level), 0,
 	  "info", 0, 0, log_levels },
-	{ "milter", "sign_format", CFG_CHOICE, FIELD(milter.sign_format), 0,
+	{ "milter", "sign_format", CFG_ENUM, FIELD(milter.sign_format), 0,
 	  "clear", 0, 0, sign_formats },
-	{ "milter", "sign_digest", CFG_CHOICE, FIELD(milter.sign_digest), 0,
+	{ "milter", "sign_digest", CFG_ENUM, FIELD(milter.sign_digest), 0,
 	  "sha256", 0, 0, sign_digests },
 	{ "milter", "metrics_listen", CFG_STRING,
 	  FIELD(milter.metrics_listen), 0, NULL, 0, 0, NULL },
@@ -105,7 +128,7 @@ const struct cfg_setting cfg_settings[] = {
 	{ "verify", "authentication_results_none", CFG_BOOL,
 	  FIELD(verify.authentication_results_none), 0, "false", 0, 0, NULL },
 
-	{ "revocation", "mode", CFG_CHOICE, FIELD(revocation.mode), 0, "soft",
+	{ "revocation", "mode", CFG_ENUM, FIELD(revocation.mode), 0, "soft",
 	  0, 0, revocation_modes },
 	{ "revocation", "network", CFG_BOOL, FIELD(revocation.network), 0,
 	  "true", 0, 0, NULL },
@@ -164,7 +187,7 @@ const struct cfg_setting cfg_settings[] = {
 
 	{ "ca", "subject", CFG_STRING, FIELD(ca.subject), 0,
 	  "CN=smime-milter organization CA", 0, 0, NULL },
-	{ "ca", "key_type", CFG_CHOICE, FIELD(ca.key_type), 0, "rsa-3072", 0,
+	{ "ca", "key_type", CFG_ENUM, FIELD(ca.key_type), 0, "rsa-3072", 0,
 	  0, ca_key_types },
 	{ "ca", "ca_lifetime", CFG_DURATION, FIELD(ca.ca_lifetime), 0, "10y",
 	  DAY, 30 * YEAR, NULL },
@@ -265,7 +288,8 @@ static const char *type_hint(enum cfg_type type)
 	case CFG_STRLIST: return "a list of strings, such as [ \"a\", \"b\" ]";
 	case CFG_CIDRLIST:
 		return "a list of networks, such as [ \"192.0.2.0/24\" ]";
-	case CFG_CHOICE: return "one of the allowed values";
+	case CFG_CHOICE:
+	case CFG_ENUM: return "one of the allowed values";
 	}
 	return "a value";
 }
@@ -294,6 +318,31 @@ static int set_number(struct cfg *cfg, const struct cfg_setting *s,
 
 /* --- strings and lists ---------------------------------------------- */
 
+static const struct cfg_choice *find_choice(const struct cfg_choice *choices,
+					    const char *word)
+{
+	for (; choices->word != NULL; choices++)
+		if (strcmp(choices->word, word) == 0)
+			return choices;
+	return NULL;
+}
+
+/* "info, debug": the allowed words, for an error message. */
+static const char *choice_words(const struct cfg_choice *choices, char *buf,
+				size_t size)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (; choices->word != NULL && used < size; choices++) {
+		int n = snprintf(buf + used, size - used, "%s%s",
+				 used > 0 ? ", " : "", choices->word);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
 static int set_string(struct cfg *cfg, const struct cfg_setting *s,
 		      const config_setting_t *elem, struct cfg_report *report)
 {
@@ -311,14 +360,18 @@ static int set_string(struct cfg *cfg, const struct cfg_setting *s,
 			return -1;
 		}
 	}
-	if (s->type == CFG_CHOICE) {
-		size_t i = 0;
-		while (s->choices[i] != NULL && strcmp(s->choices[i], text) != 0)
-			i++;
-		if (s->choices[i] == NULL) {
+	if (text != NULL && (s->type == CFG_CHOICE || s->type == CFG_ENUM)) {
+		const struct cfg_choice *c = find_choice(s->choices, text);
+		if (c == NULL) {
+			char words[256];
 			cfg_error(report, elem, "%s.%s: '%s' is not one of the "
-				  "allowed values", s->group, s->name, text);
+				  "allowed values (%s)", s->group, s->name, text,
+				  choice_words(s->choices, words, sizeof(words)));
 			return -1;
+		}
+		if (s->type == CFG_ENUM) {
+			*(int *)((char *)cfg + s->offset) = c->value;
+			return 0;
 		}
 	}
 	char **field = (char **)((char *)cfg + s->offset);
@@ -452,6 +505,7 @@ int cfg_set_value(struct cfg *cfg, const struct cfg_setting *s,
 	switch (s->type) {
 	case CFG_STRING:
 	case CFG_CHOICE:
+	case CFG_ENUM:
 		return set_string(cfg, s, elem, report);
 	case CFG_BOOL: {
 		bool *field = (bool *)((char *)cfg + s->offset);

@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 static enum smx_log_sink log_sink = SMX_LOG_STDERR;
@@ -82,20 +81,4 @@ void smx_log(int priority, const char *fmt, ...)
 	va_start(ap, fmt);
 	smx_vlog(priority, fmt, ap);
 	va_end(ap);
-}
-
-int smx_log_facility(const char *name)
-{
-	static const struct { const char *name; int value; } table[] = {
-		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON },
-		{ "user", LOG_USER }, { "local0", LOG_LOCAL0 },
-		{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
-		{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 },
-		{ "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
-		{ "local7", LOG_LOCAL7 },
-	};
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (strcasecmp(name, table[i].name) == 0)
-			return table[i].value;
-	return -1;
 }

@@ -134,8 +134,7 @@ static int ca_init(struct ctl *ctl, int argc, char **argv)
 	if (rc != CTL_OK || (rc = need_master_key(ctl, "ca init")) != CTL_OK)
 		return rc;
 	const struct cfg_ca *cc = &ctl->cfg->ca;
-	struct ca_params p = { subject ? subject : cc->subject,
-			       key_type ? key_type : cc->key_type,
+	struct ca_params p = { subject ? subject : cc->subject, cc->key_type,
 			       cc->ca_lifetime };
 	long long secs = lifetime ? parse_duration(lifetime) : p.lifetime;
 	if (secs < 86400 || secs > 30LL * 31536000) {
@@ -144,9 +143,9 @@ static int ca_init(struct ctl *ctl, int argc, char **argv)
 		return CTL_USAGE;
 	}
 	p.lifetime = (unsigned)secs;
-	if (!ca_key_type_valid(p.key_type)) {
+	if (key_type != NULL && !ca_key_type_parse(key_type, &p.key_type)) {
 		ctl_error("--key-type %s: expected rsa-2048, rsa-3072, rsa-4096, "
-			  "ec-p256 or ec-p384", p.key_type);
+			  "ec-p256 or ec-p384", key_type);
 		return CTL_USAGE;
 	}
 	char fp[65] = "";

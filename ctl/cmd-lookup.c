@@ -17,14 +17,14 @@
  * Returns CTL_OK or CTL_USAGE after printing why. */
 static int open_directory(struct ctl *ctl, struct directory **dir_r)
 {
-	char *error = NULL;
+	struct smx_error error = { "" };
 	*dir_r = NULL;
 	if (ctl->cfg->ldap.n_uri == 0)
 		return CTL_OK;
 	if (directory_open(&ctl->cfg->ldap, 1, dir_r, &error) != SMX_OK) {
 		ctl_error("%s: ldap: %s", ctl->config_path,
-			  error ? error : "cannot set up the directory client");
-		free(error);
+			  smx_error_text(&error, "cannot set up the directory "
+					 "client"));
 		return CTL_USAGE;
 	}
 	return CTL_OK;
@@ -101,7 +101,7 @@ static void print_result(const struct ctl *ctl, const char *email,
 		printf(",\"answer\":\"%s\",\"directory_asked\":%s",
 		       lookup_answer_name(r->answer),
 		       r->directory_asked ? "true" : "false");
-		json_opt("error", r->error, true);
+		json_opt("error", smx_error_text(&r->error, NULL), true);
 		printf(",\"certificates\":[");
 		for (size_t i = 0; i < r->count; i++) {
 			fputs(i ? "," : "", stdout);
@@ -147,7 +147,9 @@ int ctl_cmd_lookup(struct ctl *ctl, int argc, char **argv)
 			  : " and the directory cache");
 	else if (a == LOOKUP_UNKNOWN)
 		ctl_error("%s: cannot tell whether it has a certificate: %s",
-			  email, r && r->error ? r->error : "out of memory");
+			  email, r != NULL ? smx_error_text(&r->error,
+							    "out of memory")
+				      : "out of memory");
 	lookup_result_free(&r);
 	directory_free(&dir);
 	return a == LOOKUP_AVAILABLE ? CTL_OK : CTL_FAIL;
@@ -261,9 +263,11 @@ int ctl_cmd_publish(struct ctl *ctl, int argc, char **argv)
 			  ctl->config_path);
 	} else {
 		ctl_error("%s: not published (%s): %s", email,
-			  smx_status_name(st), ch && ch->error ? ch->error
-			  : st == SMX_NOTFOUND ? "no directory entry matches"
-			  : "error");
+			  smx_status_name(st),
+			  smx_error_text(ch != NULL ? &ch->error : NULL,
+					 st == SMX_NOTFOUND
+						 ? "no directory entry matches"
+						 : "error"));
 	}
 	rc = st == SMX_OK && ch != NULL ? CTL_OK : ctl_exit_of(st);
 	if (rc == CTL_OK && (st != SMX_OK || ch == NULL))

@@ -25,7 +25,7 @@ static struct smime_verifier *verifier_for(struct ctl *ctl)
 	struct smime_verify_options o;
 	inbound_verify_options(ctl->cfg, &o);
 	struct smime_verifier *v = NULL;
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	struct store_anchor *anchors = NULL;
 	size_t n = 0;
 	if (smime_verifier_new(&o, &v, &err) != SMX_OK) {
@@ -120,7 +120,7 @@ int ctl_cmd_verify(struct ctl *ctl, int argc, char **argv)
 	struct inbound_revocation revocation;	/* the milter's check */
 	inbound_verify_revocation(vfy, ctl->store, ctl->cfg, time(NULL),
 				  &revocation);
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	struct smime_verify_msginfo info = { NULL, false };
 	rc = CTL_FAIL;
 	if (vfy == NULL || headers == NULL || body == NULL)

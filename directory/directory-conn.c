@@ -93,35 +93,35 @@ bool directory_rc_is_transient(int rc)
 /* --- the bind password --------------------------------------------- */
 
 /* Reads the password (first line) of a file that only its owner and
- * group may read. Returns its length, or -1 with *error_r set. */
+ * group may read. Returns its length, or -1 with err set. */
 static int read_password(const char *path, char *buf, size_t size,
-			 char **error_r)
+			 struct smx_error *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	struct stat st;
 	ssize_t n = -1;
 	if (fd < 0 || fstat(fd, &st) != 0) {
-		*error_r = directory_strdupf("ldap.bind_password_file %s: %s",
-					     path, strerror(errno));
+		smx_error_set(err, "ldap.bind_password_file %s: %s", path,
+			      strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IROTH | S_IWOTH))) {
-		*error_r = directory_strdupf("ldap.bind_password_file %s: "
-					     "must be a regular file that others "
-					     "cannot read (chmod o-rwx)", path);
+		smx_error_set(err, "ldap.bind_password_file %s: "
+			      "must be a regular file that others cannot read "
+			      "(chmod o-rwx)", path);
 		goto out;
 	}
 	n = read(fd, buf, size - 1);
 	if (n < 0)
-		*error_r = directory_strdupf("ldap.bind_password_file %s: %s",
-					     path, strerror(errno));
+		smx_error_set(err, "ldap.bind_password_file %s: %s", path,
+			      strerror(errno));
 	else {
 		buf[n] = '\0';
 		n = (ssize_t)strcspn(buf, "\r\n");
 		buf[n] = '\0';
 		if (n == 0) {	/* an empty password binds anonymously */
-			*error_r = directory_strdupf("ldap.bind_password_file "
-						     "%s: empty password", path);
+			smx_error_set(err, "ldap.bind_password_file %s: "
+				      "empty password", path);
 			n = -1;
 		}
 	}
@@ -131,10 +131,11 @@ out:
 	return (int)n;
 }
 
-static int bind_simple(struct directory *dir, LDAP *ld, char **error_r)
+static int bind_simple(struct directory *dir, LDAP *ld,
+		       struct smx_error *err)
 {
 	char pw[PASSWORD_MAX];
-	int len = read_password(dir->password_file, pw, sizeof(pw), error_r);
+	int len = read_password(dir->password_file, pw, sizeof(pw), err);
 	if (len < 0)
 		return LDAP_LOCAL_ERROR;
 	struct berval cred = { .bv_len = (ber_len_t)len, .bv_val = pw };
@@ -142,8 +143,8 @@ static int bind_simple(struct directory *dir, LDAP *ld, char **error_r)
 				  NULL, NULL, NULL);
 	explicit_bzero(pw, sizeof(pw));
 	if (rc != LDAP_SUCCESS)
-		*error_r = directory_strdupf("bind as %s: %s", dir->bind_dn,
-					     ldap_err2string(rc));
+		smx_error_set(err, "bind as %s: %s", dir->bind_dn,
+			      ldap_err2string(rc));
 	return rc;
 }
 
@@ -188,37 +189,39 @@ static int set_handle_options(struct directory *dir, LDAP *ld,
 }
 
 /* One URI within ms milliseconds: TCP (or TLS for ldaps://), StartTLS,
- * bind. Returns a ready handle, or NULL with *error_r set. */
+ * bind. Returns a ready handle, or NULL with err set. */
 static LDAP *connect_uri(struct directory *dir, const char *uri, long ms,
-			 char **error_r)
+			 struct smx_error *err)
 {
 	LDAP *ld = NULL;
 	int rc = ldap_initialize(&ld, uri);
 	if (rc != LDAP_SUCCESS || ld == NULL) {
-		*error_r = directory_strdupf("%s: %s", uri, ldap_err2string(rc));
+		smx_error_set(err, "%s: %s", uri, ldap_err2string(rc));
 		return NULL;
 	}
 	if (set_handle_options(dir, ld, uri, ms) != 0) {
-		*error_r = directory_strdupf("%s: libldap refused an option "
-					     "(TLS settings?)", uri);
+		smx_error_set(err, "%s: libldap refused an option "
+			      "(TLS settings?)", uri);
 		goto fail;
 	}
 	if ((rc = ldap_connect(ld)) != LDAP_SUCCESS) {
-		*error_r = directory_strdupf("%s: %s", uri, ldap_err2string(rc));
+		smx_error_set(err, "%s: %s", uri, ldap_err2string(rc));
 		goto fail;
 	}
 	if (dir->starttls &&
 	    (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
-		*error_r = directory_strdupf("%s: StartTLS: %s", uri,
-					     ldap_err2string(rc));
+		smx_error_set(err, "%s: StartTLS: %s", uri,
+			      ldap_err2string(rc));
 		goto fail;
 	}
-	char *why = NULL;
-	if (dir->bind_dn != NULL && bind_simple(dir, ld, &why) != LDAP_SUCCESS) {
-		*error_r = directory_strdupf("%s: %s", uri,
-					     why ? why : "bind failed");
-		free(why);
-		goto fail;
+	if (dir->bind_dn != NULL) {
+		smx_error_clear(err);
+		if (bind_simple(dir, ld, err) != LDAP_SUCCESS) {
+			if (!smx_error_is_set(err))
+				smx_error_set(err, "bind failed");
+			smx_error_prefix(err, "%s", uri);
+			goto fail;
+		}
 	}
 	return ld;
 fail:
@@ -229,7 +232,7 @@ fail:
 /* Tries every URI, the last one that worked first, each with an equal
  * share of the time left. */
 static LDAP *connect_any(struct directory *dir, const struct timespec *deadline,
-			 size_t *index_r, char **error_r)
+			 size_t *index_r, struct smx_error *err)
 {
 	pthread_mutex_lock(&dir->lock);
 	size_t first = dir->preferred_uri;
@@ -240,10 +243,9 @@ static LDAP *connect_any(struct directory *dir, const struct timespec *deadline,
 			break;
 		size_t i = (first + k) % dir->n_uris;
 		long share = left / (long)(dir->n_uris - k);
-		free(*error_r);
-		*error_r = NULL;
+		smx_error_clear(err);
 		LDAP *ld = connect_uri(dir, dir->uris[i], share > 0 ? share : 1,
-				       error_r);
+				       err);
 		if (ld != NULL) {
 			pthread_mutex_lock(&dir->lock);
 			dir->preferred_uri = i;
@@ -252,8 +254,8 @@ static LDAP *connect_any(struct directory *dir, const struct timespec *deadline,
 			return ld;
 		}
 	}
-	if (*error_r == NULL)
-		*error_r = directory_strdupf("no time left to connect");
+	if (!smx_error_is_set(err))
+		smx_error_set(err, "no time left to connect");
 	return NULL;
 }
 
@@ -356,20 +358,20 @@ static void note_result(struct directory *dir, bool failed, const char *why)
 static enum smx_status run_on_slot(struct directory *dir,
 				   struct directory_slot *slot,
 				   const struct timespec *deadline,
-				   directory_op_fn op, void *ctx, char **error_r)
+				   directory_op_fn op, void *ctx,
+				   struct smx_error *err)
 {
 	enum smx_status st = SMX_TEMPFAIL;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool fresh = slot->ld == NULL;
 		if (fresh) {
 			slot->ld = connect_any(dir, deadline, &slot->uri_index,
-					       error_r);
+					       err);
 			if (slot->ld == NULL)
 				return SMX_TEMPFAIL;
 		}
-		free(*error_r);
-		*error_r = NULL;
-		st = op(dir, slot->ld, deadline, ctx, error_r);
+		smx_error_clear(err);
+		st = op(dir, slot->ld, deadline, ctx, err);
 		if (st != SMX_TEMPFAIL)
 			return st;
 		drop_handle(slot);
@@ -381,28 +383,23 @@ static enum smx_status run_on_slot(struct directory *dir,
 }
 
 enum smx_status directory_run(struct directory *dir, directory_op_fn op,
-			      void *ctx, char **error_r)
+			      void *ctx, struct smx_error *err)
 {
-	*error_r = NULL;
-	if (!may_try(dir)) {
-		*error_r = directory_strdupf("LDAP unavailable (retried at "
-					     "most once a second)");
-		return SMX_TEMPFAIL;
-	}
+	smx_error_clear(err);
+	if (!may_try(dir))
+		return smx_error_fail(err, SMX_TEMPFAIL, "LDAP unavailable "
+				     "(retried at most once a second)");
 	struct timespec deadline;
 	deadline_after(&deadline, dir->timeout_ms);
 	struct directory_slot *slot = acquire(dir, &deadline);
-	if (slot == NULL) {
-		*error_r = directory_strdupf("all %zu LDAP connections busy for "
-					     "%lds", dir->n_slots,
-					     dir->timeout_ms / 1000);
-		return SMX_TEMPFAIL;
-	}
-	enum smx_status st = run_on_slot(dir, slot, &deadline, op, ctx,
-					 error_r);
+	if (slot == NULL)
+		return smx_error_fail(err, SMX_TEMPFAIL, "all %zu LDAP "
+				     "connections busy for %lds", dir->n_slots,
+				     dir->timeout_ms / 1000);
+	enum smx_status st = run_on_slot(dir, slot, &deadline, op, ctx, err);
 	release(dir, slot);
-	if (st == SMX_TEMPFAIL && *error_r == NULL)
-		*error_r = directory_strdupf("LDAP operation failed");
-	note_result(dir, st == SMX_TEMPFAIL, *error_r ? *error_r : "?");
+	if (st == SMX_TEMPFAIL && !smx_error_is_set(err))
+		smx_error_set(err, "LDAP operation failed");
+	note_result(dir, st == SMX_TEMPFAIL, smx_error_text(err, "?"));
 	return st;
 }

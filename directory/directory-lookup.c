@@ -61,16 +61,15 @@ static enum smx_status collect_entry(struct lookup_ctx *c, LDAP *ld,
 
 static enum smx_status lookup_op(struct directory *dir, LDAP *ld,
 				 const struct timespec *deadline, void *ctx,
-				 char **error_r)
+				 struct smx_error *err)
 {
 	struct lookup_ctx *c = ctx;
 	struct timeval tv;
 	LDAPMessage *msg = NULL;
 	directory_result_clear(c->result);	/* a retry starts afresh */
-	if (!directory_op_timeout(ld, deadline, &tv)) {
-		*error_r = directory_strdupf("no time left for the search");
-		return SMX_TEMPFAIL;
-	}
+	if (!directory_op_timeout(ld, deadline, &tv))
+		return smx_error_fail(err, SMX_TEMPFAIL, "no time left for the "
+				     "search");
 	int rc = ldap_search_ext_s(ld, dir->base, LDAP_SCOPE_SUBTREE, c->filter,
 				   dir->attrs, 0, NULL, NULL, &tv,
 				   DIRECTORY_MAX_ENTRIES, &msg);
@@ -79,11 +78,9 @@ static enum smx_status lookup_op(struct directory *dir, LDAP *ld,
 		smx_log(LOG_WARNING, "directory: %s: more than %d entries "
 			"match; only the first ones were read", c->email,
 			DIRECTORY_MAX_ENTRIES);
-	else if (rc != LDAP_SUCCESS) {
-		*error_r = directory_strdupf("search under %s: %s", dir->base,
-					     ldap_err2string(rc));
-		st = SMX_TEMPFAIL;
-	}
+	else if (rc != LDAP_SUCCESS)
+		st = smx_error_fail(err, SMX_TEMPFAIL, "search under %s: %s",
+				   dir->base, ldap_err2string(rc));
 	int n = 0;
 	for (LDAPMessage *e = msg != NULL ? ldap_first_entry(ld, msg) : NULL;
 	     st == SMX_OK && e != NULL && n < DIRECTORY_MAX_ENTRIES;
@@ -92,7 +89,7 @@ static enum smx_status lookup_op(struct directory *dir, LDAP *ld,
 			st = SMX_PERMFAIL;	/* out of memory: not the server */
 	ldap_msgfree(msg);
 	if (st == SMX_PERMFAIL)
-		*error_r = directory_strdupf("out of memory");
+		smx_error_set(err, "out of memory");
 	return st;
 }
 
@@ -114,8 +111,8 @@ static enum smx_status finish(struct directory_result *r, const char *email,
 		st = SMX_NOTFOUND;
 	smx_log(LOG_DEBUG, "directory: %s: %s (%zu entries, %zu certificates, "
 		"%zu rejected)%s%s", email, smx_status_name(st), r->n_entries,
-		r->n_certs, r->n_rejected, r->error ? ": " : "",
-		r->error ? r->error : "");
+		r->n_certs, r->n_rejected,
+		smx_error_is_set(&r->error) ? ": " : "", r->error.text);
 	for (size_t i = 0; i < r->n_rejected; i++)
 		smx_log(LOG_DEBUG, "directory: %s: rejected a value of %s in %s: "
 			"%s", email, r->rejected[i].attribute,
@@ -130,18 +127,17 @@ enum smx_status directory_lookup(struct directory *dir, const char *email,
 	*result_r = r;
 	if (r == NULL)
 		return SMX_TEMPFAIL;
-	if (!plausible_address(email)) {
-		r->error = directory_strdupf("not an email address");
-		return SMX_PERMFAIL;
-	}
+	if (!plausible_address(email))
+		return smx_error_fail(&r->error, SMX_PERMFAIL, "not an email "
+				     "address");
 	size_t size = strlen(dir->filter) + 3 * strlen(email) *
 			(strlen(dir->filter) / 2 + 1) + 1;
 	char *filter = malloc(size);
 	if (filter == NULL ||
 	    directory_filter_format(filter, size, dir->filter, email) < 0) {
 		free(filter);
-		r->error = directory_strdupf("cannot build the filter");
-		return SMX_TEMPFAIL;
+		return smx_error_fail(&r->error, SMX_TEMPFAIL, "cannot build the "
+				     "filter");
 	}
 	struct lookup_ctx c = { .email = email, .filter = filter, .result = r };
 	enum smx_status st = directory_run(dir, lookup_op, &c, &r->error);

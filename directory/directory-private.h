@@ -47,20 +47,20 @@ struct directory {
 /* An operation run on a connected handle before the deadline. It
  * returns SMX_TEMPFAIL only for failures of the connection or the server
  * (the handle is then dropped and the operation may be retried once on a
- * fresh connection), with a message in *error_r. */
+ * fresh connection), with the reason in err. */
 typedef enum smx_status (*directory_op_fn)(struct directory *dir, LDAP *ld,
 					   const struct timespec *deadline,
-					   void *ctx, char **error_r);
+					   void *ctx, struct smx_error *err);
 
 /* Runs op on a pooled connection: waits for a free slot, connects (with
  * failover across the URIs) when needed, retries once on a fresh
  * connection when a reused one fails, and keeps the outage state (logged
  * once when it starts, once when it ends). While the directory is down,
  * a real attempt is made at most once a second; other calls answer
- * SMX_TEMPFAIL at once. Returns what op returned, or SMX_TEMPFAIL with a
- * newly allocated message in *error_r. */
+ * SMX_TEMPFAIL at once. Returns what op returned, or SMX_TEMPFAIL; err
+ * says why when it is not SMX_OK. */
 enum smx_status directory_run(struct directory *dir, directory_op_fn op,
-			      void *ctx, char **error_r);
+			      void *ctx, struct smx_error *err);
 
 /* Milliseconds left until deadline (0 when passed). */
 long directory_remaining_ms(const struct timespec *deadline);

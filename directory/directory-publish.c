@@ -292,7 +292,7 @@ static int read_entry(struct publish_ctx *c, LDAP *ld, LDAPMessage *e)
 
 static enum smx_status find_entry(struct directory *dir, LDAP *ld,
 				  struct publish_ctx *c, struct timeval *tv,
-				  char **error_r)
+				  struct smx_error *err)
 {
 	char attr_cert[] = ATTR_CERT, attr_smime[] = ATTR_SMIME;
 	char *attrs[] = { attr_cert, attr_smime, NULL };
@@ -301,35 +301,32 @@ static enum smx_status find_entry(struct directory *dir, LDAP *ld,
 				   attrs, 0, NULL, NULL, tv, 2, &msg);
 	int n = rc == LDAP_SUCCESS ? ldap_count_entries(ld, msg) : 0;
 	enum smx_status st = SMX_OK;
-	if (rc == LDAP_SIZELIMIT_EXCEEDED || n > 1) {
-		*error_r = directory_strdupf("%s: several entries match", c->email);
-		st = SMX_PERMFAIL;
-	} else if (rc != LDAP_SUCCESS) {
-		*error_r = directory_strdupf("search under %s: %s", dir->base,
-					     ldap_err2string(rc));
-		st = directory_rc_is_transient(rc) ? SMX_TEMPFAIL : SMX_PERMFAIL;
-	} else if (n == 0) {
-		*error_r = directory_strdupf("%s: no entry matches", c->email);
-		st = SMX_NOTFOUND;
-	} else if (read_entry(c, ld, ldap_first_entry(ld, msg)) != 0) {
-		*error_r = directory_strdupf("out of memory");
-		st = SMX_PERMFAIL;
-	}
+	if (rc == LDAP_SIZELIMIT_EXCEEDED || n > 1)
+		st = smx_error_fail(err, SMX_PERMFAIL, "%s: several entries "
+				   "match", c->email);
+	else if (rc != LDAP_SUCCESS)
+		st = smx_error_fail(err, directory_rc_is_transient(rc)
+						? SMX_TEMPFAIL : SMX_PERMFAIL,
+				   "search under %s: %s", dir->base,
+				   ldap_err2string(rc));
+	else if (n == 0)
+		st = smx_error_fail(err, SMX_NOTFOUND, "%s: no entry matches",
+				   c->email);
+	else if (read_entry(c, ld, ldap_first_entry(ld, msg)) != 0)
+		st = smx_error_fail(err, SMX_PERMFAIL, "out of memory");
 	ldap_msgfree(msg);
 	return st;
 }
 
 static enum smx_status write_entry(LDAP *ld, struct publish_ctx *c,
 				   bool certs_changed, struct berval *p7,
-				   char **error_r)
+				   struct smx_error *err)
 {
 	static char attr_cert[] = ATTR_CERT, attr_smime[] = ATTR_SMIME;
 	struct berval *cert_vals[DIRECTORY_MAX_VALUES * 2 + 1];
-	if (c->certs_new.n > DIRECTORY_MAX_VALUES * 2) {
-		*error_r = directory_strdupf("%s: too many certificates",
-					     c->email);
-		return SMX_PERMFAIL;
-	}
+	if (c->certs_new.n > DIRECTORY_MAX_VALUES * 2)
+		return smx_error_fail(err, SMX_PERMFAIL, "%s: too many "
+				     "certificates", c->email);
 	for (size_t i = 0; i < c->certs_new.n; i++)
 		cert_vals[i] = &c->certs_new.v[i];
 	cert_vals[c->certs_new.n] = NULL;
@@ -349,9 +346,10 @@ static enum smx_status write_entry(LDAP *ld, struct publish_ctx *c,
 	int rc = ldap_modify_ext_s(ld, c->changes->dn, mods, NULL, NULL);
 	if (rc == LDAP_SUCCESS)
 		return SMX_OK;
-	*error_r = directory_strdupf("modify %s: %s", c->changes->dn,
-				     ldap_err2string(rc));
-	return directory_rc_is_transient(rc) ? SMX_TEMPFAIL : SMX_PERMFAIL;
+	return smx_error_fail(err, directory_rc_is_transient(rc) ? SMX_TEMPFAIL
+							       : SMX_PERMFAIL,
+			     "modify %s: %s", c->changes->dn,
+			     ldap_err2string(rc));
 }
 
 /* --- the operation --------------------------------------------------- */
@@ -361,19 +359,13 @@ static void reset(struct publish_ctx *c)
 	blobs_clear(&c->certs_now);
 	blobs_clear(&c->smime_now);
 	blobs_clear(&c->certs_new);
-	char *error = c->changes->error;
-	c->changes->error = NULL;
 	directory_changes_free(&c->changes);
 	c->changes = calloc(1, sizeof(*c->changes));
-	if (c->changes != NULL)
-		c->changes->error = error;
-	else
-		free(error);
 }
 
 static enum smx_status publish_op(struct directory *dir, LDAP *ld,
 				  const struct timespec *deadline, void *ctx,
-				  char **error_r)
+				  struct smx_error *err)
 {
 	struct publish_ctx *c = ctx;
 	struct timeval tv;
@@ -381,11 +373,10 @@ static enum smx_status publish_op(struct directory *dir, LDAP *ld,
 	reset(c);	/* a retry starts afresh */
 	if (c->changes == NULL)
 		return SMX_PERMFAIL;
-	if (!directory_op_timeout(ld, deadline, &tv)) {
-		*error_r = directory_strdupf("no time left for the search");
-		return SMX_TEMPFAIL;
-	}
-	enum smx_status st = find_entry(dir, ld, c, &tv, error_r);
+	if (!directory_op_timeout(ld, deadline, &tv))
+		return smx_error_fail(err, SMX_TEMPFAIL, "no time left for the "
+				     "search");
+	enum smx_status st = find_entry(dir, ld, c, &tv, err);
 	if (st != SMX_OK)
 		return st;
 	int smime = -1;
@@ -394,18 +385,16 @@ static enum smx_status publish_op(struct directory *dir, LDAP *ld,
 		certs_changed = c->changes->count > 0;
 		smime = plan_smime(c);
 	}
-	if (smime < 0 || (smime == 1 && build_pkcs7(&c->certs_new, &p7) != 0)) {
-		*error_r = directory_strdupf("out of memory");
-		st = SMX_PERMFAIL;
-	} else if (c->changes->count == 0 || c->dry_run) {
+	if (smime < 0 || (smime == 1 && build_pkcs7(&c->certs_new, &p7) != 0))
+		st = smx_error_fail(err, SMX_PERMFAIL, "out of memory");
+	else if (c->changes->count == 0 || c->dry_run)
 		st = SMX_OK;
-	} else if (!directory_op_timeout(ld, deadline, &tv)) {
-		*error_r = directory_strdupf("no time left for the change");
-		st = SMX_TEMPFAIL;
-	} else {
+	else if (!directory_op_timeout(ld, deadline, &tv))
+		st = smx_error_fail(err, SMX_TEMPFAIL, "no time left for the "
+				   "change");
+	else
 		st = write_entry(ld, c, certs_changed, smime == 1 ? &p7 : NULL,
-				 error_r);
-	}
+				 err);
 	free(p7.bv_val);
 	return st;
 }
@@ -413,13 +402,12 @@ static enum smx_status publish_op(struct directory *dir, LDAP *ld,
 /* Every given certificate must be one, name email and be valid now. */
 static enum smx_status check_given(const char *email,
 				   const struct directory_blob *certs, size_t n,
-				   STACK_OF(X509) *given, char **error_r)
+				   STACK_OF(X509) *given,
+				   struct smx_error *err)
 {
-	if (n == 0) {
-		*error_r = directory_strdupf("%s: no certificate to publish",
-					     email);
-		return SMX_PERMFAIL;
-	}
+	if (n == 0)
+		return smx_error_fail(err, SMX_PERMFAIL, "%s: no certificate to "
+				     "publish", email);
 	for (size_t i = 0; i < n; i++) {
 		X509 *x = parse_der(certs[i].der, certs[i].len);
 		bool oom = false;
@@ -427,10 +415,10 @@ static enum smx_status check_given(const char *email,
 						    x, email, time(NULL), &oom)
 					  : NULL;
 		if (x == NULL || problem != NULL || oom) {
-			*error_r = directory_strdupf(
-				"%s: certificate %zu: %s", email, i + 1,
-				x == NULL ? "not a DER certificate"
-				: problem ? problem : "out of memory");
+			smx_error_set(err, "%s: certificate %zu: %s", email,
+				      i + 1,
+				      x == NULL ? "not a DER certificate"
+				      : problem ? problem : "out of memory");
 			free(problem);
 			X509_free(x);
 			return SMX_PERMFAIL;
@@ -462,7 +450,8 @@ enum smx_status directory_publish(struct directory *dir, const char *email,
 {
 	struct publish_ctx c = { .email = email, .dry_run = dry_run };
 	enum smx_status st = SMX_PERMFAIL;
-	char *error = NULL, *filter = NULL;
+	struct smx_error error = { "" };
+	char *filter = NULL;
 	size_t size = strlen(dir->filter) * (3 * strlen(email) + 1) + 1;
 	c.changes = calloc(1, sizeof(*c.changes));
 	c.given = sk_X509_new_null();
@@ -470,15 +459,15 @@ enum smx_status directory_publish(struct directory *dir, const char *email,
 	    (filter = malloc(size)) == NULL)
 		goto out;
 	if (!dir->publish && !dry_run) {
-		error = directory_strdupf("publishing is off (ldap.publish)");
-		st = SMX_CONFIG;
+		st = smx_error_fail(&error, SMX_CONFIG, "publishing is off "
+				   "(ldap.publish)");
 		goto out;
 	}
 	if ((st = check_given(email, certs, n_certs, c.given, &error)) != SMX_OK)
 		goto out;
 	if (directory_filter_format(filter, size, dir->filter, email) < 0) {
-		error = directory_strdupf("cannot build the filter");
-		st = SMX_PERMFAIL;
+		st = smx_error_fail(&error, SMX_PERMFAIL, "cannot build the "
+				   "filter");
 		goto out;
 	}
 	c.filter = filter;
@@ -488,8 +477,6 @@ enum smx_status directory_publish(struct directory *dir, const char *email,
 out:
 	if (c.changes != NULL)
 		c.changes->error = error;
-	else
-		free(error);
 	*changes_r = c.changes;
 	blobs_clear(&c.certs_now);
 	blobs_clear(&c.smime_now);

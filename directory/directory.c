@@ -87,16 +87,16 @@ static void ignore_sigpipe(void)
 }
 
 enum smx_status directory_open(const struct cfg_ldap *cfg, unsigned pool_size,
-			       struct directory **dir_r, char **error_r)
+			       struct directory **dir_r,
+			       struct smx_error *err)
 {
 	*dir_r = NULL;
-	*error_r = NULL;
+	smx_error_clear(err);
 	if (cfg->n_uri == 0 || cfg->base == NULL || cfg->filter == NULL ||
-	    cfg->n_attributes == 0 || cfg->timeout == 0) {
-		*error_r = strdup("ldap: no uri, base, filter, attributes or "
-				  "timeout configured");
-		return SMX_CONFIG;
-	}
+	    cfg->n_attributes == 0 || cfg->timeout == 0)
+		return smx_error_fail(err, SMX_CONFIG, "ldap: no uri, base, "
+				     "filter, attributes or timeout "
+				     "configured");
 	struct directory *dir = calloc(1, sizeof(*dir));
 	if (dir == NULL)
 		goto oom;
@@ -110,17 +110,16 @@ enum smx_status directory_open(const struct cfg_ldap *cfg, unsigned pool_size,
 	int version = LDAP_VERSION3;
 	if (ldap_set_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &version) !=
 	    LDAP_OPT_SUCCESS) {
-		*error_r = strdup("ldap: libldap could not be initialized");
 		directory_free(&dir);
-		return SMX_CONFIG;
+		return smx_error_fail(err, SMX_CONFIG, "ldap: libldap could not "
+				     "be initialized");
 	}
 	ignore_sigpipe();
 	*dir_r = dir;
 	return SMX_OK;
 oom:
 	directory_free(&dir);
-	*error_r = strdup("ldap: out of memory");
-	return SMX_TEMPFAIL;
+	return smx_error_fail(err, SMX_TEMPFAIL, "ldap: out of memory");
 }
 
 void directory_free(struct directory **dirp)
@@ -176,7 +175,6 @@ void directory_result_free(struct directory_result **resultp)
 		return;
 	*resultp = NULL;
 	directory_result_clear(r);
-	free(r->error);
 	free(r);
 }
 
@@ -193,6 +191,5 @@ void directory_changes_free(struct directory_changes **changesp)
 	}
 	free(c->items);
 	free(c->dn);
-	free(c->error);
 	free(c);
 }

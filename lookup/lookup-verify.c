@@ -73,7 +73,7 @@ static int load_pool(struct store *store, STACK_OF(X509) *pool)
 static X509_STORE *configured_roots(const struct cfg_verify *verify)
 {
 	const char *ca = verify != NULL ? verify->ca_file : NULL;
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	if (ca != NULL && strcmp(ca, "none") == 0)
 		ca = "";
 	X509_STORE *xs = smime_trust_store_new(

@@ -52,7 +52,6 @@ void lookup_result_free(struct lookup_result **result)
 	for (size_t i = 0; i < (*result)->count; i++)
 		candidate_clear(&(*result)->items[i]);
 	free((*result)->items);
-	free((*result)->error);
 	free(*result);
 	*result = NULL;
 }
@@ -99,10 +98,9 @@ static enum lookup_answer unknown(struct lookup_result *r, const char *fmt,
 {
 	va_list ap;
 	r->answer = LOOKUP_UNKNOWN;
-	if (r->error == NULL) {
+	if (!smx_error_is_set(&r->error)) {
 		va_start(ap, fmt);
-		if (vasprintf(&r->error, fmt, ap) < 0)
-			r->error = NULL;
+		smx_error_vset(&r->error, fmt, ap);
 		va_end(ap);
 	}
 	return LOOKUP_UNKNOWN;
@@ -329,7 +327,9 @@ static enum lookup_answer ask_directory(struct store *store,
 	enum smx_status st = directory_lookup(dir, email, &dres);
 	if (dres == NULL || st == SMX_TEMPFAIL || st == SMX_CONFIG) {
 		answer = unknown(r, "the directory did not answer: %s",
-				 dres && dres->error ? dres->error : "error");
+				 dres != NULL ? smx_error_text(&dres->error,
+							       "error")
+					      : "error");
 		(void)take_selection(r, sel, NULL);
 		goto done;
 	}
@@ -435,7 +435,7 @@ enum lookup_answer lookup_encrypt_certs_checked(
 		return LOOKUP_UNKNOWN;
 	struct rev_check rev = { revocation, deadline };
 	r->answer = search(store, verify, &rev, dir, ldap, email, now, r);
-	if (r->answer == LOOKUP_UNKNOWN && r->error == NULL)
+	if (r->answer == LOOKUP_UNKNOWN && !smx_error_is_set(&r->error))
 		unknown(r, "out of memory");
 	/* n_usable counts only when the answer is AVAILABLE */
 	if (r->answer != LOOKUP_AVAILABLE && r->n_usable > 0) {
@@ -449,7 +449,7 @@ enum lookup_answer lookup_encrypt_certs_checked(
 			   "unknown (revocation.mode hard)");
 	smx_log(LOG_DEBUG, "lookup: %s: %s, %zu usable of %zu candidates%s%s",
 		email, lookup_answer_name(r->answer), r->n_usable, r->count,
-		r->error ? ": " : "", r->error ? r->error : "");
+		smx_error_is_set(&r->error) ? ": " : "", r->error.text);
 	return r->answer;
 }
 

@@ -217,11 +217,12 @@ static int decide_with_enrollment(const struct conn *c, const char *qid,
 	}
 	if (!d->needs_key)
 		return 0;
-	char why[200];
+	struct smx_error why = { "" };
 	if (enroll_sender(runtime_store(), cfg, qid, c->msg->auth_authen,
-			  plan->from, why, sizeof(why)) != SMX_OK) {
+			  plan->from, &why) != SMX_OK) {
 		size_t used = strlen(d->reason);
-		snprintf(d->reason + used, sizeof(d->reason) - used, "; %s", why);
+		snprintf(d->reason + used, sizeof(d->reason) - used, "; %s",
+			 why.text);
 		return 0;
 	}
 	policy_decision_release(d);

@@ -38,8 +38,9 @@ static void publish_issued(const struct cfg *cfg, struct store *store,
 	else
 		smx_log(LOG_WARNING, "%s: publishing %s for <%s> failed: %s",
 			qid, fingerprint, from,
-			changes && changes->error ? changes->error
-						  : smx_status_name(st));
+			changes != NULL ? smx_error_text(&changes->error,
+							 smx_status_name(st))
+					: smx_status_name(st));
 	directory_changes_free(&changes);
 	store_cert_free(&cert);
 }
@@ -47,15 +48,15 @@ static void publish_issued(const struct cfg *cfg, struct store *store,
 /* Asks the organization CA for from's identity (new or renewed). */
 static enum smx_status issue(struct store *store, const struct cfg *cfg,
 			     const char *qid, const char *from,
-			     struct ca_issued *out, char *why, size_t size)
+			     struct ca_issued *out, struct smx_error *why)
 {
 	struct ca *ca = NULL;
 	enum smx_status st = store == NULL ? SMX_TEMPFAIL
 			     : keyproc_client_active() ? SMX_OK
 			     : ca_open(store, cfg, &ca);
 	if (st != SMX_OK) {
-		snprintf(why, size, "auto-enrollment: organization CA "
-			 "unavailable (%s)", smx_status_name(st));
+		smx_error_set(why, "auto-enrollment: organization CA "
+			      "unavailable (%s)", smx_status_name(st));
 		smx_metrics_enrollment(SMX_METRICS_ENROLL_FAILED);
 		return st;
 	}
@@ -64,8 +65,8 @@ static enum smx_status issue(struct store *store, const struct cfg *cfg,
 			: ca_issue(ca, from, 0, time(NULL), out);
 	ca_free(&ca);
 	if (st != SMX_OK) {
-		snprintf(why, size, "auto-enrollment of <%s> failed (%s)", from,
-			 smx_status_name(st));
+		smx_error_set(why, "auto-enrollment of <%s> failed (%s)", from,
+			      smx_status_name(st));
 		smx_metrics_enrollment(SMX_METRICS_ENROLL_FAILED);
 		return st;
 	}
@@ -77,7 +78,7 @@ static enum smx_status issue(struct store *store, const struct cfg *cfg,
 						    : SMX_METRICS_ENROLL_ISSUED);
 		publish_issued(cfg, store, qid, from, out->enc_fingerprint);
 	}
-	snprintf(why, size, "%s", "");
+	smx_error_clear(why);
 	return SMX_OK;
 }
 
@@ -99,8 +100,8 @@ static const char *domain_of(const char *address)
  * first refusal of a login or domain in a window is logged; every one is
  * counted and explained in why. */
 static bool within_limits(const struct cfg *cfg, const char *qid,
-			  const char *login, const char *from, char *why,
-			  size_t size)
+			  const char *login, const char *from,
+			  struct smx_error *why)
 {
 	pthread_once(&limiter_once, limiter_create);
 	bool first = false;
@@ -116,8 +117,8 @@ static bool within_limits(const struct cfg *cfg, const char *qid,
 	const char *what = v == ENROLL_LIMIT_LOGIN ? "the login's"
 			   : v == ENROLL_LIMIT_DOMAIN ? "the domain's"
 						      : "the limiter's";
-	snprintf(why, size, "auto-enrollment of <%s> refused: %s hourly "
-		 "enrollment limit reached", from, what);
+	smx_error_set(why, "auto-enrollment of <%s> refused: %s hourly "
+		      "enrollment limit reached", from, what);
 	smx_metrics_enrollment(SMX_METRICS_ENROLL_LIMITED);
 	if (v == ENROLL_LIMIT_LOGIN && first)
 		smx_log(LOG_WARNING, "%s: login %s reached ca.enroll_per_login "
@@ -182,7 +183,7 @@ static enum smx_status known_address(struct store *store, const char *from)
 /* ca.enroll_known_only refuses an address nobody knows: SMX_OK, or the
  * refusal (SMX_PERMFAIL, SMX_TEMPFAIL) with the reason in why. */
 static enum smx_status check_known(struct store *store, const struct cfg *cfg,
-				   const char *from, char *why, size_t size)
+				   const char *from, struct smx_error *why)
 {
 	if (!cfg->ca.enroll_known_only)
 		return SMX_OK;
@@ -191,25 +192,26 @@ static enum smx_status check_known(struct store *store, const struct cfg *cfg,
 		return SMX_OK;
 	smx_metrics_enrollment(st == SMX_NOTFOUND ? SMX_METRICS_ENROLL_UNKNOWN
 						  : SMX_METRICS_ENROLL_FAILED);
-	snprintf(why, size, "auto-enrollment of <%s> refused: %s", from,
-		 st == SMX_NOTFOUND ? "neither the directory nor the store "
-				      "knows the address (ca.enroll_known_only)"
-				    : "the directory or the store cannot tell "
-				      "whether it knows the address");
+	smx_error_set(why, "auto-enrollment of <%s> refused: %s", from,
+		      st == SMX_NOTFOUND ? "neither the directory nor the "
+					   "store knows the address "
+					   "(ca.enroll_known_only)"
+					 : "the directory or the store cannot "
+					   "tell whether it knows the address");
 	return st == SMX_NOTFOUND ? SMX_PERMFAIL : SMX_TEMPFAIL;
 }
 
 enum smx_status enroll_sender(struct store *store, const struct cfg *cfg,
 			      const char *qid, const char *login,
-			      const char *from, char *why, size_t size)
+			      const char *from, struct smx_error *why)
 {
-	if (!within_limits(cfg, qid, login, from, why, size))
+	if (!within_limits(cfg, qid, login, from, why))
 		return SMX_PERMFAIL;
-	enum smx_status known = check_known(store, cfg, from, why, size);
+	enum smx_status known = check_known(store, cfg, from, why);
 	if (known != SMX_OK)
 		return known;
 	struct ca_issued out;
-	enum smx_status st = issue(store, cfg, qid, from, &out, why, size);
+	enum smx_status st = issue(store, cfg, qid, from, &out, why);
 	if (st == SMX_OK && out.created && limiter != NULL)
 		enroll_limit_record(limiter, login, domain_of(from), time(NULL));
 	return st;
@@ -221,9 +223,9 @@ bool enroll_renew_if_due(struct store *store, const struct cfg *cfg,
 	if (!enroll_renewal_due(cfg, not_after, time(NULL)))
 		return false;
 	struct ca_issued out;
-	char why[200];
-	if (issue(store, cfg, qid, from, &out, why, sizeof(why)) != SMX_OK) {
-		smx_log(LOG_WARNING, "%s: %s", qid, why);
+	struct smx_error why = { "" };
+	if (issue(store, cfg, qid, from, &out, &why) != SMX_OK) {
+		smx_log(LOG_WARNING, "%s: %s", qid, why.text);
 		return false;
 	}
 	return out.created;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <smx/cfg.h>
+#include <smx/error.h>
 #include <smx/status.h>
 #include <smx/store.h>
 
@@ -27,7 +28,7 @@
  * reason in why. */
 enum smx_status enroll_sender(struct store *store, const struct cfg *cfg,
 			      const char *qid, const char *login,
-			      const char *from, char *why, size_t size);
+			      const char *from, struct smx_error *why);
 
 /* Renews from's identity when its signing certificate, valid until
  * not_after, is due (enroll_renewal_due). Only for a message that policy

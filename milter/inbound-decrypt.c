@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <smx/error.h>
 #include <smx/keyproc.h>
 #include <smx/mailaddr.h>
 #include <smx/metrics.h>
@@ -98,24 +99,24 @@ static void add_key(struct match *keys, size_t *n, struct match found)
 
 /* Every recipient must be internal and have a key the message names;
  * collects the distinct keys into *keys_r (the caller frees them with
- * matches_free). Writes why not into why. */
+ * matches_free). Says why not in why. */
 static bool every_key_held(struct conn *c, struct store *store,
 			   const struct smime_decrypt *dec,
-			   struct match **keys_r, size_t *n_r, char *why,
-			   size_t size)
+			   struct match **keys_r, size_t *n_r,
+			   struct smx_error *why)
 {
 	const struct msg *m = c->msg;
 	const struct cfg_milter *mc = &c->cfg->milter;
 	*keys_r = NULL;
 	*n_r = 0;
 	if (m->n_rcpts == 0) {
-		snprintf(why, size, "no recipients");
+		smx_error_set(why, "no recipients");
 		return false;
 	}
 	struct match *keys = calloc(m->n_rcpts, sizeof(*keys));
 	size_t n = 0;
 	if (keys == NULL) {
-		snprintf(why, size, "out of memory");
+		smx_error_set(why, "out of memory");
 		return false;
 	}
 	for (size_t i = 0; i < m->n_rcpts; i++) {
@@ -123,13 +124,13 @@ static bool every_key_held(struct conn *c, struct store *store,
 		struct match found = { NULL, "", r };
 		if (!mailaddr_domain_in(mailaddr_domain(r), mc->internal_domains,
 					mc->n_internal_domains)) {
-			snprintf(why, size, "recipient %s is not internal", r);
+			smx_error_set(why, "recipient %s is not internal", r);
 			matches_free(keys, n);
 			return false;
 		}
 		enum smx_status st = find_key(store, dec, r, &found);
 		if (st != SMX_OK) {
-			snprintf(why, size, st == SMX_NOTFOUND
+			smx_error_set(why, st == SMX_NOTFOUND
 				 ? "no key for %s" : "store unavailable (%s)", r);
 			matches_free(keys, n);
 			return false;
@@ -185,28 +186,28 @@ static const struct smime_header_edit *decrypt_edit(const void *dec,
  * content as every key before. */
 static enum smx_status open_with(struct store *store,
 				 struct smime_decrypt *dec,
-				 const struct match *k, char *why, size_t size)
+				 const struct match *k, struct smx_error *why)
 {
 	EVP_PKEY *key = load_key(store, k->fingerprint, k->cert);
 	if (key == NULL) {
-		snprintf(why, size, "key of %s unavailable", k->fingerprint);
+		smx_error_set(why, "key of %s unavailable", k->fingerprint);
 		smx_metrics_failure(SMX_METRICS_FAIL_DECRYPT);
 		return SMX_TEMPFAIL;
 	}
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	keyproc_take_failure();
 	enum smx_status st = smime_decrypt_open(dec, k->cert, key, &err);
 	EVP_PKEY_free(key);
 	if (st != SMX_OK && keyproc_take_failure()) {
-		snprintf(why, size, "key process unavailable for %s", k->rcpt);
+		smx_error_set(why, "key process unavailable for %s", k->rcpt);
 		smx_metrics_failure(SMX_METRICS_FAIL_DECRYPT);
 		return SMX_TEMPFAIL;
 	}
 	if (st == SMX_PERMFAIL && smime_decrypt_refusal(dec) != NULL) {
-		snprintf(why, size, "refused for %s: %s", k->rcpt, err.text);
+		smx_error_set(why, "refused for %s: %s", k->rcpt, err.text);
 		smx_metrics_decryption_refused(smime_decrypt_refusal(dec));
 	} else if (st != SMX_OK) {
-		snprintf(why, size, "%s: %s", k->rcpt, err.text);
+		smx_error_set(why, "%s: %s", k->rcpt, err.text);
 		smx_metrics_failure(SMX_METRICS_FAIL_DECRYPT);
 	}
 	return st;
@@ -217,20 +218,20 @@ static enum smx_status open_with(struct store *store,
 static enum smx_status decrypt_with(struct conn *c, struct store *store,
 				    struct smime_decrypt *dec,
 				    const struct match *keys, size_t n,
-				    char *why, size_t size)
+				    struct smx_error *why)
 {
 	uint64_t start = smx_metrics_clock_us();
 	for (size_t i = 0; i < n; i++) {
-		enum smx_status st = open_with(store, dec, &keys[i], why, size);
+		enum smx_status st = open_with(store, dec, &keys[i], why);
 		if (st != SMX_OK)
 			return st;
 	}
 	char note[512];
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	decrypted_note(c, smime_decrypt_kind(dec), note, sizeof(note));
 	enum smx_status st = smime_decrypt_finish(dec, note, &err);
 	if (st != SMX_OK) {
-		snprintf(why, size, "%s", err.text);
+		smx_error_set(why, "%s", err.text);
 		smx_metrics_failure(SMX_METRICS_FAIL_DECRYPT);
 	} else {
 		smx_metrics_decryption(smx_metrics_since_us(start));
@@ -239,12 +240,12 @@ static enum smx_status decrypt_with(struct conn *c, struct store *store,
 }
 
 /* The message's size limits, before the store or any key is used. */
-static bool within_limits(struct smime_decrypt *dec, char *why, size_t size)
+static bool within_limits(struct smime_decrypt *dec, struct smx_error *why)
 {
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	if (smime_decrypt_check_limits(dec, &err) == SMX_OK)
 		return true;
-	snprintf(why, size, "refused: %s", err.text);
+	smx_error_set(why, "refused: %s", err.text);
 	smx_metrics_decryption_refused(smime_decrypt_refusal(dec));
 	return false;
 }
@@ -253,10 +254,10 @@ int inbound_decrypt(SMFICTX *ctx, struct conn *c, const char *qid,
 		    struct smime_decrypt **dec_r, char *summary, size_t size)
 {
 	struct store *store = runtime_store();
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	struct match *keys = NULL;
 	size_t n_keys = 0;
-	char why[300] = "";
+	struct smx_error why = { "" };
 	*dec_r = NULL;
 	summary[0] = '\0';
 	if (!policy_decrypt_inbound(c->cfg->policy))
@@ -272,18 +273,16 @@ int inbound_decrypt(SMFICTX *ctx, struct conn *c, const char *qid,
 		return 0;
 	}
 	if (st != SMX_OK) {
-		snprintf(why, sizeof(why), "%s", dec ? err.text : "out of memory");
+		smx_error_set(&why, "%s", dec ? err.text : "out of memory");
 		/* refused before parsing (a limit): counted as such */
 		if (dec != NULL && smime_decrypt_refusal(dec) != NULL)
 			smx_metrics_decryption_refused(
 				smime_decrypt_refusal(dec));
 	} else if (store == NULL)
-		snprintf(why, sizeof(why), "store unavailable");
-	else if (within_limits(dec, why, sizeof(why)) &&
-		 every_key_held(c, store, dec, &keys, &n_keys, why,
-				sizeof(why)) &&
-		 decrypt_with(c, store, dec, keys, n_keys, why,
-			      sizeof(why)) == SMX_OK) {
+		smx_error_set(&why, "store unavailable");
+	else if (within_limits(dec, &why) &&
+		 every_key_held(c, store, dec, &keys, &n_keys, &why) &&
+		 decrypt_with(c, store, dec, keys, n_keys, &why) == SMX_OK) {
 		matches_free(keys, n_keys);
 		if (edits_hand_over(ctx, smime_decrypt_edit_count(dec),
 				    decrypt_edit, dec,
@@ -299,7 +298,7 @@ int inbound_decrypt(SMFICTX *ctx, struct conn *c, const char *qid,
 	}
 	matches_free(keys, n_keys);
 	(void)qid;	/* the reason goes into the message's one log line */
-	snprintf(summary, size, "not decrypted (%s)", why);
+	snprintf(summary, size, "not decrypted (%s)", why.text);
 	smime_decrypt_free(&dec);
 	return 0;
 }

@@ -84,7 +84,7 @@ static void add_store_anchors(struct smime_verifier *v)
 	if (store == NULL || store_anchor_list(store, &anchors, &n) != SMX_OK)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		struct smime_error err = { "" };
+		struct smx_error err = { "" };
 		if (smime_verifier_add_anchor(v, anchors[i].der,
 					      anchors[i].der_len, &err) != SMX_OK)
 			smx_log(LOG_WARNING, "trust anchor %s: %s",
@@ -98,7 +98,7 @@ static struct shared_verifier *build(const struct cfg *cfg, uint64_t digest)
 	struct smime_verify_options o;
 	inbound_verify_options(cfg, &o);
 	struct shared_verifier *s = calloc(1, sizeof(*s));
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	if (s == NULL || smime_verifier_new(&o, &s->verifier, &err) != SMX_OK) {
 		smx_log(LOG_ERR, "cannot set up verification: %s",
 			s ? err.text : "out of memory");
@@ -253,7 +253,7 @@ int inbound_apply(SMFICTX *ctx, struct conn *c, const char *qid,
 		  char *summary, size_t size)
 {
 	struct msg *m = c->msg;
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	struct smime_verify_msginfo info = { m->sender, false };
 	struct smime_decrypt *dec = NULL;
 	char decrypted[200];

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <smx/error.h>
 #include <smx/keyproc.h>
 #include <smx/log.h>
 #include <smx/metrics.h>
@@ -182,10 +183,29 @@ static EVP_PKEY *load_key(struct store *store, const char *fp, X509 *cert,
 	return key;
 }
 
+static enum smime_sign_format sign_format_of(enum cfg_sign_format f)
+{
+	switch (f) {
+	case CFG_SIGN_OPAQUE: return SMIME_SIGN_OPAQUE;
+	case CFG_SIGN_CLEAR: break;
+	}
+	return SMIME_SIGN_CLEAR;
+}
+
+static enum smime_digest sign_digest_of(enum cfg_sign_digest d)
+{
+	switch (d) {
+	case CFG_DIGEST_SHA384: return SMIME_DIGEST_SHA384;
+	case CFG_DIGEST_SHA512: return SMIME_DIGEST_SHA512;
+	case CFG_DIGEST_SHA256: break;
+	}
+	return SMIME_DIGEST_SHA256;
+}
+
 static enum smx_status make_signer(struct store *store, const struct cfg *cfg,
 				   const struct store_cert *sc, const char *from,
 				   struct cached_signer **out,
-				   struct smime_error *err)
+				   struct smx_error *err)
 {
 	enum smx_status st = SMX_TEMPFAIL;
 	X509 *cert = x509_from_der(sc->der, sc->der_len);
@@ -194,19 +214,15 @@ static enum smx_status make_signer(struct store *store, const struct cfg *cfg,
 	X509 *enc = NULL;
 	struct cached_signer *c = NULL;
 	if (key == NULL) {
-		snprintf(err->text, sizeof(err->text), "cannot load the key of "
-			 "%s (%s)", sc->fingerprint, smx_status_name(st));
+		smx_error_set(err, "cannot load the key of %s (%s)",
+			      sc->fingerprint, smx_status_name(st));
 		goto done;
 	}
 	chain = chain_for(store, cert);
 	enc = encryption_cert(store, from, sc->fingerprint);
 	struct smime_sign_options opts = {
-		.format = strcmp(cfg->milter.sign_format, "opaque") == 0
-				  ? SMIME_SIGN_OPAQUE : SMIME_SIGN_CLEAR,
-		.digest = strcmp(cfg->milter.sign_digest, "sha512") == 0
-				  ? SMIME_DIGEST_SHA512
-			  : strcmp(cfg->milter.sign_digest, "sha384") == 0
-				  ? SMIME_DIGEST_SHA384 : SMIME_DIGEST_SHA256,
+		.format = sign_format_of(cfg->milter.sign_format),
+		.digest = sign_digest_of(cfg->milter.sign_digest),
 		.mem_threshold = cfg->milter.spool_threshold,
 		.spool_dir = cfg->milter.spool_directory,
 	};
@@ -240,13 +256,12 @@ done:
 static enum smx_status get_signer(struct store *store, const struct cfg *cfg,
 				  const struct store_cert *sc, const char *from,
 				  struct cached_signer **out,
-				  struct smime_error *err)
+				  struct smx_error *err)
 {
 	enum smx_status st = SMX_OK;
 	if (sc == NULL) {
-		snprintf(err->text, sizeof(err->text), "no usable signing "
-			 "identity for <%s> (%s)", from ? from : "",
-			 smx_status_name(SMX_NOTFOUND));
+		smx_error_set(err, "no usable signing identity for <%s> (%s)",
+			      from ? from : "", smx_status_name(SMX_NOTFOUND));
 		return SMX_PERMFAIL;
 	}
 	*out = cache_find(sc->fingerprint, cfg->generation, time(NULL));
@@ -279,7 +294,7 @@ static const struct smime_header_edit *encrypt_edit(const void *e, size_t i)
 static enum smx_status encrypt_and_hand_over(SMFICTX *ctx, struct conn *conn,
 					     struct smime_sign *s,
 					     const struct smime_recipient *rcpts,
-					     size_t n, struct smime_error *err)
+					     size_t n, struct smx_error *err)
 {
 	struct smime_encrypt_options opts = {
 		.mem_threshold = conn->cfg->milter.spool_threshold,
@@ -299,8 +314,7 @@ static enum smx_status encrypt_and_hand_over(SMFICTX *ctx, struct conn *conn,
 	if (st == SMX_OK &&
 	    edits_hand_over(ctx, smime_encrypt_edit_count(e), encrypt_edit, e,
 		      smime_encrypt_result_body(e)) != 0) {
-		snprintf(err->text, sizeof(err->text), "the MTA refused the "
-			 "changes");
+		smx_error_set(err, "the MTA refused the changes");
 		st = SMX_TEMPFAIL;
 	}
 	smime_encrypt_free(&e);
@@ -318,17 +332,17 @@ static enum smx_status encrypt_and_hand_over(SMFICTX *ctx, struct conn *conn,
 static enum smx_status protect(SMFICTX *ctx, struct store *store,
 			       struct conn *conn, const struct plan *plan,
 			       bool sign, const struct smime_recipient *rcpts,
-			       size_t n, char *why, size_t size)
+			       size_t n, struct smx_error *why)
 {
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	struct cached_signer *cs = NULL;
 	struct smime_sign *s = NULL;
 	struct msg *m = conn->msg;
 	enum smx_status st = SMX_PERMFAIL;
 	keyproc_take_failure();
 	if (m->body_too_large || hdrlist_truncated(m->headers)) {
-		snprintf(err.text, sizeof(err.text), "message over the size "
-			 "limits: cannot sign");
+		smx_error_set(&err, "message over the size limits: cannot "
+			      "sign");
 		goto done;
 	}
 	if (sign) {
@@ -350,18 +364,20 @@ static enum smx_status protect(SMFICTX *ctx, struct store *store,
 		st = encrypt_and_hand_over(ctx, conn, s, rcpts, n, &err);
 	else if (edits_hand_over(ctx, smime_sign_edit_count(s), sign_edit, s,
 			   smime_sign_result_body(s)) != 0) {
-		snprintf(err.text, sizeof(err.text), "the MTA refused the "
-			 "changes");
+		smx_error_set(&err, "the MTA refused the changes");
 		st = SMX_TEMPFAIL;
 	}
 done:
 	if (st != SMX_OK && keyproc_take_failure()) {
 		/* the key process died or could not answer: try again later */
 		st = SMX_TEMPFAIL;
-		snprintf(err.text, sizeof(err.text), "the key process did not "
-			 "sign (unavailable)");
+		smx_error_set(&err, "the key process did not sign "
+			      "(unavailable)");
 	}
-	snprintf(why, size, "%s", st == SMX_OK ? "" : err.text);
+	if (st == SMX_OK)
+		smx_error_clear(why);
+	else
+		smx_error_set(why, "%s", err.text);
 	smime_sign_free(&s);
 	if (cs != NULL)
 		cached_release(cs);
@@ -424,26 +440,22 @@ enum policy_action outbound_carry_out(SMFICTX *ctx, struct conn *c,
 	if (d->action != POLICY_ACTION_SEND || (!d->sign && !d->encrypt))
 		return d->action;
 	struct store *store = runtime_store();
-	char why[300] = "";
+	struct smx_error why = { "" };
 	struct enc_recipients rc = { NULL, 0 };
 	enum smx_status st = SMX_OK;
 	if (d->encrypt)
-		st = recipients_collect(store, c->cfg, plan, d, &rc, why,
-					sizeof(why));
-	if (st == SMX_OK && protect_headers_prepare(c, d) != 0) {
-		snprintf(why, sizeof(why), "out of memory");
-		st = SMX_TEMPFAIL;
-	}
+		st = recipients_collect(store, c->cfg, plan, d, &rc, &why);
+	if (st == SMX_OK && protect_headers_prepare(c, d) != 0)
+		st = smx_error_fail(&why, SMX_TEMPFAIL, "out of memory");
 	if (st == SMX_OK)
-		st = protect(ctx, store, c, plan, d->sign, rc.items, rc.n, why,
-			     sizeof(why));
+		st = protect(ctx, store, c, plan, d->sign, rc.items, rc.n,
+			     &why);
 	if (st == SMX_PERMFAIL &&
 	    policy_retry_unsigned(d, POLICY_FAILURE_PERMANENT)) {
-		add_reason_text(d, "signing failed: ", why);
+		add_reason_text(d, "signing failed: ", why.text);
 		smx_metrics_failure(SMX_METRICS_FAIL_SIGN);
 		d->sign = false;
-		st = protect(ctx, store, c, plan, false, rc.items, rc.n, why,
-			     sizeof(why));
+		st = protect(ctx, store, c, plan, false, rc.items, rc.n, &why);
 	}
 	recipients_release(&rc);
 	if (st == SMX_OK && strip_triggers(ctx, c, d) != 0) {
@@ -453,7 +465,7 @@ enum policy_action outbound_carry_out(SMFICTX *ctx, struct conn *c,
 	if (st == SMX_OK)
 		return d->action;
 	add_reason_text(d, d->encrypt ? "encryption failed: "
-				      : "signing failed: ", why);
+				      : "signing failed: ", why.text);
 	smx_metrics_failure(d->encrypt ? SMX_METRICS_FAIL_ENCRYPT
 				       : SMX_METRICS_FAIL_SIGN);
 	policy_protection_failed(d, failure_of(st));

@@ -108,8 +108,8 @@ static X509 *read_pem_cert(const char *path)
 static enum smx_status add_extras(struct store *store, const struct cfg *cfg,
 				  const char *from, time_t deadline,
 				  bool legacy,
-				  struct enc_recipients *out, char *why,
-				  size_t size)
+				  struct enc_recipients *out,
+				  struct smx_error *why)
 {
 	X509 *cert = NULL;
 	unsigned caps = 0;
@@ -122,9 +122,8 @@ static enum smx_status add_extras(struct store *store, const struct cfg *cfg,
 		return SMX_OK;
 	cert = read_pem_cert(archive);
 	if (cert == NULL) {
-		snprintf(why, size, "archive certificate %s cannot be read",
-			 archive);
-		return SMX_TEMPFAIL;
+		return smx_error_fail(why, SMX_TEMPFAIL, "archive certificate "
+				      "%s cannot be read", archive);
 	}
 	return push(out, cert, 0, legacy) == 0 ? SMX_OK : SMX_TEMPFAIL;
 }
@@ -145,14 +144,12 @@ enum smx_status recipients_collect(struct store *store, const struct cfg *cfg,
 				   const struct plan *plan,
 				   const struct policy_decision *d,
 				   struct enc_recipients *out,
-				   char *why, size_t size)
+				   struct smx_error *why)
 {
 	*out = (struct enc_recipients){ NULL, 0 };
-	snprintf(why, size, "%s", "");
-	if (store == NULL) {
-		snprintf(why, size, "store unavailable");
-		return SMX_TEMPFAIL;
-	}
+	smx_error_clear(why);
+	if (store == NULL)
+		return smx_error_fail(why, SMX_TEMPFAIL, "store unavailable");
 	for (size_t i = 0; i < d->n_rcpts; i++) {
 		if (!d->rcpts[i].encrypt_to)
 			continue;
@@ -160,9 +157,9 @@ enum smx_status recipients_collect(struct store *store, const struct cfg *cfg,
 		X509 *cert = c != NULL ? store_cert_x509(c) : NULL;
 		if (cert == NULL) {
 			enum smx_status st = unavailable(plan, i, c);
-			snprintf(why, size, "certificate of <%s> unavailable "
-				 "(%s)", d->rcpts[i].address,
-				 smx_status_name(st));
+			smx_error_set(why, "certificate of <%s> unavailable "
+				      "(%s)", d->rcpts[i].address,
+				      smx_status_name(st));
 			return st == SMX_NOTFOUND ? SMX_TEMPFAIL : st;
 		}
 		if (push(out, cert, plan->rcpts[i].caps,
@@ -170,7 +167,7 @@ enum smx_status recipients_collect(struct store *store, const struct cfg *cfg,
 			return SMX_TEMPFAIL;
 	}
 	return add_extras(store, cfg, plan->from, plan->revocation_deadline,
-			  d->legacy_interop, out, why, size);
+			  d->legacy_interop, out, why);
 }
 
 void recipients_release(struct enc_recipients *r)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <smx/cfg.h>
+#include <smx/error.h>
 #include <smx/plan.h>
 #include <smx/policy-engine.h>
 #include <smx/smime-encrypt.h>
@@ -44,7 +45,7 @@ enum smx_status recipients_collect(struct store *store, const struct cfg *cfg,
 				   const struct plan *plan,
 				   const struct policy_decision *d,
 				   struct enc_recipients *out,
-				   char *why, size_t size);
+				   struct smx_error *why);
 
 void recipients_release(struct enc_recipients *r);
 

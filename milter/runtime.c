@@ -158,14 +158,14 @@ void runtime_open_directory(const struct cfg *cfg)
 {
 	if (cfg->ldap.n_uri == 0)
 		return;
-	char *error = NULL;
+	struct smx_error error = { "" };
 	if (directory_open(&cfg->ldap, cfg->store.pool_size, &shared_directory,
 			   &error) != SMX_OK) {
 		smx_log(LOG_ERR, "ldap: %s: certificates are only looked up in "
-			"the store", error ? error : "cannot set up the client");
+			"the store", smx_error_text(&error, "cannot set up the "
+						    "client"));
 		shared_directory = NULL;
 	}
-	free(error);
 }
 
 struct directory *runtime_directory(void)

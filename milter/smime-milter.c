@@ -137,8 +137,7 @@ static struct cfg *load_config(const char *path, int to_stderr)
 
 static void apply_log_level(const struct cfg *cfg)
 {
-	smx_log_set_level(strcmp(cfg->milter.log_level, "debug") == 0
-				  ? LOG_DEBUG : LOG_INFO);
+	smx_log_set_level(cfg->milter.log_level);
 }
 
 static bool same_text(const char *a, const char *b)
@@ -201,8 +200,7 @@ static void warn_static_changes(const struct cfg *old, const struct cfg *new)
 		  same_text(old->milter.metrics_listen,
 			    new->milter.metrics_listen) },
 		{ "milter.syslog_facility",
-		  same_text(old->milter.syslog_facility,
-			    new->milter.syslog_facility) },
+		  old->milter.syslog_facility == new->milter.syslog_facility },
 		{ "milter.timeout",
 		  old->milter.milter_timeout == new->milter.milter_timeout },
 		{ "the store or keys group", same_store(old, new) },
@@ -388,7 +386,7 @@ static int run(const struct options *o, struct cfg *cfg)
 			return EXIT_RUNTIME;
 		}
 		smx_log_open("smime-milter", SMX_LOG_SYSLOG,
-			     smx_log_facility(cfg->milter.syslog_facility));
+			     cfg->milter.syslog_facility);
 	}
 	if (cfg->milter.pidfile && pidfile_write(cfg->milter.pidfile) != 0)
 		return EXIT_RUNTIME;
@@ -472,7 +470,7 @@ static int run_key_process(const struct options *o, struct cfg *cfg)
 {
 	if (!o->foreground)
 		smx_log_open("smime-milter-keys", SMX_LOG_SYSLOG,
-			     smx_log_facility(cfg->milter.syslog_facility));
+			     cfg->milter.syslog_facility);
 	apply_log_level(cfg);
 	int rc = keyproc_serve(o->key_process_fd, o->key_process_lanes, cfg);
 	cfg_unref(&cfg);

@@ -16,6 +16,7 @@
 #include <openssl/http.h>
 
 #include <smx/cfg.h>
+#include <smx/error.h>
 
 static bool is_http(const char *url)
 {
@@ -23,7 +24,7 @@ static bool is_http(const char *url)
 }
 
 /* The reason OpenSSL's HTTP client gave, cut short. */
-static void http_error(char *why, size_t size)
+static void http_error(struct smx_error *why)
 {
 	unsigned long e = ERR_peek_last_error();
 	char text[160] = "no answer";
@@ -31,12 +32,13 @@ static void http_error(char *why, size_t size)
 		ERR_error_string_n(e, text, sizeof(text));
 	/* "error:XXXXXXXX:lib::reason": keep the reason */
 	const char *r = strrchr(text, ':');
-	snprintf(why, size, "%s", r != NULL && r[1] != '\0' ? r + 1 : text);
+	smx_error_set(why, "%s",
+		      r != NULL && r[1] != '\0' ? r + 1 : text);
 	ERR_clear_error();
 }
 
 static BIO *ocsp_post(const char *url, OCSP_REQUEST *req, size_t max,
-		      int timeout, char *why, size_t size)
+		      int timeout, struct smx_error *why)
 {
 	char *host = NULL, *port = NULL, *path = NULL;
 	int ssl = 0;
@@ -45,14 +47,14 @@ static BIO *ocsp_post(const char *url, OCSP_REQUEST *req, size_t max,
 	int der_len = 0;
 	if (!OSSL_HTTP_parse_url(url, &ssl, NULL, &host, &port, NULL, &path,
 				 NULL, NULL)) {
-		snprintf(why, size, "malformed URL");
+		smx_error_set(why, "malformed URL");
 		goto done;
 	}
 	/* i2d into memory: the _bio macro casts const away */
 	der_len = i2d_OCSP_REQUEST(req, &der);
 	body = der_len > 0 ? BIO_new_mem_buf(der, der_len) : NULL;
 	if (body == NULL) {
-		snprintf(why, size, "out of memory");
+		smx_error_set(why, "out of memory");
 		goto done;
 	}
 	resp = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, NULL,
@@ -61,7 +63,7 @@ static BIO *ocsp_post(const char *url, OCSP_REQUEST *req, size_t max,
 				  "application/ocsp-response", 1, max,
 				  timeout, 0);
 	if (resp == NULL)
-		http_error(why, size);
+		http_error(why);
 done:
 	BIO_free(body);
 	OPENSSL_free(der);
@@ -76,7 +78,7 @@ void revocation_fetch_ocsp(const char *url, X509 *cert, X509 *issuer,
 			   size_t max, int timeout, time_t now,
 			   struct store_revstatus *out)
 {
-	char why[120] = "";
+	struct smx_error why = { "" };
 	OCSP_RESPONSE *resp = NULL;
 	OCSP_REQUEST *req = OCSP_REQUEST_new();
 	OCSP_CERTID *id = OCSP_cert_to_id(NULL, cert, issuer);
@@ -97,10 +99,10 @@ void revocation_fetch_ocsp(const char *url, X509 *cert, X509 *issuer,
 			       "out of memory");
 		goto done;
 	}
-	BIO *body = ocsp_post(url, req, max, timeout, why, sizeof(why));
+	BIO *body = ocsp_post(url, req, max, timeout, &why);
 	if (body == NULL) {
 		revocation_set(out, STORE_REVSTATUS_UNKNOWN, "ocsp", "%s: %s",
-			       url, why);
+			       url, why.text);
 		goto done;
 	}
 	resp = d2i_OCSP_RESPONSE_bio(body, NULL);
@@ -117,7 +119,7 @@ void revocation_fetch_crl(const char *url, X509 *cert, X509 *issuer,
 			  size_t max, int timeout, time_t now,
 			  struct store_revstatus *out)
 {
-	char why[120] = "";
+	struct smx_error why = { "" };
 	out->checked_at = (int64_t)now;
 	if (!is_http(url)) {
 		revocation_set(out, STORE_REVSTATUS_UNKNOWN, "crl",
@@ -127,9 +129,9 @@ void revocation_fetch_crl(const char *url, X509 *cert, X509 *issuer,
 	BIO *body = OSSL_HTTP_get(url, NULL, NULL, NULL, NULL, NULL, NULL, 0,
 				  NULL, NULL, 1, max, timeout);
 	if (body == NULL) {
-		http_error(why, sizeof(why));
+		http_error(&why);
 		revocation_set(out, STORE_REVSTATUS_UNKNOWN, "crl", "%s: %s",
-			       url, why);
+			       url, why.text);
 		return;
 	}
 	X509_CRL *crl = d2i_X509_CRL_bio(body, NULL);

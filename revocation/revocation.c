@@ -21,13 +21,7 @@
 
 enum revocation_mode revocation_mode_of(const struct cfg_revocation *cfg)
 {
-	if (cfg == NULL || cfg->mode == NULL)
-		return REVOCATION_MODE_SOFT;
-	if (strcmp(cfg->mode, "off") == 0)
-		return REVOCATION_MODE_OFF;
-	if (strcmp(cfg->mode, "hard") == 0)
-		return REVOCATION_MODE_HARD;
-	return REVOCATION_MODE_SOFT;
+	return cfg == NULL ? REVOCATION_MODE_SOFT : cfg->mode;
 }
 
 time_t revocation_deadline(const struct cfg_revocation *cfg, time_t start)

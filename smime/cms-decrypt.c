@@ -231,18 +231,18 @@ static int read_raw(struct spool *body, unsigned char *der, size_t cap,
 }
 
 static enum smx_status load_cms(struct smime_decrypt *dec, struct spool *body,
-				struct smime_error *err)
+				struct smx_error *err)
 {
 	size_t size = spool_size(body), len = 0;
 	if (size > dec->max_bytes) {
-		smime_err_set(err, "encrypted body of %zu bytes is over the "
+		smx_error_set(err, "encrypted body of %zu bytes is over the "
 			      "limit of %zu", size, dec->max_bytes);
 		return SMX_PERMFAIL;
 	}
 	unsigned char *der = malloc(size + 1);
 	if (der == NULL || spool_rewind(body) != 0) {
 		free(der);
-		smime_err_set(err, "out of memory or spool unreadable");
+		smx_error_set(err, "out of memory or spool unreadable");
 		return SMX_TEMPFAIL;
 	}
 	int rc = is_base64(outer_header(dec, "Content-Transfer-Encoding"))
@@ -258,7 +258,7 @@ static enum smx_status load_cms(struct smime_decrypt *dec, struct spool *body,
 		/* OpenSSL's parser would decode and hash every one */
 		free(der);
 		dec->refusal = "limit";
-		smime_err_set(err, counted ? "more than %u certificates or "
+		smx_error_set(err, counted ? "more than %u certificates or "
 			      "CRLs in its OriginatorInfo"
 			      : "its OriginatorInfo cannot be read",
 			      dec->max_certificates);
@@ -277,15 +277,15 @@ static enum smx_status load_cms(struct smime_decrypt *dec, struct spool *body,
 enum smx_status smime_decrypt_parse(struct smime_decrypt *dec,
 				    const struct hdrlist *headers,
 				    struct spool *body,
-				    struct smime_error *err)
+				    struct smx_error *err)
 {
 	smime_init();
 	if (dec->cms != NULL) {
-		smime_err_set(err, "the message was parsed already");
+		smx_error_set(err, "the message was parsed already");
 		return SMX_PERMFAIL;
 	}
 	if (take_outer(dec, headers) != 0) {
-		smime_err_set(err, "out of memory");
+		smx_error_set(err, "out of memory");
 		return SMX_TEMPFAIL;
 	}
 	if (!announces_pkcs7(outer_header(dec, "Content-Type")))
@@ -500,7 +500,7 @@ static enum smx_status find_protected(struct smime_decrypt *dec,
 /* Splits the plaintext into the inner headers and the new body. */
 static enum smx_status split_plain(struct smime_decrypt *dec,
 				   struct spool *plain,
-				   struct smime_error *err)
+				   struct smx_error *err)
 {
 	char *buf = malloc(INNER_HEADER_MAX + 1);
 	ssize_t got = buf && spool_rewind(plain) == 0
@@ -508,13 +508,13 @@ static enum smx_status split_plain(struct smime_decrypt *dec,
 	dec->body = spool_new(dec->threshold, dec->spool_dir, 0);
 	if (got < 0 || dec->body == NULL) {
 		free(buf);
-		smime_err_set(err, "out of memory or spool unreadable");
+		smx_error_set(err, "out of memory or spool unreadable");
 		return SMX_TEMPFAIL;
 	}
 	size_t hlen = header_block_len(buf, (size_t)got);
 	if (hlen == 0 || parse_inner_headers(dec, buf, hlen) != 0) {
 		free(buf);
-		smime_err_set(err, "the decrypted content is not a MIME entity");
+		smx_error_set(err, "the decrypted content is not a MIME entity");
 		return SMX_PERMFAIL;
 	}
 	/* The header block was cut into strings: read it again for the
@@ -525,7 +525,7 @@ static enum smx_status split_plain(struct smime_decrypt *dec,
 	    spool_rewind(plain) != 0 ||
 	    spool_read(plain, buf, (size_t)got) != got) {
 		free(buf);
-		smime_err_set(err, "out of memory or spool unreadable");
+		smx_error_set(err, "out of memory or spool unreadable");
 		return SMX_TEMPFAIL;
 	}
 	bool cr = false;
@@ -535,7 +535,7 @@ static enum smx_status split_plain(struct smime_decrypt *dec,
 		rc = append_crlf(dec->body, buf, (size_t)n, &cr);
 	free(buf);
 	if (rc != 0 || n < 0) {
-		smime_err_set(err, "cannot write the decrypted body");
+		smx_error_set(err, "cannot write the decrypted body");
 		return SMX_TEMPFAIL;
 	}
 	return SMX_OK;
@@ -670,22 +670,22 @@ static size_t recipient_entries(CMS_ContentInfo *cms)
 }
 
 static enum smx_status refuse(struct smime_decrypt *dec, const char *reason,
-			      struct smime_error *err, const char *text)
+			      struct smx_error *err, const char *text)
 {
 	dec->refusal = reason;
-	smime_err_set(err, "%s", text);
+	smx_error_set(err, "%s", text);
 	ERR_clear_error();
 	return SMX_PERMFAIL;
 }
 
 enum smx_status smime_decrypt_check_limits(struct smime_decrypt *dec,
-					   struct smime_error *err)
+					   struct smx_error *err)
 {
 	size_t n = dec->cms ? recipient_entries(dec->cms) : 0;
 	if (n <= SMIME_DECRYPT_MAX_RECIPIENTS)
 		return SMX_OK;
 	dec->refusal = "limit";
-	smime_err_set(err, "%zu recipient entries, over the limit of %d", n,
+	smx_error_set(err, "%zu recipient entries, over the limit of %d", n,
 		      SMIME_DECRYPT_MAX_RECIPIENTS);
 	return SMX_PERMFAIL;
 }
@@ -767,7 +767,7 @@ static int decrypt_content(CMS_ContentInfo *cms, BIO *sink,
 /* The content as the unwrapped key decrypts it: into dec->plain for the
  * first key, compared with its digest for every other. */
 static enum smx_status open_content(struct smime_decrypt *dec,
-				    struct smime_error *err)
+				    struct smx_error *err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	bool first = dec->n_opened == 0;
@@ -780,7 +780,7 @@ static enum smx_status open_content(struct smime_decrypt *dec,
 	int ok = sink ? decrypt_content(dec->cms, sink, md) : -1;
 	BIO_free(sink);
 	if (ok < 0) {
-		smime_err_set(err, "out of memory");
+		smx_error_set(err, "out of memory");
 		return SMX_TEMPFAIL;
 	}
 	if (ok == 0)
@@ -796,10 +796,10 @@ static enum smx_status open_content(struct smime_decrypt *dec,
 }
 
 enum smx_status smime_decrypt_open(struct smime_decrypt *dec, X509 *cert,
-				   EVP_PKEY *key, struct smime_error *err)
+				   EVP_PKEY *key, struct smx_error *err)
 {
 	if (dec->cms == NULL || dec->ran || dec->refusal != NULL) {
-		smime_err_set(err, "nothing to decrypt");
+		smx_error_set(err, "nothing to decrypt");
 		return SMX_PERMFAIL;
 	}
 	enum smx_status st = smime_decrypt_check_limits(dec, err);
@@ -857,10 +857,10 @@ static int list_result(struct smime_decrypt *dec)
 
 enum smx_status smime_decrypt_finish(struct smime_decrypt *dec,
 				     const char *note,
-				     struct smime_error *err)
+				     struct smx_error *err)
 {
 	if (dec->n_opened == 0 || dec->refusal != NULL || dec->ran) {
-		smime_err_set(err, "nothing to decrypt");
+		smx_error_set(err, "nothing to decrypt");
 		return SMX_PERMFAIL;
 	}
 	dec->ran = true;
@@ -875,14 +875,14 @@ enum smx_status smime_decrypt_finish(struct smime_decrypt *dec,
 	if (st == SMX_OK && (build_edits(dec) != 0 || list_result(dec) != 0))
 		st = SMX_TEMPFAIL;
 	if (st == SMX_TEMPFAIL && err != NULL && err->text[0] == '\0')
-		smime_err_set(err, "out of memory");
+		smx_error_set(err, "out of memory");
 	dec->done = st == SMX_OK;
 	return st;
 }
 
 enum smx_status smime_decrypt_run(struct smime_decrypt *dec, X509 *cert,
 				  EVP_PKEY *key, const char *note,
-				  struct smime_error *err)
+				  struct smx_error *err)
 {
 	enum smx_status st = smime_decrypt_open(dec, cert, key, err);
 	if (st != SMX_OK) {

@@ -26,7 +26,7 @@ struct enc_rcpt {
 enum smx_status enc_plan(const struct smime_recipient *in, size_t n,
 			 struct enc_rcpt **rcpts_r, size_t *n_r,
 			 enum smime_enc_content *content_r,
-			 struct smime_error *err);
+			 struct smx_error *err);
 
 /* Frees n planned recipients and sets *rcpts to NULL. NULL-safe. */
 void enc_rcpts_free(struct enc_rcpt **rcpts, size_t n);
@@ -36,7 +36,7 @@ void enc_rcpts_free(struct enc_rcpt **rcpts, size_t n);
  * Returns NULL with err on failure. */
 CMS_ContentInfo *enc_cms_new(enum smime_enc_content content,
 			     const struct enc_rcpt *rcpts, size_t n,
-			     struct smime_error *err);
+			     struct smx_error *err);
 
 /* --- BIO adapters (encrypt-io.c) ------------------------------------------ */
 

@@ -60,25 +60,25 @@ static void describe(X509 *cert, char *buf, size_t size)
  * store's selection applies too); fills r->km (RSA: PKCS#1 for now) and
  * r->kdf_md. */
 static enum smx_status check_key(X509 *cert, struct enc_rcpt *r,
-				 struct smime_error *err)
+				 struct smx_error *err)
 {
 	char who[256], why[160];
 	EVP_PKEY *pk = X509_get0_pubkey(cert);
 	if (!smx_keyrule_encryptable(pk, &r->kdf_md, why, sizeof(why))) {
 		describe(cert, who, sizeof(who));
-		smime_err_set(err, "%s: %s", who, why);
+		smx_error_set(err, "%s: %s", who, why);
 		return SMX_PERMFAIL;
 	}
 	r->km = EVP_PKEY_is_a(pk, "EC") ? SMIME_KM_ECDH : SMIME_KM_RSA_PKCS1;
 	return SMX_OK;
 }
 
-enum smx_status smime_recipient_check(X509 *cert, struct smime_error *err)
+enum smx_status smime_recipient_check(X509 *cert, struct smx_error *err)
 {
 	struct enc_rcpt r = { 0 };
-	smime_err_set(err, "%s", "");
+	smx_error_set(err, "%s", "");
 	if (cert == NULL) {
-		smime_err_set(err, "no recipient certificate");
+		smx_error_set(err, "no recipient certificate");
 		return SMX_PERMFAIL;
 	}
 	return check_key(cert, &r, err);
@@ -124,26 +124,26 @@ static void choose(const struct smime_recipient *in, size_t n,
 enum smx_status enc_plan(const struct smime_recipient *in, size_t n,
 			 struct enc_rcpt **rcpts_r, size_t *n_r,
 			 enum smime_enc_content *content_r,
-			 struct smime_error *err)
+			 struct smx_error *err)
 {
 	struct enc_rcpt *r = NULL;
 	size_t used = 0;
 	enum smx_status st = SMX_PERMFAIL;
 	if (n == 0 || n > SMIME_ENCRYPT_MAX_RECIPIENTS) {
-		smime_err_set(err, "%zu recipient certificates (1 to %d "
+		smx_error_set(err, "%zu recipient certificates (1 to %d "
 			      "accepted)", n, SMIME_ENCRYPT_MAX_RECIPIENTS);
 		goto fail;
 	}
 	r = calloc(n, sizeof(*r));
 	if (r == NULL) {
 		st = SMX_TEMPFAIL;
-		smime_err_set(err, "out of memory");
+		smx_error_set(err, "out of memory");
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (in[i].cert == NULL) {
 			st = SMX_PERMFAIL;
-			smime_err_set(err, "recipient %zu has no certificate",
+			smx_error_set(err, "recipient %zu has no certificate",
 				      i + 1);
 			goto fail;
 		}
@@ -201,7 +201,7 @@ static int set_key_params(CMS_RecipientInfo *ri, const struct enc_rcpt *r)
 
 CMS_ContentInfo *enc_cms_new(enum smime_enc_content content,
 			     const struct enc_rcpt *rcpts, size_t n,
-			     struct smime_error *err)
+			     struct smx_error *err)
 {
 	CMS_ContentInfo *cms = content == SMIME_ENC_AUTH_ENVELOPED ?
 		CMS_AuthEnvelopedData_create(EVP_aes_256_gcm()) :

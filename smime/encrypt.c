@@ -35,11 +35,11 @@ enum smx_status smime_encrypt_new(const struct smime_recipient *rcpts,
 				  size_t n,
 				  const struct smime_encrypt_options *opts,
 				  struct smime_encrypt **enc_r,
-				  struct smime_error *err)
+				  struct smx_error *err)
 {
 	struct smime_encrypt *m = calloc(1, sizeof(*m));
 	enum smx_status st = SMX_TEMPFAIL;
-	smime_err_set(err, "%s", "");
+	smx_error_set(err, "%s", "");
 	*enc_r = NULL;
 	if (m == NULL)
 		goto oom;
@@ -59,7 +59,7 @@ enum smx_status smime_encrypt_new(const struct smime_recipient *rcpts,
 	return SMX_OK;
 oom:
 	st = SMX_TEMPFAIL;
-	smime_err_set(err, "out of memory");
+	smx_error_set(err, "out of memory");
 fail:
 	smime_encrypt_free(&m);
 	return st;
@@ -130,7 +130,7 @@ static int make_edits(struct smime_encrypt *m, const struct smime_entity *orig)
 /* Streams src through a new CMS object into base64 in m->body. */
 static enum smx_status encrypt_stream(struct smime_encrypt *m,
 				      struct enc_source *src,
-				      struct smime_error *err)
+				      struct smx_error *err)
 {
 	struct enc_b64 b64 = { .out = m->body };
 	CMS_ContentInfo *cms = enc_cms_new(m->content, m->rcpts, m->n_rcpts,
@@ -140,7 +140,7 @@ static enum smx_status encrypt_stream(struct smime_encrypt *m,
 	enum smx_status st = SMX_TEMPFAIL;
 	if (out == NULL) {
 		if (cms != NULL)
-			smime_err_set(err, "out of memory");
+			smx_error_set(err, "out of memory");
 		goto out;
 	}
 	if (i2d_CMS_bio_stream(out, cms, in, CMS_STREAM | CMS_BINARY) != 1 ||
@@ -150,7 +150,7 @@ static enum smx_status encrypt_stream(struct smime_encrypt *m,
 		goto out;
 	}
 	if (enc_b64_finish(&b64) != 0) {
-		smime_err_set(err, "cannot write the encrypted message to %s",
+		smx_error_set(err, "cannot write the encrypted message to %s",
 			      m->dir);
 		goto out;
 	}
@@ -164,17 +164,17 @@ out:
 
 /* Common start of eom and signed: once only, a fresh result spool. */
 static enum smx_status begin_output(struct smime_encrypt *m,
-				    struct smime_error *err)
+				    struct smx_error *err)
 {
-	smime_err_set(err, "%s", "");
+	smx_error_set(err, "%s", "");
 	if (m->done) {
-		smime_err_set(err, "the message was already encrypted");
+		smx_error_set(err, "the message was already encrypted");
 		return SMX_PERMFAIL;
 	}
 	m->done = true;
 	m->body = spool_new(m->threshold, m->dir, 0);
 	if (m->body == NULL) {
-		smime_err_set(err, "out of memory");
+		smx_error_set(err, "out of memory");
 		return SMX_TEMPFAIL;
 	}
 	return SMX_OK;
@@ -194,7 +194,7 @@ static enum smx_status end_output(struct smime_encrypt *m,
 
 enum smx_status smime_encrypt_eom(struct smime_encrypt *m,
 				  const struct hdrlist *headers,
-				  struct spool *body, struct smime_error *err)
+				  struct spool *body, struct smx_error *err)
 {
 	struct enc_source src = { .entity = m->entity };
 	enum smx_status st = begin_output(m, err);
@@ -202,7 +202,7 @@ enum smx_status smime_encrypt_eom(struct smime_encrypt *m,
 		return st;
 	st = smime_entity_finish(m->entity, headers, body, err);
 	if (st == SMX_OK && make_edits(m, m->entity) != 0) {
-		smime_err_set(err, "out of memory");
+		smx_error_set(err, "out of memory");
 		st = SMX_TEMPFAIL;
 	}
 	if (st == SMX_OK)
@@ -236,7 +236,7 @@ static char *signed_prefix(struct smime_sign *s, size_t *len_r)
 
 enum smx_status smime_encrypt_signed(struct smime_encrypt *m,
 				     struct smime_sign *sign,
-				     struct smime_error *err)
+				     struct smx_error *err)
 {
 	struct enc_source src = { 0 };
 	char *prefix = NULL;
@@ -245,13 +245,13 @@ enum smx_status smime_encrypt_signed(struct smime_encrypt *m,
 		return st;
 	src.spool = sign != NULL ? smime_sign_result_body(sign) : NULL;
 	if (src.spool == NULL) {
-		smime_err_set(err, "the message was not signed");
+		smx_error_set(err, "the message was not signed");
 		return end_output(m, SMX_PERMFAIL);
 	}
 	prefix = signed_prefix(sign, &src.prefix_len);
 	src.prefix = prefix;
 	if (prefix == NULL || make_edits(m, sign_entity(sign)) != 0) {
-		smime_err_set(err, "out of memory");
+		smx_error_set(err, "out of memory");
 		st = SMX_TEMPFAIL;
 	}
 	if (st == SMX_OK)

@@ -326,14 +326,14 @@ static GMimeObject *parse_raw(struct tmpstore *raw)
 }
 
 static enum smx_status build_out(struct smime_entity *e, GMimeObject *top,
-				 bool changed, struct smime_error *err)
+				 bool changed, struct smx_error *err)
 {
 	size_t raw_size = tmpstore_size(e->raw);
 	/* Worst cases: LF -> CRLF doubles, quoted-printable triples. */
 	e->out = tmpstore_new_for(e->threshold, e->dir,
 				  raw_size * (changed ? 3 : 2));
 	if (e->out == NULL) {
-		smime_err_set(err, "cannot create a temporary file in %s",
+		smx_error_set(err, "cannot create a temporary file in %s",
 			      e->dir);
 		return SMX_TEMPFAIL;
 	}
@@ -343,7 +343,7 @@ static enum smx_status build_out(struct smime_entity *e, GMimeObject *top,
 		rc = -1;
 	g_object_unref(dst);
 	if (rc != 0) {
-		smime_err_set(err, "cannot write the signed entity to %s",
+		smx_error_set(err, "cannot write the signed entity to %s",
 			      e->dir);
 		return SMX_TEMPFAIL;
 	}
@@ -353,27 +353,27 @@ static enum smx_status build_out(struct smime_entity *e, GMimeObject *top,
 enum smx_status smime_entity_finish(struct smime_entity *e,
 				    const struct hdrlist *headers,
 				    struct spool *body,
-				    struct smime_error *err)
+				    struct smx_error *err)
 {
-	smime_err_set(err, "%s", "");
+	smx_error_set(err, "%s", "");
 	if (e->finished) {
-		smime_err_set(err, "the entity is already finished");
+		smx_error_set(err, "the entity is already finished");
 		return SMX_PERMFAIL;
 	}
 	e->finished = true;
 	e->hdrs = hdrlist_copy(headers);
 	if (e->hdrs == NULL) {
-		smime_err_set(err, "out of memory");
+		smx_error_set(err, "out of memory");
 		return SMX_TEMPFAIL;
 	}
 	/* the raw entity: its header block, then the body as given */
 	if (write_headers(e) != 0 || tmpstore_write_spool(e->raw, body) != 0) {
-		smime_err_set(err, "cannot store the message in %s", e->dir);
+		smx_error_set(err, "cannot store the message in %s", e->dir);
 		return SMX_TEMPFAIL;
 	}
 	GMimeObject *top = parse_raw(e->raw);
 	if (top == NULL) {
-		smime_err_set(err, "GMime cannot parse the MIME structure");
+		smx_error_set(err, "GMime cannot parse the MIME structure");
 		return SMX_PERMFAIL;
 	}
 	int shown = hp_legacy_display(e->hp, top);
@@ -382,7 +382,7 @@ enum smx_status smime_entity_finish(struct smime_entity *e,
 		changed |= shown;
 	enum smx_status st = SMX_TEMPFAIL;
 	if (changed < 0)
-		smime_err_set(err, "cannot read the stored message");
+		smx_error_set(err, "cannot read the stored message");
 	else
 		st = build_out(e, top, changed > 0, err);
 	g_object_unref(top);

@@ -175,7 +175,7 @@ static int stream_entity(struct smime_sign *m, BIO *digest)
 }
 
 static enum smx_status sign_clear(struct smime_sign *m,
-				  struct smime_error *err)
+				  struct smx_error *err)
 {
 	char line[160];
 	CMS_ContentInfo *cms = signer_cms_new(m->signer, true, err);
@@ -186,7 +186,7 @@ static enum smx_status sign_clear(struct smime_sign *m,
 	snprintf(line, sizeof(line), "This is an S/MIME signed message.\r\n"
 		 "\r\n--%s\r\n", m->boundary);
 	if (append_str(m->body, line) != 0 || stream_entity(m, digest) != 0) {
-		smime_err_set(err, "cannot write the signed message to %s",
+		smx_error_set(err, "cannot write the signed message to %s",
 			      m->signer->dir);
 		goto out;
 	}
@@ -216,7 +216,7 @@ out:
  * SignedData with the content inside as indefinite-length BER, through
  * base64 into the body: one pass, bounded memory. */
 static enum smx_status sign_opaque(struct smime_sign *m,
-				   struct smime_error *err)
+				   struct smx_error *err)
 {
 	CMS_ContentInfo *cms = signer_cms_new(m->signer, false, err);
 	BIO *in = smime_bio_entity_source(m->entity);
@@ -244,7 +244,7 @@ out:
 }
 
 static enum smx_status prepare_output(struct smime_sign *m,
-				      struct smime_error *err)
+				      struct smx_error *err)
 {
 	const struct smime_signer *s = m->signer;
 	int len;
@@ -253,7 +253,7 @@ static enum smx_status prepare_output(struct smime_sign *m,
 			       "smime-type=signed-data; name=\"smime.p7m\"");
 	} else {
 		if (choose_boundary(m) != 0) {
-			smime_err_set(err, "cannot choose a MIME boundary");
+			smx_error_set(err, "cannot choose a MIME boundary");
 			return SMX_TEMPFAIL;
 		}
 		len = asprintf(&m->content_type, " multipart/signed; "
@@ -263,12 +263,12 @@ static enum smx_status prepare_output(struct smime_sign *m,
 	}
 	if (len < 0) {
 		m->content_type = NULL;
-		smime_err_set(err, "out of memory");
+		smx_error_set(err, "out of memory");
 		return SMX_TEMPFAIL;
 	}
 	m->body = spool_new(s->threshold, s->dir, 0);
 	if (m->body == NULL || make_edits(m) != 0) {
-		smime_err_set(err, "out of memory");
+		smx_error_set(err, "out of memory");
 		return SMX_TEMPFAIL;
 	}
 	return SMX_OK;
@@ -276,11 +276,11 @@ static enum smx_status prepare_output(struct smime_sign *m,
 
 enum smx_status smime_sign_eom(struct smime_sign *m,
 			       const struct hdrlist *headers,
-			       struct spool *body, struct smime_error *err)
+			       struct spool *body, struct smx_error *err)
 {
-	smime_err_set(err, "%s", "");
+	smx_error_set(err, "%s", "");
 	if (m->done) {
-		smime_err_set(err, "smime_sign_eom called twice");
+		smx_error_set(err, "smime_sign_eom called twice");
 		return SMX_PERMFAIL;
 	}
 	m->done = true;

@@ -33,7 +33,7 @@ static bool is_eddsa(EVP_PKEY *key)
 /* The key types RFC 8551 and the issue ask for; everything else is a
  * permanent failure with a reason. */
 static enum smx_status check_key(EVP_PKEY *key, X509 *cert,
-				 struct smime_error *err)
+				 struct smx_error *err)
 {
 	char subj[160];
 	subject_of(cert, subj, sizeof(subj));
@@ -46,7 +46,7 @@ static enum smx_status check_key(EVP_PKEY *key, X509 *cert,
 	if (id == EVP_PKEY_RSA) {
 		if (EVP_PKEY_get_bits(key) >= 2048)
 			return SMX_OK;
-		smime_err_set(err, "the RSA key of %s has %d bits; at least "
+		smx_error_set(err, "the RSA key of %s has %d bits; at least "
 			      "2048 are needed", subj, EVP_PKEY_get_bits(key));
 		return SMX_PERMFAIL;
 	}
@@ -58,14 +58,14 @@ static enum smx_status check_key(EVP_PKEY *key, X509 *cert,
 		    strcmp(group, "secp384r1") == 0 ||
 		    strcmp(group, "secp521r1") == 0)
 			return SMX_OK;
-		smime_err_set(err, "the EC key of %s is on curve %s; P-256, "
+		smx_error_set(err, "the EC key of %s is on curve %s; P-256, "
 			      "P-384 or P-521 is needed", subj,
 			      group[0] ? group : "(unknown)");
 		return SMX_PERMFAIL;
 	}
 	if (is_eddsa(key))
 		return SMX_OK;	/* the trial signature decides */
-	smime_err_set(err, "the key of %s has type %s, which cannot sign "
+	smx_error_set(err, "the key of %s has type %s, which cannot sign "
 		      "S/MIME here (RSA or ECDSA needed)", subj,
 		      OBJ_nid2sn(id));
 	return SMX_PERMFAIL;
@@ -176,7 +176,7 @@ out:
 }
 
 CMS_ContentInfo *signer_cms_new(const struct smime_signer *s, bool detached,
-				struct smime_error *err)
+				struct smx_error *err)
 {
 	unsigned flags = CMS_BINARY | CMS_PARTIAL |
 		(detached ? CMS_DETACHED : CMS_STREAM);
@@ -201,7 +201,7 @@ fail:
 /* Signs a few bytes once: a key type the OpenSSL in use cannot sign CMS
  * with fails here, at set-up, rather than on a message. */
 static enum smx_status trial_signature(struct smime_signer *s,
-				       struct smime_error *err)
+				       struct smx_error *err)
 {
 	static const char probe[] = "Content-Type: text/plain\r\n\r\nprobe\r\n";
 	BIO *in = BIO_new_mem_buf(probe, (int)sizeof(probe) - 1);
@@ -232,7 +232,7 @@ static enum smx_status signer_setup(struct smime_signer *s, EVP_PKEY *key,
 				    X509 *cert, STACK_OF(X509) *chain,
 				    X509 *enc_cert,
 				    const struct smime_sign_options *opts,
-				    struct smime_error *err)
+				    struct smx_error *err)
 {
 	EVP_PKEY_up_ref(key);
 	s->key = key;
@@ -247,7 +247,7 @@ static enum smx_status signer_setup(struct smime_signer *s, EVP_PKEY *key,
 		SMIME_DEFAULT_THRESHOLD;
 	s->dir = strdup(opts->spool_dir != NULL ? opts->spool_dir : "/tmp");
 	if (s->dir == NULL || collect_certs(s, chain) != 0) {
-		smime_err_set(err, "out of memory");
+		smx_error_set(err, "out of memory");
 		return SMX_TEMPFAIL;
 	}
 	choose_digest(s, opts->digest);
@@ -258,14 +258,14 @@ enum smx_status smime_signer_new(EVP_PKEY *key, X509 *cert,
 				 STACK_OF(X509) *chain, X509 *enc_cert,
 				 const struct smime_sign_options *opts,
 				 struct smime_signer **signer_r,
-				 struct smime_error *err)
+				 struct smx_error *err)
 {
 	static const struct smime_sign_options defaults;
 	*signer_r = NULL;
-	smime_err_set(err, "%s", "");
+	smx_error_set(err, "%s", "");
 	smime_init();
 	if (key == NULL || cert == NULL) {
-		smime_err_set(err, "no key or no certificate to sign with");
+		smx_error_set(err, "no key or no certificate to sign with");
 		return SMX_PERMFAIL;
 	}
 	enum smx_status st = check_key(key, cert, err);
@@ -273,7 +273,7 @@ enum smx_status smime_signer_new(EVP_PKEY *key, X509 *cert,
 		return st;
 	struct smime_signer *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
-		smime_err_set(err, "out of memory");
+		smx_error_set(err, "out of memory");
 		return SMX_TEMPFAIL;
 	}
 	st = signer_setup(s, key, cert, chain, enc_cert,

@@ -29,6 +29,6 @@ struct smime_signer {
  * CMS_dataInit), else for i2d_CMS_bio_stream with the content inside.
  * Returns NULL with err set. Free with CMS_ContentInfo_free. */
 CMS_ContentInfo *signer_cms_new(const struct smime_signer *signer,
-				bool detached, struct smime_error *err);
+				bool detached, struct smx_error *err);
 
 #endif

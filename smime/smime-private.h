@@ -87,13 +87,9 @@ const char *entity_header_name(const struct smime_entity *entity, size_t i,
 
 /* --- errors ------------------------------------------------------------ */
 
-/* Formats into err (NULL-safe). */
-void smime_err_set(struct smime_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* Formats into err and appends the first OpenSSL error of this thread
+/* Formats into err (smx_error_set) and appends the first OpenSSL error of this thread
  * (then clears the queue). */
-void smime_err_ssl(struct smime_error *err, const char *fmt, ...)
+void smime_err_ssl(struct smx_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* --- BIO adapters ------------------------------------------------------ */

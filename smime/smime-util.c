@@ -102,23 +102,13 @@ bool scan_clean(const struct scan *sc)
 
 /* --- errors ------------------------------------------------------------ */
 
-void smime_err_set(struct smime_error *err, const char *fmt, ...)
-{
-	if (err == NULL)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err->text, sizeof(err->text), fmt, ap);
-	va_end(ap);
-}
-
-void smime_err_ssl(struct smime_error *err, const char *fmt, ...)
+void smime_err_ssl(struct smx_error *err, const char *fmt, ...)
 {
 	unsigned long e = ERR_peek_error();
 	if (err != NULL) {
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(err->text, sizeof(err->text), fmt, ap);
+		smx_error_vset(err, fmt, ap);
 		va_end(ap);
 		size_t used = strlen(err->text);
 		if (e != 0 && used + 3 < sizeof(err->text)) {

@@ -59,20 +59,20 @@ static int load_pem(X509_STORE *store, const char *path)
 
 static enum smx_status load_files(struct smime_verifier *v,
 				  const struct smime_verify_options *o,
-				  struct smime_error *err)
+				  struct smx_error *err)
 {
 	const char *ca = o->ca_file ? o->ca_file : SMIME_VERIFY_SYSTEM_CA_FILE;
 	if (*ca != '\0') {
 		int n = load_pem(v->anchors, ca);
 		if (n <= 0 && o->ca_file != NULL) {
-			smime_err_set(err, "%s: no certificate could be read",
+			smx_error_set(err, "%s: no certificate could be read",
 				      ca);
 			return SMX_CONFIG;
 		}
 	}
 	if (o->extra_ca_file != NULL && *o->extra_ca_file != '\0' &&
 	    load_pem(v->anchors, o->extra_ca_file) <= 0) {
-		smime_err_set(err, "%s: no certificate could be read",
+		smx_error_set(err, "%s: no certificate could be read",
 			      o->extra_ca_file);
 		return SMX_CONFIG;
 	}
@@ -115,13 +115,13 @@ static void copy_bounds(struct smime_verifier *v,
 
 enum smx_status smime_verifier_new(const struct smime_verify_options *o,
 				   struct smime_verifier **verifier_r,
-				   struct smime_error *err)
+				   struct smx_error *err)
 {
 	enum smx_status st = SMX_TEMPFAIL;
 	smime_init();
 	*verifier_r = NULL;
 	if (o == NULL || !authserv_id_ok(o->authserv_id)) {
-		smime_err_set(err, "authserv_id missing or not a plain "
+		smx_error_set(err, "authserv_id missing or not a plain "
 			      "host name");
 		return SMX_CONFIG;
 	}
@@ -142,14 +142,14 @@ enum smx_status smime_verifier_new(const struct smime_verify_options *o,
 	return SMX_OK;
 fail:
 	if (st == SMX_TEMPFAIL)
-		smime_err_set(err, "out of memory");
+		smx_error_set(err, "out of memory");
 	smime_verifier_free(&v);
 	return st;
 }
 
 enum smx_status smime_verifier_add_anchor(struct smime_verifier *v,
 					  const unsigned char *der,
-					  size_t len, struct smime_error *err)
+					  size_t len, struct smx_error *err)
 {
 	const unsigned char *p = der;
 	X509 *x = len <= 1024 * 1024 ? d2i_X509(NULL, &p, (long)len) : NULL;
@@ -164,7 +164,7 @@ enum smx_status smime_verifier_add_anchor(struct smime_verifier *v,
 		unsigned long e = ERR_peek_last_error();
 		ERR_clear_error();
 		if (ERR_GET_REASON(e) != X509_R_CERT_ALREADY_IN_HASH_TABLE) {
-			smime_err_set(err, "cannot add trust anchor");
+			smx_error_set(err, "cannot add trust anchor");
 			return SMX_TEMPFAIL;
 		}
 	}
@@ -173,13 +173,13 @@ enum smx_status smime_verifier_add_anchor(struct smime_verifier *v,
 
 X509_STORE *smime_trust_store_new(const char *ca_file,
 				  const char *extra_ca_file,
-				  struct smime_error *err)
+				  struct smx_error *err)
 {
 	struct smime_verify_options o = { .ca_file = ca_file,
 					  .extra_ca_file = extra_ca_file };
 	struct smime_verifier tmp = { .anchors = X509_STORE_new() };
 	if (tmp.anchors == NULL) {
-		smime_err_set(err, "out of memory");
+		smx_error_set(err, "out of memory");
 		return NULL;
 	}
 	if (load_files(&tmp, &o, err) != SMX_OK) {

@@ -199,10 +199,10 @@ enum smx_status smime_verify_eom(struct smime_verify *m,
 				 const struct hdrlist *headers,
 				 struct spool *body,
 				 const struct smime_verify_msginfo *info,
-				 struct smime_error *err)
+				 struct smx_error *err)
 {
 	if (m->done) {
-		smime_err_set(err, "smime_verify_eom called twice");
+		smx_error_set(err, "smime_verify_eom called twice");
 		return SMX_PERMFAIL;
 	}
 	m->done = true;
@@ -211,7 +211,7 @@ enum smx_status smime_verify_eom(struct smime_verify *m,
 	m->hdrs = headers;	/* the caller's, during this call only */
 	if (store_raw(m, body) != 0) {
 		m->hdrs = NULL;
-		smime_err_set(err, "cannot store the message in %s",
+		smx_error_set(err, "cannot store the message in %s",
 			      m->v->dir);
 		return SMX_TEMPFAIL;
 	}
@@ -228,7 +228,7 @@ enum smx_status smime_verify_eom(struct smime_verify *m,
 	int rc = harvest_decide(m) != 0 || ar_build(m) != 0 ? -1 : 0;
 	m->hdrs = NULL;
 	if (rc != 0) {
-		smime_err_set(err, "out of memory building the result");
+		smx_error_set(err, "out of memory building the result");
 		return SMX_TEMPFAIL;
 	}
 	publish(m);

@@ -288,8 +288,8 @@ static void lock_excludes_threads_and_processes(void **state)
 static void revocation_status_from_the_organization_ca(void **state)
 {
 	struct store *store = *state;
-	static char soft[] = "soft";
-	struct cfg_revocation rc = { .mode = soft, .network = false,
+	struct cfg_revocation rc = { .mode = REVOCATION_MODE_SOFT,
+				     .network = false,
 				     .fetch_timeout = 1, .max_wait = 1,
 				     .max_age = 3600, .unknown_ttl = 60 };
 	size_t ca_len = 0;
@@ -360,8 +360,8 @@ static void revocation_status_from_the_organization_ca(void **state)
 static void unknown_without_a_request_is_not_cached(void **state)
 {
 	struct store *store = *state;
-	static char hard[] = "hard";
-	struct cfg_revocation rc = { .mode = hard, .network = true,
+	struct cfg_revocation rc = { .mode = REVOCATION_MODE_HARD,
+				     .network = true,
 				     .fetch_timeout = 1, .max_wait = 1,
 				     .max_age = 3600, .unknown_ttl = 300 };
 	struct certgen_ca *other = certgen_ca_new("Responder CA");

@@ -103,7 +103,7 @@ static void check_recipient(const uint8_t *data, size_t size)
 	X509 *x = d2i_X509(NULL, &p, (long)size);
 	if (x == NULL)
 		return;
-	struct smime_error err;
+	struct smx_error err;
 	enum smx_status st = smime_recipient_check(x, &err);
 	if (st != SMX_OK && st != SMX_PERMFAIL && st != SMX_TEMPFAIL)
 		abort();

@@ -254,7 +254,7 @@ static const struct identity *recipient_of(const struct smime_decrypt *dec)
 
 static void decrypt_message(struct message *m)
 {
-	struct smime_error err = { { 0 } };
+	struct smx_error err = { { 0 } };
 	enum smx_status st = smime_decrypt_parse(m->dec, m->headers, m->body,
 						 &err);
 	if (st != SMX_OK && st != SMX_NOTFOUND && st != SMX_PERMFAIL &&

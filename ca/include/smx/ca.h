@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <smx/cfg.h>	/* enum ca_key_type */
 #include <smx/status.h>
 
 struct cfg;
@@ -30,13 +31,16 @@ struct ca;
 /* What a new CA looks like. */
 struct ca_params {
 	const char *subject;	/* RFC 4514 order: "CN=Example CA,O=Example" */
-	const char *key_type;	/* "rsa-2048", "rsa-3072", "rsa-4096",
-				 * "ec-p256", "ec-p384" */
+	enum ca_key_type key_type;
 	unsigned lifetime;	/* seconds from now */
 };
 
-/* True when key_type is one of the names above. */
-bool ca_key_type_valid(const char *key_type);
+/* Reads a key type's name ("rsa-2048", "rsa-3072", "rsa-4096",
+ * "ec-p256", "ec-p384") into *type_r; false when it is none of them. */
+bool ca_key_type_parse(const char *name, enum ca_key_type *type_r);
+
+/* The name of a key type ("?" for a value that is none). */
+const char *ca_key_type_name(enum ca_key_type type);
 
 /* Creates the organization CA in store: a fresh key, a self-signed
  * certificate (basicConstraints critical CA:TRUE, pathlen 0; keyUsage

@@ -12,6 +12,36 @@
 #include <smx/cidr.h>
 #include <smx/store.h>
 
+/* Settings whose value is one of a fixed set of words are read into
+ * these once, when the file is loaded; an unknown word fails the load. */
+
+enum cfg_sign_format {
+	CFG_SIGN_CLEAR = 0,		/* "clear": multipart/signed */
+	CFG_SIGN_OPAQUE,		/* "opaque": application/pkcs7-mime */
+};
+
+enum cfg_sign_digest {
+	CFG_DIGEST_SHA256 = 0,		/* "sha256" */
+	CFG_DIGEST_SHA384,		/* "sha384" */
+	CFG_DIGEST_SHA512,		/* "sha512" */
+};
+
+/* ca.key_type: the key of a new CA and of the certificates it issues. */
+enum ca_key_type {
+	CA_KEY_RSA_2048 = 0,		/* "rsa-2048" */
+	CA_KEY_RSA_3072,		/* "rsa-3072" */
+	CA_KEY_RSA_4096,		/* "rsa-4096" */
+	CA_KEY_EC_P256,			/* "ec-p256" */
+	CA_KEY_EC_P384,			/* "ec-p384" */
+};
+
+/* revocation.mode: what an unknown revocation status means. */
+enum revocation_mode {
+	REVOCATION_MODE_OFF = 0,	/* "off": no checking */
+	REVOCATION_MODE_SOFT,		/* "soft": unknown is usable */
+	REVOCATION_MODE_HARD,		/* "hard": unknown is refused */
+};
+
 struct cfg_milter {
 	char *socket;			/* "inet:8891@127.0.0.1", "unix:/p" */
 	char *authserv_id;		/* defaults to the host name */
@@ -28,10 +58,10 @@ struct cfg_milter {
 	unsigned shutdown_timeout;	/* seconds to finish messages */
 	unsigned milter_timeout;	/* seconds libmilter waits on the MTA */
 	unsigned max_connections;	/* MTA connections served at once */
-	char *syslog_facility;
-	char *log_level;		/* "info" or "debug" */
-	char *sign_format;		/* "clear" or "opaque" */
-	char *sign_digest;		/* "sha256", "sha384", "sha512" */
+	int syslog_facility;		/* LOG_MAIL, LOG_DAEMON, LOG_LOCAL0 ... */
+	int log_level;			/* LOG_INFO ("info") or LOG_DEBUG */
+	enum cfg_sign_format sign_format;
+	enum cfg_sign_digest sign_digest;
 	char *metrics_listen;		/* "PORT", "ADDR:PORT"; NULL: none */
 	bool metrics_allow_remote;	/* allow a non-loopback address */
 };
@@ -77,7 +107,7 @@ struct cfg_ldap {
  * Durations are in seconds. */
 struct cfg_ca {
 	char *subject;			/* DN of a new CA, RFC 4514 order */
-	char *key_type;			/* "rsa-2048" .. "ec-p384" */
+	enum ca_key_type key_type;
 	unsigned ca_lifetime;		/* validity of a new CA certificate */
 	unsigned cert_lifetime;		/* validity of issued certificates */
 	unsigned renew_before;		/* reissue this long before expiry */
@@ -105,7 +135,7 @@ struct cfg_verify {
 /* Revocation checking of certificates from outside (the `revocation`
  * group). Durations are in seconds. */
 struct cfg_revocation {
-	char *mode;			/* "off", "soft" or "hard" */
+	enum revocation_mode mode;
 	bool network;			/* may fetch OCSP and CRLs */
 	unsigned fetch_timeout;		/* one OCSP or CRL request */
 	unsigned max_wait;		/* all checks of one message */

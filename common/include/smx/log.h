@@ -29,10 +29,6 @@ void smx_log(int priority, const char *fmt, ...)
 void smx_vlog(int priority, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
-/* Maps a syslog facility name ("mail", "local0".."local7", "daemon",
- * "user") to its value; returns -1 for an unknown name. */
-int smx_log_facility(const char *name);
-
 /* Replaces every control character of text[0..len) (line breaks, tabs,
  * NUL, DEL) with a space, so that a logged value never splits or forges
  * a log line; returns len. smx_log applies it to every line. */

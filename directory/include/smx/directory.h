@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include <smx/cfg.h>
+#include <smx/error.h>
 #include <smx/status.h>
 
 struct directory;
@@ -58,18 +59,19 @@ struct directory_result {
 	struct directory_rejected *rejected;
 	size_t n_rejected;
 	size_t n_entries;	/* entries the filter matched (capped) */
-	char *error;		/* why, for TEMPFAIL and PERMFAIL; else NULL */
+	struct smx_error error;	/* why, for TEMPFAIL and PERMFAIL; else "" */
 };
 
 /* Creates a directory client for the `ldap` group of a configuration,
  * with pool_size connections (0: 4). No connection is made yet: the
  * first lookup connects, so a directory that is down at start-up does not
  * stop the milter. Returns SMX_OK and sets *dir_r, or SMX_CONFIG when the
- * group has no uri or a setting libldap refuses, with a newly allocated
- * message in *error_r (the caller frees it). The configuration is copied:
+ * group has no uri or a setting libldap refuses, with the reason in err
+ * (may be NULL). The configuration is copied:
  * cfg may be released afterwards. Call before starting threads. */
 enum smx_status directory_open(const struct cfg_ldap *cfg, unsigned pool_size,
-			       struct directory **dir_r, char **error_r);
+			       struct directory **dir_r,
+			       struct smx_error *err);
 
 /* Closes every connection, frees the client and sets *dir to NULL.
  * NULL-safe. No lookup may be running. */
@@ -140,7 +142,7 @@ struct directory_changes {
 	char *dn;			/* the entry written (or that would be) */
 	struct directory_change *items;	/* empty: the entry was up to date */
 	size_t count;
-	char *error;			/* why, when not SMX_OK */
+	struct smx_error error;		/* why, when not SMX_OK */
 };
 
 /* Publishes certs (DER, each naming email and valid now) to the one entry

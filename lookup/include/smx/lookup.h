@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <smx/error.h>
 #include <smx/store.h>
 
 struct cfg_ldap;
@@ -70,8 +71,8 @@ struct lookup_result {
 	size_t n_revocation_unknown;	/* candidates refused because their
 					 * revocation status is unknown
 					 * (revocation.mode hard) */
-	char *error;		/* UNKNOWN: which source failed and why;
-				 * else NULL */
+	struct smx_error error;	/* UNKNOWN: which source failed and why;
+				 * else "" */
 };
 
 /* Finds the encryption certificates of email (an address, any case) at

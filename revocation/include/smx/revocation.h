@@ -22,15 +22,8 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
 
+#include <smx/cfg.h>	/* enum revocation_mode, read with the file */
 #include <smx/store.h>
-
-struct cfg_revocation;
-
-enum revocation_mode {
-	REVOCATION_MODE_OFF = 0,
-	REVOCATION_MODE_SOFT,
-	REVOCATION_MODE_HARD,
-};
 
 /* The configured mode (NULL: soft). */
 enum revocation_mode revocation_mode_of(const struct cfg_revocation *cfg);

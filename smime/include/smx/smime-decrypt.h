@@ -71,7 +71,7 @@ enum smx_status smime_decrypt_new(const struct smime_decrypt_options *opts,
 enum smx_status smime_decrypt_parse(struct smime_decrypt *dec,
 				    const struct hdrlist *headers,
 				    struct spool *body,
-				    struct smime_error *err);
+				    struct smx_error *err);
 
 /* After SMX_OK from parse: "enveloped-data" or "authEnveloped-data", and
  * the number of RecipientInfos. */
@@ -90,7 +90,7 @@ bool smime_decrypt_is_for(const struct smime_decrypt *dec, X509 *cert);
  * SMX_PERMFAIL (refusal "limit") when the message has more than
  * SMIME_DECRYPT_MAX_RECIPIENTS recipient entries. */
 enum smx_status smime_decrypt_check_limits(struct smime_decrypt *dec,
-					   struct smime_error *err);
+					   struct smx_error *err);
 
 /* Opens the message for one recipient: the first RecipientInfo that
  * names cert (issuer and serial or subject key identifier; key
@@ -106,7 +106,7 @@ enum smx_status smime_decrypt_check_limits(struct smime_decrypt *dec,
  * different plaintext; err says which, smime_decrypt_refusal() names
  * the kind, and every later call fails); SMX_TEMPFAIL (memory, spool). */
 enum smx_status smime_decrypt_open(struct smime_decrypt *dec, X509 *cert,
-				   EVP_PKEY *key, struct smime_error *err);
+				   EVP_PKEY *key, struct smx_error *err);
 
 /* Why the message was refused: "limit" (too many recipient entries),
  * "unopened" (a key did not open its RecipientInfo or the content),
@@ -120,13 +120,13 @@ const char *smime_decrypt_refusal(const struct smime_decrypt *dec);
  * SMX_TEMPFAIL. Call once. */
 enum smx_status smime_decrypt_finish(struct smime_decrypt *dec,
 				     const char *note,
-				     struct smime_error *err);
+				     struct smx_error *err);
 
 /* smime_decrypt_open with one key, then smime_decrypt_finish. Call
  * once. */
 enum smx_status smime_decrypt_run(struct smime_decrypt *dec, X509 *cert,
 				  EVP_PKEY *key, const char *note,
-				  struct smime_error *err);
+				  struct smx_error *err);
 
 /* After SMX_OK from finish (or run): the header edits (struct smime_header_edit):
  * every outer Content-* header deleted (highest index first), then the

@@ -101,7 +101,7 @@ struct smime_recipient {
  * business (the store), not checked here. Returns SMX_OK, SMX_PERMFAIL
  * with err naming the certificate ("recipient certificate <subject>
  * serial <hex>: ...") or SMX_TEMPFAIL (memory). err may be NULL. */
-enum smx_status smime_recipient_check(X509 *cert, struct smime_error *err);
+enum smx_status smime_recipient_check(X509 *cert, struct smx_error *err);
 
 /* The content encryption chosen for a message. */
 enum smime_enc_content {
@@ -146,7 +146,7 @@ enum smx_status smime_encrypt_new(const struct smime_recipient *rcpts,
 				  size_t n,
 				  const struct smime_encrypt_options *opts,
 				  struct smime_encrypt **enc_r,
-				  struct smime_error *err);
+				  struct smx_error *err);
 
 /* The content encryption chosen. */
 enum smime_enc_content smime_encrypt_content(const struct smime_encrypt *enc);
@@ -169,7 +169,7 @@ enum smime_key_mgmt smime_encrypt_key_mgmt(const struct smime_encrypt *enc,
 enum smx_status smime_encrypt_eom(struct smime_encrypt *enc,
 				  const struct hdrlist *headers,
 				  struct spool *body,
-				  struct smime_error *err);
+				  struct smx_error *err);
 
 /* Encrypts the result of a signing that returned SMX_OK from
  * smime_sign_eom(): the MIME headers the signer adds (all but
@@ -180,7 +180,7 @@ enum smx_status smime_encrypt_eom(struct smime_encrypt *enc,
  * with smime_encrypt_eom(). */
 enum smx_status smime_encrypt_signed(struct smime_encrypt *enc,
 				     struct smime_sign *sign,
-				     struct smime_error *err);
+				     struct smx_error *err);
 
 /* After SMX_OK: the header edits in the order to apply them (struct
  * smime_header_edit of smx/smime.h): every Content-* and MIME-Version

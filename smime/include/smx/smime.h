@@ -44,6 +44,8 @@
 #include <openssl/x509.h>
 
 #include <smx/hdrlist.h>
+#include <smx/error.h>	/* why an operation failed: names the certificate
+			 * or the part of the message concerned */
 #include <smx/spool.h>
 #include <smx/status.h>
 
@@ -55,12 +57,6 @@ const char *smime_library_versions(char *buf, size_t size);
  * other functions call it too (guarded by pthread_once), so forgetting it
  * is harmless. */
 void smime_init(void);
-
-/* Why an operation failed: one line for the log, naming the certificate
- * or the part of the message concerned. Empty after success. */
-struct smime_error {
-	char text[256];
-};
 
 /* --- the signed entity ------------------------------------------------ */
 
@@ -104,7 +100,7 @@ struct smime_entity *smime_entity_new(size_t mem_threshold, const char *dir);
 enum smx_status smime_entity_finish(struct smime_entity *entity,
 				    const struct hdrlist *headers,
 				    struct spool *body,
-				    struct smime_error *err);
+				    struct smx_error *err);
 
 /* SMIME_ENTITY_* bits, valid after smime_entity_finish(). */
 unsigned smime_entity_flags(const struct smime_entity *entity);
@@ -189,7 +185,7 @@ enum smx_status smime_signer_new(EVP_PKEY *key, X509 *cert,
 				 STACK_OF(X509) *chain, X509 *enc_cert,
 				 const struct smime_sign_options *opts,
 				 struct smime_signer **signer_r,
-				 struct smime_error *err);
+				 struct smx_error *err);
 
 /* The micalg parameter the signer writes ("sha-256", ...). */
 const char *smime_signer_micalg(const struct smime_signer *signer);
@@ -211,7 +207,7 @@ struct smime_sign *smime_sign_begin(const struct smime_signer *signer);
  * cannot be parsed), with the reason in err (may be NULL). Call once. */
 enum smx_status smime_sign_eom(struct smime_sign *sign,
 			       const struct hdrlist *headers,
-			       struct spool *body, struct smime_error *err);
+			       struct spool *body, struct smx_error *err);
 
 /* After SMX_OK from smime_sign_eom(): the header edits, in the order to
  * apply them (the pointers live as long as sign). */
@@ -342,14 +338,14 @@ struct smime_verifier;
  * SMX_TEMPFAIL (memory). */
 enum smx_status smime_verifier_new(const struct smime_verify_options *opts,
 				   struct smime_verifier **verifier_r,
-				   struct smime_error *err);
+				   struct smx_error *err);
 
 /* Adds a trust anchor (DER certificate, e.g. from store_anchor_list()).
  * Only before the verifier is shared with other threads. Returns SMX_OK,
  * SMX_PERMFAIL (not a certificate) or SMX_TEMPFAIL. */
 enum smx_status smime_verifier_add_anchor(struct smime_verifier *verifier,
 					  const unsigned char *der,
-					  size_t len, struct smime_error *err);
+					  size_t len, struct smx_error *err);
 
 /* The trust anchors of ca_file and extra_ca_file (as in struct
  * smime_verify_options: NULL the system bundle, "" none), loaded exactly
@@ -359,7 +355,7 @@ enum smx_status smime_verifier_add_anchor(struct smime_verifier *verifier,
  * NULL with err set when a file cannot be read or memory ran out. */
 X509_STORE *smime_trust_store_new(const char *ca_file,
 				  const char *extra_ca_file,
-				  struct smime_error *err);
+				  struct smx_error *err);
 
 /* Frees a verifier; sets *verifier to NULL. NULL-safe. No smime_verify
  * made from it may still be in use. */
@@ -395,7 +391,7 @@ enum smx_status smime_verify_eom(struct smime_verify *vfy,
 				 const struct hdrlist *headers,
 				 struct spool *body,
 				 const struct smime_verify_msginfo *info,
-				 struct smime_error *err);
+				 struct smx_error *err);
 
 /* Revocation of a signer's chain: after a signer's chain verified to a
  * trust anchor, the hook is asked about the signer and about each CA

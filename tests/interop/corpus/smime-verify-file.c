@@ -31,7 +31,7 @@ static int add_anchor_file(struct smime_verifier *v, const char *path)
 	BIO *in = BIO_new_file(path, "rb");
 	X509 *x;
 	int n = 0;
-	struct smime_error err;
+	struct smx_error err;
 	if (in == NULL)
 		return -1;
 	while ((x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL) {
@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct smime_verifier *v = NULL;
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	if (smime_verifier_new(&o, &v, &err) != SMX_OK) {
 		fprintf(stderr, "verifier: %s\n", err.text);
 		return 2;

@@ -241,7 +241,7 @@ static void write_result(struct smime_encrypt *enc, struct header *h,
 		die(path);
 }
 
-static void check(enum smx_status st, const struct smime_error *err)
+static void check(enum smx_status st, const struct smx_error *err)
 {
 	if (st == SMX_OK)
 		return;
@@ -278,7 +278,7 @@ static struct smime_sign *sign_first(const struct args *a,
 	struct smime_sign_options so = { a->opaque ? SMIME_SIGN_OPAQUE :
 		SMIME_SIGN_CLEAR, SMIME_DIGEST_SHA256, a->threshold, a->dir };
 	STACK_OF(X509) *chain = sk_X509_new_null();
-	struct smime_error err;
+	struct smx_error err;
 	if (a->chain != NULL)
 		sk_X509_push(chain, read_pem(a->chain, false));
 	EVP_PKEY *key = read_pem(a->sign_key, true);
@@ -303,7 +303,7 @@ static struct smime_sign *sign_first(const struct args *a,
 static void encrypt_plain(const struct args *a, struct smime_encrypt *enc,
 			  struct header *h, size_t n, FILE *in)
 {
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	struct hdrlist *headers = NULL;
 	struct spool *body = NULL;
 	read_message(a, h, n, in, &headers, &body);
@@ -325,7 +325,7 @@ static void report(struct smime_encrypt *enc, long grown_mb)
 int main(int argc, char **argv)
 {
 	struct args a;
-	struct smime_error err;
+	struct smx_error err;
 	struct smime_signer *signer = NULL;
 	struct smime_sign *sign = NULL;
 	struct smime_encrypt *enc = NULL;

@@ -253,7 +253,7 @@ static void read_message(const struct args *a, const struct header *h,
 int main(int argc, char **argv)
 {
 	struct args a;
-	struct smime_error err;
+	struct smx_error err;
 	struct smime_signer *signer = NULL;
 	if (parse_args(argc, argv, &a) != 0)
 		die("usage: --key K --cert C [--chain P] [--enc-cert E] "

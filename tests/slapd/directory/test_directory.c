@@ -76,10 +76,10 @@ static void conf_init(struct conf *k, const char *uri)
 static struct directory *open_conf(const struct conf *k, unsigned pool)
 {
 	struct directory *dir = NULL;
-	char *error = NULL;
+	struct smx_error error = { "" };
 	enum smx_status st = directory_open(&k->c, pool, &dir, &error);
 	if (st != SMX_OK)
-		fail_msg("directory_open: %s", error ? error : "?");
+		fail_msg("directory_open: %s", smx_error_text(&error, "?"));
 	return dir;
 }
 
@@ -111,7 +111,8 @@ static struct directory_result *expect_lookup(struct directory *dir,
 	assert_non_null(r);
 	if (st != want)
 		fail_msg("%s: got %s (%s), want %s", email, smx_status_name(st),
-			 r->error ? r->error : "no error", smx_status_name(want));
+			 smx_error_text(&r->error, "no error"),
+			 smx_status_name(want));
 	if (r->n_certs != n_files)
 		fail_msg("%s: %zu certificates, want %zu", email, r->n_certs,
 			 n_files);
@@ -283,7 +284,7 @@ static void unknown_address_is_notfound(void **state)
 	struct directory_result *r = expect_lookup(dir, "nobody@example.com",
 						   SMX_NOTFOUND, NULL, 0);
 	assert_int_equal(r->n_entries, 0);
-	assert_null(r->error);
+	assert_false(smx_error_is_set(&r->error));
 	directory_result_free(&r);
 	r = expect_lookup(dir, "nocert@example.com", SMX_NOTFOUND, NULL, 0);
 	assert_int_equal(r->n_entries, 1);
@@ -345,11 +346,11 @@ static void expect_bind(const char *pwfile, enum smx_status want,
 	enum smx_status st = directory_lookup(dir, "alice@example.com", &r);
 	if (st != want)
 		fail_msg("bind with %s: got %s (%s)", pwfile,
-			 smx_status_name(st), r->error ? r->error : "");
-	if (error_part != NULL && (r->error == NULL ||
-				   strstr(r->error, error_part) == NULL))
+			 smx_status_name(st), smx_error_text(&r->error, ""));
+	if (error_part != NULL && (!smx_error_is_set(&r->error) ||
+				   strstr(r->error.text, error_part) == NULL))
 		fail_msg("error '%s' does not say '%s'",
-			 r->error ? r->error : "", error_part);
+			 smx_error_text(&r->error, ""), error_part);
 	directory_result_free(&r);
 	directory_free(&dir);
 }
@@ -410,7 +411,7 @@ static void starttls_checks_the_server_certificate(void **state)
 	k.c.ca_file = wrong_ca;
 	dir = open_conf(&k, 1);
 	r = expect_lookup(dir, "alice@example.com", SMX_TEMPFAIL, NULL, 0);
-	assert_non_null(strstr(r->error, "StartTLS"));
+	assert_non_null(strstr(r->error.text, "StartTLS"));
 	directory_result_free(&r);
 	directory_free(&dir);
 }
@@ -491,7 +492,7 @@ static struct directory_changes *publish_file(struct directory *dir,
 	assert_non_null(ch);
 	if (st != want)
 		fail_msg("publish %s to %s: got %s (%s), want %s", file, email,
-			 smx_status_name(st), ch->error ? ch->error : "",
+			 smx_status_name(st), smx_error_text(&ch->error, ""),
 			 smx_status_name(want));
 	if (ch->count != want_changes) {
 		for (size_t i = 0; i < ch->count; i++)
@@ -594,11 +595,11 @@ static void publish_refuses_what_it_cannot_do(void **state)
 	directory_changes_free(&ch);
 	ch = publish_file(dir, "ivan@example.com", "ivan-expired.der", false,
 			  SMX_PERMFAIL, 0);
-	assert_non_null(strstr(ch->error, "expired"));
+	assert_non_null(strstr(ch->error.text, "expired"));
 	directory_changes_free(&ch);
 	ch = publish_file(dir, "shared@example.com", "shared1.der", false,
 			  SMX_PERMFAIL, 0);
-	assert_non_null(strstr(ch->error, "several entries"));
+	assert_non_null(strstr(ch->error.text, "several entries"));
 	directory_changes_free(&ch);
 	ch = publish_file(dir, "kate@example.com", "garbage.bin", true,
 			  SMX_PERMFAIL, 0);
@@ -614,7 +615,8 @@ static void publish_refuses_what_it_cannot_do(void **state)
 	directory_changes_free(&ch);
 	ch = publish_file(dir, "bob@example.com", "bob.der", false,
 			  SMX_PERMFAIL, 3);
-	assert_non_null(strstr(ch->error, "modify uid=bob,ou=people," BASE));
+	assert_non_null(strstr(ch->error.text,
+			       "modify uid=bob,ou=people," BASE));
 	directory_changes_free(&ch);
 	directory_free(&dir);
 }

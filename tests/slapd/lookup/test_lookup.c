@@ -95,7 +95,7 @@ static int setup(void **state)
 	(void)state;
 	struct cfg_errors errors = { 0 };
 	enum smx_status st = SMX_OK;
-	char *error = NULL;
+	struct smx_error error = { "" };
 	E.cfg = cfg_load(getenv_or_fail("SMX_CONF"), &errors);
 	for (size_t i = 0; i < errors.count; i++)
 		fprintf(stderr, "%s\n", errors.lines[i]);
@@ -106,8 +106,8 @@ static int setup(void **state)
 			     &st);
 	if (E.store == NULL ||
 	    directory_open(&E.cfg->ldap, 4, &E.dir, &error) != SMX_OK) {
-		fprintf(stderr, "setup: %s\n", error ? error : "store_open");
-		free(error);
+		fprintf(stderr, "setup: %s\n",
+			smx_error_text(&error, "store_open"));
 		return -1;
 	}
 	/* the fixtures CA is a trust anchor; olga's CA is not */
@@ -146,7 +146,7 @@ static struct lookup_result *expect(struct directory *dir, const char *email,
 	assert_int_equal(got, r->answer);
 	if (got != want)
 		fail_msg("%s: got %s (%s), want %s", email,
-			 lookup_answer_name(got), r->error ? r->error : "-",
+			 lookup_answer_name(got), smx_error_text(&r->error, "-"),
 			 lookup_answer_name(want));
 	if ((want == LOOKUP_AVAILABLE) != (r->n_usable > 0))
 		fail_msg("%s: %zu usable candidates with answer %s", email,
@@ -260,7 +260,7 @@ static void unknown_address_is_cached_negatively(void **s)
 						 LOOKUP_MISSING);
 		assert_true(r->directory_asked);
 		assert_int_equal(r->count, 0);
-		assert_null(r->error);
+		assert_false(smx_error_is_set(&r->error));
 		lookup_result_free(&r);
 		assert_int_equal(searches(who[i]), 1);
 
@@ -424,8 +424,8 @@ static void directory_down_is_unknown_never_missing(void **s)
 	time_t now = time(NULL);
 	struct lookup_result *r = expect(E.dir, "judy@example.com", now,
 					 LOOKUP_UNKNOWN);
-	assert_non_null(r->error);
-	assert_non_null(strstr(r->error, "directory"));
+	assert_true(smx_error_is_set(&r->error));
+	assert_non_null(strstr(r->error.text, "directory"));
 	assert_true(r->directory_asked);
 	lookup_result_free(&r);
 

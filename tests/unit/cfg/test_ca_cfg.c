@@ -52,7 +52,7 @@ static void defaults_without_the_group(void **state)
 	struct cfg *cfg = load("", &errors);
 	assert_non_null(cfg);
 	assert_string_equal(cfg->ca.subject, "CN=smime-milter organization CA");
-	assert_string_equal(cfg->ca.key_type, "rsa-3072");
+	assert_int_equal(cfg->ca.key_type, CA_KEY_RSA_3072);
 	assert_int_equal(cfg->ca.ca_lifetime, 10 * YEAR);
 	assert_int_equal(cfg->ca.cert_lifetime, 2 * YEAR);
 	assert_int_equal(cfg->ca.renew_before, 30 * DAY);
@@ -91,7 +91,7 @@ static void every_key_is_read(void **state)
 		   &errors);
 	assert_non_null(cfg);
 	assert_string_equal(cfg->ca.subject, "CN=Example CA,O=Example");
-	assert_string_equal(cfg->ca.key_type, "ec-p384");
+	assert_int_equal(cfg->ca.key_type, CA_KEY_EC_P384);
 	assert_int_equal(cfg->ca.ca_lifetime, 20 * YEAR);
 	assert_int_equal(cfg->ca.cert_lifetime, 400 * DAY);
 	assert_int_equal(cfg->ca.renew_before, DAY);

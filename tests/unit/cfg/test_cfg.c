@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <smx/cfg.h>
@@ -66,6 +67,12 @@ static void minimal_file_gets_defaults(void **state)
 	assert_int_equal(ss->pool_size, 8);
 	assert_string_equal(ss->master_key_file,
 			    "/var/lib/smime-milter/master.key");
+	assert_int_equal(cfg->milter.syslog_facility, LOG_MAIL);
+	assert_int_equal(cfg->milter.log_level, LOG_INFO);
+	assert_int_equal(cfg->milter.sign_format, CFG_SIGN_CLEAR);
+	assert_int_equal(cfg->milter.sign_digest, CFG_DIGEST_SHA256);
+	assert_int_equal(cfg->revocation.mode, REVOCATION_MODE_SOFT);
+	assert_int_equal(cfg->ca.key_type, CA_KEY_RSA_3072);
 	cfg_unref(&cfg);
 	assert_null(cfg);
 }
@@ -102,7 +109,7 @@ static void full_file_is_read(void **state)
 	assert_int_equal(cfg->milter.spool_threshold, 64 * 1024);
 	assert_int_equal(cfg->milter.max_message_size, 52428800);
 	assert_int_equal(cfg->milter.shutdown_timeout, 120);
-	assert_string_equal(cfg->milter.log_level, "debug");
+	assert_int_equal(cfg->milter.log_level, LOG_DEBUG);
 	assert_string_equal(cfg->store.backend, "postgresql");
 	assert_string_equal(cfg->store.conninfo, "host=db dbname=smime");
 	assert_int_equal(cfg->store.pool_size, 4);
@@ -173,13 +180,138 @@ static void every_error_has_file_and_line_in_order(void **state)
 		"bad.conf:8: milter.shutdown_timeout: 7200 is out of range "
 		"[0, 3600]",
 		"bad.conf:9: milter.log_level: 'loud' is not one of the allowed "
-		"values",
+		"values (info, debug)",
 		"bad.conf:10: milter.user: expected a string",
 		"bad.conf:12: store.conninfo: required with backend "
 		"\"postgresql\"",
 		"bad.conf:13: unknown group 'cache'",
 	};
 	expect_errors("bad.conf", text, want, sizeof(want) / sizeof(want[0]));
+}
+
+/* A setting with a fixed set of words: every word loads as its value,
+ * any other word is refused naming the key and the allowed words. */
+struct choice_case {
+	const char *word;
+	int value;
+};
+
+/* A file setting group.key to word (milter on line 1, another group on
+ * line 2). */
+static const char *choice_file(const char *group, const char *key,
+			       const char *word)
+{
+	char text[512];
+	if (strcmp(group, "milter") == 0)
+		snprintf(text, sizeof(text), "milter: { internal_domains = "
+			 "[ \"example.com\" ]; %s = \"%s\"; };\n", key, word);
+	else
+		snprintf(text, sizeof(text), "milter: { internal_domains = "
+			 "[ \"example.com\" ]; };\n%s: { %s = \"%s\"; };\n",
+			 group, key, word);
+	return write_file("choice.conf", text);
+}
+
+static void check_choice(const char *group, const char *key,
+			 const struct choice_case *cases, size_t n,
+			 int (*field)(const struct cfg *), const char *words)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct cfg_errors errors = { 0 };
+		struct cfg *cfg = cfg_load(choice_file(group, key,
+						       cases[i].word), &errors);
+		if (cfg == NULL)
+			fail_msg("%s.%s = \"%s\": %s", group, key,
+				 cases[i].word, errors.count > 0 ?
+				 errors.lines[0] : "refused");
+		assert_int_equal(field(cfg), cases[i].value);
+		cfg_unref(&cfg);
+		cfg_errors_free(&errors);
+	}
+	struct cfg_errors errors = { 0 };
+	assert_null(cfg_load(choice_file(group, key, "Bogus"), &errors));
+	assert_int_equal(errors.count, 1);
+	char want[1200];
+	snprintf(want, sizeof(want), "%s/choice.conf:%d: %s.%s: 'Bogus' is not "
+		 "one of the allowed values (%s)", dir,
+		 strcmp(group, "milter") == 0 ? 1 : 2, group, key, words);
+	assert_string_equal(errors.lines[0], want);
+	cfg_errors_free(&errors);
+}
+
+static int facility_of(const struct cfg *c)
+{
+	return c->milter.syslog_facility;
+}
+
+static int log_level_of(const struct cfg *c)
+{
+	return c->milter.log_level;
+}
+
+static int sign_format_of(const struct cfg *c)
+{
+	return (int)c->milter.sign_format;
+}
+
+static int sign_digest_of(const struct cfg *c)
+{
+	return (int)c->milter.sign_digest;
+}
+
+static int revocation_mode_of_cfg(const struct cfg *c)
+{
+	return (int)c->revocation.mode;
+}
+
+static int ca_key_type_of(const struct cfg *c)
+{
+	return (int)c->ca.key_type;
+}
+
+static void choices_are_read_once_at_load(void **state)
+{
+	(void)state;
+	const struct choice_case facilities[] = {
+		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON },
+		{ "user", LOG_USER }, { "local0", LOG_LOCAL0 },
+		{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+		{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 },
+		{ "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
+		{ "local7", LOG_LOCAL7 },
+	};
+	check_choice("milter", "syslog_facility", facilities, 11, facility_of,
+		     "mail, daemon, user, local0, local1, local2, local3, "
+		     "local4, local5, local6, local7");
+	const struct choice_case levels[] = {
+		{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
+	};
+	check_choice("milter", "log_level", levels, 2, log_level_of,
+		     "info, debug");
+	const struct choice_case formats[] = {
+		{ "clear", CFG_SIGN_CLEAR }, { "opaque", CFG_SIGN_OPAQUE },
+	};
+	check_choice("milter", "sign_format", formats, 2, sign_format_of,
+		     "clear, opaque");
+	const struct choice_case digests[] = {
+		{ "sha256", CFG_DIGEST_SHA256 }, { "sha384", CFG_DIGEST_SHA384 },
+		{ "sha512", CFG_DIGEST_SHA512 },
+	};
+	check_choice("milter", "sign_digest", digests, 3, sign_digest_of,
+		     "sha256, sha384, sha512");
+	const struct choice_case modes[] = {
+		{ "off", REVOCATION_MODE_OFF }, { "soft", REVOCATION_MODE_SOFT },
+		{ "hard", REVOCATION_MODE_HARD },
+	};
+	check_choice("revocation", "mode", modes, 3, revocation_mode_of_cfg,
+		     "off, soft, hard");
+	const struct choice_case key_types[] = {
+		{ "rsa-2048", CA_KEY_RSA_2048 }, { "rsa-3072", CA_KEY_RSA_3072 },
+		{ "rsa-4096", CA_KEY_RSA_4096 }, { "ec-p256", CA_KEY_EC_P256 },
+		{ "ec-p384", CA_KEY_EC_P384 },
+	};
+	check_choice("ca", "key_type", key_types, 5, ca_key_type_of,
+		     "rsa-2048, rsa-3072, rsa-4096, ec-p256, ec-p384");
 }
 
 static void semantic_errors(void **state)
@@ -492,6 +624,7 @@ int main(void)
 		cmocka_unit_test(full_file_is_read),
 		cmocka_unit_test(every_error_has_file_and_line_in_order),
 		cmocka_unit_test(semantic_errors),
+		cmocka_unit_test(choices_are_read_once_at_load),
 		cmocka_unit_test(syntax_error_and_missing_file),
 		cmocka_unit_test(included_file_errors_name_that_file),
 		cmocka_unit_test(key_names_are_listed),

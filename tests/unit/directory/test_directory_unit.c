@@ -113,11 +113,10 @@ static void open_needs_a_uri_and_lookup_an_address(void **state)
 	(void)state;
 	struct cfg_ldap c = { 0 };
 	struct directory *dir = NULL;
-	char *error = NULL;
+	struct smx_error error = { "" };
 	assert_int_equal(directory_open(&c, 0, &dir, &error), SMX_CONFIG);
 	assert_null(dir);
-	assert_non_null(error);
-	free(error);
+	assert_true(smx_error_is_set(&error));
 
 	char *uris[] = { (char *)(uintptr_t)"ldap://127.0.0.1:1" };
 	char *attrs[] = { (char *)(uintptr_t)"userCertificate;binary" };
@@ -129,16 +128,16 @@ static void open_needs_a_uri_and_lookup_an_address(void **state)
 	c.n_attributes = 1;
 	c.timeout = 1;
 	assert_int_equal(directory_open(&c, 2, &dir, &error), SMX_OK);
-	assert_null(error);
+	assert_false(smx_error_is_set(&error));
 	struct directory_result *r = NULL;
 	assert_int_equal(directory_lookup(dir, "no-at-sign", &r), SMX_PERMFAIL);
-	assert_non_null(r->error);
+	assert_true(smx_error_is_set(&r->error));
 	directory_result_free(&r);
 	/* nothing listens on port 1: unknown, never "no certificate" */
 	assert_int_equal(directory_lookup(dir, "a@example.com", &r),
 			 SMX_TEMPFAIL);
 	assert_int_equal(r->n_certs, 0);
-	assert_non_null(r->error);
+	assert_true(smx_error_is_set(&r->error));
 	directory_result_free(&r);
 	directory_free(&dir);
 	assert_null(dir);

@@ -311,14 +311,13 @@ static void ocsp_not_believed(void **state)
 static void modes_and_names(void **state)
 {
 	(void)state;
-	static char off[] = "off", soft[] = "soft", hard[] = "hard";
 	struct cfg_revocation c = { 0 };
 	assert_int_equal(revocation_mode_of(NULL), REVOCATION_MODE_SOFT);
-	c.mode = off;
+	c.mode = REVOCATION_MODE_OFF;
 	assert_int_equal(revocation_mode_of(&c), REVOCATION_MODE_OFF);
-	c.mode = hard;
+	c.mode = REVOCATION_MODE_HARD;
 	assert_int_equal(revocation_mode_of(&c), REVOCATION_MODE_HARD);
-	c.mode = soft;
+	c.mode = REVOCATION_MODE_SOFT;
 	assert_int_equal(revocation_mode_of(&c), REVOCATION_MODE_SOFT);
 	assert_string_equal(revocation_status_name(STORE_REVSTATUS_GOOD), "good");
 	assert_string_equal(revocation_status_name(STORE_REVSTATUS_REVOKED),
@@ -327,14 +326,14 @@ static void modes_and_names(void **state)
 			    "unknown");
 	/* a revoked status is never usable, whatever the mode; good always */
 	struct store_revstatus s = { .status = STORE_REVSTATUS_REVOKED };
-	c.mode = off;
+	c.mode = REVOCATION_MODE_OFF;
 	assert_false(revocation_usable(NULL, &c, &s, "test"));
 	s.status = STORE_REVSTATUS_GOOD;
-	c.mode = hard;
+	c.mode = REVOCATION_MODE_HARD;
 	assert_true(revocation_usable(NULL, &c, &s, "test"));
 	s.status = STORE_REVSTATUS_UNKNOWN;
 	assert_false(revocation_usable(NULL, &c, &s, "test"));
-	c.mode = off;
+	c.mode = REVOCATION_MODE_OFF;
 	assert_true(revocation_usable(NULL, &c, &s, "test"));
 }
 

@@ -79,7 +79,7 @@ static void take_headers(struct msg *m, const struct testhdrs *h)
 static void encrypt_to(struct msg *m, const struct smime_recipient *r,
 		       size_t n)
 {
-	struct smime_error err;
+	struct smx_error err;
 	struct smime_encrypt_options o = { 0, test_dir() };
 	assert_int_equal(smime_encrypt_new(r, n, &o, &m->enc, &err), SMX_OK);
 	struct hdrlist *headers = testhdrs_list(HEADERS);
@@ -101,7 +101,7 @@ static struct smime_decrypt *parse(const struct msg *m, size_t max_bytes,
 {
 	struct smime_decrypt_options o = { max_bytes, 0, test_dir(), 0 };
 	struct smime_decrypt *d = NULL;
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	assert_int_equal(smime_decrypt_new(&o, &d), SMX_OK);
 	struct hdrlist *headers = hdrlist_new(0, 0);
 	assert_non_null(headers);
@@ -143,7 +143,7 @@ static void assert_roundtrip(const struct smime_recipient *r,
 	struct msg m = { 0 };
 	encrypt_to(&m, r, 1);
 	struct smime_decrypt *d = parse(&m, 0, SMX_OK);
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	assert_string_equal(smime_decrypt_kind(d), kind);
 	assert_int_equal(smime_decrypt_recipient_info_count(d), 1);
 	assert_true(smime_decrypt_is_for(d, id->cert));
@@ -189,7 +189,7 @@ static void forged_decrypted_header_is_left_out(void **state)
 	m.names[m.n] = "x-smime-decrypted";
 	m.values[m.n++] = " mx; forged";
 	struct smime_decrypt *d = parse(&m, 0, SMX_OK);
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	if (smime_decrypt_run(d, rsa.cert, rsa.key, " mx; test", &err) !=
 	    SMX_OK)
 		fail_msg("run: %s", err.text);
@@ -247,7 +247,7 @@ static void wrong_key_is_refused(void **state)
 	struct msg m = { 0 };
 	encrypt_to(&m, &r, 1);
 	struct smime_decrypt *d = parse(&m, 0, SMX_OK);
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	assert_int_equal(smime_decrypt_run(d, other.cert, other.key, NULL, &err),
 			 SMX_PERMFAIL);
 	assert_string_equal(smime_decrypt_refusal(d), "unopened");
@@ -332,7 +332,7 @@ static void openssl_lf_entity(void **state)
 			   " base64" },
 			 2, spool_of(start), NULL, "" };
 	struct smime_decrypt *d = parse(&m, 0, SMX_OK);
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	if (smime_decrypt_run(d, rsa.cert, rsa.key, NULL, &err) != SMX_OK)
 		fail_msg("run: %s", err.text);
 	assert_string_equal(result_header(d, "Content-Type"),

@@ -87,7 +87,7 @@ static struct smime_decrypt *parsed(CMS_ContentInfo *cms)
 	assert_int_equal(spool_append(body, der, (size_t)len), 0);
 	OPENSSL_free(der);
 	struct smime_decrypt *d = NULL;
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	static const char *const type[] = { "Content-Type",
 		" application/pkcs7-mime; smime-type=enveloped-data", NULL };
 	struct hdrlist *headers = testhdrs_list(type);
@@ -101,7 +101,7 @@ static struct smime_decrypt *parsed(CMS_ContentInfo *cms)
 
 static void assert_open(struct smime_decrypt *d, const struct testid *id)
 {
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	if (smime_decrypt_open(d, id->cert, id->key, &err) != SMX_OK)
 		fail_msg("open: %s", err.text);
 }
@@ -109,7 +109,7 @@ static void assert_open(struct smime_decrypt *d, const struct testid *id)
 static void assert_refused(struct smime_decrypt *d, const struct testid *id,
 			   const char *reason)
 {
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	assert_int_equal(smime_decrypt_open(d, id->cert, id->key, &err),
 			 SMX_PERMFAIL);
 	assert_true(err.text[0] != '\0');
@@ -122,7 +122,7 @@ static void assert_refused(struct smime_decrypt *d, const struct testid *id,
 static const char *assert_other_key_refused(struct smime_decrypt *d,
 					    const struct testid *id)
 {
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	assert_int_equal(smime_decrypt_open(d, id->cert, id->key, &err),
 			 SMX_PERMFAIL);
 	const char *why = smime_decrypt_refusal(d);
@@ -135,7 +135,7 @@ static const char *assert_other_key_refused(struct smime_decrypt *d,
 /* Refused messages yield nothing: no edits, no body, finish fails. */
 static void assert_nothing_out(struct smime_decrypt *d)
 {
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	assert_int_equal(smime_decrypt_finish(d, " mx; for both", &err),
 			 SMX_PERMFAIL);
 	assert_null(smime_decrypt_result_body(d));
@@ -144,7 +144,7 @@ static void assert_nothing_out(struct smime_decrypt *d)
 
 static void assert_decrypted(struct smime_decrypt *d)
 {
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	if (smime_decrypt_finish(d, " mx; for both", &err) != SMX_OK)
 		fail_msg("finish: %s", err.text);
 	struct spool *s = smime_decrypt_result_body(d);
@@ -199,7 +199,7 @@ static void spliced_recipient_first_is_refused(void **state)
 	splice(theirs, forged, true);
 	CMS_ContentInfo_free(theirs);
 	struct smime_decrypt *d = parsed(forged);
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	enum smx_status st = smime_decrypt_open(d, mallory.cert, mallory.key,
 						&err);
 	if (st == SMX_OK)
@@ -284,7 +284,7 @@ static void wrong_key_or_unnamed_is_unopened(void **state)
 	(void)state;
 	X509 *to_bob[] = { bob.cert, NULL };
 	struct smime_decrypt *d = parsed(encrypt_to(to_bob));
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	assert_int_equal(smime_decrypt_open(d, bob.cert, mallory.key, &err),
 			 SMX_PERMFAIL);
 	assert_string_equal(smime_decrypt_refusal(d), "unopened");
@@ -311,7 +311,7 @@ static void only_the_first_recipient_info_is_tried(void **state)
 	splice(other, forged, true);
 	CMS_ContentInfo_free(other);
 	struct smime_decrypt *d = parsed(forged);
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	if (smime_decrypt_open(d, bob.cert, bob.key, &err) == SMX_OK &&
 	    smime_decrypt_finish(d, NULL, &err) == SMX_OK) {
 		/* the forged key happened to give valid padding */
@@ -337,7 +337,7 @@ static void recipient_entries_are_limited(void **state)
 	to[SMIME_DECRYPT_MAX_RECIPIENTS] = bob.cert;
 	to[SMIME_DECRYPT_MAX_RECIPIENTS + 1] = NULL;
 	struct smime_decrypt *d = parsed(encrypt_to(to));
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	assert_int_equal(smime_decrypt_check_limits(d, &err), SMX_PERMFAIL);
 	assert_non_null(strstr(err.text, "over the limit"));
 	assert_string_equal(smime_decrypt_refusal(d), "limit");

@@ -106,7 +106,7 @@ static struct smime_encrypt *start(const struct smime_recipient *r, size_t n,
 {
 	struct smime_encrypt_options o = { threshold, test_dir() };
 	struct smime_encrypt *enc = NULL;
-	struct smime_error err;
+	struct smx_error err;
 	if (smime_encrypt_new(r, n, &o, &enc, &err) != SMX_OK)
 		fail_msg("smime_encrypt_new: %s", err.text);
 	return enc;
@@ -115,7 +115,7 @@ static struct smime_encrypt *start(const struct smime_recipient *r, size_t n,
 static void feed(struct smime_encrypt *enc, const char *const *hdrs,
 		 const char *body, size_t len)
 {
-	struct smime_error err;
+	struct smx_error err;
 	struct hdrlist *headers = testhdrs_list(hdrs);
 	struct spool *spool = testhdrs_spool(body, len, 0);
 	if (smime_encrypt_eom(enc, headers, spool, &err) != SMX_OK)
@@ -491,7 +491,7 @@ static void edits_add_or_delete_what_does_not_fit(void **state)
 static struct smime_sign *sign_msg(struct smime_signer *signer)
 {
 	struct smime_sign *sign = smime_sign_begin(signer);
-	struct smime_error err;
+	struct smx_error err;
 	struct hdrlist *headers = testhdrs_list(HEADERS);
 	struct spool *spool = testhdrs_spool(BODY, strlen(BODY), 0);
 	if (smime_sign_eom(sign, headers, spool, &err) != SMX_OK)
@@ -535,7 +535,7 @@ static void sign_then_encrypt_inner_signature_verifies(void **state)
 			(enum smime_sign_format)format, SMIME_DIGEST_SHA256,
 			0, test_dir() };
 		struct smime_signer *signer = NULL;
-		struct smime_error err;
+		struct smx_error err;
 		STACK_OF(X509) *chain = sk_X509_new_null();
 		sk_X509_push(chain, pki.inter);
 		assert_int_equal(smime_signer_new(p256.key, p256.cert, chain,
@@ -614,7 +614,7 @@ static void twenty_megabytes_stay_out_of_memory(void **state)
 		{ rsa.cert, 0, false }, { p256.cert, 0, false } };
 	long before = peak_rss_kib();
 	struct smime_encrypt *enc = start(r, 2, chunk);
-	struct smime_error err;
+	struct smx_error err;
 	struct hdrlist *headers = testhdrs_list(HEADERS);
 	struct spool *body = testhdrs_spool("", 0, 0);	/* to a file */
 	for (size_t done = 0; done < total; done += chunk)
@@ -657,7 +657,7 @@ static void assert_refused(X509 *cert, const char *reason)
 	struct smime_recipient r[] = {
 		{ rsa.cert, 0, false }, { cert, 0, false } };
 	struct smime_encrypt *enc = (struct smime_encrypt *)&r;
-	struct smime_error err;
+	struct smx_error err;
 	assert_int_equal(smime_encrypt_new(r, 2, NULL, &enc, &err),
 			 SMX_PERMFAIL);
 	assert_null(enc);
@@ -681,7 +681,7 @@ static void unusable_certificates_are_refused_by_name(void **state)
 	testid_free(&weak);
 	testid_free(&ed);
 
-	struct smime_error err;
+	struct smx_error err;
 	struct smime_encrypt *enc = NULL;
 	assert_int_equal(smime_encrypt_new(NULL, 0, NULL, &enc, &err),
 			 SMX_PERMFAIL);
@@ -714,7 +714,7 @@ static void misuse_is_refused(void **state)
 {
 	(void)state;
 	struct smime_recipient r = { rsa.cert, 0, false };
-	struct smime_error err;
+	struct smx_error err;
 	struct smime_encrypt *enc = encrypt_msg(&r, 1, BODY);
 	size_t size = spool_size(smime_encrypt_result_body(enc));
 	struct hdrlist *headers = testhdrs_list(HEADERS);

@@ -36,7 +36,7 @@ static struct built build(const char *const *hdrs, const char *body,
 			  size_t body_len, size_t threshold, size_t chunk)
 {
 	struct smime_entity *e = smime_entity_new(threshold, test_dir());
-	struct smime_error err;
+	struct smx_error err;
 	struct hdrlist *headers = testhdrs_list(hdrs);
 	struct spool *spool = testhdrs_spool(body, body_len, chunk);
 	assert_non_null(e);

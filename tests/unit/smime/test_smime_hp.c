@@ -117,7 +117,7 @@ static char *encrypted_entity(const char *const *hdrs, const char *body,
 {
 	struct smime_recipient r = { rsa.cert, 0, false };
 	struct smime_encrypt_options o = { 0, test_dir() };
-	struct smime_error err;
+	struct smx_error err;
 	struct smime_encrypt *enc = NULL;
 	assert_int_equal(smime_encrypt_new(&r, 1, &o, &enc, &err), SMX_OK);
 	smime_encrypt_protect(enc, hp);
@@ -247,7 +247,7 @@ static void clear_signed_entity(void **state)
 	struct smime_sign_options so = { SMIME_SIGN_CLEAR, SMIME_DIGEST_SHA256,
 					 0, test_dir() };
 	struct smime_signer *signer = NULL;
-	struct smime_error err;
+	struct smx_error err;
 	assert_int_equal(smime_signer_new(rsa.key, rsa.cert, NULL, NULL, &so,
 					  &signer, &err), SMX_OK);
 	struct smime_hp *hp = hp_of(SMIME_HP_CLEAR, HEADERS);
@@ -288,7 +288,7 @@ static struct smime_decrypt *decrypt_msg(const char *const *hdrs,
 	for (size_t i = 0; i < smime_encrypt_edit_count(enc); i++)
 		testhdrs_apply(h, smime_encrypt_edit(enc, i));
 	struct smime_decrypt *d = NULL;
-	struct smime_error err = { "" };
+	struct smx_error err = { "" };
 	assert_int_equal(smime_decrypt_new(NULL, &d), SMX_OK);
 	struct hdrlist *headers = testhdrs_to_list(h);
 	assert_int_equal(smime_decrypt_parse(d, headers,

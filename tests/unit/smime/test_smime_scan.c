@@ -138,7 +138,7 @@ static int occurs_in(const char *body, size_t len, const char *boundary)
 	static const char *const type[] = { "Content-Type", " text/plain",
 					     NULL };
 	struct smime_entity *e = smime_entity_new(1 << 20, test_dir());
-	struct smime_error err;
+	struct smx_error err;
 	struct hdrlist *headers = testhdrs_list(type);
 	struct spool *spool = testhdrs_spool(body, len, 0);
 	assert_non_null(e);

@@ -59,7 +59,7 @@ static struct smime_signer *make_signer(const struct testid *id,
 	sk_X509_push(chain, pki.inter);
 	sk_X509_push(chain, id->cert);	/* duplicates are skipped */
 	struct smime_signer *s = NULL;
-	struct smime_error err;
+	struct smx_error err;
 	enum smx_status st = smime_signer_new(id->key, id->cert, chain,
 					      enc_cert, &o, &s, &err);
 	sk_X509_free(chain);
@@ -83,7 +83,7 @@ static struct signed_msg sign_message(struct smime_signer *s,
 				      const char *body, size_t body_len)
 {
 	struct signed_msg m = { 0 };
-	struct smime_error err;
+	struct smx_error err;
 	m.sign = smime_sign_begin(s);
 	assert_non_null(m.sign);
 	struct hdrlist *headers = testhdrs_list(hdrs);
@@ -409,7 +409,7 @@ static void assert_refused(const struct testid *id, X509 *cert,
 			   const char *reason_part)
 {
 	struct smime_signer *s = NULL;
-	struct smime_error err;
+	struct smx_error err;
 	enum smx_status st = smime_signer_new(id->key, cert, NULL, NULL, NULL,
 					      &s, &err);
 	assert_int_equal(st, SMX_PERMFAIL);
@@ -426,7 +426,7 @@ static void ed25519_is_refused_with_a_reason(void **state)
 	/* Debian 12's OpenSSL 3.0 cannot sign CMS with Ed25519. Should a
 	 * later OpenSSL manage, the signer must then really work. */
 	struct smime_signer *s = NULL;
-	struct smime_error err;
+	struct smx_error err;
 	enum smx_status st = smime_signer_new(ed.key, ed.cert, NULL, NULL,
 					      NULL, &s, &err);
 	if (OPENSSL_VERSION_NUMBER < 0x30100000L || st != SMX_OK)

@@ -69,7 +69,7 @@ static struct smime_signer *signer_for(const struct testid *id,
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	sk_X509_push(chain, pki.inter);
 	struct smime_signer *s = NULL;
-	struct smime_error err;
+	struct smx_error err;
 	if (smime_signer_new(id->key, id->cert, chain, enc_for_signing, &o, &s,
 			     &err) != SMX_OK)
 		fail_msg("smime_signer_new: %s", err.text);
@@ -84,7 +84,7 @@ static struct text sign_entity(const struct testid *id,
 {
 	struct smime_signer *signer = signer_for(id, f);
 	struct smime_sign *s = smime_sign_begin(signer);
-	struct smime_error err;
+	struct smx_error err;
 	struct text t = { 0 };
 	static const char *const hdrs[] = {
 		"Content-Type", " text/plain; charset=us-ascii", NULL };
@@ -154,7 +154,7 @@ static void verifier(struct run *r, bool trust_root, time_t when,
 		.harvest_require_dmarc = dmarc_id != NULL,
 		.dmarc_authserv_ids = ids, .n_dmarc_authserv_ids = dmarc_id ? 1 : 0,
 	};
-	struct smime_error err;
+	struct smx_error err;
 	assert_int_equal(smime_verifier_new(&o, &r->v, &err), SMX_OK);
 	if (trust_root) {
 		unsigned char *der = NULL;
@@ -170,7 +170,7 @@ static void verifier(struct run *r, bool trust_root, time_t when,
  * line, folding kept) to the end of message. */
 static void verify_text(struct run *r, const struct text *msg, bool outbound)
 {
-	struct smime_error err;
+	struct smx_error err;
 	r->vfy = smime_verify_begin(r->v);
 	assert_non_null(r->vfy);
 	struct hdrlist *headers = hdrlist_new(0, 0);

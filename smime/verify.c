@@ -365,10 +365,10 @@ void smime_verify_free(struct smime_verify **mp)
 		sigrec_clear(&m->sigs[i]);
 	free(m->sigs);
 	for (size_t i = 0; i < m->n_hv; i++) {
-		OPENSSL_free(m->hv[i].der);
+		free(m->hv[i].der);
 		free(m->hv[i].email);
 		for (size_t j = 0; j < m->hv[i].n_issuers; j++)
-			OPENSSL_free((void *)(uintptr_t)m->hv[i].issuers[j].der);
+			free((void *)(uintptr_t)m->hv[i].issuers[j].der);
 		free(m->hv[i].issuers);
 	}
 	free(m->hv);

@@ -20,9 +20,13 @@ static void add_email(char **list, size_t *n, const ASN1_STRING *s)
 {
 	int len = ASN1_STRING_length(s);
 	const unsigned char *d = ASN1_STRING_get0_data(s);
-	if (*n >= MAX_EMAILS || len <= 0 || len > 254 ||
-	    memchr(d, '\0', (size_t)len) != NULL)
+	if (*n >= MAX_EMAILS || len <= 0 || len > 254)
 		return;
+	/* The From rule's bytes (smx/smime-fromaddr.h): an address with a
+	 * control or non-ASCII byte is refused, never cleaned into another. */
+	for (int i = 0; i < len; i++)
+		if (d[i] < 0x20 || d[i] >= 0x7f)
+			return;
 	char *e = malloc((size_t)len + 1);
 	if (e == NULL)
 		return;
@@ -30,12 +34,10 @@ static void add_email(char **list, size_t *n, const ASN1_STRING *s)
 		e[i] = (d[i] >= 'A' && d[i] <= 'Z') ? (char)(d[i] - 'A' + 'a') :
 			(char)d[i];
 	e[len] = '\0';
-	char *clean = verify_clean_dup(e);
-	free(e);
-	if (clean != NULL && strchr(clean, '@') != NULL)
-		list[(*n)++] = clean;
+	if (strchr(e, '@') != NULL)
+		list[(*n)++] = e;
 	else
-		free(clean);
+		free(e);
 }
 
 char **cert_emails(X509 *x, size_t *n_r)

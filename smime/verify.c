@@ -225,15 +225,10 @@ static void read_identity(struct smime_verify *m)
 	}
 	if (n_from != 1)
 		return;
-	/* The mailbox by the shared rule; kept as printable ASCII within the
-	 * value bound (not normalized as an SMTP path is) and lowered. */
-	char *mailbox = from_header_mailbox(from);
-	char *c = mailbox != NULL ? verify_clean_dup(mailbox) : NULL;
-	free(mailbox);
-	for (char *p = c; p != NULL && *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	m->from = c;
+	/* The signing identity's rule: an address with a control or
+	 * non-ASCII byte is refused (no From, so no signer matches it), never
+	 * cleaned into one that a certificate for another address matches. */
+	m->from = from_header_address(from);
 }
 
 /* dmarc=pass for the From domain from a trusted authserv-id, in a

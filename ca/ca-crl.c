@@ -68,8 +68,7 @@ const char *ca_reason_name(int code)
 static enum smx_status issued_by_us(const struct ca *ca,
 				    const struct store_cert *c)
 {
-	const unsigned char *p = c->der;
-	X509 *x = d2i_X509(NULL, &p, (long)c->der_len);
+	X509 *x = smx_x509_parse(c->der, c->der_len, NULL, 0);
 	EVP_PKEY *pub = X509_get0_pubkey(ca->cert);
 	enum smx_status st = SMX_PERMFAIL;
 	if (strcmp(c->fingerprint, ca->fingerprint) == 0)

@@ -220,8 +220,8 @@ static enum smx_status issue_one(const struct ca *ca, const char *email,
 	enum smx_status st = SMX_TEMPFAIL;
 	EVP_PKEY *key = ca_keygen(ca->key_type);
 	X509 *x = key ? build(ca, key, email, role, now) : NULL;
-	if (x == NULL || (der_len = ca_cert_to_der(x, &der)) == 0 ||
-	    (p8_len = ca_key_to_pkcs8(key, &p8)) == 0)
+	if (x == NULL || (der_len = smx_x509_to_der(x, &der)) == 0 ||
+	    (p8_len = smx_x509_key_to_der(key, &p8)) == 0)
 		goto done;
 	st = store_issued(ca->store, der, der_len, p8, p8_len, fp_r);
 	if (st == SMX_OK)

@@ -13,6 +13,7 @@
 
 #include <smx/ca.h>
 #include <smx/store.h>
+#include <smx/x509.h>
 
 /* Issued certificates start this long before "now" (clock skew). */
 #define CA_BACKDATE 300
@@ -55,11 +56,6 @@ int ca_set_validity(X509 *x, int64_t from, int64_t to);
 /* Adds an extension given in OpenSSL's configuration syntax; value is
  * always a constant of this library, never input. 0 or -1. */
 int ca_add_ext(X509 *x, X509 *issuer, int nid, const char *value);
-
-/* DER of a certificate / unencrypted PKCS#8 DER of a key, malloc'd
- * (keys: clear with store_secret_free). Length, or 0 on failure. */
-size_t ca_cert_to_der(X509 *x, unsigned char **der_r);
-size_t ca_key_to_pkcs8(EVP_PKEY *key, unsigned char **der_r);
 
 /* Stores a certificate the CA made or imported: pinned, its key sealed,
  * a trust anchor, then recorded as the CA. On failure takes back what it

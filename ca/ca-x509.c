@@ -181,35 +181,3 @@ int ca_add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 		ca_log_ossl(OBJ_nid2sn(nid));
 	return rc;
 }
-
-/* --- encodings --------------------------------------------------------- */
-
-size_t ca_cert_to_der(X509 *x, unsigned char **der_r)
-{
-	unsigned char *tmp = NULL;
-	int len = i2d_X509(x, &tmp);
-	*der_r = NULL;
-	if (len <= 0)
-		return 0;
-	*der_r = malloc((size_t)len);
-	if (*der_r != NULL)
-		memcpy(*der_r, tmp, (size_t)len);
-	OPENSSL_free(tmp);
-	return *der_r != NULL ? (size_t)len : 0;
-}
-
-size_t ca_key_to_pkcs8(EVP_PKEY *key, unsigned char **der_r)
-{
-	PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(key);
-	unsigned char *tmp = NULL;
-	int len = p8 != NULL ? i2d_PKCS8_PRIV_KEY_INFO(p8, &tmp) : -1;
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	*der_r = NULL;
-	if (len <= 0)
-		return 0;
-	*der_r = malloc((size_t)len);
-	if (*der_r != NULL)
-		memcpy(*der_r, tmp, (size_t)len);
-	OPENSSL_clear_free(tmp, (size_t)len);
-	return *der_r != NULL ? (size_t)len : 0;
-}

@@ -110,8 +110,8 @@ enum smx_status ca_create(struct store *store, const struct ca_params *params,
 	    (x = self_signed(key, params, now)) == NULL)
 		goto done;
 	st = SMX_TEMPFAIL;
-	if ((der_len = ca_cert_to_der(x, &der)) == 0 ||
-	    (p8_len = ca_key_to_pkcs8(key, &p8)) == 0)
+	if ((der_len = smx_x509_to_der(x, &der)) == 0 ||
+	    (p8_len = smx_x509_key_to_der(key, &p8)) == 0)
 		goto done;
 	st = ca_store_new(store, der, der_len, p8, p8_len, STORE_SOURCE_ISSUED,
 			  fingerprint_r);
@@ -146,8 +146,7 @@ static enum smx_status check_ca_cert(X509 *x, EVP_PKEY *key, const char *fp)
 	if (ku != UINT32_MAX && !(ku & KU_CRL_SIGN))
 		smx_log(LOG_WARNING, "ca: %s: its keyUsage lacks cRLSign: "
 			"its CRLs will not verify", fp);
-	if (X509_check_private_key(x, key) != 1) {
-		ERR_clear_error();
+	if (!smx_x509_key_matches(x, key)) {
 		smx_log(LOG_ERR, "ca: the private key does not match the CA "
 			"certificate %s", fp);
 		return SMX_PERMFAIL;
@@ -159,9 +158,8 @@ enum smx_status ca_import(struct store *store, const unsigned char *cert,
 			  size_t cert_len, const unsigned char *pkcs8,
 			  size_t key_len, char *fingerprint_r)
 {
-	const unsigned char *cp = cert, *kp = pkcs8;
-	X509 *x = d2i_X509(NULL, &cp, (long)cert_len);
-	EVP_PKEY *key = d2i_AutoPrivateKey(NULL, &kp, (long)key_len);
+	X509 *x = smx_x509_parse(cert, cert_len, NULL, 0);
+	EVP_PKEY *key = smx_x509_key_parse(pkcs8, key_len, NULL, 0);
 	struct store_cert *parsed = NULL;
 	enum smx_status st = no_ca_yet(store, fingerprint_r);
 	if (st != SMX_OK)
@@ -229,13 +227,12 @@ static enum smx_status load_key(struct ca *ca)
 	}
 	if (st != SMX_OK)
 		return st;
-	const unsigned char *p = p8;
-	ca->key = d2i_AutoPrivateKey(NULL, &p, (long)len);
+	char why[64];
+	ca->key = smx_x509_key_parse(p8, len, why, sizeof(why));
 	store_secret_free(&p8, len);
 	if (ca->key == NULL) {
-		ERR_clear_error();
-		smx_log(LOG_ERR, "ca: the key of the CA %s does not parse",
-			ca->fingerprint);
+		smx_log(LOG_ERR, "ca: the key of the CA %s does not parse (%s)",
+			ca->fingerprint, why);
 		return SMX_CONFIG;
 	}
 	return SMX_OK;
@@ -252,8 +249,7 @@ static enum smx_status load_cert(struct ca *ca)
 	}
 	if (st != SMX_OK)
 		return st;
-	const unsigned char *p = c->der;
-	ca->cert = d2i_X509(NULL, &p, (long)c->der_len);
+	ca->cert = smx_x509_parse(c->der, c->der_len, NULL, 0);
 	ca->der = c->der;
 	ca->der_len = c->der_len;
 	ca->subject = c->subject;

@@ -163,16 +163,8 @@ static int ca_import_identity(struct ctl *ctl, const char *file,
 			      struct p12_identity *id)
 {
 	unsigned char *der = NULL, *p8 = NULL;
-	size_t der_len = x509_to_der(id->cert, &der), p8_len = 0;
-	PKCS8_PRIV_KEY_INFO *info = EVP_PKEY2PKCS8(id->key);
-	unsigned char *tmp = NULL;
-	int n = info ? i2d_PKCS8_PRIV_KEY_INFO(info, &tmp) : -1;
-	PKCS8_PRIV_KEY_INFO_free(info);
-	if (n > 0 && (p8 = malloc((size_t)n)) != NULL) {
-		memcpy(p8, tmp, (size_t)n);
-		p8_len = (size_t)n;
-	}
-	OPENSSL_clear_free(tmp, n > 0 ? (size_t)n : 0);
+	size_t der_len = smx_x509_to_der(id->cert, &der);
+	size_t p8_len = smx_x509_key_to_der(id->key, &p8);
 	char fp[65] = "";
 	enum smx_status st = (der_len && p8_len)
 		? ca_import(ctl->store, der, der_len, p8, p8_len, fp)
@@ -292,7 +284,7 @@ static int ca_cert_cmd(struct ctl *ctl, int argc)
 		return rc;
 	size_t len = 0;
 	const unsigned char *der = ca_cert_der(ca, &len);
-	X509 *x = x509_from_der(der, len);
+	X509 *x = smx_x509_parse(der, len, NULL, 0);
 	BIO *out = BIO_new_fp(stdout, BIO_NOCLOSE);
 	if (ctl->json) {
 		BIO *mem = BIO_new(BIO_s_mem());

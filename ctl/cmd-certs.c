@@ -47,15 +47,13 @@ static void from_pem(const unsigned char *buf, size_t len, STACK_OF(X509) *out)
 
 static void from_der(const unsigned char *buf, size_t len, STACK_OF(X509) *out)
 {
-	const unsigned char *p = buf;
-	X509 *x = d2i_X509(NULL, &p, (long)len);
-	if (x != NULL && p == buf + len) {
+	X509 *x = smx_x509_parse(buf, len, NULL, 0);
+	if (x != NULL) {
 		if (!sk_X509_push(out, x))
 			X509_free(x);
 		return;
 	}
-	X509_free(x);
-	p = buf;
+	const unsigned char *p = buf;
 	PKCS7 *p7 = d2i_PKCS7(NULL, &p, (long)len);
 	from_pkcs7(p7, out);
 	PKCS7_free(p7);
@@ -78,7 +76,7 @@ static STACK_OF(X509) *read_certs(const char *path)
 	if (out != NULL && sk_X509_num(out) == 0) {
 		ctl_error("%s: no certificate found (PEM, DER or PKCS#7 "
 			  "expected)", path);
-		x509_stack_free(&out);
+		smx_x509_stack_free(&out);
 	}
 	return out;
 }
@@ -88,7 +86,7 @@ static int import_one(struct ctl *ctl, const char *file, X509 *x,
 {
 	char why[256] = "pinned by the administrator", fp[65];
 	unsigned char *der = NULL;
-	size_t len = x509_to_der(x, &der);
+	size_t len = smx_x509_to_der(x, &der);
 	bool created = false;
 	enum store_trust trust = pin ? STORE_TRUST_PINNED
 				     : x509_verify(ctl->store, &ctl->cfg->verify,
@@ -154,7 +152,7 @@ int ctl_cmd_import_cert(struct ctl *ctl, int argc, char **argv)
 			if (one != CTL_OK)
 				rc = one;
 		}
-		x509_stack_free(&certs);
+		smx_x509_stack_free(&certs);
 	}
 	return rc;
 }

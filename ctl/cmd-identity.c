@@ -60,22 +60,6 @@ static int need_master_key(struct ctl *ctl, const char *what)
 	return CTL_USAGE;
 }
 
-static size_t pkcs8_der(EVP_PKEY *key, unsigned char **der_r)
-{
-	PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(key);
-	unsigned char *tmp = NULL;
-	int len = p8 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &tmp) : -1;
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	*der_r = NULL;
-	if (len <= 0)
-		return 0;
-	*der_r = malloc((size_t)len);
-	if (*der_r != NULL)
-		memcpy(*der_r, tmp, (size_t)len);
-	OPENSSL_clear_free(tmp, (size_t)len);
-	return *der_r ? (size_t)len : 0;
-}
-
 struct p12_args {
 	const char *password_file;
 	const char *fingerprint;
@@ -91,7 +75,7 @@ static enum smx_status put_key(struct ctl *ctl, struct p12_identity *id,
 	if (a->to_token)
 		return ctl_token_put_key(ctl, id->key, c, a->token_label);
 	unsigned char *key = NULL;
-	size_t key_len = pkcs8_der(id->key, &key);
+	size_t key_len = smx_x509_key_to_der(id->key, &key);
 	enum smx_status st = key_len ? store_key_put(ctl->store, c->fingerprint,
 						     key, key_len)
 				     : SMX_PERMFAIL;
@@ -121,7 +105,7 @@ static int store_identity(struct ctl *ctl, const char *file,
 	}
 	for (int i = 0; id->chain && i < sk_X509_num(id->chain); i++) {
 		unsigned char *der = NULL;
-		size_t len = x509_to_der(sk_X509_value(id->chain, i), &der);
+		size_t len = smx_x509_to_der(sk_X509_value(id->chain, i), &der);
 		if (len == 0 || store_cert_put(ctl->store, der, len,
 					       STORE_SOURCE_IMPORTED,
 					       STORE_TRUST_NONE, NULL, 0, NULL,
@@ -164,7 +148,7 @@ static int import_checked(struct ctl *ctl, const char *file,
 			  struct p12_identity *id, const struct p12_args *a)
 {
 	unsigned char *der = NULL;
-	size_t len = x509_to_der(id->cert, &der);
+	size_t len = smx_x509_to_der(id->cert, &der);
 	struct store_cert *c = NULL;
 	int rc = CTL_FAIL;
 	if (len == 0 || store_cert_parse(der, len, &c) != SMX_OK) {
@@ -178,7 +162,7 @@ static int import_checked(struct ctl *ctl, const char *file,
 			  c->fingerprint, c->subject);
 		goto done;
 	}
-	if (X509_check_private_key(id->cert, id->key) != 1) {
+	if (!smx_x509_key_matches(id->cert, id->key)) {
 		ctl_error("%s: the private key does not match the certificate "
 			  "%s: refusing it", file, c->fingerprint);
 		goto done;
@@ -306,9 +290,8 @@ static int load_identity(struct ctl *ctl, const struct store_cert *c,
 			  c->fingerprint, smx_status_name(st));
 		return ctl_exit_of(st);
 	}
-	const unsigned char *p = key;
-	id->key = d2i_AutoPrivateKey(NULL, &p, (long)len);
-	id->cert = x509_from_der(c->der, c->der_len);
+	id->key = smx_x509_key_parse(key, len, NULL, 0);
+	id->cert = smx_x509_parse(c->der, c->der_len, NULL, 0);
 	store_secret_free(&key, len);
 	STACK_OF(X509) *pool = x509_from_store(ctl->store, false);
 	STACK_OF(X509) *anchors = x509_from_store(ctl->store, true);
@@ -316,9 +299,9 @@ static int load_identity(struct ctl *ctl, const struct store_cert *c,
 		if (sk_X509_push(pool, sk_X509_value(anchors, i)))
 			X509_up_ref(sk_X509_value(anchors, i));
 	if (id->cert != NULL)
-		id->chain = x509_chain_for(id->cert, pool);
-	x509_stack_free(&pool);
-	x509_stack_free(&anchors);
+		id->chain = smx_x509_chain(id->cert, pool);
+	smx_x509_stack_free(&pool);
+	smx_x509_stack_free(&anchors);
 	if (id->key == NULL || id->cert == NULL) {
 		ctl_error("%s: the stored identity does not parse",
 			  c->fingerprint);

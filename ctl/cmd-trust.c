@@ -27,7 +27,7 @@ static int trust_add_file(struct ctl *ctl, const char *file)
 	while (bio != NULL && (x = pem ? PEM_read_bio_X509(bio, NULL, NULL, NULL)
 				       : d2i_X509_bio(bio, NULL)) != NULL) {
 		unsigned char *der = NULL;
-		size_t dlen = x509_to_der(x, &der);
+		size_t dlen = smx_x509_to_der(x, &der);
 		char fp[65] = "";
 		bool created = false;
 		enum smx_status st = store_anchor_add(ctl->store, der, dlen, fp,

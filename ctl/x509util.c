@@ -14,48 +14,6 @@
 
 #include "ctl.h"
 
-#define MAX_CHAIN 8
-
-X509 *x509_from_der(const unsigned char *der, size_t len)
-{
-	const unsigned char *p = der;
-	return d2i_X509(NULL, &p, (long)len);
-}
-
-size_t x509_to_der(X509 *x, unsigned char **der_r)
-{
-	unsigned char *tmp = NULL;
-	int len = i2d_X509(x, &tmp);
-	*der_r = NULL;
-	if (len <= 0)
-		return 0;
-	*der_r = malloc((size_t)len);
-	if (*der_r != NULL)
-		memcpy(*der_r, tmp, (size_t)len);
-	OPENSSL_free(tmp);
-	return *der_r ? (size_t)len : 0;
-}
-
-void x509_stack_free(STACK_OF(X509) **sk)
-{
-	if (sk == NULL || *sk == NULL)
-		return;
-	sk_X509_pop_free(*sk, X509_free);
-	*sk = NULL;
-}
-
-static int push_der(STACK_OF(X509) *sk, const unsigned char *der, size_t len)
-{
-	X509 *x = x509_from_der(der, len);
-	if (x == NULL)
-		return 0;	/* skip what does not parse */
-	if (!sk_X509_push(sk, x)) {
-		X509_free(x);
-		return -1;
-	}
-	return 0;
-}
-
 STACK_OF(X509) *x509_from_store(struct store *store, bool anchors)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
@@ -65,49 +23,21 @@ STACK_OF(X509) *x509_from_store(struct store *store, bool anchors)
 		size_t n = 0;
 		rc = store_anchor_list(store, &list, &n) == SMX_OK ? 0 : -1;
 		for (size_t i = 0; rc == 0 && i < n; i++)
-			rc = push_der(sk, list[i].der, list[i].der_len);
+			rc = smx_x509_stack_push_der(sk, list[i].der,
+						     list[i].der_len);
 		store_anchor_list_free(&list, n);
 	} else if (rc == 0) {
 		struct store_cert **list = NULL;
 		size_t n = 0;
 		rc = store_cert_list(store, NULL, &list, &n) == SMX_OK ? 0 : -1;
 		for (size_t i = 0; rc == 0 && i < n; i++)
-			rc = push_der(sk, list[i]->der, list[i]->der_len);
+			rc = smx_x509_stack_push_der(sk, list[i]->der,
+						     list[i]->der_len);
 		store_cert_list_free(&list, n);
 	}
 	if (rc != 0)
-		x509_stack_free(&sk);
+		smx_x509_stack_free(&sk);
 	return sk;
-}
-
-static X509 *issuer_in(X509 *x, STACK_OF(X509) *pool)
-{
-	for (int i = 0; i < sk_X509_num(pool); i++) {
-		X509 *cand = sk_X509_value(pool, i);
-		if (X509_cmp(cand, x) != 0 &&
-		    X509_check_issued(cand, x) == X509_V_OK)
-			return cand;
-	}
-	return NULL;
-}
-
-STACK_OF(X509) *x509_chain_for(X509 *leaf, STACK_OF(X509) *pool)
-{
-	STACK_OF(X509) *chain = sk_X509_new_null();
-	X509 *cur = leaf;
-	for (int depth = 0; chain != NULL && depth < MAX_CHAIN; depth++) {
-		if (X509_check_issued(cur, cur) == X509_V_OK)
-			break;	/* self-signed: the top */
-		X509 *up = pool ? issuer_in(cur, pool) : NULL;
-		if (up == NULL || !X509_up_ref(up))
-			break;
-		if (!sk_X509_push(chain, up)) {
-			X509_free(up);
-			break;
-		}
-		cur = up;
-	}
-	return chain;
 }
 
 enum store_trust x509_verify(struct store *store,
@@ -118,12 +48,12 @@ enum store_trust x509_verify(struct store *store,
 	int n = extra != NULL ? sk_X509_num(extra) : 0;
 	struct lookup_der *ders = calloc((size_t)n + 1, sizeof(*ders));
 	unsigned char *der = NULL;
-	size_t len = x509_to_der(leaf, &der);
+	size_t len = smx_x509_to_der(leaf, &der);
 	int have = 0;
 	snprintf(why, size, "out of memory");
 	for (int i = 0; ders != NULL && i < n; i++) {
 		unsigned char *one = NULL;
-		size_t one_len = x509_to_der(sk_X509_value(extra, i), &one);
+		size_t one_len = smx_x509_to_der(sk_X509_value(extra, i), &one);
 		if (one_len > 0)
 			ders[have++] = (struct lookup_der){ one, one_len };
 	}
@@ -140,7 +70,7 @@ enum store_trust x509_verify(struct store *store,
 void x509_warn_unfiled(const char *file, X509 *x)
 {
 	unsigned char *der = NULL;
-	size_t der_len = x509_to_der(x, &der);
+	size_t der_len = smx_x509_to_der(x, &der);
 	struct store_cert *c = NULL;
 	/* the store's own reading of the SAN decides what is filed */
 	if (der_len == 0 || store_cert_parse(der, der_len, &c) != SMX_OK) {

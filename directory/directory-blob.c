@@ -13,6 +13,8 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509v3.h>
 
+#include <smx/x509.h>
+
 STACK_OF(X509) *directory_value_certs(const void *value, size_t size,
 				      bool *truncated_r)
 {
@@ -21,15 +23,12 @@ STACK_OF(X509) *directory_value_certs(const void *value, size_t size,
 		return NULL;
 	STACK_OF(X509) *out = sk_X509_new_null();
 	const unsigned char *p = value, *end = p + size;
-	X509 *x = d2i_X509(NULL, &p, (long)size);
-	if (x != NULL && p == end) {
+	X509 *x = smx_x509_parse(value, size, NULL, 0);
+	if (x != NULL) {
 		if (out == NULL || !sk_X509_push(out, x))
 			goto fail;
 		return out;
 	}
-	X509_free(x);
-	x = NULL;
-	p = value;
 	PKCS7 *p7 = d2i_PKCS7(NULL, &p, (long)size);
 	if (out == NULL || p7 == NULL || p != end || !PKCS7_type_is_signed(p7) ||
 	    p7->d.sign == NULL || p7->d.sign->cert == NULL)
@@ -58,16 +57,8 @@ fail:
 unsigned char *directory_cert_der(X509 *x, size_t *len_r)
 {
 	unsigned char *der = NULL;
-	int len = i2d_X509(x, &der);
-	if (len <= 0)
-		return NULL;
-	/* OPENSSL_malloc'd; hand out a malloc'd copy (freed with free()) */
-	unsigned char *copy = malloc((size_t)len);
-	if (copy != NULL)
-		memcpy(copy, der, (size_t)len);
-	OPENSSL_free(der);
-	*len_r = (size_t)len;
-	return copy;
+	*len_r = smx_x509_to_der(x, &der);
+	return der;
 }
 
 /* The text of an IA5String email, or NULL when it holds a NUL. */

@@ -15,6 +15,7 @@
 #include <openssl/pkcs7.h>
 
 #include <smx/log.h>
+#include <smx/x509.h>
 
 #define ATTR_CERT "userCertificate;binary"
 #define ATTR_SMIME "userSMIMECertificate"
@@ -95,13 +96,7 @@ static int add_change(struct directory_changes *c, enum directory_change_op op,
 /* One DER certificate exactly, or NULL. */
 static X509 *parse_der(const void *p, size_t len)
 {
-	const unsigned char *q = p;
-	X509 *x = d2i_X509(NULL, &q, (long)len);
-	if (x != NULL && q != (const unsigned char *)p + len) {
-		X509_free(x);
-		x = NULL;
-	}
-	return x;
+	return smx_x509_parse(p, len, NULL, 0);
 }
 
 /* True when a given certificate is a newer one from the same issuer for

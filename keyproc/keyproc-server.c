@@ -31,6 +31,7 @@
 #include <smx/log.h>
 #include <smx/mailaddr.h>
 #include <smx/store.h>
+#include <smx/x509.h>
 
 #include "keyproc-private.h"
 
@@ -85,8 +86,7 @@ static EVP_PKEY *unseal_key(struct server *sv, const char *fp,
 	size_t len = 0;
 	if (store_key_get(sv->store, fp, &pkcs8, &len) != SMX_OK)
 		return NULL;
-	const unsigned char *p = pkcs8;
-	EVP_PKEY *key = d2i_AutoPrivateKey(NULL, &p, (long)len);
+	EVP_PKEY *key = smx_x509_key_parse(pkcs8, len, NULL, 0);
 	store_secret_free(&pkcs8, len);
 	return key;
 }

@@ -18,25 +18,12 @@
 #include <smx/cfg.h>
 #include <smx/log.h>
 #include <smx/smime.h>
+#include <smx/x509.h>
 
 struct lookup_verifier {
 	X509_STORE *anchors;		/* verify.* files + store anchors */
 	STACK_OF(X509) *pool;		/* every stored certificate */
 };
-
-/* Pushes the certificate in der onto sk; what does not parse is
- * skipped. Returns -1 only when memory ran out. */
-static int push_der(STACK_OF(X509) *sk, const unsigned char *der, size_t len)
-{
-	X509 *x = store_x509_parse(der, len);
-	if (x == NULL)
-		return 0;
-	if (!sk_X509_push(sk, x)) {
-		X509_free(x);
-		return -1;
-	}
-	return 0;
-}
 
 static int load_anchors(struct store *store, X509_STORE *xs)
 {
@@ -46,7 +33,7 @@ static int load_anchors(struct store *store, X509_STORE *xs)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		X509 *x = store_x509_parse(list[i].der, list[i].der_len);
+		X509 *x = smx_x509_parse(list[i].der, list[i].der_len, NULL, 0);
 		if (x != NULL && !X509_STORE_add_cert(xs, x))
 			rc = -1;
 		X509_free(x);
@@ -63,7 +50,8 @@ static int load_pool(struct store *store, STACK_OF(X509) *pool)
 		return -1;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = push_der(pool, list[i]->der, list[i]->der_len);
+		rc = smx_x509_stack_push_der(pool, list[i]->der,
+					     list[i]->der_len);
 	store_cert_list_free(&list, n);
 	return rc;
 }
@@ -134,7 +122,7 @@ static STACK_OF(X509) *intermediates(const struct lookup_verifier *v,
 		}
 	}
 	for (size_t i = 0; sk != NULL && i < n_extra; i++)
-		if (push_der(sk, extra[i].der, extra[i].len) != 0)
+		if (smx_x509_stack_push_der(sk, extra[i].der, extra[i].len) != 0)
 			goto fail;
 	return sk;
 fail:
@@ -172,7 +160,7 @@ enum smx_status lookup_verifier_check(struct lookup_verifier *v,
 				      char *why, size_t size)
 {
 	enum smx_status st = SMX_TEMPFAIL;
-	X509 *leaf = store_x509_parse(der, len);
+	X509 *leaf = smx_x509_parse(der, len, NULL, 0);
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	STACK_OF(X509) *untrusted = intermediates(v, extra, n_extra);
 	*trust_r = STORE_TRUST_NONE;
@@ -208,7 +196,7 @@ done:
 X509 *lookup_verifier_issuer(struct lookup_verifier *v,
 			     const unsigned char *der, size_t len)
 {
-	X509 *leaf = store_x509_parse(der, len), *issuer = NULL;
+	X509 *leaf = smx_x509_parse(der, len, NULL, 0), *issuer = NULL;
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	STACK_OF(X509) *untrusted = intermediates(v, NULL, 0);
 	if (leaf == NULL || ctx == NULL || untrusted == NULL ||

@@ -23,6 +23,7 @@
 #include <smx/metrics.h>
 #include <smx/policy-engine.h>
 #include <smx/store.h>
+#include <smx/x509.h>
 
 #include "edits.h"
 #include "runtime.h"
@@ -72,8 +73,7 @@ static EVP_PKEY *load_key(struct store *store, const char *fp, X509 *cert)
 	size_t len = 0;
 	if (store_key_get(store, fp, &pkcs8, &len) != SMX_OK)
 		return NULL;
-	const unsigned char *p = pkcs8;
-	EVP_PKEY *key = d2i_AutoPrivateKey(NULL, &p, (long)len);
+	EVP_PKEY *key = smx_x509_key_parse(pkcs8, len, NULL, 0);
 	store_secret_free(&pkcs8, len);
 	return key;
 }

@@ -27,6 +27,7 @@
 #include <smx/smime-encrypt.h>
 #include <smx/smime-hp.h>
 #include <smx/smime.h>
+#include <smx/x509.h>
 
 #include "edits.h"
 #include "protect.h"
@@ -120,12 +121,6 @@ static void cache_insert(struct cached_signer *c)
 		cached_release(evicted);
 }
 
-static X509 *x509_from_der(const unsigned char *der, size_t len)
-{
-	const unsigned char *p = der;
-	return d2i_X509(NULL, &p, (long)len);
-}
-
 /* The anchors that issued cert, sent along so that a recipient with an
  * incomplete store can still build the chain. */
 static STACK_OF(X509) *chain_for(struct store *store, X509 *cert)
@@ -136,7 +131,8 @@ static STACK_OF(X509) *chain_for(struct store *store, X509 *cert)
 	if (chain == NULL || store_anchor_list(store, &anchors, &n) != SMX_OK)
 		return chain;
 	for (size_t i = 0; i < n; i++) {
-		X509 *a = x509_from_der(anchors[i].der, anchors[i].der_len);
+		X509 *a = smx_x509_parse(anchors[i].der, anchors[i].der_len,
+					 NULL, 0);
 		if (a != NULL && X509_check_issued(a, cert) == X509_V_OK &&
 		    sk_X509_push(chain, a) > 0)
 			continue;
@@ -175,8 +171,7 @@ static EVP_PKEY *load_key(struct store *store, const char *fp, X509 *cert,
 	*st = store_key_get(store, fp, &pkcs8, &len);
 	if (*st != SMX_OK)
 		return NULL;
-	const unsigned char *p = pkcs8;
-	EVP_PKEY *key = d2i_AutoPrivateKey(NULL, &p, (long)len);
+	EVP_PKEY *key = smx_x509_key_parse(pkcs8, len, NULL, 0);
 	store_secret_free(&pkcs8, len);
 	if (key == NULL)
 		*st = SMX_PERMFAIL;
@@ -208,7 +203,7 @@ static enum smx_status make_signer(struct store *store, const struct cfg *cfg,
 				   struct smx_error *err)
 {
 	enum smx_status st = SMX_TEMPFAIL;
-	X509 *cert = x509_from_der(sc->der, sc->der_len);
+	X509 *cert = smx_x509_parse(sc->der, sc->der_len, NULL, 0);
 	EVP_PKEY *key = cert ? load_key(store, sc->fingerprint, cert, &st) : NULL;
 	STACK_OF(X509) *chain = NULL;
 	X509 *enc = NULL;

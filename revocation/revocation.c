@@ -14,6 +14,7 @@
 #include <smx/cfg.h>
 #include <smx/log.h>
 #include <smx/metrics.h>
+#include <smx/x509.h>
 
 /* URLs tried per kind: a certificate naming more is odd, and each costs
  * a timeout when its server is down. */
@@ -37,18 +38,6 @@ const char *revocation_status_name(enum store_revstatus_value status)
 	case STORE_REVSTATUS_UNKNOWN: return "unknown";
 	}
 	return "unknown";
-}
-
-static bool fingerprint_of(X509 *x, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned len = 0;
-	out[0] = '\0';
-	if (X509_digest(x, EVP_sha256(), md, &len) != 1 || len != 32)
-		return false;
-	for (unsigned i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	return true;
 }
 
 /* The organization CA's certificate when it issued cert, else NULL. */
@@ -209,7 +198,7 @@ static bool learn(struct store *store, const struct cfg_revocation *cfg,
 	if (org != NULL)
 		issuer = org;
 	ERR_clear_error();
-	if (issuer != NULL && fingerprint_of(issuer, issuer_fp) &&
+	if (issuer != NULL && smx_x509_fingerprint(issuer, issuer_fp) &&
 	    store_ca_get(store, ca_fp) == SMX_OK &&
 	    strcmp(ca_fp, issuer_fp) == 0)
 		(void)organization_status(store, ca_fp, fp, now, out);
@@ -235,7 +224,7 @@ enum smx_status revocation_check(struct store *store,
 	memset(out, 0, sizeof(*out));
 	if (cached_r != NULL)
 		*cached_r = false;
-	if (cert == NULL || !fingerprint_of(cert, fp)) {
+	if (cert == NULL || !smx_x509_fingerprint(cert, fp)) {
 		revocation_set(out, STORE_REVSTATUS_UNKNOWN, "none",
 			       "not a certificate");
 		return SMX_OK;

@@ -10,6 +10,8 @@
 
 #include <openssl/x509v3.h>
 
+#include <smx/x509.h>
+
 #define MAX_EMAILS 32
 
 /* --- certificate facts --------------------------------------------------- */
@@ -18,9 +20,13 @@ static void add_email(char **list, size_t *n, const ASN1_STRING *s)
 {
 	int len = ASN1_STRING_length(s);
 	const unsigned char *d = ASN1_STRING_get0_data(s);
-	if (*n >= MAX_EMAILS || len <= 0 || len > 254 ||
-	    memchr(d, '\0', (size_t)len) != NULL)
+	if (*n >= MAX_EMAILS || len <= 0 || len > 254)
 		return;
+	/* The From rule's bytes (smx/smime-fromaddr.h): an address with a
+	 * control or non-ASCII byte is refused, never cleaned into another. */
+	for (int i = 0; i < len; i++)
+		if (d[i] < 0x20 || d[i] >= 0x7f)
+			return;
 	char *e = malloc((size_t)len + 1);
 	if (e == NULL)
 		return;
@@ -28,12 +34,10 @@ static void add_email(char **list, size_t *n, const ASN1_STRING *s)
 		e[i] = (d[i] >= 'A' && d[i] <= 'Z') ? (char)(d[i] - 'A' + 'a') :
 			(char)d[i];
 	e[len] = '\0';
-	char *clean = verify_clean_dup(e);
-	free(e);
-	if (clean != NULL && strchr(clean, '@') != NULL)
-		list[(*n)++] = clean;
+	if (strchr(e, '@') != NULL)
+		list[(*n)++] = e;
 	else
-		free(clean);
+		free(e);
 }
 
 char **cert_emails(X509 *x, size_t *n_r)
@@ -99,21 +103,6 @@ static bool has_email(X509 *x, const char *email)
 	return hit;
 }
 
-static void fingerprint(X509 *x, char out[65])
-{
-	unsigned char md[32];
-	unsigned len = 0;
-	static const char hex[] = "0123456789abcdef";
-	out[0] = '\0';
-	if (X509_digest(x, EVP_sha256(), md, &len) != 1 || len != 32)
-		return;
-	for (unsigned i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 /* The CA certificates of s's validated path (all but the leaf), as
  * DER, into h. Returns -1 when memory ran out. */
 static int add_issuers(struct hvrec *h, const struct sigrec *s)
@@ -126,11 +115,10 @@ static int add_issuers(struct hvrec *h, const struct sigrec *s)
 		return -1;
 	for (int i = 1; i < n; i++) {
 		unsigned char *der = NULL;
-		int len = i2d_X509(sk_X509_value(s->path, i), &der);
-		if (len <= 0)
+		size_t len = smx_x509_to_der(sk_X509_value(s->path, i), &der);
+		if (len == 0)
 			return -1;
-		h->issuers[h->n_issuers++] = (struct smime_der){ der,
-								 (size_t)len };
+		h->issuers[h->n_issuers++] = (struct smime_der){ der, len };
 	}
 	return 0;
 }
@@ -141,7 +129,7 @@ static int add_cert(struct smime_verify *m, size_t sig, X509 *x,
 {
 	const struct sigrec *s = &m->sigs[sig];
 	char fp[65];
-	fingerprint(x, fp);
+	(void)smx_x509_fingerprint(x, fp);
 	for (size_t i = 0; i < m->n_hv; i++)
 		if (strcmp(m->hv[i].fingerprint, fp) == 0) {
 			m->hv[i].pub.enc_preference |= pref;
@@ -157,25 +145,25 @@ static int add_cert(struct smime_verify *m, size_t sig, X509 *x,
 	}
 	struct hvrec *h = &m->hv[m->n_hv];
 	memset(h, 0, sizeof(*h));
-	int len = i2d_X509(x, &h->der);
+	size_t len = smx_x509_to_der(x, &h->der);
 	h->email = strdup(m->from);
-	if (len <= 0 || h->email == NULL) {
-		OPENSSL_free(h->der);
+	if (len == 0 || h->email == NULL) {
+		free(h->der);
 		free(h->email);
 		return -1;
 	}
 	if (trusted && add_issuers(h, s) != 0) {
 		for (size_t i = 0; i < h->n_issuers; i++)
-			OPENSSL_free((void *)(uintptr_t)h->issuers[i].der);
+			free((void *)(uintptr_t)h->issuers[i].der);
 		free(h->issuers);
-		OPENSSL_free(h->der);
+		free(h->der);
 		free(h->email);
 		return -1;
 	}
 	h->pub.issuers = h->issuers;
 	h->pub.n_issuers = h->n_issuers;
 	memcpy(h->fingerprint, fp, sizeof(fp));
-	h->pub.der_len = (size_t)len;
+	h->pub.der_len = len;
 	h->pub.trusted = trusted;
 	h->pub.enc_preference = pref;
 	h->pub.smime_caps = s->caps;

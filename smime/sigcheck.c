@@ -17,6 +17,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <smx/x509.h>
+
 /* --- BIOs -------------------------------------------------------------------- */
 
 static int gs_read(BIO *bio, char *buf, int len)
@@ -321,21 +323,6 @@ done:
 
 /* --- the signer -------------------------------------------------------------- */
 
-static void hex_fingerprint(X509 *x, char out[65])
-{
-	unsigned char md[32];
-	unsigned len = 0;
-	static const char hex[] = "0123456789abcdef";
-	out[0] = '\0';
-	if (X509_digest(x, EVP_sha256(), md, &len) != 1 || len != 32)
-		return;
-	for (unsigned i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 static char *issuer_text(X509 *x)
 {
 	BIO *b = BIO_new(BIO_s_mem());
@@ -373,7 +360,7 @@ static X509 *find_signer(CMS_ContentInfo *cms, struct sigrec *rec)
 		return NULL;
 	X509_up_ref(signer);
 	rec->signer = signer;
-	hex_fingerprint(signer, rec->fingerprint);
+	(void)smx_x509_fingerprint(signer, rec->fingerprint);
 	rec->serial = serial_text(signer);
 	rec->issuer = issuer_text(signer);
 	return signer;

@@ -12,6 +12,8 @@
 #include <openssl/err.h>
 #include <openssl/pkcs7.h>
 
+#include <smx/x509.h>
+
 /* What the gateway can decrypt, strongest first (RFC 8551 2.7, RFC 5084):
  * the SMIMECapabilities every signature carries. */
 static const int capability_nids[] = {
@@ -37,8 +39,8 @@ static enum smx_status check_key(EVP_PKEY *key, X509 *cert,
 {
 	char subj[160];
 	subject_of(cert, subj, sizeof(subj));
-	if (X509_check_private_key(cert, key) != 1) {
-		smime_err_ssl(err, "the private key does not belong to the "
+	if (!smx_x509_key_matches(cert, key)) {
+		smx_error_set(err, "the private key does not belong to the "
 			      "certificate %s", subj);
 		return SMX_PERMFAIL;
 	}

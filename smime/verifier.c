@@ -10,6 +10,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <smx/x509.h>
+
 const char *smime_result_name(enum smime_result result)
 {
 	switch (result) {
@@ -151,10 +153,11 @@ enum smx_status smime_verifier_add_anchor(struct smime_verifier *v,
 					  const unsigned char *der,
 					  size_t len, struct smx_error *err)
 {
-	const unsigned char *p = der;
-	X509 *x = len <= 1024 * 1024 ? d2i_X509(NULL, &p, (long)len) : NULL;
+	char why[64];
+	X509 *x = smx_x509_parse(der, len, why, sizeof(why));
 	if (x == NULL) {
-		smime_err_ssl(err, "trust anchor is not a certificate");
+		smx_error_set(err, "trust anchor is not a certificate: %s",
+			      why);
 		return SMX_PERMFAIL;
 	}
 	int ok = X509_STORE_add_cert(v->anchors, x);

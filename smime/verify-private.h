@@ -73,9 +73,9 @@ struct sigrec {
 /* A certificate chosen by the harvest rules. */
 struct hvrec {
 	struct smime_harvest_cert pub;
-	struct smime_der *issuers;	/* DER owned (OPENSSL_free) */
+	struct smime_der *issuers;	/* DER owned (free) */
 	size_t n_issuers;
-	unsigned char *der;
+	unsigned char *der;		/* owned (free) */
 	char *email;
 	char fingerprint[65];
 };

@@ -156,15 +156,10 @@ static void read_identity(struct smime_verify *m)
 	}
 	if (n_from != 1)
 		return;
-	/* The mailbox by the shared rule; kept as printable ASCII within the
-	 * value bound (not normalized as an SMTP path is) and lowered. */
-	char *mailbox = from_header_mailbox(from);
-	char *c = mailbox != NULL ? verify_clean_dup(mailbox) : NULL;
-	free(mailbox);
-	for (char *p = c; p != NULL && *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	m->from = c;
+	/* The signing identity's rule: an address with a control or
+	 * non-ASCII byte is refused (no From, so no signer matches it), never
+	 * cleaned into one that a certificate for another address matches. */
+	m->from = from_header_address(from);
 }
 
 /* dmarc=pass for the From domain from a trusted authserv-id, in a
@@ -299,10 +294,10 @@ void smime_verify_free(struct smime_verify **mp)
 		sigrec_clear(&m->sigs[i]);
 	free(m->sigs);
 	for (size_t i = 0; i < m->n_hv; i++) {
-		OPENSSL_free(m->hv[i].der);
+		free(m->hv[i].der);
 		free(m->hv[i].email);
 		for (size_t j = 0; j < m->hv[i].n_issuers; j++)
-			OPENSSL_free((void *)(uintptr_t)m->hv[i].issuers[j].der);
+			free((void *)(uintptr_t)m->hv[i].issuers[j].der);
 		free(m->hv[i].issuers);
 	}
 	free(m->hv);

@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 
 #include <smx/log.h>
+#include <smx/x509.h>
 
 #define SEAL_VERSION 0x01
 #define NONCE_LEN 12
@@ -292,12 +293,9 @@ enum smx_status store_key_matches(const unsigned char *cert_der,
 				  size_t cert_len, const unsigned char *pkcs8,
 				  size_t key_len)
 {
-	const unsigned char *cp = cert_der, *kp = pkcs8;
-	X509 *x = d2i_X509(NULL, &cp, (long)cert_len);
-	EVP_PKEY *pk = d2i_AutoPrivateKey(NULL, &kp, (long)key_len);
-	enum smx_status st = SMX_PERMFAIL;
-	if (x != NULL && pk != NULL && X509_check_private_key(x, pk) == 1)
-		st = SMX_OK;
+	X509 *x = smx_x509_parse(cert_der, cert_len, NULL, 0);
+	EVP_PKEY *pk = smx_x509_key_parse(pkcs8, key_len, NULL, 0);
+	enum smx_status st = smx_x509_key_matches(x, pk) ? SMX_OK : SMX_PERMFAIL;
 	X509_free(x);
 	EVP_PKEY_free(pk);
 	return st;

@@ -23,6 +23,8 @@
 
 #include <openssl/x509.h>
 
+#include <smx/x509.h>
+
 #define PARSE_CACHE_SLOTS 256
 #define PARSE_CACHE_MAX_DER (16 * 1024)
 
@@ -158,7 +160,7 @@ X509 *store_cert_x509(const struct store_cert *cert)
 	}
 	if (x != NULL)
 		return x;
-	x = store_x509_parse(cert->der, cert->der_len);
+	x = smx_x509_parse(cert->der, cert->der_len, NULL, 0);
 	if (x != NULL && cacheable(cert->der_len))
 		put_entry(cert, x);
 	return x;

@@ -15,6 +15,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <smx/x509.h>
+
 void store_cert_free(struct store_cert **cert)
 {
 	if (cert == NULL || *cert == NULL)
@@ -219,23 +221,11 @@ static void key_type_of(X509 *x, char *out, size_t size)
 	snprintf(out, size, "%s", name);
 }
 
-static void hex_of(const unsigned char *md, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int fill_record(X509 *x, const unsigned char *der, size_t len,
 		       struct store_cert *c)
 {
-	unsigned char md[32];
-	if (EVP_Digest(der, len, md, NULL, EVP_sha256(), NULL) != 1)
+	if (!smx_x509_der_fingerprint(der, len, c->fingerprint))
 		return -1;
-	hex_of(md, sizeof(md), c->fingerprint);
 	c->der = malloc(len);
 	c->subject = name_text(X509_get_subject_name(x));
 	c->issuer = name_text(X509_get_issuer_name(x));
@@ -257,30 +247,17 @@ static int fill_record(X509 *x, const unsigned char *der, size_t len,
 	return 0;
 }
 
-X509 *store_x509_parse(const unsigned char *der, size_t len)
-{
-	const unsigned char *p = der;
-	if (der == NULL || len == 0 || len > 1024 * 1024)
-		return NULL;
-	X509 *x = d2i_X509(NULL, &p, (long)len);
-	if (x != NULL && p != der + len) {
-		X509_free(x);	/* trailing bytes: not one certificate */
-		x = NULL;
-	}
-	return x;
-}
-
 enum smx_status store_cert_parse(const unsigned char *der, size_t len,
 				 struct store_cert **cert_r)
 {
 	enum smx_status st = SMX_PERMFAIL;
 	struct store_cert *c = NULL;
 	*cert_r = NULL;
-	if (len == 0 || len > 1024 * 1024)
+	if (len == 0 || len > SMX_X509_MAX_DER)
 		goto fail;
 	if ((*cert_r = store_parse_cache_get(der, len)) != NULL)
 		return SMX_OK;
-	X509 *x = store_x509_parse(der, len);
+	X509 *x = smx_x509_parse(der, len, NULL, 0);
 	if (x == NULL)
 		goto fail;
 	c = calloc(1, sizeof(*c));

@@ -25,6 +25,7 @@
 #include <smx/log.h>
 #include <smx/revocation.h>
 #include <smx/store.h>
+#include <smx/x509.h>
 
 #include "certgen.h"
 #include "harness.h"
@@ -303,7 +304,7 @@ static void revocation_status_from_the_organization_ca(void **state)
 	struct cert c;
 	make_cert("kate@example.com", 91, &c);
 	put_cert(store, &c);
-	X509 *x = store_x509_parse(c.der, c.der_len);
+	X509 *x = smx_x509_parse(c.der, c.der_len, NULL, 0);
 	assert_non_null(x);
 	time_t now = time(NULL);
 	struct store_revstatus s;
@@ -342,7 +343,7 @@ static void revocation_status_from_the_organization_ca(void **state)
 	struct cert d = { 0 };
 	assert_int_equal(certgen_issue(other, &o, &d.der, &d.der_len, &d.key,
 				       &d.key_len), 0);
-	x = store_x509_parse(d.der, d.der_len);
+	x = smx_x509_parse(d.der, d.der_len, NULL, 0);
 	assert_int_equal(revocation_check(store, &rc, x, NULL, now, now + 1, 0,
 					  &s, &cached), SMX_OK);
 	assert_int_equal(s.status, STORE_REVSTATUS_UNKNOWN);
@@ -373,7 +374,7 @@ static void unknown_without_a_request_is_not_cached(void **state)
 	struct cert d = { 0 };
 	assert_int_equal(certgen_issue(other, &o, &d.der, &d.der_len, &d.key,
 				       &d.key_len), 0);
-	X509 *x = store_x509_parse(d.der, d.der_len);
+	X509 *x = smx_x509_parse(d.der, d.der_len, NULL, 0);
 	assert_non_null(x);
 	/* a responder to ask; nothing listens there, and it must not be
 	 * asked at all */
@@ -387,7 +388,7 @@ static void unknown_without_a_request_is_not_cached(void **state)
 	X509_EXTENSION_free(aia);
 	size_t ca_len = 0;
 	const unsigned char *ca_der = certgen_ca_der(other, &ca_len);
-	X509 *issuer = store_x509_parse(ca_der, ca_len);
+	X509 *issuer = smx_x509_parse(ca_der, ca_len, NULL, 0);
 	assert_non_null(issuer);
 	time_t now = time(NULL);
 	struct store_revstatus s;

@@ -8,13 +8,17 @@
 /* Parses a From: header value (RFC 5322 mailbox-list, encoded words and
  * comments allowed) and returns a newly allocated copy of its address as
  * written, when it holds exactly one mailbox whose address has an '@';
- * NULL otherwise (no address, a group, several mailboxes, out of
- * memory). */
+ * NULL otherwise (no address, a group, several mailboxes, a control
+ * character other than folding white space anywhere in the value, out
+ * of memory). */
 char *from_header_mailbox(const char *value);
 
 /* The same address normalized as an SMTP path is (lower case, see
- * mailaddr_normalize): the signing identity. NULL as above, or when the
- * address holds a control character or is over 998 octets. */
+ * mailaddr_normalize): the signing identity of outbound mail, and the
+ * address a verified signer must have on inbound mail. NULL as above, or
+ * when the address holds a control character or a non-ASCII byte or is
+ * over 998 octets: such an address is refused, never cleaned into
+ * another one. */
 char *from_header_address(const char *value);
 
 #endif

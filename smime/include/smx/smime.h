@@ -505,7 +505,9 @@ const struct smime_harvest_cert *smime_verify_harvest(
 	const struct smime_verify *vfy, size_t i);
 
 /* The Message-ID (without angle brackets) and the From address (lower
- * case) as found in the headers, NULL when absent or not exactly one. */
+ * case) as found in the headers, NULL when absent or not exactly one;
+ * the From address as from_header_address reads it (smx/smime-fromaddr.h:
+ * NULL when it holds a control character or a non-ASCII byte). */
 const char *smime_verify_message_id(const struct smime_verify *vfy);
 const char *smime_verify_from(const struct smime_verify *vfy);
 

@@ -14,8 +14,9 @@
  * the details (with the file, address or fingerprint) through smx_log.
  * The header exposes no database types. Certificates go in and come out
  * as DER, private keys as unencrypted PKCS#8 DER; the one OpenSSL type
- * it names is X509 (store_x509_parse, and store_cert_x509, which parses
- * a record's certificate once and shares it), hence <openssl/types.h>. */
+ * it names is X509 (store_cert_x509, which parses a record's certificate
+ * once and shares it; other DER is read with smx_x509_parse of
+ * <smx/x509.h>), hence <openssl/types.h>. */
 #ifndef SMX_STORE_H
 #define SMX_STORE_H
 
@@ -125,10 +126,6 @@ void store_cert_list_free(struct store_cert ***certs, size_t n);
  * The caller frees *cert_r with store_cert_free(). */
 enum smx_status store_cert_parse(const unsigned char *der, size_t len,
 				 struct store_cert **cert_r);
-
-/* Exactly one DER certificate (no trailing bytes, at most 1 MiB) as an
- * OpenSSL object the caller frees, or NULL. */
-X509 *store_x509_parse(const unsigned char *der, size_t len);
 
 /* The record's certificate as an OpenSSL object: a new reference the
  * caller releases with X509_free, or NULL when the DER does not parse.

@@ -307,6 +307,36 @@ static void wrong_from_is_policy_without_harvest(void **state)
 	free(m.p);
 }
 
+/* A From address with a control or non-ASCII byte inside is refused by
+ * the From rule, never cleaned: "al<CTRL>ice@example.com" must not
+ * match alice's certificate, since mail clients show something else. */
+static void from_with_control_or_8bit_byte_matches_no_signer(void **state)
+{
+	(void)state;
+	static const char *const froms[] = {
+		"al\x01ice@example.com",
+		"Alice <al\x7fice@example.com>",
+		"al\xc3\xa9ice@example.com",
+		"alice@exam\x1bple.com",
+		"alice@example.com\x01.example.net",
+		"Ali\x01" "ce <alice@example.com>",
+	};
+	struct text e = sign_entity(&alice, SMIME_SIGN_CLEAR, "Hello\r\n");
+	for (size_t i = 0; i < sizeof(froms) / sizeof(froms[0]); i++) {
+		struct text m = message(froms[i], "", &e);
+		struct run r = { 0 };
+		verifier(&r, true, 0, false, NULL);
+		verify_text(&r, &m, false);
+		expect(&r, SMIME_RESULT_POLICY, SMIME_REASON_FROM_MISMATCH, 0);
+		if (smime_verify_from(r.vfy) != NULL)
+			fail_msg("From %zu read as \"%s\"", i,
+				 smime_verify_from(r.vfy));
+		run_free(&r);
+		free(m.p);
+	}
+	free(e.p);
+}
+
 static void expired_signer_is_policy(void **state)
 {
 	(void)state;
@@ -565,12 +595,13 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer,
 	return x;
 }
 
-static void signer_without_email_is_policy(void **state)
+/* A message from alice@example.com signed by a certificate for email
+ * (NULL: none) has no signer address. */
+static void expect_no_signer_address(const char *email, long serial)
 {
-	(void)state;
 	struct testid id = { EVP_EC_gen("P-256"), NULL };
 	id.cert = make_cert(id.key, "No Mail", pki.inter, pki.inter_key,
-			    NULL, 4242);
+			    email, serial);
 	struct text e = sign_entity(&id, SMIME_SIGN_CLEAR, "Hello\r\n");
 	struct text m = message("alice@example.com", "", &e);
 	struct run r = { 0 };
@@ -581,6 +612,20 @@ static void signer_without_email_is_policy(void **state)
 	testid_free(&id);
 	free(e.p);
 	free(m.p);
+}
+
+static void signer_without_email_is_policy(void **state)
+{
+	(void)state;
+	expect_no_signer_address(NULL, 4242);
+}
+
+/* The From rule on the certificate's side: an address with a control
+ * byte is none, not the address without it. */
+static void signer_address_with_control_byte_is_no_address(void **state)
+{
+	(void)state;
+	expect_no_signer_address("al\x01ice@example.com", 4243);
 }
 
 /* The encryption certificate a signature names is harvested only when
@@ -768,6 +813,7 @@ int main(void)
 		cmocka_unit_test(opaque_signed_passes),
 		cmocka_unit_test(tampered_body_fails),
 		cmocka_unit_test(wrong_from_is_policy_without_harvest),
+		cmocka_unit_test(from_with_control_or_8bit_byte_matches_no_signer),
 		cmocka_unit_test(expired_signer_is_policy),
 		cmocka_unit_test(untrusted_chain_harvested_only_when_allowed),
 		cmocka_unit_test(outbound_is_never_harvested),
@@ -779,6 +825,7 @@ int main(void)
 		cmocka_unit_test(forged_ar_with_our_id_is_deleted),
 		cmocka_unit_test(truncated_base64_signature_is_permerror),
 		cmocka_unit_test(signer_without_email_is_policy),
+		cmocka_unit_test(signer_address_with_control_byte_is_no_address),
 		cmocka_unit_test(hostile_issuer_name_cannot_inject_headers),
 		cmocka_unit_test(ten_thousand_certificates_are_refused),
 		cmocka_unit_test(signatures_beyond_the_limit_are_one_permerror),

@@ -76,6 +76,32 @@ int hdrlist_append(struct hdrlist *l, const char *name, const char *value)
 	return 0;
 }
 
+int hdrlist_fold_last(struct hdrlist *l, const char *line)
+{
+	if (l->n == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct field *f = &l->fields[l->n - 1];
+	size_t name_len = strlen(f->name), value_len = strlen(f->value);
+	size_t line_len = strlen(line), bytes = line_len + 1;
+	if (bytes < line_len ||
+	    (l->max_bytes != 0 && (bytes > l->max_bytes ||
+				   l->bytes > l->max_bytes - bytes))) {
+		l->truncated = true;
+		return 1;
+	}
+	char *grown = realloc(f->name, name_len + value_len + bytes + 2);
+	if (grown == NULL)
+		return -1;
+	char *value = grown + name_len + 1;
+	value[value_len] = '\n';
+	memcpy(value + value_len + 1, line, line_len + 1);
+	*f = (struct field){ grown, value };
+	l->bytes += bytes;
+	return 0;
+}
+
 bool hdrlist_truncated(const struct hdrlist *l)
 {
 	return l->truncated;

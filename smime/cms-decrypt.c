@@ -25,25 +25,15 @@
 #define INNER_HEADER_MAX (64u * 1024u)	/* bytes of the inner header block */
 #define READ_CHUNK 65536
 
-struct hdr {
-	char *name;
-	char *value;
-};
-
-struct hdr_list {
-	struct hdr *v;
-	size_t n, cap;
-};
-
 struct smime_decrypt {
 	size_t max_bytes, threshold;
 	unsigned max_certificates;
 	char *spool_dir;
-	struct hdr_list outer;	/* as given */
-	struct hdr_list inner;	/* Content-* of the decrypted entity */
-	struct hdr_list protected;	/* its protected fields (header
+	struct hdrlist *outer;	/* as given */
+	struct hdrlist *inner;	/* Content-* of the decrypted entity */
+	struct hdrlist *protected;	/* its protected fields (header
 					 * protection), or none */
-	struct hdr note;	/* the SMIME_DECRYPTED_HEADER, once run */
+	char *note;	/* the SMIME_DECRYPTED_HEADER's value, once run */
 	CMS_ContentInfo *cms;
 	const char *kind;
 	bool ran;
@@ -54,9 +44,7 @@ struct smime_decrypt {
 	const char *refusal;	/* why it is refused; NULL: not refused */
 	struct smime_header_edit *edits;
 	size_t n_edits;
-	struct hdr *result;	/* borrowed pointers: outer, inner, note */
-	size_t n_result;
-	struct hdrlist *result_list;	/* the same, for the caller */
+	struct hdrlist *result;	/* the header the reader gets */
 	struct spool *body;
 };
 
@@ -65,34 +53,14 @@ static bool is_content_header(const char *name)
 	return strncasecmp(name, "Content-", 8) == 0;
 }
 
-static int hdr_push(struct hdr_list *l, const char *name, const char *value)
+/* A list for fields taken from the decrypted entity. Its header block
+ * is at most INNER_HEADER_MAX bytes and header protection yields a few
+ * dozen fields, so the common bounds are not reached in practice; were
+ * they, the protected fields past them are not taken (the outer values
+ * stay). */
+static struct hdrlist *new_inner_list(void)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		struct hdr *v = realloc(l->v, cap * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
-	struct hdr h = { strdup(name), strdup(value) };
-	if (h.name == NULL || h.value == NULL) {
-		free(h.name);
-		free(h.value);
-		return -1;
-	}
-	l->v[l->n++] = h;
-	return 0;
-}
-
-static void hdr_list_free(struct hdr_list *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->v[i].name);
-		free(l->v[i].value);
-	}
-	free(l->v);
-	*l = (struct hdr_list){ 0 };
+	return hdrlist_new(HDRLIST_MAX_COUNT, HDRLIST_MAX_BYTES);
 }
 
 enum smx_status smime_decrypt_new(const struct smime_decrypt_options *opts,
@@ -110,8 +78,10 @@ enum smx_status smime_decrypt_new(const struct smime_decrypt_options *opts,
 	d->threshold = o.mem_threshold ? o.mem_threshold
 				       : SMIME_DEFAULT_THRESHOLD;
 	d->spool_dir = strdup(o.spool_dir ? o.spool_dir : "/tmp");
-	if (d->spool_dir == NULL) {
-		free(d);
+	d->inner = new_inner_list();
+	d->protected = new_inner_list();
+	if (d->spool_dir == NULL || d->inner == NULL || d->protected == NULL) {
+		smime_decrypt_free(&d);
 		return SMX_TEMPFAIL;
 	}
 	*dec_r = d;
@@ -120,26 +90,28 @@ enum smx_status smime_decrypt_new(const struct smime_decrypt_options *opts,
 
 /* Copies the outer headers but any SMIME_DECRYPTED_HEADER: only the
  * gateway that decrypts writes one, so one that came with the message is
- * forged (and the milter removes it). */
+ * forged (and the milter removes it). The copy has no bounds of its own:
+ * headers is bounded by whoever filled it, and the edits must see every
+ * field of it. */
 static int take_outer(struct smime_decrypt *dec, const struct hdrlist *headers)
 {
-	hdr_list_free(&dec->outer);
-	for (size_t i = 0; i < hdrlist_count(headers); i++) {
+	hdrlist_free(&dec->outer);
+	dec->outer = hdrlist_new(0, 0);
+	for (size_t i = 0; dec->outer != NULL && i < hdrlist_count(headers);
+	     i++) {
 		const char *name = hdrlist_name(headers, i);
 		if (strcasecmp(name, SMIME_DECRYPTED_HEADER) != 0 &&
-		    hdr_push(&dec->outer, name, hdrlist_value(headers, i)) != 0)
-			return -1;
+		    hdrlist_append(dec->outer, name,
+				   hdrlist_value(headers, i)) != 0)
+			hdrlist_free(&dec->outer);
 	}
-	return 0;
+	return dec->outer != NULL ? 0 : -1;
 }
 
 static const char *outer_header(const struct smime_decrypt *dec,
 				const char *name)
 {
-	for (size_t i = 0; i < dec->outer.n; i++)
-		if (strcasecmp(dec->outer.v[i].name, name) == 0)
-			return dec->outer.v[i].value;
-	return NULL;
+	return dec->outer != NULL ? hdrlist_get(dec->outer, name) : NULL;
 }
 
 static bool ends_with_p7m(const char *s)
@@ -371,18 +343,6 @@ static size_t header_block_len(const char *buf, size_t len)
 
 enum inner_state { INNER_NONE, INNER_KEPT, INNER_DROPPED };
 
-static int append_fold(struct hdr *h, const char *line)
-{
-	size_t a = strlen(h->value), b = strlen(line);
-	char *v = realloc(h->value, a + b + 2);
-	if (v == NULL)
-		return -1;
-	v[a] = '\n';
-	memcpy(v + a + 1, line, b + 1);
-	h->value = v;
-	return 0;
-}
-
 /* One header line of the inner block (without its line end): a new
  * header, or the continuation of the previous one, kept as LF + the
  * line (the folding libmilter passes on). Only Content-* headers are
@@ -393,9 +353,9 @@ static int inner_line(struct smime_decrypt *dec, char *line,
 	if (*line == ' ' || *line == '\t') {
 		if (*state == INNER_NONE)
 			return -1;
-		return *state == INNER_KEPT
-			       ? append_fold(&dec->inner.v[dec->inner.n - 1], line)
-			       : 0;
+		return *state == INNER_KEPT &&
+				       hdrlist_fold_last(dec->inner, line) != 0
+			       ? -1 : 0;
 	}
 	char *colon = strchr(line, ':');
 	if (colon == NULL || colon == line)
@@ -409,15 +369,15 @@ static int inner_line(struct smime_decrypt *dec, char *line,
 		return 0;
 	const char *value = colon + 1;
 	if (*value == ' ' || *value == '\t')
-		return hdr_push(&dec->inner, line, value);
+		return hdrlist_append(dec->inner, line, value) != 0 ? -1 : 0;
 	char *spaced = malloc(strlen(value) + 2);
 	if (spaced == NULL)
 		return -1;
 	spaced[0] = ' ';
 	strcpy(spaced + 1, value);
-	int rc = hdr_push(&dec->inner, line, spaced);
+	int rc = hdrlist_append(dec->inner, line, spaced);
 	free(spaced);
-	return rc;
+	return rc != 0 ? -1 : 0;
 }
 
 static int parse_inner_headers(struct smime_decrypt *dec, char *block,
@@ -457,7 +417,8 @@ static int append_crlf(struct spool *out, const char *data, size_t len,
 	return spool_append(out, data + start, len - start);
 }
 
-static void keep_outer_senders(struct smime_decrypt *dec);
+static bool takes_protected(const struct smime_decrypt *dec,
+			    const char *name, const char *value);
 
 /* The header fields the decrypted entity protects (RFC 9788, or the
  * older protected-headers="v1"): looked for in its first block, or in
@@ -466,10 +427,11 @@ static enum smx_status find_protected(struct smime_decrypt *dec,
 				      struct spool *plain, const char *block,
 				      size_t block_len)
 {
-	const char *type = NULL;
-	for (size_t i = 0; i < dec->inner.n; i++)
-		if (strcasecmp(dec->inner.v[i].name, "Content-Type") == 0)
-			type = dec->inner.v[i].value;
+	const char *type = NULL;	/* the last Content-Type */
+	size_t n_inner = hdrlist_count(dec->inner);
+	for (size_t i = hdrlist_find(dec->inner, "Content-Type", 0);
+	     i < n_inner; i = hdrlist_find(dec->inner, "Content-Type", i + 1))
+		type = hdrlist_value(dec->inner, i);
 	char *whole = NULL;
 	size_t len = block_len;
 	if (type != NULL && strcasestr(type, "pkcs7-mime") != NULL) {
@@ -488,12 +450,11 @@ static enum smx_status find_protected(struct smime_decrypt *dec,
 	free(whole);
 	enum smx_status st = n < 0 ? SMX_TEMPFAIL : SMX_OK;
 	for (int i = 0; i < n && st == SMX_OK; i++)
-		if (hdr_push(&dec->protected, found[i].name,
-			     found[i].value) != 0)
+		if (takes_protected(dec, found[i].name, found[i].value) &&
+		    hdrlist_append(dec->protected, found[i].name,
+				   found[i].value) < 0)
 			st = SMX_TEMPFAIL;
 	smime_hp_found_free(found, n > 0 ? (size_t)n : 0);
-	if (st == SMX_OK)
-		keep_outer_senders(dec);
 	return st;
 }
 
@@ -543,48 +504,47 @@ static enum smx_status split_plain(struct smime_decrypt *dec,
 
 /* --- edits ------------------------------------------------------------------ */
 
-static unsigned occurrence(const struct hdr_list *l, size_t i)
+/* Which occurrence of its name field i of l is (1 for the first). */
+static unsigned occurrence(const struct hdrlist *l, size_t i)
 {
 	unsigned n = 0;
 	for (size_t j = 0; j <= i; j++)
-		if (strcasecmp(l->v[j].name, l->v[i].name) == 0)
+		if (strcasecmp(hdrlist_name(l, j), hdrlist_name(l, i)) == 0)
 			n++;
 	return n;
 }
 
 /* The protected value of name, or NULL when the message protects no
  * such field. */
-static const struct hdr *protected_field(const struct smime_decrypt *dec,
-					 const char *name)
+static const char *protected_value(const struct smime_decrypt *dec,
+				   const char *name)
 {
-	for (size_t i = 0; i < dec->protected.n; i++)
-		if (strcasecmp(dec->protected.v[i].name, name) == 0)
-			return &dec->protected.v[i];
-	return NULL;
+	return hdrlist_get(dec->protected, name);
+}
+
+/* Whether field i is the first protected field of its name (a repeat
+ * does not count). */
+static bool first_protected(const struct smime_decrypt *dec, size_t i)
+{
+	return hdrlist_find(dec->protected, hdrlist_name(dec->protected, i),
+			    0) == i;
 }
 
 /* The sender fields vouched for outside (SPF, DKIM, DMARC judge the
  * outer From) are not replaced by other mailboxes from inside, which
- * anyone may write: a protected From or Reply-To is taken only when it
- * names the same addresses, and then gives the display names. */
-static void keep_outer_senders(struct smime_decrypt *dec)
+ * anyone may write: a protected From, Sender or Reply-To is taken only
+ * when it names the same addresses, and then gives the display names. */
+static bool takes_protected(const struct smime_decrypt *dec,
+			    const char *name, const char *value)
 {
 	static const char *const senders[] = { "From", "Sender", "Reply-To" };
 	for (size_t k = 0; k < 3; k++) {
+		if (strcasecmp(name, senders[k]) != 0)
+			continue;
 		const char *outer = outer_header(dec, senders[k]);
-		for (size_t i = dec->protected.n; i-- > 0;) {
-			struct hdr *p = &dec->protected.v[i];
-			if (strcasecmp(p->name, senders[k]) != 0 ||
-			    (outer != NULL &&
-			     hp_same_mailboxes(outer, p->value)))
-				continue;
-			free(p->name);
-			free(p->value);
-			memmove(p, p + 1, (dec->protected.n - i - 1) *
-				sizeof(*p));
-			dec->protected.n--;
-		}
+		return outer != NULL && hp_same_mailboxes(outer, value);
 	}
+	return true;
 }
 
 static void put_edit(struct smime_decrypt *dec, enum smime_edit_op op,
@@ -601,48 +561,54 @@ static void put_edit(struct smime_decrypt *dec, enum smime_edit_op op,
  * result lists what the reader gets. */
 static int build_edits(struct smime_decrypt *dec)
 {
-	size_t max = dec->outer.n + dec->inner.n + dec->protected.n + 1;
-	dec->edits = calloc(max + dec->outer.n, sizeof(*dec->edits));
-	dec->result = calloc(max, sizeof(*dec->result));
+	size_t n_outer = hdrlist_count(dec->outer);
+	size_t n_inner = hdrlist_count(dec->inner);
+	size_t n_protected = hdrlist_count(dec->protected);
+	size_t max = n_outer + n_inner + n_protected + 1;
+	dec->edits = calloc(max + n_outer, sizeof(*dec->edits));
+	dec->result = hdrlist_new(0, 0);
 	if (dec->edits == NULL || dec->result == NULL)
 		return -1;
-	for (size_t i = dec->outer.n; i-- > 0;) {
-		const char *name = dec->outer.v[i].name;
-		unsigned index = occurrence(&dec->outer, i);
+	for (size_t i = n_outer; i-- > 0;) {
+		const char *name = hdrlist_name(dec->outer, i);
+		unsigned index = occurrence(dec->outer, i);
 		if (is_content_header(name) ||
-		    (protected_field(dec, name) != NULL && index > 1))
+		    (protected_value(dec, name) != NULL && index > 1))
 			put_edit(dec, SMIME_EDIT_DELETE, name, index, NULL);
 	}
-	for (size_t i = 0; i < dec->outer.n; i++) {
-		const struct hdr *h = &dec->outer.v[i];
-		const struct hdr *p = protected_field(dec, h->name);
-		if (is_content_header(h->name) ||
-		    (p != NULL && occurrence(&dec->outer, i) > 1))
+	int rc = 0;
+	for (size_t i = 0; i < n_outer && rc == 0; i++) {
+		const char *name = hdrlist_name(dec->outer, i);
+		const char *value = hdrlist_value(dec->outer, i);
+		const char *p = protected_value(dec, name);
+		if (is_content_header(name) ||
+		    (p != NULL && occurrence(dec->outer, i) > 1))
 			continue;
-		if (p != NULL && strcmp(p->value, h->value) != 0)
-			put_edit(dec, SMIME_EDIT_CHANGE, h->name, 1, p->value);
-		dec->result[dec->n_result++] = p != NULL
-			? (struct hdr){ h->name, p->value } : *h;
+		if (p != NULL && strcmp(p, value) != 0)
+			put_edit(dec, SMIME_EDIT_CHANGE, name, 1, p);
+		rc = hdrlist_append(dec->result, name, p != NULL ? p : value);
 	}
-	for (size_t i = 0; i < dec->protected.n; i++) {
-		const struct hdr *p = &dec->protected.v[i];
-		if (outer_header(dec, p->name) != NULL ||
-		    protected_field(dec, p->name) != p)
+	for (size_t i = 0; i < n_protected && rc == 0; i++) {
+		const char *name = hdrlist_name(dec->protected, i);
+		const char *value = hdrlist_value(dec->protected, i);
+		if (outer_header(dec, name) != NULL || !first_protected(dec, i))
 			continue;	/* changed above, or a repeat */
-		put_edit(dec, SMIME_EDIT_ADD, p->name, 0, p->value);
-		dec->result[dec->n_result++] = *p;
+		put_edit(dec, SMIME_EDIT_ADD, name, 0, value);
+		rc = hdrlist_append(dec->result, name, value);
 	}
-	for (size_t i = 0; i < dec->inner.n; i++) {
-		put_edit(dec, SMIME_EDIT_ADD, dec->inner.v[i].name, 0,
-			 dec->inner.v[i].value);
-		dec->result[dec->n_result++] = dec->inner.v[i];
+	for (size_t i = 0; i < n_inner && rc == 0; i++) {
+		const char *name = hdrlist_name(dec->inner, i);
+		const char *value = hdrlist_value(dec->inner, i);
+		put_edit(dec, SMIME_EDIT_ADD, name, 0, value);
+		rc = hdrlist_append(dec->result, name, value);
 	}
-	if (dec->note.value != NULL) {
-		put_edit(dec, SMIME_EDIT_ADD, dec->note.name, 0,
-			 dec->note.value);
-		dec->result[dec->n_result++] = dec->note;
+	if (dec->note != NULL && rc == 0) {
+		put_edit(dec, SMIME_EDIT_ADD, SMIME_DECRYPTED_HEADER, 0,
+			 dec->note);
+		rc = hdrlist_append(dec->result, SMIME_DECRYPTED_HEADER,
+				    dec->note);
 	}
-	return 0;
+	return rc != 0 ? -1 : 0;
 }
 
 /* --- whose keys open the message -------------------------------------------
@@ -831,28 +797,15 @@ static char *protected_note(const struct smime_decrypt *dec, const char *note)
 	if (f == NULL)
 		return NULL;
 	fputs(note, f);
-	for (size_t i = 0; i < dec->protected.n; i++) {
-		const char *name = dec->protected.v[i].name;
-		if (protected_field(dec, name) == &dec->protected.v[i])
+	for (size_t i = 0; i < hdrlist_count(dec->protected); i++)
+		if (first_protected(dec, i))
 			fprintf(f, "%s%s", i == 0 ? "; protected headers: "
-				: ", ", name);
-	}
+				: ", ", hdrlist_name(dec->protected, i));
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
 	}
 	return buf;
-}
-
-/* The result headers as a list of their own. */
-static int list_result(struct smime_decrypt *dec)
-{
-	dec->result_list = hdrlist_new(0, 0);
-	for (size_t i = 0; dec->result_list != NULL && i < dec->n_result; i++)
-		if (hdrlist_append(dec->result_list, dec->result[i].name,
-				   dec->result[i].value) != 0)
-			hdrlist_free(&dec->result_list);
-	return dec->result_list != NULL ? 0 : -1;
 }
 
 enum smx_status smime_decrypt_finish(struct smime_decrypt *dec,
@@ -867,12 +820,11 @@ enum smx_status smime_decrypt_finish(struct smime_decrypt *dec,
 	enum smx_status st = split_plain(dec, dec->plain, err);
 	spool_free(&dec->plain);
 	if (st == SMX_OK && note != NULL) {
-		dec->note.name = strdup(SMIME_DECRYPTED_HEADER);
-		dec->note.value = protected_note(dec, note);
-		if (dec->note.name == NULL || dec->note.value == NULL)
+		dec->note = protected_note(dec, note);
+		if (dec->note == NULL)
 			st = SMX_TEMPFAIL;
 	}
-	if (st == SMX_OK && (build_edits(dec) != 0 || list_result(dec) != 0))
+	if (st == SMX_OK && build_edits(dec) != 0)
 		st = SMX_TEMPFAIL;
 	if (st == SMX_TEMPFAIL && err != NULL && err->text[0] == '\0')
 		smx_error_set(err, "out of memory");
@@ -906,12 +858,12 @@ const struct smime_header_edit *smime_decrypt_edit(
 const struct hdrlist *smime_decrypt_result_headers(
 	const struct smime_decrypt *dec)
 {
-	return dec->done ? dec->result_list : NULL;
+	return dec->done ? dec->result : NULL;
 }
 
 size_t smime_decrypt_protected_count(const struct smime_decrypt *dec)
 {
-	return dec->done ? dec->protected.n : 0;
+	return dec->done ? hdrlist_count(dec->protected) : 0;
 }
 
 struct spool *smime_decrypt_result_body(struct smime_decrypt *dec)
@@ -924,15 +876,13 @@ void smime_decrypt_free(struct smime_decrypt **dec)
 	struct smime_decrypt *d = *dec;
 	if (d == NULL)
 		return;
-	hdr_list_free(&d->outer);
-	hdr_list_free(&d->inner);
-	hdr_list_free(&d->protected);
-	free(d->note.name);
-	free(d->note.value);
+	hdrlist_free(&d->outer);
+	hdrlist_free(&d->inner);
+	hdrlist_free(&d->protected);
+	free(d->note);
 	CMS_ContentInfo_free(d->cms);
 	free(d->edits);
-	free(d->result);
-	hdrlist_free(&d->result_list);
+	hdrlist_free(&d->result);
 	spool_free(&d->body);
 	spool_free(&d->plain);
 	free(d->spool_dir);

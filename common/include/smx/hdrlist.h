@@ -29,6 +29,14 @@ struct hdrlist *hdrlist_new(size_t max_count, size_t max_bytes);
 int hdrlist_append(struct hdrlist *list, const char *name,
 		   const char *value);
 
+/* Folds line into the value of the last field: appends a line feed and
+ * line to it, as a continuation line arrives folded. Counts against the
+ * size bound like append. Returns 0 when kept; 1 when the size bound
+ * would be passed: the value is unchanged and the list is marked
+ * truncated; -1 when out of memory (the list is unchanged) or, with
+ * errno EINVAL, when the list has no field to fold into. */
+int hdrlist_fold_last(struct hdrlist *list, const char *line);
+
 /* True once a field was not kept because of a bound. */
 bool hdrlist_truncated(const struct hdrlist *list);
 

@@ -85,6 +85,34 @@ static void many_fields_grow_within_the_default_bounds(void **state)
 	hdrlist_free(&l);
 }
 
+/* A continuation line joins the last value after a line feed and
+ * counts against the size bound; a list without fields has nothing to
+ * fold into. */
+static void fold_joins_the_last_value_within_the_bound(void **state)
+{
+	(void)state;
+	struct hdrlist *l = hdrlist_new(0, 30);
+	assert_int_equal(hdrlist_fold_last(l, " lost"), -1);
+	assert_int_equal(hdrlist_append(l, "A", " 1"), 0);	/* 7 */
+	assert_int_equal(hdrlist_append(l, "Subject", " one"), 0);	/* 22 */
+	assert_int_equal(hdrlist_fold_last(l, "\ttwo"), 0);	/* 27 */
+	assert_string_equal(hdrlist_value(l, 1), " one\n\ttwo");
+	assert_string_equal(hdrlist_name(l, 1), "Subject");
+	assert_string_equal(hdrlist_value(l, 0), " 1");
+	assert_false(hdrlist_truncated(l));
+	assert_int_equal(hdrlist_fold_last(l, " xyz"), 1);	/* 32 */
+	assert_true(hdrlist_truncated(l));
+	assert_string_equal(hdrlist_value(l, 1), " one\n\ttwo");
+	assert_int_equal(hdrlist_fold_last(l, " x"), 0);	/* 30 */
+	assert_string_equal(hdrlist_get(l, "subject"), " one\n\ttwo\n x");
+	assert_int_equal(hdrlist_append(l, "B", ""), 1);
+	struct hdrlist *c = hdrlist_copy(l);
+	assert_non_null(c);
+	assert_string_equal(hdrlist_value(c, 1), " one\n\ttwo\n x");
+	hdrlist_free(&c);
+	hdrlist_free(&l);
+}
+
 static void copy_is_independent(void **state)
 {
 	(void)state;
@@ -162,6 +190,7 @@ int main(void)
 		cmocka_unit_test(count_bound_drops_and_marks),
 		cmocka_unit_test(size_bound_drops_and_marks),
 		cmocka_unit_test(many_fields_grow_within_the_default_bounds),
+		cmocka_unit_test(fold_joins_the_last_value_within_the_bound),
 		cmocka_unit_test(copy_is_independent),
 		cmocka_unit_test(message_file_splits_as_the_milter_sees_it),
 		cmocka_unit_test(message_without_body_or_headers),

@@ -18,16 +18,13 @@
 #include <strings.h>
 #include <time.h>
 
+#include <smx/hdrlist.h>
 #include <smx/mailaddr.h>
+#include <smx/msgfile.h>
 #include <smx/plan.h>
 #include <smx/policy-engine.h>
 #include <smx/policy.h>
 #include <smx/spool.h>
-
-struct header {
-	char *name;
-	char *value;
-};
 
 struct args {
 	char *from;			/* normalized */
@@ -36,8 +33,8 @@ struct args {
 	const char *subject;
 	const char *login;		/* NULL: the From address */
 	bool inbound;			/* --client inbound */
-	struct header *headers;		/* --header, then --message's */
-	size_t n_headers;
+	struct hdrlist *headers;	/* --header's and --message's, in
+					 * their order */
 	struct spool *body;		/* --message's body, or NULL */
 };
 
@@ -54,11 +51,7 @@ static void args_free(struct args *a)
 	for (size_t i = 0; i < a->n_to; i++)
 		free(a->to[i]);
 	free(a->to);
-	for (size_t i = 0; i < a->n_headers; i++) {
-		free(a->headers[i].name);
-		free(a->headers[i].value);
-	}
-	free(a->headers);
+	hdrlist_free(&a->headers);
 	spool_free(&a->body);
 }
 
@@ -74,92 +67,46 @@ static char *address_arg(const char *opt, const char *value)
 	return addr;
 }
 
-/* Adds the header "NAME:VALUE" of len bytes. */
-static int push_header(struct args *a, const char *arg, size_t len)
-{
-	const char *colon = memchr(arg, ':', len);
-	if (colon == NULL || colon == arg)
-		return 1;
-	struct header *grown = realloc(a->headers,
-				       (a->n_headers + 1) * sizeof(*grown));
-	if (grown == NULL)
-		return -1;
-	a->headers = grown;
-	const char *value = colon + 1;
-	while (*value == ' ' || *value == '\t')
-		value++;
-	char *name = strndup(arg, (size_t)(colon - arg));
-	char *v = strndup(value, len - (size_t)(value - arg));
-	if (name == NULL || v == NULL) {
-		free(name);
-		free(v);
-		return -1;
-	}
-	a->headers[a->n_headers++] = (struct header){ name, v };
-	return 0;
-}
-
+/* --header NAME:VALUE. */
 static int add_header(struct args *a, const char *arg)
 {
-	int rc = push_header(a, arg, strlen(arg));
-	if (rc > 0)
+	const char *colon = strchr(arg, ':');
+	if (colon == NULL || colon == arg) {
 		ctl_error("explain: --header wants NAME:VALUE, not '%s'", arg);
+		return -1;
+	}
+	char *name = strndup(arg, (size_t)(colon - arg));
+	int rc = name != NULL ? hdrlist_append(a->headers, name, colon + 1)
+			      : -1;
+	free(name);
+	if (rc > 0)
+		ctl_error("explain: too many or too large header fields");
 	return rc != 0 ? -1 : 0;
 }
 
-/* The length of the header field at text (folded lines included, the
- * line end not), and in *next where the next one starts. */
-static size_t field_length(const char *text, const char *end,
-			   const char **next)
-{
-	const char *p = text;
-	for (;;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL) {
-			*next = end;
-			return (size_t)(end - text);
-		}
-		if (nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t')) {
-			p = nl + 1;
-			continue;
-		}
-		*next = nl + 1;
-		size_t len = (size_t)(nl - text);
-		return len > 0 && text[len - 1] == '\r' ? len - 1 : len;
-	}
-}
-
 /* --message FILE: its header fields join the --header ones, its body is
- * what the milter would check a claim of client protection against. */
+ * what the milter would check a claim of client protection against. The
+ * file is split as the milter would receive it. */
 static int read_message(struct args *a, const char *path)
 {
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	if (ctl_read_file(path, &buf, &len) != 0)
 		return -1;
-	const char *p = (const char *)buf, *end = p + len;
-	int rc = 0;
-	while (rc == 0 && p < end && *p != '\r' && *p != '\n') {
-		const char *next;
-		size_t n = field_length(p, end, &next);
-		rc = push_header(a, p, n);
-		if (rc > 0)
-			ctl_error("explain: %s: '%.*s' is not a header field",
-				  path, (int)(n < 60 ? n : 60), p);
-		p = next;
-	}
-	if (rc == 0 && p < end)		/* the empty line */
-		p += *p == '\r' && p + 1 < end && p[1] == '\n' ? 2 : 1;
 	spool_free(&a->body);
 	/* in memory: the file was read whole (ctl_read_file limits it) */
-	a->body = rc == 0 ? spool_new(len + 1, NULL, 0) : NULL;
-	if (rc == 0 && (a->body == NULL ||
-			spool_append(a->body, p, (size_t)(end - p)) != 0)) {
-		ctl_error("explain: %s: cannot keep the body", path);
-		rc = -1;
-	}
+	a->body = spool_new(len + 1, NULL, 0);
+	int rc = a->body != NULL
+			 ? msgfile_split((const char *)buf, len, a->headers,
+					 a->body)
+			 : -1;
 	free(buf);
-	return rc != 0 ? -1 : 0;
+	if (rc != 0)
+		ctl_error("explain: %s: cannot keep the message", path);
+	else if (hdrlist_truncated(a->headers))
+		ctl_error("explain: %s: too many or too large header fields",
+			  path);
+	return rc != 0 || hdrlist_truncated(a->headers) ? -1 : 0;
 }
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -176,6 +123,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 	};
 	int ch;
 	optind = 0;
+	/* bounded as the milter bounds the header it receives */
+	a->headers = hdrlist_new(HDRLIST_MAX_COUNT, HDRLIST_MAX_BYTES);
+	if (a->headers == NULL)
+		return -1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -230,17 +181,21 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-/* The message's headers as the plan reads them: --subject stands for
- * the Subject, and without any From header the sender is From. */
+/* The message's headers as the plan reads them (the first value
+ * without its leading blanks, as the milter gives it): --subject stands
+ * for the Subject, and without any From header the sender is From. */
 static const char *header_value(const void *msg, const char *name,
 				size_t *count_r)
 {
 	const struct args *a = msg;
-	const char *first = NULL;
+	const char *first = hdrlist_get(a->headers, name);
+	while (first != NULL && (*first == ' ' || *first == '\t'))
+		first++;
 	size_t n = 0;
-	for (size_t i = 0; i < a->n_headers; i++)
-		if (strcasecmp(a->headers[i].name, name) == 0 && n++ == 0)
-			first = a->headers[i].value;
+	for (size_t i = hdrlist_find(a->headers, name, 0);
+	     i < hdrlist_count(a->headers);
+	     i = hdrlist_find(a->headers, name, i + 1))
+		n++;
 	if (strcasecmp(name, "Subject") == 0 && a->subject != NULL) {
 		first = a->subject;
 		n = n ? n : 1;

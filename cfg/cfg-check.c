@@ -181,12 +181,11 @@ static void check_store(struct cfg *cfg, const config_t *lc,
 			struct cfg_report *report)
 {
 	struct cfg_store *s = &cfg->store;
-	if (s->backend == NULL)
-		return;
-	if (strcmp(s->backend, "postgresql") == 0 && s->conninfo == NULL)
+	enum store_backend backend = cfg->store_settings.backend;
+	if (backend == STORE_BACKEND_POSTGRESQL && s->conninfo == NULL)
 		cfg_error(report, where(lc, "store.backend"), "store.conninfo: "
 			  "required with backend \"postgresql\"");
-	if (strcmp(s->backend, "sqlite") == 0 && s->path != NULL &&
+	if (backend == STORE_BACKEND_SQLITE && s->path != NULL &&
 	    s->path[0] != '/')
 		cfg_error(report, where(lc, "store.path"),
 			  "store.path: must be an absolute path");

@@ -16,12 +16,10 @@ enum cfg_type {
 	CFG_DURATION,	/* seconds: integer, or string with s/m/h/d suffix */
 	CFG_STRLIST,	/* array or list of strings */
 	CFG_CIDRLIST,	/* array or list of networks */
-	CFG_CHOICE,	/* one word of choices[], kept as text */
 	CFG_ENUM,	/* one word of choices[], stored as its int value */
 };
 
-/* An allowed word of a CFG_CHOICE or CFG_ENUM setting and, for CFG_ENUM,
- * the value stored for it. */
+/* An allowed word of a CFG_ENUM setting and the value stored for it. */
 struct cfg_choice {
 	const char *word;
 	int value;

@@ -22,7 +22,8 @@
 #define YEAR (365ULL * DAY)	/* the "y" suffix: 365 days */
 
 static const struct cfg_choice backends[] = {
-	{ "sqlite", 0 }, { "postgresql", 0 }, { NULL, 0 }
+	{ "sqlite", STORE_BACKEND_SQLITE },
+	{ "postgresql", STORE_BACKEND_POSTGRESQL }, { NULL, 0 }
 };
 static const struct cfg_choice facilities[] = {
 	{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
@@ -51,11 +52,20 @@ static const struct cfg_choice ca_key_types[] = {
 	{ "ec-p384", CA_KEY_EC_P384 }, { NULL, 0 }
 };
 
+const char *cfg_store_backend_name(const struct cfg *cfg)
+{
+	for (const struct cfg_choice *c = backends; c->word != NULL; c++)
+		if (c->value == (int)cfg->store_settings.backend)
+			return c->word;
+	return "unknown";
+}
+
 /* A CFG_ENUM value is written as an int into its enum field. */
 _Static_assert(sizeof(enum cfg_sign_format) == sizeof(int) &&
 		       sizeof(enum cfg_sign_digest) == sizeof(int) &&
 		       sizeof(enum revocation_mode) == sizeof(int) &&
-		       sizeof(enum ca_key_type) == sizeof(int),
+		       sizeof(enum ca_key_type) == sizeof(int) &&
+		       sizeof(enum store_backend) == sizeof(int),
 	       "enum settings are stored as int");
 
 const struct cfg_setting cfg_settings[] = {
@@ -100,8 +110,8 @@ const struct cfg_setting cfg_settings[] = {
 	{ "milter", "metrics_allow_remote", CFG_BOOL,
 	  FIELD(milter.metrics_allow_remote), 0, "false", 0, 0, NULL },
 
-	{ "store", "backend", CFG_CHOICE, FIELD(store.backend), 0, "sqlite", 0,
-	  0, backends },
+	{ "store", "backend", CFG_ENUM, FIELD(store_settings.backend), 0,
+	  "sqlite", 0, 0, backends },
 	{ "store", "path", CFG_STRING, FIELD(store.path), 0,
 	  "/var/lib/smime-milter/store.db", 0, 0, NULL },
 	{ "store", "conninfo", CFG_STRING, FIELD(store.conninfo), 0, NULL, 0,
@@ -288,7 +298,6 @@ static const char *type_hint(enum cfg_type type)
 	case CFG_STRLIST: return "a list of strings, such as [ \"a\", \"b\" ]";
 	case CFG_CIDRLIST:
 		return "a list of networks, such as [ \"192.0.2.0/24\" ]";
-	case CFG_CHOICE:
 	case CFG_ENUM: return "one of the allowed values";
 	}
 	return "a value";
@@ -360,7 +369,7 @@ static int set_string(struct cfg *cfg, const struct cfg_setting *s,
 			return -1;
 		}
 	}
-	if (text != NULL && (s->type == CFG_CHOICE || s->type == CFG_ENUM)) {
+	if (text != NULL && s->type == CFG_ENUM) {
 		const struct cfg_choice *c = find_choice(s->choices, text);
 		if (c == NULL) {
 			char words[256];
@@ -369,10 +378,8 @@ static int set_string(struct cfg *cfg, const struct cfg_setting *s,
 				  choice_words(s->choices, words, sizeof(words)));
 			return -1;
 		}
-		if (s->type == CFG_ENUM) {
-			*(int *)((char *)cfg + s->offset) = c->value;
-			return 0;
-		}
+		*(int *)((char *)cfg + s->offset) = c->value;
+		return 0;
 	}
 	char **field = (char **)((char *)cfg + s->offset);
 	if (text == NULL)
@@ -504,7 +511,6 @@ int cfg_set_value(struct cfg *cfg, const struct cfg_setting *s,
 {
 	switch (s->type) {
 	case CFG_STRING:
-	case CFG_CHOICE:
 	case CFG_ENUM:
 		return set_string(cfg, s, elem, report);
 	case CFG_BOOL: {
@@ -538,7 +544,6 @@ void cfg_free_value(struct cfg *cfg, const struct cfg_setting *s)
 	void *field = (char *)cfg + s->offset;
 	switch (s->type) {
 	case CFG_STRING:
-	case CFG_CHOICE:
 		free(*(char **)field);
 		*(char **)field = NULL;
 		break;

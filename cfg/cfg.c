@@ -193,14 +193,13 @@ static void cfg_destroy(struct cfg *cfg)
 }
 
 /* What the store is opened with: the store group and the master key
- * file, read once here (the strings stay owned by those groups). */
+ * file, read once here (the strings stay owned by those groups; the
+ * backend was parsed into the settings at load). */
 static void fill_store_settings(struct cfg *cfg)
 {
 	const struct cfg_store *s = &cfg->store;
 	cfg->store_settings = (struct store_settings){
-		.backend = s->backend != NULL &&
-				   strcmp(s->backend, "postgresql") == 0
-			   ? STORE_BACKEND_POSTGRESQL : STORE_BACKEND_SQLITE,
+		.backend = cfg->store_settings.backend,
 		.path = s->path,
 		.conninfo = s->conninfo,
 		.busy_timeout = s->busy_timeout,

@@ -26,8 +26,9 @@ int ctl_cmd_init(struct ctl *ctl, int argc, char **argv)
 	if (rc != CTL_OK)
 		return rc;
 	const struct cfg *cfg = ctl->cfg;
-	const char *where = strcmp(cfg->store.backend, "sqlite") == 0
-				    ? cfg->store.path : "store.conninfo";
+	const char *where =
+		cfg->store_settings.backend == STORE_BACKEND_SQLITE
+			? cfg->store.path : "store.conninfo";
 	if (store_key_status(ctl->store) != SMX_OK) {
 		ctl_error("%s: the master key file does not match the store "
 			  "(%s)", cfg->keys.master_key_file, where);

@@ -56,9 +56,10 @@ int ctl_open_store(struct ctl *ctl, unsigned flags)
 	ctl->store = store_open(&ctl->cfg->store_settings, flags, &st);
 	if (ctl->store == NULL) {
 		const struct cfg_store *s = &ctl->cfg->store;
-		bool pg = strcmp(s->backend, "postgresql") == 0;
+		bool pg = ctl->cfg->store_settings.backend ==
+			  STORE_BACKEND_POSTGRESQL;
 		ctl_error("%s: cannot open the %s store %s (%s)",
-			  ctl->config_path, s->backend,
+			  ctl->config_path, cfg_store_backend_name(ctl->cfg),
 			  pg ? "(store.conninfo)" : s->path,
 			  smx_status_name(st));
 		return ctl_exit_of(st);

@@ -111,9 +111,10 @@ static void try_open_store(const struct cfg *cfg)
 	if (shared_store == NULL && !reported)
 		smx_log(LOG_ERR, "store %s: cannot open (%s); certificates and "
 			"keys are unknown until it can be opened",
-			cfg->store.backend, smx_status_name(st));
+			cfg_store_backend_name(cfg), smx_status_name(st));
 	if (shared_store != NULL && reported)
-		smx_log(LOG_NOTICE, "store %s: opened", cfg->store.backend);
+		smx_log(LOG_NOTICE, "store %s: opened",
+			cfg_store_backend_name(cfg));
 	reported = shared_store == NULL;
 	if (shared_store == NULL)
 		return;

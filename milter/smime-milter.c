@@ -173,7 +173,7 @@ static bool same_directory(const struct cfg_ldap *a, const struct cfg_ldap *b)
 /* The store (and the master key it unseals keys with) is opened once. */
 static bool same_store(const struct cfg *a, const struct cfg *b)
 {
-	return same_text(a->store.backend, b->store.backend) &&
+	return a->store_settings.backend == b->store_settings.backend &&
 	       same_text(a->store.path, b->store.path) &&
 	       same_text(a->store.conninfo, b->store.conninfo) &&
 	       a->store.busy_timeout == b->store.busy_timeout &&

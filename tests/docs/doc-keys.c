@@ -28,7 +28,6 @@ static const char *type_name(enum cfg_type type)
 	case CFG_DURATION: return "duration";
 	case CFG_STRLIST: return "list";
 	case CFG_CIDRLIST: return "list";
-	case CFG_CHOICE:
 	case CFG_ENUM: return "choice";
 	}
 	return "?";

@@ -67,7 +67,6 @@ struct cfg_milter {
 };
 
 struct cfg_store {
-	char *backend;			/* "sqlite" or "postgresql" */
 	char *path;			/* sqlite database file */
 	char *conninfo;			/* libpq connection string */
 	unsigned busy_timeout;		/* milliseconds */
@@ -199,6 +198,9 @@ void cfg_errors_free(struct cfg_errors *errors);
 /* True when spec is a milter socket libmilter accepts: inet:PORT@HOST,
  * inet6:PORT@HOST, unix:/PATH, local:/PATH or /PATH. */
 bool cfg_socket_valid(const char *spec);
+
+/* The word of store.backend ("sqlite" or "postgresql"), for messages. */
+const char *cfg_store_backend_name(const struct cfg *cfg);
 
 /* Names of every accepted key as "group.key", for documentation checks:
  * returns the i-th name, or NULL past the end. */

@@ -55,7 +55,6 @@ static void minimal_file_gets_defaults(void **state)
 	assert_int_equal(cfg->milter.shutdown_timeout, 30);
 	assert_non_null(cfg->milter.authserv_id);
 	assert_null(cfg->milter.user);
-	assert_string_equal(cfg->store.backend, "sqlite");
 	assert_string_equal(cfg->store.path, "/var/lib/smime-milter/store.db");
 	assert_string_equal(cfg->keys.master_key_file,
 			    "/var/lib/smime-milter/master.key");
@@ -110,7 +109,6 @@ static void full_file_is_read(void **state)
 	assert_int_equal(cfg->milter.max_message_size, 52428800);
 	assert_int_equal(cfg->milter.shutdown_timeout, 120);
 	assert_int_equal(cfg->milter.log_level, LOG_DEBUG);
-	assert_string_equal(cfg->store.backend, "postgresql");
 	assert_string_equal(cfg->store.conninfo, "host=db dbname=smime");
 	assert_int_equal(cfg->store.pool_size, 4);
 	assert_int_equal(cfg->store_settings.backend, STORE_BACKEND_POSTGRESQL);
@@ -197,7 +195,7 @@ struct choice_case {
 };
 
 /* A file setting group.key to word (milter on line 1, another group on
- * line 2). */
+ * line 2; the store group with the conninfo PostgreSQL needs). */
 static const char *choice_file(const char *group, const char *key,
 			       const char *word)
 {
@@ -207,8 +205,9 @@ static const char *choice_file(const char *group, const char *key,
 			 "[ \"example.com\" ]; %s = \"%s\"; };\n", key, word);
 	else
 		snprintf(text, sizeof(text), "milter: { internal_domains = "
-			 "[ \"example.com\" ]; };\n%s: { %s = \"%s\"; };\n",
-			 group, key, word);
+			 "[ \"example.com\" ]; };\n%s: { %s = \"%s\";%s };\n",
+			 group, key, word, strcmp(group, "store") == 0
+			 ? " conninfo = \"dbname=smime\";" : "");
 	return write_file("choice.conf", text);
 }
 
@@ -269,6 +268,11 @@ static int ca_key_type_of(const struct cfg *c)
 	return (int)c->ca.key_type;
 }
 
+static int store_backend_of(const struct cfg *c)
+{
+	return (int)c->store_settings.backend;
+}
+
 static void choices_are_read_once_at_load(void **state)
 {
 	(void)state;
@@ -312,6 +316,12 @@ static void choices_are_read_once_at_load(void **state)
 	};
 	check_choice("ca", "key_type", key_types, 5, ca_key_type_of,
 		     "rsa-2048, rsa-3072, rsa-4096, ec-p256, ec-p384");
+	const struct choice_case backends[] = {
+		{ "sqlite", STORE_BACKEND_SQLITE },
+		{ "postgresql", STORE_BACKEND_POSTGRESQL },
+	};
+	check_choice("store", "backend", backends, 2, store_backend_of,
+		     "sqlite, postgresql");
 }
 
 static void semantic_errors(void **state)

@@ -12,6 +12,7 @@
 # (451) and nothing goes out unsigned, and the failure is logged once.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 . "$SMX_SOURCE_DIR/tests/postfix/keyproc/secrets.sh"
 set -e
 pf_need_peers
@@ -30,21 +31,14 @@ unset SMX_MILTER_WRAPPER	# the scan reads the milter's own process
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Token Test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
+pki_ca "$pki" "Token Test CA"
 echo pw > "$pki/pw"
 issue() { # NAME KEYSPEC...
   local name=$1
   shift
-  q openssl req -newkey "$@" -nodes -keyout "$pki/$name.key" \
-    -out "$pki/$name.csr" -subj "/CN=$name"
-  q openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.pem" \
-    -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/$name.pem" -days 7 \
-    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment,keyAgreement\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s@example.com\n' "$name")
-  q openssl pkcs12 -export -in "$pki/$name.pem" -inkey "$pki/$name.key" \
-    -out "$pki/$name.p12" -passout "file:$pki/pw"
+  pki_issue -ku digitalSignature,keyEncipherment,keyAgreement \
+    "$name" "$name@example.com" "$@"
+  pki_p12 "$name" "$pki/pw"
 }
 issue alice rsa:2048
 issue erin ec -pkeyopt ec_paramgen_curve:P-256

@@ -17,6 +17,7 @@
 # SMX_SYSFILTER_UNIT names another unit file (a modified copy) to run.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
+. "$SMX_SOURCE_DIR/tests/lib/pki.sh"
 set -e
 pf_need_peers
 need_cmd openssl saslpasswd2 pgrep systemd-analyze
@@ -45,19 +46,11 @@ echo "ok: the filter of $(basename "$UNIT"): $(head -1 "$SMX_TEST_DIR/filter.txt
 
 pki=$(fresh_dir pki)
 q() { "$@" >/dev/null 2>&1 || fail "command failed: $*"; }
-q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.pem" -days 7 -subj "/CN=Systemd Filter CA" \
-  -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign,cRLSign"
+pki_ca "$pki" "Systemd Filter CA"
 echo pw > "$pki/pw"
 issue() { # NAME EMAIL
-  q openssl req -newkey rsa:2048 -nodes -keyout "$pki/$1.key" \
-    -out "$pki/$1.csr" -subj "/CN=$1"
-  q openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" \
-    -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/$1.pem" -days 7 \
-    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:%s\n' "$2")
-  q openssl pkcs12 -export -in "$pki/$1.pem" -inkey "$pki/$1.key" \
-    -out "$pki/$1.p12" -passout "file:$pki/pw"
+  pki_issue "$1" "$2"
+  pki_p12 "$1" "$pki/pw"
 }
 issue alice alice@example.com		# internal sender, key in the store
 issue bob bob@example.com		# internal recipient, key in the store

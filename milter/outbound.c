@@ -121,25 +121,38 @@ static void cache_insert(struct cached_signer *c)
 		cached_release(evicted);
 }
 
-/* The anchors that issued cert, sent along so that a recipient with an
- * incomplete store can still build the chain. */
-static STACK_OF(X509) *chain_for(struct store *store, X509 *cert)
+/* The issuers of cert, nearest first, up to its root: the path built
+ * from the store's trust anchors and the CA certificates it holds (those
+ * imported with identities, the CAs of harvested paths). They go into
+ * every signature so that a recipient who trusts only the root can
+ * build the path: commercial S/MIME certificates come from an
+ * intermediate CA that recipients do not hold. Anchors come first in
+ * the pool, so the walk prefers them over a stored copy. SMX_TEMPFAIL
+ * when the store cannot say; a signer without its intermediates would
+ * be cached and sent for minutes. */
+static enum smx_status chain_for(struct store *store, X509 *cert,
+				 STACK_OF(X509) **chain_r)
 {
-	STACK_OF(X509) *chain = sk_X509_new_null();
+	STACK_OF(X509) *pool = sk_X509_new_null();
 	struct store_anchor *anchors = NULL;
-	size_t n = 0;
-	if (chain == NULL || store_anchor_list(store, &anchors, &n) != SMX_OK)
-		return chain;
-	for (size_t i = 0; i < n; i++) {
-		X509 *a = smx_x509_parse(anchors[i].der, anchors[i].der_len,
-					 NULL, 0);
-		if (a != NULL && X509_check_issued(a, cert) == X509_V_OK &&
-		    sk_X509_push(chain, a) > 0)
-			continue;
-		X509_free(a);
-	}
-	store_anchor_list_free(&anchors, n);
-	return chain;
+	struct store_cert **cas = NULL;
+	size_t n_anchors = 0, n_cas = 0;
+	int rc = pool != NULL ? 0 : -1;
+	*chain_r = NULL;
+	if (rc == 0 && (store_anchor_list(store, &anchors, &n_anchors) != SMX_OK ||
+			store_cert_list_ca(store, &cas, &n_cas) != SMX_OK))
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < n_anchors; i++)
+		rc = smx_x509_stack_push_der(pool, anchors[i].der,
+					     anchors[i].der_len);
+	for (size_t i = 0; rc == 0 && i < n_cas; i++)
+		rc = smx_x509_stack_push_der(pool, cas[i]->der, cas[i]->der_len);
+	if (rc == 0)
+		*chain_r = smx_x509_chain(cert, pool);
+	store_anchor_list_free(&anchors, n_anchors);
+	store_cert_list_free(&cas, n_cas);
+	smx_x509_stack_free(&pool);
+	return *chain_r != NULL ? SMX_OK : SMX_TEMPFAIL;
 }
 
 /* The sender's encryption certificate when it differs from the signing
@@ -213,7 +226,13 @@ static enum smx_status make_signer(struct store *store, const struct cfg *cfg,
 			      sc->fingerprint, smx_status_name(st));
 		goto done;
 	}
-	chain = chain_for(store, cert);
+	st = chain_for(store, cert, &chain);
+	if (st != SMX_OK) {
+		smx_error_set(err, "cannot read the CA certificates for the "
+			      "chain of %s (%s)", sc->fingerprint,
+			      smx_status_name(st));
+		goto done;
+	}
 	enc = encryption_cert(store, from, sc->fingerprint);
 	struct smime_sign_options opts = {
 		.format = sign_format_of(cfg->milter.sign_format),

@@ -49,6 +49,11 @@ static const char sql_list_email[] =
 static const char sql_list_all[] =
 	"SELECT " CERT_COLUMNS " FROM certs c "
 	"ORDER BY c.not_before DESC, c.first_seen DESC, c.fingerprint";
+/* Newest first, so that of two certificates of one CA (renewed, same
+ * name and key) a chain builder meets the current one first. */
+static const char sql_list_ca[] =
+	"SELECT " CERT_COLUMNS " FROM certs c WHERE c.is_ca = 1 "
+	"ORDER BY c.not_before DESC, c.first_seen DESC, c.fingerprint";
 static const char sql_del_emails[] =
 	"DELETE FROM cert_emails WHERE fingerprint = $1";
 static const char sql_del_key[] = "DELETE FROM cert_keys WHERE fingerprint = $1";
@@ -254,18 +259,18 @@ enum smx_status store_cert_get(struct store *store, const char *fingerprint,
 	return st;
 }
 
-enum smx_status store_cert_list(struct store *store, const char *email,
-				struct store_cert ***certs_r, size_t *n_r)
+/* Runs the listing query sql (with key as its parameter, or none) and
+ * hands out the records that parse. */
+static enum smx_status list_records(struct store *store, const char *sql,
+				    const char *key,
+				    struct store_cert ***certs_r, size_t *n_r)
 {
-	char *low = email ? store_lower_dup(email) : NULL;
-	struct list_args a = { .key = low, .sql = email ? sql_list_email
-						       : sql_list_all };
+	struct list_args a = { .key = key, .sql = sql };
 	struct store_cert **certs = NULL;
 	size_t n = 0;
 	*certs_r = NULL;
 	*n_r = 0;
-	enum smx_status st = (email && !low) ? SMX_TEMPFAIL
-			     : store_txn(store, false, list_txn, &a);
+	enum smx_status st = store_txn(store, false, list_txn, &a);
 	if (st != SMX_OK)
 		goto done;
 	certs = calloc(a.rows.n_rows + 1, sizeof(*certs));
@@ -280,9 +285,31 @@ enum smx_status store_cert_list(struct store *store, const char *email,
 	*certs_r = certs;
 	*n_r = n;
 done:
-	free(low);
 	store_rows_clear(&a.rows);
 	return st;
+}
+
+enum smx_status store_cert_list(struct store *store, const char *email,
+				struct store_cert ***certs_r, size_t *n_r)
+{
+	if (email == NULL)
+		return list_records(store, sql_list_all, NULL, certs_r, n_r);
+	char *low = store_lower_dup(email);
+	if (low == NULL) {
+		*certs_r = NULL;
+		*n_r = 0;
+		return SMX_TEMPFAIL;
+	}
+	enum smx_status st = list_records(store, sql_list_email, low, certs_r,
+					  n_r);
+	free(low);
+	return st;
+}
+
+enum smx_status store_cert_list_ca(struct store *store,
+				   struct store_cert ***certs_r, size_t *n_r)
+{
+	return list_records(store, sql_list_ca, NULL, certs_r, n_r);
 }
 
 static enum smx_status remove_txn(struct store *store, struct store_conn *c,

@@ -496,6 +496,68 @@ static void list_by_address_ignores_case(void **state)
 	contract_issued_free(&b);
 }
 
+/* Only certificates with basicConstraints cA, whatever their source,
+ * trust or revocation flag, and whether or not they are filed. */
+static void list_ca_lists_only_ca_certificates(void **state)
+{
+	struct store *store = *state;
+	struct issued leaf;
+	contract_issue("erin@example.org", NULL, &leaf);
+	struct certgen_ca *other = certgen_ca_new("Other Test CA");
+	assert_non_null(other);
+	size_t ca_len = 0, other_len = 0;
+	const unsigned char *ca = certgen_ca_der(contract_ca, &ca_len);
+	const unsigned char *oca = certgen_ca_der(other, &other_len);
+	char ca_fp[65], other_fp[65];
+	certgen_fingerprint(ca, ca_len, ca_fp);
+	certgen_fingerprint(oca, other_len, other_fp);
+	struct store_cert **list = NULL;
+	size_t n = 1;
+	assert_int_equal(store_cert_list_ca(store, &list, &n), SMX_OK);
+	assert_int_equal(n, 0);
+	store_cert_list_free(&list, n);
+	assert_int_equal(store_cert_put(store, leaf.der, leaf.der_len,
+					STORE_SOURCE_IMPORTED,
+					STORE_TRUST_PINNED, NULL, 0, NULL,
+					NULL), SMX_OK);
+	assert_int_equal(store_cert_put(store, ca, ca_len,
+					STORE_SOURCE_IMPORTED, STORE_TRUST_NONE,
+					NULL, 0, NULL, NULL), SMX_OK);
+	assert_int_equal(store_cert_put(store, oca, other_len,
+					STORE_SOURCE_HARVESTED,
+					STORE_TRUST_NONE, NULL, 0, NULL, NULL),
+			 SMX_OK);
+	assert_int_equal(store_cert_set_revoked(store, other_fp, true), SMX_OK);
+	/* an anchor is not a stored certificate */
+	struct certgen_ca *anchor = certgen_ca_new("Anchor Only CA");
+	assert_non_null(anchor);
+	size_t anchor_len = 0;
+	const unsigned char *adr = certgen_ca_der(anchor, &anchor_len);
+	assert_int_equal(store_anchor_add(store, adr, anchor_len, NULL, NULL),
+			 SMX_OK);
+	assert_int_equal(store_cert_list_ca(store, &list, &n), SMX_OK);
+	assert_int_equal(n, 2);
+	bool seen_ca = false, seen_other = false;
+	for (size_t i = 0; i < n; i++) {
+		assert_true(list[i]->is_ca);
+		seen_ca |= strcmp(list[i]->fingerprint, ca_fp) == 0;
+		seen_other |= strcmp(list[i]->fingerprint, other_fp) == 0;
+	}
+	assert_true(seen_ca && seen_other);
+	store_cert_list_free(&list, n);
+	assert_null(list);
+	/* removed like any other certificate */
+	assert_int_equal(store_cert_remove(store, ca_fp), SMX_OK);
+	assert_int_equal(store_cert_list_ca(store, &list, &n), SMX_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0]->fingerprint, other_fp);
+	assert_memory_equal(list[0]->der, oca, other_len);
+	store_cert_list_free(&list, n);
+	certgen_ca_free(&anchor);
+	certgen_ca_free(&other);
+	contract_issued_free(&leaf);
+}
+
 static void remove_takes_key_and_addresses(void **state)
 {
 	struct store *store = *state;
@@ -953,6 +1015,7 @@ int contract_run_basic(void)
 		T(caps_only_newer_signatures_replace_them),
 		T(put_refuses_garbage),
 		T(list_by_address_ignores_case),
+		T(list_ca_lists_only_ca_certificates),
 		T(remove_takes_key_and_addresses),
 		T(flags_trust_and_revoked),
 		T(key_round_trip_and_mismatch),

@@ -232,6 +232,14 @@ enum smx_status store_cert_get(struct store *store, const char *fingerprint,
 enum smx_status store_cert_list(struct store *store, const char *email,
 				struct store_cert ***certs_r, size_t *n_r);
 
+/* Lists the CA certificates (basicConstraints cA: chain certificates
+ * imported with an identity or a certificate, the CAs of harvested
+ * signers' paths), newest first, whatever their trust or revocation
+ * flags: intermediates to build issuer chains from. Owned as with
+ * store_cert_list; an empty result is SMX_OK with *n_r == 0. */
+enum smx_status store_cert_list_ca(struct store *store,
+				   struct store_cert ***certs_r, size_t *n_r);
+
 /* Removes a certificate with its key, addresses and preferences.
  * Returns SMX_OK, SMX_NOTFOUND or SMX_TEMPFAIL. */
 enum smx_status store_cert_remove(struct store *store,

@@ -319,7 +319,7 @@ static void from_with_control_or_8bit_byte_matches_no_signer(void **state)
 		"al\xc3\xa9ice@example.com",
 		"alice@exam\x1bple.com",
 		"alice@example.com\x01.example.net",
-		"Ali\x01" "ce <alice@example.com>",
+		("Ali\x01" "ce <alice@example.com>"),
 	};
 	struct text e = sign_entity(&alice, SMIME_SIGN_CLEAR, "Hello\r\n");
 	for (size_t i = 0; i < sizeof(froms) / sizeof(froms[0]); i++) {

@@ -4,8 +4,8 @@
 # test directory through SOFTHSM2_CONF). Two identities (RSA-2048, ECDSA
 # P-256) are imported with `smimectl import-p12 --to-token`: their store
 # rows name the key by a PKCS#11 URI and hold no key material. Through a
-# real Postfix the milter signs for each (openssl cms -verify accepts the
-# signature) and decrypts inbound mail encrypted to each (RSA key
+# real Postfix the milter signs for each (OpenSSL, gpgsm and NSS accept
+# the signature) and decrypts inbound mail encrypted to each (RSA key
 # transport, ECDH key agreement); the memory of the process that reads
 # mail holds neither private key. With a wrong PIN in the PIN file the
 # key process cannot use the token: a message to be signed is tempfailed
@@ -16,7 +16,7 @@
 . "$SMX_SOURCE_DIR/tests/postfix/keyproc/secrets.sh"
 set -e
 pf_need_peers
-need_cmd openssl saslpasswd2 pgrep python3 sqlite3
+need_cmd openssl saslpasswd2 pgrep python3 sqlite3 gpgsm certutil cmsutil
 MODULE=${SMX_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 command -v softhsm2-util >/dev/null 2>&1 && [ -r "$MODULE" ] ||
   skip "softhsm2 is not installed (softhsm2-util, $MODULE)"
@@ -56,6 +56,15 @@ printf '4321\n' > "$pin"
 chmod 600 "$pin"
 
 pf_init --sasl
+# Independent judges of the token's signatures: gpgsm and NSS, each
+# trusting the test CA only.
+export GNUPGHOME="$SMX_TEST_DIR/gnupg"
+trap 'rc=$?; set +e; gpgconf --kill all >/dev/null 2>&1; pf_cleanup $rc' EXIT
+rm -rf "$GNUPGHOME" "$SMX_TEST_DIR/nss"
+gpgsm_home "$GNUPGHOME" "$pki/ca.pem"
+mkdir -m 700 "$SMX_TEST_DIR/nss"
+q certutil -N -d "sql:$SMX_TEST_DIR/nss" --empty-password
+q certutil -A -d "sql:$SMX_TEST_DIR/nss" -n ca -t "C,C,C" -i "$pki/ca.pem"
 sink_start
 write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT" \
   'trusted_networks = [ "192.0.2.0/24" ]'
@@ -135,7 +144,15 @@ sign_as() {
   openssl cms -verify -in "$f" -CAfile "$pki/ca.pem" -out "$f.text" 2>"$f.verify" ||
     { cat "$f.verify" >&2; fail "openssl cms -verify refused $1's signature"; }
   grep -q "Hello from $1" "$f.text" || fail "$1's signed text is not the message"
-  echo "ok: $1 signed with the token's key; openssl cms -verify accepts it"
+  python3 "$SMX_SOURCE_DIR/tests/lib/sink-to-message.py" "$f" "$f.eml"
+  python3 "$SMX_SOURCE_DIR/tests/lib/mime_tool.py" extract-clear "$f.eml" \
+    "$f.content" "$f.sig" || fail "$1's message is not multipart/signed"
+  gpgsm --batch --verify "$f.sig" "$f.content" > "$f.gpgsm" 2>&1 &&
+    grep -q "Good signature" "$f.gpgsm" ||
+    { cat "$f.gpgsm" >&2; fail "gpgsm refused $1's signature"; }
+  cmsutil -D -i "$f.sig" -c "$f.content" -d "sql:$SMX_TEST_DIR/nss" -u 4 \
+    > /dev/null 2> "$f.nss" || { cat "$f.nss" >&2; fail "NSS refused $1's signature"; }
+  echo "ok: $1 signed with the token's key; OpenSSL, gpgsm and NSS accept it"
 }
 decrypt_for() {
   local m="$msgs/to-$1" qid f

@@ -17,8 +17,9 @@ usage:
       answers no HELO, header or end-of-header step, and still every
       connect, MAIL, RCPT, DATA and body step (those may refuse); a
       message (queue id N1) sent as Postfix then sends it, the replies
-      of those steps not awaited, ends with "continue". A second MTA
-      that offers no "no reply" flag gets an answer to every step
+      of those steps not awaited, ends with "continue" (its body, inbound
+      text, is answered "skip"). A second, older MTA that offers no "no
+      reply" flag and no SMFIP_SKIP gets an answer to every step
       (message N2): libmilter answers for the milter.
   milter_session.py abort PORT PID SPOOLDIR HOW
       starts a message whose body (200 000 bytes) goes to a spool file
@@ -192,7 +193,8 @@ def start_message(m, n):
 
 def abort(port, pid, spooldir, how):
     m = Milter(port)
-    cmd, text = m.open("192.0.2.10")
+    # without SMFIP_SKIP: the milter keeps the inbound text body
+    cmd, text = m.open("192.0.2.10", ALL_STEPS & ~SMFIP_SKIP)
     if cmd != b"c":
         fail("connect answered %r %s" % (cmd, text))
     start_message(m, 1)
@@ -292,9 +294,10 @@ def sign_reload(port, pid, conf, opaque_conf, log):
 
 NO_REPLY_ALL = sum(NO_REPLY.values()) | 0x10000 | 0x20000	# DATA, UNKNOWN
 NO_REPLY_WANTED = NO_REPLY[b"H"] | NO_REPLY[b"L"] | NO_REPLY[b"N"]
+SMFIP_SKIP = 0x400	# the MTA understands "skip the rest of the body"
 
 
-def send_message(m, qid):
+def send_message(m, qid, body_reply=b"c"):
     """One inbound message; the final reply of its end ('c', 'a'...)."""
     m.expect(b"c", b"H", b"client.test\0")
     m.send(b"D", b"Mi\0" + qid + b"\0")
@@ -306,7 +309,7 @@ def send_message(m, qid):
                         (b"Subject", b" negotiated steps")):
         m.expect(b"c", b"L", name + b"\0" + value + b"\0")
     m.expect(b"c", b"N")
-    m.expect(b"c", b"B", b"hello\r\n")
+    m.expect(body_reply, b"B", b"hello\r\n")
     m.send(b"E")
     while True:
         cmd, text = m.recv()
@@ -323,18 +326,22 @@ def steps(port):
     if no_reply != NO_REPLY_WANTED:
         fail("no-reply steps negotiated 0x%x, want 0x%x (HELO, header, "
              "end of headers)" % (no_reply, NO_REPLY_WANTED))
-    cmd, text = send_message(m, b"N1")
+    if not m.steps & SMFIP_SKIP:
+        fail("SMFIP_SKIP offered but not negotiated")
+    # inbound text: the body's first chunk is answered "skip"
+    cmd, text = send_message(m, b"N1", b"s")
     if cmd != b"c":
         fail("N1: end of message answered %r %s" % (cmd, text))
     m.send(b"Q")
     m.close()
     older = Milter(port)
-    cmd, text = older.open("192.0.2.10", ALL_STEPS & ~NO_REPLY_ALL)
+    cmd, text = older.open("192.0.2.10",
+                           ALL_STEPS & ~NO_REPLY_ALL & ~SMFIP_SKIP)
     if cmd != b"c":
         fail("connect (no no-reply flags) answered %r %s" % (cmd, text))
-    if older.steps & NO_REPLY_ALL:
-        fail("an MTA offering no no-reply flag got 0x%x"
-             % (older.steps & NO_REPLY_ALL))
+    if older.steps & (NO_REPLY_ALL | SMFIP_SKIP):
+        fail("an MTA offering no no-reply flag and no skip got 0x%x"
+             % (older.steps & (NO_REPLY_ALL | SMFIP_SKIP)))
     cmd, text = send_message(older, b"N2")	# every step answered
     if cmd != b"c":
         fail("N2: end of message answered %r %s" % (cmd, text))

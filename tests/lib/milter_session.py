@@ -38,6 +38,10 @@ usage:
       application/pkcs7-mime (K4) and outbound text/plain (K5) get
       "continue" for every chunk. An MTA that does not offer SMFIP_SKIP
       gets "continue" for every chunk of inbound text/plain (K7).
+  milter_session.py no-skip PORT
+      with verify.authentication_results_none = true: inbound text/plain
+      from an MTA that offers SMFIP_SKIP (K8) is read whole ("continue"
+      for every chunk) and gets its smime=none header.
   milter_session.py sign-reload PORT PID CONF OPAQUE_CONF LOG
       with sign_format "clear" in CONF: message F1 is signed clear;
       F2 begins, OPAQUE_CONF is copied over CONF and PID gets SIGHUP
@@ -444,6 +448,21 @@ def skip(port):
     older.close()
 
 
+def no_skip(port):
+    """See the top of this file."""
+    m = Milter(port)
+    cmd, text = m.open("192.0.2.10")
+    if cmd != b"c":
+        fail("connect answered %r %s" % (cmd, text))
+    final, edits = body_message(m, b"K8", b"s@remote.test", b"u@example.com",
+                                b"text/plain", b"c")
+    if final != b"c" or not edits:
+        fail("K8: ended with %r and edits %r, want continue and the "
+             "smime=none header" % (final, edits))
+    m.send(b"Q")
+    m.close()
+
+
 def main():
     try:
         if sys.argv[1] == "caps":
@@ -457,6 +476,8 @@ def main():
                   sys.argv[5])
         elif sys.argv[1] == "skip":
             skip(int(sys.argv[2]))
+        elif sys.argv[1] == "no-skip":
+            no_skip(int(sys.argv[2]))
         elif sys.argv[1] == "sign-reload":
             sign_reload(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4],
                         sys.argv[5], sys.argv[6])

@@ -5,7 +5,8 @@
 # S/MIME; the message passes unchanged and its line says size=N+ (the
 # bytes before the skip) and why. Inbound multiparts and pkcs7 types,
 # outbound mail, and every message from an MTA that cannot skip are read
-# whole, as before. (tests/lib/milter_session.py skip)
+# whole, as before; so is every body with
+# verify.authentication_results_none. (tests/lib/milter_session.py skip)
 . "$SMX_SOURCE_DIR/tests/lib/milter.sh"
 need_cmd python3
 mt_init
@@ -25,4 +26,17 @@ expect_log_once "info: K5: direction=outbound from=<alice@example.com> rcpts=1 s
 expect_decision "K7: $in size=$whole client=192.0.2.10 action=pass" '1 internal recipient'
 expect_log_count "$skipped" 2
 expect_no_log "error:"
+mt_finish
+
+# With verify.authentication_results_none the verifier writes smime=none
+# from what it finds in the body: no body is skipped.
+LOG="$RUN/milter-none.log"
+: > "$LOG"
+mt_conf "$CONF"
+echo 'verify: { authentication_results_none = true; };' >> "$CONF"
+mt_start "$CONF"
+python3 "$SMX_SOURCE_DIR/tests/lib/milter_session.py" no-skip "$PORT" > "$RUN/no-skip.out" 2>&1 ||
+  { show_log; fail "$(cat "$RUN/no-skip.out")"; }
+expect_log_once "info: K8: $in size=$whole client=192.0.2.10 action=pass reason=\"1 internal recipient; inbound mail: no outbound processing\" verify=mx.example.com; smime=none"
+expect_no_log "skipped"
 mt_finish

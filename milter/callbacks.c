@@ -22,9 +22,15 @@ static char macro_queue_id[] = "i";
 static char macro_auth_authen[] = "{auth_authen}";
 static char filter_name[] = "smime-milter";
 
+/* Negotiation comes before connect, which makes the connection state:
+ * in between, the private pointer only notes that the MTA can skip a
+ * body (SMFIP_SKIP), as the address of this mark. */
+static char mta_skips_mark;
+
 static struct conn *conn_of(SMFICTX *ctx)
 {
-	return smfi_getpriv(ctx);
+	void *priv = smfi_getpriv(ctx);
+	return priv == &mta_skips_mark ? NULL : priv;
 }
 
 static const char *queue_id(SMFICTX *ctx)
@@ -60,17 +66,18 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions,
 			     unsigned long *steps_r, unsigned long *f2_r,
 			     unsigned long *f3_r)
 {
-	(void)ctx;
 	(void)f2;
 	(void)f3;
 	/* Ask for the actions the decisions carry out (MILTER_ACTIONS: new
 	 * body, changed and added headers, quarantine) as far as the MTA
 	 * offers them. Header values must keep their leading space so that
 	 * the message can later be rebuilt byte for byte. Unknown SMTP
-	 * commands are of no use. */
+	 * commands are of no use. An MTA that can skip the rest of a body
+	 * is told so for the bodies nobody reads (decide_body_skip). */
 	*actions_r = actions & MILTER_ACTIONS;
 	*steps_r = steps & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN |
-			    NO_REPLY_STEPS);
+			    NO_REPLY_STEPS | SMFIP_SKIP);
+	smfi_setpriv(ctx, (steps & SMFIP_SKIP) ? &mta_skips_mark : NULL);
 	*f2_r = 0;
 	*f3_r = 0;
 	return SMFIS_CONTINUE;
@@ -97,6 +104,8 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname,
 			   struct sockaddr *client)
 {
 	(void)hostname;
+	bool mta_skips = smfi_getpriv(ctx) == &mta_skips_mark;
+	smfi_setpriv(ctx, NULL);
 	if (runtime_draining())
 		return tempfail(ctx, "smime-milter is shutting down");
 	if (!admit_connection())
@@ -107,6 +116,7 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname,
 		smx_log(LOG_ERR, "NOQUEUE: connect: out of memory");
 		return tempfail(ctx, "smime-milter: out of memory");
 	}
+	c->mta_skips = mta_skips;
 	smfi_setpriv(ctx, c);
 	return SMFIS_CONTINUE;
 }
@@ -175,11 +185,23 @@ static sfsistat on_eoh(SMFICTX *ctx)
 	return SMFIS_NOREPLY;
 }
 
+/* A body that nobody reads (decide_body_skip) is neither kept nor
+ * asked for: at its first chunk the MTA is told to send no more, and it
+ * delivers the body it holds, untouched. Only its size is counted. */
 static sfsistat on_body(SMFICTX *ctx, unsigned char *data, size_t len)
 {
 	struct conn *c = conn_of(ctx);
 	if (c == NULL || c->msg == NULL)
 		return tempfail(ctx, "smime-milter: no message state");
+	struct msg *m = c->msg;
+	if (!m->body_looked_at) {
+		m->body_looked_at = true;
+		m->body_skipped = decide_body_skip(c);
+	}
+	if (m->body_skipped) {
+		m->body_bytes += len;
+		return SMFIS_SKIP;
+	}
 	if (msg_add_body(c, queue_id(ctx), data, len) != 0) {
 		smx_log(LOG_ERR, "%s: cannot spool message body in %s: %s",
 			queue_id(ctx), c->cfg->milter.spool_directory,
@@ -217,7 +239,7 @@ static sfsistat on_close(SMFICTX *ctx)
 	if (c != NULL)	/* admitted by on_connect */
 		runtime_connection_end();
 	conn_free(&c);
-	smfi_setpriv(ctx, NULL);
+	smfi_setpriv(ctx, NULL);	/* also the mark of on_negotiate */
 	return SMFIS_CONTINUE;
 }
 

@@ -24,6 +24,7 @@
 #include <smx/plan.h>
 #include <smx/policy.h>
 #include <smx/revocation.h>
+#include <smx/smime.h>
 
 #include "enroll.h"
 #include "inbound.h"
@@ -44,6 +45,16 @@ static enum policy_direction classify(const struct conn *c, char *reason,
 					: NULL,
 	};
 	return plan_classify(c->cfg, &env, reason, size);
+}
+
+bool decide_body_skip(const struct conn *c)
+{
+	const struct msg *m = c->msg;
+	char reason[128];
+	return c->mta_skips && !m->lost_header &&
+	       !c->cfg->verify.authentication_results_none &&
+	       classify(c, reason, sizeof(reason)) == POLICY_INBOUND &&
+	       !smime_headers_may_carry(m->headers);
 }
 
 void decide_sender(struct conn *c)
@@ -160,7 +171,8 @@ static int gather(const struct conn *c, enum policy_direction dir,
 		.direction = dir, .sender = m->sender,
 		.rcpts = m->rcpts, .n_rcpts = m->n_rcpts,
 		.rcpt_certs = m->rcpt_certs, .auth_login = m->auth_authen,
-		.header = header_of_msg, .msg = m, .body = m->body,
+		.header = header_of_msg, .msg = m,
+		.body = m->body_skipped ? NULL : m->body,
 		.availability = lookup_rcpt, .availability_ctx = &lookup,
 		.revocation_deadline = lookup.deadline,
 	};
@@ -236,6 +248,14 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 	uint64_t started = smx_metrics_clock_us();
 	char why[256];
 	enum policy_direction dir = classify(c, why, sizeof(why));
+	if (m->body_skipped && dir != POLICY_INBOUND) {
+		/* decide_body_skip classified the same envelope: never reached;
+		 * nothing may be signed or encrypted from a partial body */
+		smx_log(LOG_ERR, "%s: body skipped but direction=%s", qid,
+			policy_direction_name(dir));
+		smx_metrics_failure(SMX_METRICS_FAIL_INTERNAL);
+		return SMFIS_TEMPFAIL;
+	}
 	/* Forged Authentication-Results go first, on every path. */
 	sfsistat early = inbound_strip_forged_results(
 		ctx, c, qid, policy_direction_name(dir));
@@ -253,22 +273,27 @@ sfsistat decide_message(SMFICTX *ctx, struct conn *c, const char *qid)
 	outbound_carry_out(ctx, c, &plan, &d);
 	char verified[400] = "";
 	/* A message over the limits was not kept whole: its signatures
-	 * cannot be checked, and it passes unverified (the log says why). */
-	if (dir == POLICY_INBOUND && !m->body_too_large &&
+	 * cannot be checked, and it passes unverified (the log says why).
+	 * A skipped body had none to check. */
+	if (dir == POLICY_INBOUND && !m->body_too_large && !m->body_skipped &&
 	    !hdrlist_truncated(m->headers) &&
 	    inbound_apply(ctx, c, qid, verified, sizeof(verified)) != 0)
 		d.action = POLICY_ACTION_TEMPFAIL;	/* half-edited copy */
 	const char *action;
 	sfsistat rc = reply(ctx, &d, &action);
-	const char *note = m->body_too_large ? "; over max_message_size"
+	const char *note = m->body_skipped ? "; body skipped (cannot carry "
+					     "S/MIME)"
+			   : m->body_too_large ? "; over max_message_size"
 			   : hdrlist_truncated(m->headers)
 					? "; header limit reached"
 						  : "";
-	smx_log(LOG_INFO, "%s: direction=%s from=<%s> rcpts=%zu size=%zu "
+	/* size=N+ : N bytes came before the rest of the body was skipped */
+	smx_log(LOG_INFO, "%s: direction=%s from=<%s> rcpts=%zu size=%zu%s "
 		"client=%s action=%s reason=\"%s; %s%s\"%s%s", qid,
 		policy_direction_name(dir), m->sender, m->n_rcpts,
-		m->body_bytes, c->client_text, action, why, d.reason, note,
-		verified[0] ? " verify=" : "", verified);
+		m->body_bytes, m->body_skipped ? "+" : "", c->client_text,
+		action, why, d.reason, note, verified[0] ? " verify=" : "",
+		verified);
 	smx_metrics_message(policy_direction_name(dir), action,
 			    smx_metrics_since_us(started));
 	policy_decision_release(&d);

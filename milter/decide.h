@@ -4,6 +4,8 @@
 #ifndef SMX_MILTER_DECIDE_H
 #define SMX_MILTER_DECIDE_H
 
+#include <stdbool.h>
+
 #include <libmilter/mfapi.h>
 
 #include "msgctx.h"
@@ -13,6 +15,15 @@
  * "hold". */
 #define MILTER_ACTIONS (SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS | \
 			SMFIF_QUARANTINE)
+
+/* At the first body chunk: may the rest of the body go unread? Only
+ * when the MTA can skip it (SMFIP_SKIP), the message is inbound, every
+ * header was recorded, verify.authentication_results_none is off (the
+ * verifier writes smime=none from what it finds in a body), and the
+ * top-level Content-Type cannot hold anything that the verifier or the
+ * decryption reads (smime_headers_may_carry). Nothing else done to
+ * inbound mail reads its body. */
+bool decide_body_skip(const struct conn *conn);
 
 /* Notes at MAIL time whether the policy applies to this message's
  * recipients (internal sender, trusted client). */

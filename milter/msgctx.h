@@ -47,6 +47,11 @@ struct msg {
 	struct spool *body;
 	size_t body_bytes;	/* received, kept or not */
 	bool body_too_large;	/* over max_message_size: not all kept */
+	bool body_looked_at;	/* the first body chunk decided whether
+				 * to read the rest (decide_body_skip) */
+	bool body_skipped;	/* answered SMFIS_SKIP: the MTA sent no more
+				 * of the body; nothing of it is kept, and
+				 * body_bytes counts what came before */
 	bool sender_trusted;	/* internal sender, trusted client: the
 				 * policy applies from RCPT on */
 	enum policy_group group;	/* of the recipients accepted so far */
@@ -59,6 +64,8 @@ struct conn {
 	struct sockaddr_storage client;
 	bool has_client;	/* false for locally injected mail */
 	char client_text[64];	/* printable client address for logs */
+	bool mta_skips;		/* the MTA offered SMFIP_SKIP: it stops
+				 * sending a body when told to */
 	struct msg *msg;
 };
 

@@ -17,8 +17,9 @@ usage:
       answers no HELO, header or end-of-header step, and still every
       connect, MAIL, RCPT, DATA and body step (those may refuse); a
       message (queue id N1) sent as Postfix then sends it, the replies
-      of those steps not awaited, ends with "continue". A second MTA
-      that offers no "no reply" flag gets an answer to every step
+      of those steps not awaited, ends with "continue" (its body, inbound
+      text, is answered "skip"). A second, older MTA that offers no "no
+      reply" flag and no SMFIP_SKIP gets an answer to every step
       (message N2): libmilter answers for the milter.
   milter_session.py abort PORT PID SPOOLDIR HOW
       starts a message whose body (200 000 bytes) goes to a spool file
@@ -28,6 +29,19 @@ usage:
       HOLDING and keeps the message open until killed). The spool file must
       be gone within 10 s (times SMX_TIMEOUT_SCALE): no open descriptor
       into SPOOLDIR, no name in it.
+  milter_session.py skip PORT
+      an MTA that offers SMFIP_SKIP, as Postfix does, sends messages with
+      bodies of three 65 535-byte chunks: the first chunk of inbound
+      text/plain (K1) and of inbound mail without a Content-Type (K6) is
+      answered "skip", and such a message ends with "continue" and no
+      edit; inbound multipart/signed (K2), multipart/mixed (K3) and
+      application/pkcs7-mime (K4) and outbound text/plain (K5) get
+      "continue" for every chunk. An MTA that does not offer SMFIP_SKIP
+      gets "continue" for every chunk of inbound text/plain (K7).
+  milter_session.py no-skip PORT
+      with verify.authentication_results_none = true: inbound text/plain
+      from an MTA that offers SMFIP_SKIP (K8) is read whole ("continue"
+      for every chunk) and gets its smime=none header.
   milter_session.py sign-reload PORT PID CONF OPAQUE_CONF LOG
       with sign_format "clear" in CONF: message F1 is signed clear;
       F2 begins, OPAQUE_CONF is copied over CONF and PID gets SIGHUP
@@ -192,7 +206,8 @@ def start_message(m, n):
 
 def abort(port, pid, spooldir, how):
     m = Milter(port)
-    cmd, text = m.open("192.0.2.10")
+    # without SMFIP_SKIP: the milter keeps the inbound text body
+    cmd, text = m.open("192.0.2.10", ALL_STEPS & ~SMFIP_SKIP)
     if cmd != b"c":
         fail("connect answered %r %s" % (cmd, text))
     start_message(m, 1)
@@ -292,9 +307,10 @@ def sign_reload(port, pid, conf, opaque_conf, log):
 
 NO_REPLY_ALL = sum(NO_REPLY.values()) | 0x10000 | 0x20000	# DATA, UNKNOWN
 NO_REPLY_WANTED = NO_REPLY[b"H"] | NO_REPLY[b"L"] | NO_REPLY[b"N"]
+SMFIP_SKIP = 0x400	# the MTA understands "skip the rest of the body"
 
 
-def send_message(m, qid):
+def send_message(m, qid, body_reply=b"c"):
     """One inbound message; the final reply of its end ('c', 'a'...)."""
     m.expect(b"c", b"H", b"client.test\0")
     m.send(b"D", b"Mi\0" + qid + b"\0")
@@ -306,7 +322,7 @@ def send_message(m, qid):
                         (b"Subject", b" negotiated steps")):
         m.expect(b"c", b"L", name + b"\0" + value + b"\0")
     m.expect(b"c", b"N")
-    m.expect(b"c", b"B", b"hello\r\n")
+    m.expect(body_reply, b"B", b"hello\r\n")
     m.send(b"E")
     while True:
         cmd, text = m.recv()
@@ -323,24 +339,128 @@ def steps(port):
     if no_reply != NO_REPLY_WANTED:
         fail("no-reply steps negotiated 0x%x, want 0x%x (HELO, header, "
              "end of headers)" % (no_reply, NO_REPLY_WANTED))
-    cmd, text = send_message(m, b"N1")
+    if not m.steps & SMFIP_SKIP:
+        fail("SMFIP_SKIP offered but not negotiated")
+    # inbound text: the body's first chunk is answered "skip"
+    cmd, text = send_message(m, b"N1", b"s")
     if cmd != b"c":
         fail("N1: end of message answered %r %s" % (cmd, text))
     m.send(b"Q")
     m.close()
     older = Milter(port)
-    cmd, text = older.open("192.0.2.10", ALL_STEPS & ~NO_REPLY_ALL)
+    cmd, text = older.open("192.0.2.10",
+                           ALL_STEPS & ~NO_REPLY_ALL & ~SMFIP_SKIP)
     if cmd != b"c":
         fail("connect (no no-reply flags) answered %r %s" % (cmd, text))
-    if older.steps & NO_REPLY_ALL:
-        fail("an MTA offering no no-reply flag got 0x%x"
-             % (older.steps & NO_REPLY_ALL))
+    if older.steps & (NO_REPLY_ALL | SMFIP_SKIP):
+        fail("an MTA offering no no-reply flag and no skip got 0x%x"
+             % (older.steps & (NO_REPLY_ALL | SMFIP_SKIP)))
     cmd, text = send_message(older, b"N2")	# every step answered
     if cmd != b"c":
         fail("N2: end of message answered %r %s" % (cmd, text))
     older.send(b"Q")
     older.close()
     print("NO-REPLY 0x%x" % no_reply)
+
+
+CHUNK = 65535	# Postfix and Sendmail send the body in chunks of this size
+
+
+def eom_answer(m):
+    """Sends end of message; returns the final reply and the list of
+    edit commands that came before it."""
+    m.send(b"E")
+    edits = []
+    while True:
+        cmd, _ = m.recv_packet()
+        if cmd in (b"a", b"c", b"d", b"r", b"t", b"y"):
+            return cmd, edits
+        if cmd != b"p":		# progress
+            edits.append(cmd)
+
+
+def body_message(m, qid, sender, rcpt, content_type, reply, auth=None):
+    """A message with a body of three full chunks; each chunk must be
+    answered `reply` until one is answered "skip" (then, as an MTA does,
+    no more is sent). Returns the final reply and the edits."""
+    macros = b"Mi\0" + qid + b"\0"
+    if auth is not None:
+        macros += b"{auth_authen}\0" + auth + b"\0"
+    m.send(b"D", macros)
+    m.expect(b"c", b"M", b"<" + sender + b">\0")
+    m.expect(b"c", b"R", b"<" + rcpt + b">\0")
+    headers = [(b"From", b" <" + sender + b">"), (b"To", b" <" + rcpt + b">"),
+               (b"Subject", b" skip test " + qid)]
+    if content_type is not None:
+        headers += [(b"MIME-Version", b" 1.0"),
+                    (b"Content-Type", b" " + content_type)]
+    for name, value in headers:
+        m.expect(b"c", b"L", name + b"\0" + value + b"\0")
+    m.expect(b"c", b"N")
+    line = b"%s line of a long body, not S/MIME\r\n" % qid
+    chunk = (line * (CHUNK // len(line) + 1))[:CHUNK]
+    for i in range(3):
+        m.expect(reply, b"B", chunk)
+        if reply == b"s":
+            break
+    return eom_answer(m)
+
+
+def skip(port):
+    """See the top of this file."""
+    m = Milter(port)
+    cmd, text = m.open("192.0.2.10")
+    if cmd != b"c":
+        fail("connect answered %r %s" % (cmd, text))
+    if not m.steps & SMFIP_SKIP:
+        fail("SMFIP_SKIP offered but not negotiated (0x%x)" % m.steps)
+    inbound = (b"s@remote.test", b"u@example.com")
+    cases = [
+        (b"K1", inbound, b"text/plain; charset=us-ascii", b"s", None),
+        (b"K2", inbound, b"multipart/signed; "
+         b"protocol=\"application/pkcs7-signature\"; boundary=b", b"c", None),
+        (b"K3", inbound, b"multipart/mixed; boundary=b", b"c", None),
+        (b"K4", inbound, b"application/pkcs7-mime; smime-type=signed-data",
+         b"c", None),
+        (b"K5", (b"alice@example.com", b"rcpt@partner.example"),
+         b"text/plain", b"c", b"alice@example.com"),
+        (b"K6", inbound, None, b"s", None),
+    ]
+    for qid, (sender, rcpt), ct, reply, auth in cases:
+        final, edits = body_message(m, qid, sender, rcpt, ct, reply, auth)
+        if reply == b"s" and (final != b"c" or edits):
+            fail("%s: skipped body ended with %r and edits %r, want "
+                 "continue and none" % (qid.decode(), final, edits))
+    m.send(b"Q")
+    m.close()
+    older = Milter(port)
+    cmd, text = older.open("192.0.2.10", ALL_STEPS & ~SMFIP_SKIP)
+    if cmd != b"c":
+        fail("connect (no SMFIP_SKIP) answered %r %s" % (cmd, text))
+    if older.steps & SMFIP_SKIP:
+        fail("SMFIP_SKIP negotiated though not offered")
+    final, edits = body_message(older, b"K7", inbound[0], inbound[1],
+                                b"text/plain", b"c")
+    if final != b"c" or edits:
+        fail("K7: ended with %r and edits %r, want continue and none"
+             % (final, edits))
+    older.send(b"Q")
+    older.close()
+
+
+def no_skip(port):
+    """See the top of this file."""
+    m = Milter(port)
+    cmd, text = m.open("192.0.2.10")
+    if cmd != b"c":
+        fail("connect answered %r %s" % (cmd, text))
+    final, edits = body_message(m, b"K8", b"s@remote.test", b"u@example.com",
+                                b"text/plain", b"c")
+    if final != b"c" or not edits:
+        fail("K8: ended with %r and edits %r, want continue and the "
+             "smime=none header" % (final, edits))
+    m.send(b"Q")
+    m.close()
 
 
 def main():
@@ -354,6 +474,10 @@ def main():
         elif sys.argv[1] == "abort":
             abort(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4],
                   sys.argv[5])
+        elif sys.argv[1] == "skip":
+            skip(int(sys.argv[2]))
+        elif sys.argv[1] == "no-skip":
+            no_skip(int(sys.argv[2]))
         elif sys.argv[1] == "sign-reload":
             sign_reload(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4],
                         sys.argv[5], sys.argv[6])

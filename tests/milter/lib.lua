@@ -76,14 +76,30 @@ function t.step(what, conn, fn, ...)
 	       table.concat(names, " or "))
 end
 
--- Opens a connection: negotiation, connect information from ip (a
--- string, or "unspec" for a local client) and HELO. The HELO is sent
--- explicitly because miltertest would otherwise send it implicitly at
--- MAIL time, after (and erasing) the MAIL macros.
-function t.open(ip, host, sockspec)
+-- The protocol steps an MTA offers by default (libmilter's
+-- SMFI_CURR_PROT, miltertest's own default) but SMFIP_SKIP: the milter
+-- would skip the body of inbound text at its first chunk, and these
+-- scripts test what it does with a body it reads whole. The skip has its
+-- own test (tests/lib/milter_session.py skip).
+t.STEPS_NO_SKIP = 0x1FFFFF - SMFIP_SKIP
+
+-- Opens a connection: negotiation (offering steps, default
+-- t.STEPS_NO_SKIP), connect information from ip (a string, or "unspec"
+-- for a local client) and HELO. The HELO is sent explicitly because
+-- miltertest would otherwise send it implicitly at MAIL time, after (and
+-- erasing) the MAIL macros.
+function t.open(ip, host, sockspec, steps)
 	local conn = mt.connect(sockspec or sock, 50, 0.1)
 	if conn == nil then
 		t.fail("cannot connect to the milter at %s", sockspec or sock)
+	end
+	-- miltertest takes the steps before the actions, unlike its manual
+	local err = mt.negotiate(conn, nil, steps or t.STEPS_NO_SKIP, nil)
+	if err ~= nil then
+		t.fail("negotiation: %s", tostring(err))
+	end
+	if steps == nil and mt.test_option(conn, SMFIP_SKIP) then
+		t.fail("the milter asked for SMFIP_SKIP, which was not offered")
 	end
 	t.step("connect from " .. ip, conn, mt.conninfo, host or "client.test",
 	       ip)

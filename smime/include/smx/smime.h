@@ -393,6 +393,17 @@ enum smx_status smime_verify_eom(struct smime_verify *vfy,
 				 const struct smime_verify_msginfo *info,
 				 struct smx_error *err);
 
+/* Could a message with these headers hold anything that
+ * smime_verify_eom() or the inbound decryption (smime-decrypt.h) reads,
+ * whatever its body? True when its one top-level Content-Type (as GMime
+ * parses it) is a multipart or message type, application/octet-stream or
+ * an application type naming pkcs7 (pkcs7-mime, pkcs7-signature, their
+ * x- forms); also when it has more than one Content-Type, one GMime
+ * cannot parse, or the header list is truncated. False for any other
+ * type, and without a Content-Type (text/plain): the body of such a
+ * message is never read by either. */
+bool smime_headers_may_carry(const struct hdrlist *headers);
+
 /* Revocation of a signer's chain: after a signer's chain verified to a
  * trust anchor, the hook is asked about the signer and about each CA
  * certificate above it (cert, issued by issuer), up to the anchor. A

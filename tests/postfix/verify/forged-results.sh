@@ -9,6 +9,7 @@
 #  - a forged header naming our authserv-id (mx.example.com) is removed
 #    on every path: a message with 10 001 headers (the forged ones before
 #    and after the header limit), one over milter.max_message_size, one
+#    whose body is skipped (inbound text/plain), one
 #    that meets a verifier error (the trust bundle vanished), internal
 #    and outbound mail; the upstream filter's header stays; so is any
 #    X-SMIME-Decrypted header (only the gateway writes one, after decrypting);
@@ -93,7 +94,7 @@ plain() {
     printf 'Received: from client.sender.example by relay.sender.example\r\n'
     printf 'From: <%s>\r\nTo: <alice@example.com>\r\nSubject: plain\r\nMessage-ID: <%s@test>\r\n' "$2" "$1"
     [ -n "${3:-}" ] && sed 's/$/\r/' "$3"
-    printf 'Content-Type: text/plain\r\n\r\n'
+    printf 'Content-Type: %s\r\n\r\n' "${5:-text/plain}"
     python3 -c 'import sys
 n = int(sys.argv[1])
 line = "x" * 70 + "\r\n"
@@ -196,13 +197,23 @@ milter_line_for "$(pf_queue_id "$msgs/many.out")" |
   grep -q "header limit reached" || fail "many: the header limit was not reached"
 echo "ok: 10001 headers: forged headers (Authentication-Results, X-SMIME-Decrypted) removed before and after the limit"
 
-# 5. A body over max_message_size.
-plain big bob@partner.example "$msgs/forged.hdr" 400000
+# 5. A body over max_message_size (a multipart: the milter reads it;
+# the body of a text/plain one it would skip, 5b).
+plain big bob@partner.example "$msgs/forged.hdr" 400000 \
+  'multipart/mixed; boundary="none"'
 f=$(deliver big bob@partner.example alice@example.com)
 no_forged big "$f"
 grep -q "over max_message_size" "$PF_MILTER_LOG" ||
   fail "big: the message was not over max_message_size"
 echo "ok: over max_message_size: forged header removed"
+
+# 5b. The same as text/plain: its body is skipped after the first chunk.
+plain bigtext bob@partner.example "$msgs/forged.hdr" 400000
+f=$(deliver bigtext bob@partner.example alice@example.com)
+no_forged bigtext "$f"
+grep -q "size=[0-9]*+ .*body skipped (cannot carry S/MIME)" "$PF_MILTER_LOG" ||
+  fail "bigtext: the body was not skipped"
+echo "ok: skipped body: forged header removed"
 
 # 6. Internal and outbound mail (trusted client): removed too.
 plain internal alice@example.com "$msgs/forged.hdr"

@@ -48,8 +48,8 @@ static const char *const plain_types[] = {
 
 /* Types that may hold S/MIME, and values with doubt in them. */
 static const char *const carrying_types[] = {
-	" multipart/signed; protocol=\"application/pkcs7-signature\"; "
-	"boundary=b",
+	(" multipart/signed; protocol=\"application/pkcs7-signature\"; "
+	 "boundary=b"),
 	" multipart/mixed; boundary=b",
 	" Multipart/Alternative; boundary=b",
 	" multipart/whatever; boundary=b",

@@ -227,11 +227,9 @@ static enum smx_status decrypt_with(struct conn *c, struct store *store,
 			return st;
 	}
 	char note[512];
-	struct smx_error err = { "" };
 	decrypted_note(c, smime_decrypt_kind(dec), note, sizeof(note));
-	enum smx_status st = smime_decrypt_finish(dec, note, &err);
+	enum smx_status st = smime_decrypt_finish(dec, note, why);
 	if (st != SMX_OK) {
-		smx_error_set(why, "%s", err.text);
 		smx_metrics_failure(SMX_METRICS_FAIL_DECRYPT);
 	} else {
 		smx_metrics_decryption(smx_metrics_since_us(start));

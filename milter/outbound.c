@@ -348,50 +348,48 @@ static enum smx_status protect(SMFICTX *ctx, struct store *store,
 			       bool sign, const struct smime_recipient *rcpts,
 			       size_t n, struct smx_error *why)
 {
-	struct smx_error err = { "" };
 	struct cached_signer *cs = NULL;
 	struct smime_sign *s = NULL;
 	struct msg *m = conn->msg;
 	enum smx_status st = SMX_PERMFAIL;
 	keyproc_take_failure();
+	smx_error_clear(why);
 	if (m->body_too_large || hdrlist_truncated(m->headers)) {
-		smx_error_set(&err, "message over the size limits: cannot "
+		smx_error_set(why, "message over the size limits: cannot "
 			      "sign");
 		goto done;
 	}
 	if (sign) {
 		uint64_t started = smx_metrics_clock_us();
 		st = get_signer(store, conn->cfg, plan_signing_cert(plan),
-				plan->from, &cs, &err);
+				plan->from, &cs, why);
 		if (st != SMX_OK)
 			goto done;
 		s = smime_sign_begin(cs->signer);
 		if (s != NULL && m->hp != NULL)
 			smime_sign_protect(s, m->hp);	/* header protection */
 		st = s == NULL ? SMX_TEMPFAIL
-			       : smime_sign_eom(s, m->headers, m->body, &err);
+			       : smime_sign_eom(s, m->headers, m->body, why);
 		if (st != SMX_OK)
 			goto done;
 		smx_metrics_signature_made(smx_metrics_since_us(started));
 	}
 	if (n > 0)
-		st = encrypt_and_hand_over(ctx, conn, s, rcpts, n, &err);
+		st = encrypt_and_hand_over(ctx, conn, s, rcpts, n, why);
 	else if (edits_hand_over(ctx, smime_sign_edit_count(s), sign_edit, s,
 			   smime_sign_result_body(s)) != 0) {
-		smx_error_set(&err, "the MTA refused the changes");
+		smx_error_set(why, "the MTA refused the changes");
 		st = SMX_TEMPFAIL;
 	}
 done:
 	if (st != SMX_OK && keyproc_take_failure()) {
 		/* the key process died or could not answer: try again later */
 		st = SMX_TEMPFAIL;
-		smx_error_set(&err, "the key process did not sign "
+		smx_error_set(why, "the key process did not sign "
 			      "(unavailable)");
 	}
 	if (st == SMX_OK)
 		smx_error_clear(why);
-	else
-		smx_error_set(why, "%s", err.text);
 	smime_sign_free(&s);
 	if (cs != NULL)
 		cached_release(cs);

@@ -150,7 +150,7 @@ mode() {
   write_milter_conf "$PF_MILTER_CONF" "$PF_MILTER_PORT" \
     'trusted_networks = [ "192.0.2.0/24" ]'
   cat >> "$PF_MILTER_CONF" <<CONF
-revocation: { mode = "$1"; unknown_ttl = 0; fetch_timeout = "3s";
+revocation: { mode = "$1"; unknown_ttl = 0; fetch_timeout = "${FETCH_TIMEOUT:-3s}";
               ${2:-refresh_interval = 0;} };
 policy: { default: { sign = "always"; };
           domains: ( { domain = "partner.example"; encrypt = "opportunistic"; },
@@ -399,8 +399,11 @@ for n in 1 2 3; do
 authorityInfoAccess=OCSP;URI:http://127.0.0.1:$HOLE_PORT/"
   q ctl import-cert "$pki/slow$n.pem"
 done
+# The wait is scaled with the harness (valgrind's milter may spend a short
+# one before its first request) and one request may use all of it.
+wait_s=$((3 * ${SMX_TIMEOUT_SCALE:-1}))
 pf_stop_milter
-mode soft 'refresh_interval = 0; max_wait = "3s";'
+FETCH_TIMEOUT=${wait_s}s mode soft "refresh_interval = 0; max_wait = \"${wait_s}s\";"
 pf_start_milter
 : > "$SMX_TEST_DIR/hole.log"
 send slow slow1@partner.example,slow2@partner.example,slow3@partner.example ||

@@ -61,18 +61,6 @@ unsigned char *directory_cert_der(X509 *x, size_t *len_r)
 	return der;
 }
 
-/* The text of an IA5String email, or NULL when it holds a NUL. */
-static const char *ia5_text(const ASN1_IA5STRING *s, char *buf, size_t size)
-{
-	int len = ASN1_STRING_length(s);
-	const unsigned char *d = ASN1_STRING_get0_data(s);
-	if (len < 0 || (size_t)len >= size || memchr(d, '\0', (size_t)len))
-		return NULL;
-	memcpy(buf, d, (size_t)len);
-	buf[len] = '\0';
-	return buf;
-}
-
 /* Appends ", name" to the list of names seen (for the reason). */
 static void note_name(char *names, size_t size, const char *name)
 {
@@ -82,40 +70,21 @@ static void note_name(char *names, size_t size, const char *name)
 			 name);
 }
 
-/* subjectAltName rfc822Names; when there are none, the subject's
- * emailAddress attributes. Case-insensitive, whole address. */
-static bool cert_names(X509 *x, const char *email, char *names, size_t size)
+/* Whether x is for email, by the rule the store files it with
+ * (smx_x509_mail_addresses); the addresses it is for go to names.
+ * -1 when memory ran out. */
+static int cert_names(X509 *x, const char *email, char *names, size_t size)
 {
-	char buf[512];
-	bool any = false, match = false;
-	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-					       NULL);
-	for (int i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
-		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		const char *t = g->type == GEN_EMAIL
-					? ia5_text(g->d.rfc822Name, buf,
-						   sizeof(buf)) : NULL;
-		if (t == NULL)
-			continue;
-		any = true;
-		match = match || strcasecmp(t, email) == 0;
-		note_name(names, size, t);
+	char *list[SMX_X509_MAX_MAIL];
+	int n = smx_x509_mail_addresses(x, list, SMX_X509_MAX_MAIL);
+	bool match = false;
+	for (int i = 0; i < n; i++) {
+		match = match || strcasecmp(list[i], email) == 0;
+		note_name(names, size, list[i]);
 	}
-	GENERAL_NAMES_free(gens);
-	if (any)
-		return match;
-	X509_NAME *subj = X509_get_subject_name(x);
-	for (int i = -1; (i = X509_NAME_get_index_by_NID(subj, NID_pkcs9_emailAddress,
-							 i)) >= 0;) {
-		ASN1_STRING *s = X509_NAME_ENTRY_get_data(
-			X509_NAME_get_entry(subj, i));
-		const char *t = ia5_text(s, buf, sizeof(buf));
-		if (t == NULL)
-			continue;
-		match = match || strcasecmp(t, email) == 0;
-		note_name(names, size, t);
-	}
-	return match;
+	if (n > 0)
+		smx_x509_mail_addresses_free(list, (size_t)n);
+	return n < 0 ? -1 : match;
 }
 
 /* "2026-05-01" for an ASN1_TIME. */
@@ -133,7 +102,12 @@ char *directory_cert_problem(X509 *x, const char *email, time_t now,
 	char names[512] = "", when[32];
 	char *reason = NULL;
 	*oom_r = false;
-	if (!cert_names(x, email, names, sizeof(names))) {
+	int named = cert_names(x, email, names, sizeof(names));
+	if (named < 0) {
+		*oom_r = true;
+		return NULL;
+	}
+	if (named == 0) {
 		reason = names[0] != '\0'
 				 ? directory_strdupf("issued to %s, not %s", names,
 						     email)

@@ -12,67 +12,28 @@
 
 #include <smx/x509.h>
 
-#define MAX_EMAILS 32
-
 /* --- certificate facts --------------------------------------------------- */
-
-static void add_email(char **list, size_t *n, const ASN1_STRING *s)
-{
-	int len = ASN1_STRING_length(s);
-	const unsigned char *d = ASN1_STRING_get0_data(s);
-	if (*n >= MAX_EMAILS || len <= 0 || len > 254)
-		return;
-	/* The From rule's bytes (smx/smime-fromaddr.h): an address with a
-	 * control or non-ASCII byte is refused, never cleaned into another. */
-	for (int i = 0; i < len; i++)
-		if (d[i] < 0x20 || d[i] >= 0x7f)
-			return;
-	char *e = malloc((size_t)len + 1);
-	if (e == NULL)
-		return;
-	for (int i = 0; i < len; i++)
-		e[i] = (d[i] >= 'A' && d[i] <= 'Z') ? (char)(d[i] - 'A' + 'a') :
-			(char)d[i];
-	e[len] = '\0';
-	if (strchr(e, '@') != NULL)
-		list[(*n)++] = e;
-	else
-		free(e);
-}
 
 char **cert_emails(X509 *x, size_t *n_r)
 {
-	char **list = calloc(MAX_EMAILS, sizeof(char *));
-	size_t n = 0;
 	*n_r = 0;
+	char **list = calloc(SMX_X509_MAX_MAIL, sizeof(char *));
 	if (list == NULL)
 		return NULL;
-	GENERAL_NAMES *san = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-					      NULL);
-	for (int i = 0; i < sk_GENERAL_NAME_num(san); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
-		if (g->type == GEN_EMAIL)
-			add_email(list, &n, g->d.rfc822Name);
-	}
-	GENERAL_NAMES_free(san);
-	X509_NAME *subj = X509_get_subject_name(x);
-	for (int i = -1; n == 0 &&
-	     (i = X509_NAME_get_index_by_NID(subj, NID_pkcs9_emailAddress,
-					     i)) >= 0;)
-		add_email(list, &n, X509_NAME_ENTRY_get_data(
-				      X509_NAME_get_entry(subj, i)));
-	if (n == 0) {
+	/* the store's rule: a signer matches From by the addresses it is
+	 * filed under, and by no other */
+	int n = smx_x509_mail_addresses(x, list, SMX_X509_MAX_MAIL);
+	if (n <= 0) {
 		free(list);
 		return NULL;
 	}
-	*n_r = n;
+	*n_r = (size_t)n;
 	return list;
 }
 
 void cert_emails_free(char **emails, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		free(emails[i]);
+	smx_x509_mail_addresses_free(emails, n);
 	free(emails);
 }
 

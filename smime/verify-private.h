@@ -211,8 +211,9 @@ int ar_build(struct smime_verify *m);
  * (memory). */
 int harvest_decide(struct smime_verify *m);
 
-/* Email addresses of a certificate (SAN rfc822Name, else the subject
- * emailAddress), lower case, at most 32. The caller frees with
+/* The addresses a certificate is for (smx_x509_mail_addresses: SAN
+ * rfc822Names, else the subject's emailAddress), lower case, at most
+ * SMX_X509_MAX_MAIL. The caller frees with
  * cert_emails_free. NULL with *n_r 0 when there is none. */
 char **cert_emails(X509 *cert, size_t *n_r);
 void cert_emails_free(char **emails, size_t n);

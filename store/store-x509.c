@@ -79,81 +79,25 @@ static int time_of(const ASN1_TIME *t, int64_t *out)
 	return 0;
 }
 
-/* An address with a control character (IA5String allows them) can
- * never equal a normalized mail address, and would carry escape
- * sequences or line breaks into logs and smimectl output: not kept. */
-static bool plausible_email(const char *email)
-{
-	if (*email == '\0')
-		return false;
-	for (const unsigned char *p = (const unsigned char *)email; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-	return true;
-}
-
-static int add_email(struct store_cert *c, const char *email)
-{
-	if (!plausible_email(email))
-		return 0;
-	char *low = store_lower_dup(email);
-	if (low == NULL)
-		return -1;
-	for (size_t i = 0; i < c->n_emails; i++) {
-		if (strcmp(c->emails[i], low) == 0) {
-			free(low);
-			return 0;
-		}
-	}
-	char **grown = realloc(c->emails, (c->n_emails + 1) * sizeof(char *));
-	if (grown == NULL) {
-		free(low);
-		return -1;
-	}
-	c->emails = grown;
-	c->emails[c->n_emails++] = low;
-	return 0;
-}
-
 /* The addresses a certificate is for, the only ones it is ever filed and
- * selected under: its SAN rfc822Names; only when it has none, the
- * subject's emailAddress attributes (older certificates, which RFC 8550
- * asks receivers to accept). A subject emailAddress next to SAN
- * addresses is never one: a certificate naming one address there and
- * another in its SAN must not become usable for the first. This is the
- * rule by which inbound verification matches a signer to From. */
-static int add_asn1_email(struct store_cert *c, const ASN1_STRING *s)
-{
-	int len = ASN1_STRING_length(s);
-	const unsigned char *d = ASN1_STRING_get0_data(s);
-	if (len <= 0 || len > 320 || memchr(d, '\0', (size_t)len))
-		return 0;
-	char *email = strndup((const char *)d, (size_t)len);
-	int rc = email != NULL ? add_email(c, email) : -1;
-	free(email);
-	return rc;
-}
-
+ * selected under, by the one rule of smx_x509_mail_addresses: a
+ * certificate naming one address in its SAN and another in its subject
+ * is never filed under the second, and a name with a control or 8-bit
+ * byte (which would carry escapes into logs) is no address. */
 static int parse_emails(X509 *x, struct store_cert *c)
 {
-	GENERAL_NAMES *san = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-					      NULL);
-	int rc = 0;
-	for (int i = 0; rc == 0 && i < sk_GENERAL_NAME_num(san); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
-		if (g->type == GEN_EMAIL)
-			rc = add_asn1_email(c, g->d.rfc822Name);
+	char *list[SMX_X509_MAX_MAIL];
+	int n = smx_x509_mail_addresses(x, list, SMX_X509_MAX_MAIL);
+	if (n <= 0)
+		return n;
+	c->emails = calloc((size_t)n, sizeof(char *));
+	if (c->emails == NULL) {
+		smx_x509_mail_addresses_free(list, (size_t)n);
+		return -1;
 	}
-	GENERAL_NAMES_free(san);
-	if (c->n_emails > 0)
-		return rc;
-	X509_NAME *subj = X509_get_subject_name(x);
-	for (int i = -1; rc == 0 &&
-	     (i = X509_NAME_get_index_by_NID(subj, NID_pkcs9_emailAddress,
-					     i)) >= 0;)
-		rc = add_asn1_email(c, X509_NAME_ENTRY_get_data(
-					       X509_NAME_get_entry(subj, i)));
-	return rc;
+	memcpy(c->emails, list, (size_t)n * sizeof(char *));
+	c->n_emails = (size_t)n;
+	return 0;
 }
 
 bool store_cert_has_email(const struct store_cert *cert, const char *email)

@@ -256,6 +256,45 @@ static void subject_email_outside_san_is_never_filed(void **state)
 	contract_issued_free(&m);
 }
 
+/* A SAN address with a control or 8-bit byte is no address, yet the SAN
+ * still names somebody: the subject emailAddress is not filed in its
+ * place (outbound mail to that address would be encrypted to it). */
+static void unreadable_san_address_files_no_subject_email(void **state)
+{
+	struct store *store = *state;
+	const char *unreadable[] = { "b\x01ob@partner.example",
+				     "b\xc3\xb6" "b@partner.example" };
+	for (size_t i = 0; i < 2; i++) {
+		struct certgen_opts o = { .key_usage = "default",
+					  .eku = "emailProtection",
+					  .from_days = -1, .to_days = 30,
+					  .subject_email = "bob@partner.example" };
+		struct issued m;
+		contract_issue(unreadable[i], &o, &m);
+		(void)store_cert_put(store, m.der, m.der_len,
+				     STORE_SOURCE_IMPORTED,
+				     STORE_TRUST_PINNED, NULL, 0, NULL, NULL);
+		struct store_cert *c = NULL;
+		assert_int_equal(store_cert_parse(m.der, m.der_len, &c),
+				 SMX_OK);
+		assert_int_equal(c->n_emails, 0);
+		store_cert_free(&c);
+		struct store_cert **certs = NULL;
+		size_t n = 9;
+		assert_int_equal(store_cert_list(store, "bob@partner.example",
+						 &certs, &n), SMX_OK);
+		assert_int_equal(n, 0);
+		store_cert_list_free(&certs, n);
+		struct store_selection *sel = NULL;
+		assert_int_equal(store_select(store, "bob@partner.example",
+					      STORE_PURPOSE_ENCRYPT,
+					      time(NULL), &sel),
+				 SMX_NOTFOUND);
+		store_selection_free(&sel);
+		contract_issued_free(&m);
+	}
+}
+
 /* An older certificate without any SAN address is issued to its subject
  * emailAddress: filed and selected under it. */
 static void legacy_subject_email_is_the_address(void **state)
@@ -423,6 +462,7 @@ int contract_run_select(void)
 		T(expiry_is_judged_at_the_given_time),
 		T(subject_email_outside_san_is_never_filed),
 		T(legacy_subject_email_is_the_address),
+		T(unreadable_san_address_files_no_subject_email),
 		T(put_for_files_under_the_validated_address_only),
 		T(filing_outside_the_san_is_rejected_at_selection),
 #undef T

@@ -596,12 +596,24 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer,
 }
 
 /* A message from alice@example.com signed by a certificate for email
- * (NULL: none) has no signer address. */
-static void expect_no_signer_address(const char *email, long serial)
+ * (NULL: none), with subject_email as its subject's emailAddress (NULL:
+ * none), has no signer address. */
+static void expect_no_signer_address_subject(const char *email,
+					     const char *subject_email,
+					     long serial)
 {
 	struct testid id = { EVP_EC_gen("P-256"), NULL };
 	id.cert = make_cert(id.key, "No Mail", pki.inter, pki.inter_key,
 			    email, serial);
+	if (subject_email != NULL) {
+		assert_int_equal(X509_NAME_add_entry_by_NID(
+					 X509_get_subject_name(id.cert),
+					 NID_pkcs9_emailAddress, MBSTRING_ASC,
+					 (const unsigned char *)subject_email,
+					 -1, -1, 0), 1);
+		assert_true(X509_sign(id.cert, pki.inter_key,
+				      EVP_sha256()) > 0);
+	}
 	struct text e = sign_entity(&id, SMIME_SIGN_CLEAR, "Hello\r\n");
 	struct text m = message("alice@example.com", "", &e);
 	struct run r = { 0 };
@@ -612,6 +624,11 @@ static void expect_no_signer_address(const char *email, long serial)
 	testid_free(&id);
 	free(e.p);
 	free(m.p);
+}
+
+static void expect_no_signer_address(const char *email, long serial)
+{
+	expect_no_signer_address_subject(email, NULL, serial);
 }
 
 static void signer_without_email_is_policy(void **state)
@@ -626,6 +643,19 @@ static void signer_address_with_control_byte_is_no_address(void **state)
 {
 	(void)state;
 	expect_no_signer_address("al\x01ice@example.com", 4243);
+}
+
+/* A subjectAltName whose only address is unreadable (a control or 8-bit
+ * byte) still names somebody: the subject's emailAddress is not read in
+ * its place, or a certificate naming one person in its SAN would sign
+ * as the person its subject names. */
+static void unreadable_san_address_does_not_yield_to_subject(void **state)
+{
+	(void)state;
+	expect_no_signer_address_subject("al\x01ice@example.com",
+					 "alice@example.com", 4245);
+	expect_no_signer_address_subject("al\xc3\xaf" "ce@example.com",
+					 "alice@example.com", 4246);
 }
 
 /* The encryption certificate a signature names is harvested only when
@@ -826,6 +856,7 @@ int main(void)
 		cmocka_unit_test(truncated_base64_signature_is_permerror),
 		cmocka_unit_test(signer_without_email_is_policy),
 		cmocka_unit_test(signer_address_with_control_byte_is_no_address),
+		cmocka_unit_test(unreadable_san_address_does_not_yield_to_subject),
 		cmocka_unit_test(hostile_issuer_name_cannot_inject_headers),
 		cmocka_unit_test(ten_thousand_certificates_are_refused),
 		cmocka_unit_test(signatures_beyond_the_limit_are_one_permerror),

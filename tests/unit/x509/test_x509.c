@@ -2,7 +2,8 @@
 /* The certificate and key plumbing (smx/x509.h): DER is read strictly
  * (one whole object or nothing, with a reason), fingerprints are the
  * SHA-256 of the DER, keys are matched to certificates and chains are
- * assembled from a pool. Keys and certificates are made at test time,
+ * assembled from a pool, and a certificate's mail addresses are read by
+ * one rule. Keys and certificates are made at test time,
  * except one fixed certificate whose fingerprint is known. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -313,6 +314,125 @@ static void chain_climbs_the_pool_to_the_root(void **state)
 	ident_free(&other);
 }
 
+/* --- the addresses a certificate is for ---------------------------------- */
+
+/* A self-signed certificate with the subjectAltName san (an OpenSSL
+ * extension value such as "email:a@b,DNS:c"; NULL: none) and the
+ * subject emailAddress attributes subject[0], subject[1] (NULL ends). */
+static X509 *mail_cert(EVP_PKEY *key, const char *san,
+		       const char *const *subject)
+{
+	X509 *x = new_cert("mail", key, NULL, false);
+	for (size_t i = 0; subject != NULL && subject[i] != NULL; i++)
+		assert_int_equal(X509_NAME_add_entry_by_NID(
+					 X509_get_subject_name(x),
+					 NID_pkcs9_emailAddress, MBSTRING_ASC,
+					 (const unsigned char *)subject[i],
+					 -1, -1, 0), 1);
+	if (san != NULL) {
+		X509V3_CTX ctx;
+		X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+		X509_EXTENSION *ext = X509V3_EXT_conf_nid(
+			NULL, &ctx, NID_subject_alt_name, san);
+		assert_non_null(ext);
+		X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+	}
+	return x;
+}
+
+/* The addresses of the certificate made from san and subject, joined
+ * with spaces into out ("" for none). */
+static void addresses_of(EVP_PKEY *key, const char *san,
+			 const char *const *subject, char *out, size_t size)
+{
+	X509 *x = mail_cert(key, san, subject);
+	char *list[SMX_X509_MAX_MAIL];
+	int n = smx_x509_mail_addresses(x, list, SMX_X509_MAX_MAIL);
+	assert_true(n >= 0);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		size_t used = strlen(out);
+		snprintf(out + used, size - used, "%s%s", i ? " " : "",
+			 list[i]);
+	}
+	smx_x509_mail_addresses_free(list, (size_t)n);
+	X509_free(x);
+}
+
+static void san_addresses_lower_cased_without_duplicates(void **state)
+{
+	(void)state;
+	EVP_PKEY *key = new_key();
+	char got[512];
+	addresses_of(key, "email:Alice@Example.COM,DNS:example.com,"
+		     "email:alice@example.com,email:al@b.example", NULL,
+		     got, sizeof(got));
+	assert_string_equal(got, "alice@example.com al@b.example");
+	/* a name that is no address is skipped; the others stay */
+	addresses_of(key, "email:nobody,email:bob@example.com", NULL, got,
+		     sizeof(got));
+	assert_string_equal(got, "bob@example.com");
+	EVP_PKEY_free(key);
+}
+
+/* RFC 8550's older certificates: the subject's emailAddress, read only
+ * when the SAN names no rfc822Name at all. */
+static void subject_address_only_without_san_address(void **state)
+{
+	(void)state;
+	EVP_PKEY *key = new_key();
+	char got[512];
+	const char *alice[] = { "Alice@example.com", NULL };
+	addresses_of(key, NULL, alice, got, sizeof(got));
+	assert_string_equal(got, "alice@example.com");
+	addresses_of(key, "DNS:mail.example.com", alice, got, sizeof(got));
+	assert_string_equal(got, "alice@example.com");
+	addresses_of(key, "email:bob@example.com", alice, got, sizeof(got));
+	assert_string_equal(got, "bob@example.com");
+	EVP_PKEY_free(key);
+}
+
+/* A SAN address with a control or 8-bit byte is no address, and the
+ * SAN still names somebody: the subject's address does not take its
+ * place (else a certificate for one person would be read as another's). */
+static void unreadable_san_address_hides_nothing_behind_it(void **state)
+{
+	(void)state;
+	EVP_PKEY *key = new_key();
+	char got[512];
+	const char *ceo[] = { "ceo@example.com", NULL };
+	addresses_of(key, "email:al\x01ice@example.com", ceo, got,
+		     sizeof(got));
+	assert_string_equal(got, "");
+	addresses_of(key, "email:jos\xc3\xa9@example.com", ceo, got,
+		     sizeof(got));
+	assert_string_equal(got, "");
+	addresses_of(key, "email:al\x7fice@example.com,email:x@example.com",
+		     ceo, got, sizeof(got));
+	assert_string_equal(got, "x@example.com");
+	/* the same bytes in the subject are no address either */
+	const char *bad[] = { "ceo\x1b[2J@example.com", "ok@example.com",
+			      NULL };
+	addresses_of(key, NULL, bad, got, sizeof(got));
+	assert_string_equal(got, "ok@example.com");
+	EVP_PKEY_free(key);
+}
+
+static void addresses_stop_at_max(void **state)
+{
+	(void)state;
+	EVP_PKEY *key = new_key();
+	X509 *x = mail_cert(key, "email:a@x.example,email:b@x.example,"
+			    "email:c@x.example", NULL);
+	char *list[2];
+	assert_int_equal(smx_x509_mail_addresses(x, list, 2), 2);
+	assert_string_equal(list[1], "b@x.example");
+	smx_x509_mail_addresses_free(list, 2);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +444,10 @@ int main(void)
 		cmocka_unit_test(key_round_trips_and_matches_its_certificate),
 		cmocka_unit_test(key_with_trailing_or_missing_bytes_is_refused),
 		cmocka_unit_test(chain_climbs_the_pool_to_the_root),
+		cmocka_unit_test(san_addresses_lower_cased_without_duplicates),
+		cmocka_unit_test(subject_address_only_without_san_address),
+		cmocka_unit_test(unreadable_san_address_hides_nothing_behind_it),
+		cmocka_unit_test(addresses_stop_at_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
 /* Certificates and private keys as the whole program handles them: one
  * strict reading of DER (a buffer is exactly one object, or nothing), DER
  * output, the SHA-256 fingerprint certificates are known by, and the
- * issuer chain of a certificate within a pool. */
+ * issuer chain of a certificate within a pool, and the mail addresses a
+ * certificate is for. */
 #ifndef SMX_X509_H
 #define SMX_X509_H
 
@@ -69,6 +70,18 @@ X509 *smx_x509_issuer_in(X509 *x, STACK_OF(X509) *pool);
  * stack holding its own references, maybe empty; NULL only when memory
  * ran out. Free with smx_x509_stack_free. */
 STACK_OF(X509) *smx_x509_chain(X509 *leaf, STACK_OF(X509) *pool);
+
+/* The mail addresses x is for, lower-cased, into out (at most max; free
+ * them with smx_x509_mail_addresses_free): the rfc822Names of its
+ * subjectAltName, or, only when that names no rfc822Name at all, the
+ * emailAddress attributes of its subject (RFC 8550). A name that cannot
+ * be an address (empty, over 254 octets, no '@', a control or
+ * non-ASCII octet) gives nothing, yet still counts as the subjectAltName
+ * naming someone: its subject is then not read. Duplicates are dropped.
+ * Returns how many, or -1 when memory ran out (out then holds none). */
+#define SMX_X509_MAX_MAIL 32
+int smx_x509_mail_addresses(X509 *x, char **out, size_t max);
+void smx_x509_mail_addresses_free(char **list, size_t n);
 
 /* Frees a stack and its certificates; sets *sk NULL. */
 void smx_x509_stack_free(STACK_OF(X509) **sk);

@@ -92,9 +92,10 @@ enum smx_status directory_open(const struct cfg_ldap *cfg, unsigned pool_size,
 {
 	*dir_r = NULL;
 	smx_error_clear(err);
+	/* the callers name the section ("ldap: ...") in their messages */
 	if (cfg->n_uri == 0 || cfg->base == NULL || cfg->filter == NULL ||
 	    cfg->n_attributes == 0 || cfg->timeout == 0)
-		return smx_error_fail(err, SMX_CONFIG, "ldap: no uri, base, "
+		return smx_error_fail(err, SMX_CONFIG, "no uri, base, "
 				     "filter, attributes or timeout "
 				     "configured");
 	struct directory *dir = calloc(1, sizeof(*dir));
@@ -111,7 +112,7 @@ enum smx_status directory_open(const struct cfg_ldap *cfg, unsigned pool_size,
 	if (ldap_set_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &version) !=
 	    LDAP_OPT_SUCCESS) {
 		directory_free(&dir);
-		return smx_error_fail(err, SMX_CONFIG, "ldap: libldap could not "
+		return smx_error_fail(err, SMX_CONFIG, "libldap could not "
 				     "be initialized");
 	}
 	ignore_sigpipe();
@@ -119,7 +120,7 @@ enum smx_status directory_open(const struct cfg_ldap *cfg, unsigned pool_size,
 	return SMX_OK;
 oom:
 	directory_free(&dir);
-	return smx_error_fail(err, SMX_TEMPFAIL, "ldap: out of memory");
+	return smx_error_fail(err, SMX_TEMPFAIL, "out of memory");
 }
 
 void directory_free(struct directory **dirp)

@@ -117,6 +117,9 @@ static void open_needs_a_uri_and_lookup_an_address(void **state)
 	assert_int_equal(directory_open(&c, 0, &dir, &error), SMX_CONFIG);
 	assert_null(dir);
 	assert_true(smx_error_is_set(&error));
+	/* the callers say "ldap: " before it */
+	assert_string_equal(smx_error_text(&error, ""), "no uri, base, filter, "
+			    "attributes or timeout configured");
 
 	char *uris[] = { (char *)(uintptr_t)"ldap://127.0.0.1:1" };
 	char *attrs[] = { (char *)(uintptr_t)"userCertificate;binary" };

@@ -60,6 +60,10 @@ int smx_x509_mail_addresses(X509 *x, char **out, size_t max)
 	bool oom = false, san_names_someone = false;
 	GENERAL_NAMES *san = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
 					      NULL);
+	/* a SAN that does not decode, or comes twice (OpenSSL then gives
+	 * none), may name anybody: nobody is read from the subject */
+	if (san == NULL && X509_get_ext_by_NID(x, NID_subject_alt_name, -1) >= 0)
+		return 0;
 	for (int i = 0; i < sk_GENERAL_NAME_num(san); i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
 		if (g->type != GEN_EMAIL)

@@ -419,6 +419,55 @@ static void unreadable_san_address_hides_nothing_behind_it(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* Appends a subjectAltName extension holding the DER bytes der. */
+static void add_raw_san(X509 *x, const unsigned char *der, int len)
+{
+	ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
+	assert_non_null(v);
+	assert_int_equal(ASN1_OCTET_STRING_set(v, der, len), 1);
+	X509_EXTENSION *ext = X509_EXTENSION_create_by_NID(
+		NULL, NID_subject_alt_name, 0, v);
+	assert_non_null(ext);
+	assert_int_equal(X509_add_ext(x, ext, -1), 1);
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(v);
+}
+
+/* A subjectAltName OpenSSL cannot give (it does not decode, or there are
+ * two) may name anybody: the subject's address is not read instead. */
+static void unreadable_san_extension_hides_the_subject(void **state)
+{
+	(void)state;
+	EVP_PKEY *key = new_key();
+	const char *alice[] = { "alice@example.com", NULL };
+	char *list[SMX_X509_MAX_MAIL];
+	/* the control: the certificate without the extension */
+	X509 *x = mail_cert(key, NULL, alice);
+	assert_int_equal(smx_x509_mail_addresses(x, list, SMX_X509_MAX_MAIL),
+			 1);
+	smx_x509_mail_addresses_free(list, 1);
+	static const unsigned char garbage[] = { 0x30, 0x05, 0x81, 0x09, 'b' };
+	add_raw_san(x, garbage, (int)sizeof(garbage));
+	assert_int_equal(smx_x509_mail_addresses(x, list, SMX_X509_MAX_MAIL),
+			 0);
+	X509_free(x);
+	/* two well-formed ones */
+	static const unsigned char bob[] = { 0x30, 0x11, 0x81, 0x0f, 'b', 'o',
+		'b', '@', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o',
+		'm' };
+	x = mail_cert(key, NULL, alice);
+	add_raw_san(x, bob, (int)sizeof(bob));
+	assert_int_equal(smx_x509_mail_addresses(x, list, SMX_X509_MAX_MAIL),
+			 1);
+	assert_string_equal(list[0], "bob@example.com");
+	smx_x509_mail_addresses_free(list, 1);
+	add_raw_san(x, bob, (int)sizeof(bob));
+	assert_int_equal(smx_x509_mail_addresses(x, list, SMX_X509_MAX_MAIL),
+			 0);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
 static void addresses_stop_at_max(void **state)
 {
 	(void)state;
@@ -447,6 +496,7 @@ int main(void)
 		cmocka_unit_test(san_addresses_lower_cased_without_duplicates),
 		cmocka_unit_test(subject_address_only_without_san_address),
 		cmocka_unit_test(unreadable_san_address_hides_nothing_behind_it),
+		cmocka_unit_test(unreadable_san_extension_hides_the_subject),
 		cmocka_unit_test(addresses_stop_at_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,7 +29,7 @@ STACK_OF(X509) *x509_from_store(struct store *store, bool anchors)
 	} else if (rc == 0) {
 		struct store_cert **list = NULL;
 		size_t n = 0;
-		rc = store_cert_list(store, NULL, &list, &n) == SMX_OK ? 0 : -1;
+		rc = store_cert_list_ca(store, &list, &n) == SMX_OK ? 0 : -1;
 		for (size_t i = 0; rc == 0 && i < n; i++)
 			rc = smx_x509_stack_push_der(sk, list[i]->der,
 						     list[i]->der_len);

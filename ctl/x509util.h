@@ -14,8 +14,9 @@
 
 struct cfg_verify;
 
-/* Every trust anchor (anchors true) or every stored certificate as X509
- * objects; NULL when the store does not answer. */
+/* Every trust anchor (anchors true) or every stored CA certificate (the
+ * possible intermediates of a chain) as X509 objects; NULL when the store
+ * does not answer. */
 STACK_OF(X509) *x509_from_store(struct store *store, bool anchors);
 
 /* Verifies leaf for email protection to the trust anchors of inbound

@@ -109,6 +109,29 @@ expect_rc 2 ctl export-p12 alice@example.com alice-out.p12 --password-file pw
 grep -q "alice-out.p12: exists already" err || fail "export overwrote a file"
 echo "ok: export imported by openssl pkcs12 and pk12util"
 
+# --- export carries the issuer path: an intermediate stored as a CA ---------
+# carol is issued by an intermediate that only her imported file held; her
+# export names it and the root, so a client trusting the root alone can
+# build her path.
+openssl req -new -newkey rsa:2048 -nodes -keyout sub.key -subj "/CN=Interop Sub CA" \
+  -out sub.csr 2>/dev/null || fail "sub CA request"
+printf "basicConstraints=critical,CA:TRUE\nkeyUsage=keyCertSign,cRLSign\n" > sub.ext
+openssl x509 -req -in sub.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 20 \
+  -extfile sub.ext -out sub.pem 2>/dev/null || fail "sub CA"
+issue carol carol@example.com rsa
+openssl x509 -req -in carol.csr -CA sub.pem -CAkey sub.key -CAcreateserial -days 20 \
+  -extfile carol.ext -out carol.pem 2>/dev/null || fail "carol under the sub CA"
+openssl pkcs12 -export -name carol -in carol.pem -inkey carol.key -certfile sub.pem \
+  -passout file:pw -out carol-in.p12 || fail "carol p12"
+expect_rc 0 ctl import-p12 carol-in.p12 --password-file pw
+expect_rc 0 ctl export-p12 carol@example.com carol-out.p12 --password-file pw
+openssl pkcs12 -in carol-out.p12 -passin file:pw -nokeys -cacerts 2>/dev/null |
+  grep "^subject=" > carol-cas.txt || fail "carol's export holds no CA certificate"
+grep -q "CN *= *Interop Sub CA" carol-cas.txt || fail "carol's export lacks the intermediate: $(cat carol-cas.txt)"
+grep -q "CN *= *Interop CA" carol-cas.txt || fail "carol's export lacks the root: $(cat carol-cas.txt)"
+[ "$(wc -l < carol-cas.txt)" = 2 ] || fail "carol's export holds other CAs: $(cat carol-cas.txt)"
+echo "ok: export carries the issuer path from the stored CA certificates"
+
 # --- legacy export, imported by gpgsm 2.2 ---------------------------------
 mkdir -m 700 "$GNUPGHOME"
 printf "disable-crl-checks\ndisable-policy-checks\n" > "$GNUPGHOME/gpgsm.conf"

@@ -6,7 +6,13 @@
  * process answers each lane in its own thread, so that private-key
  * operations of parallel messages use every CPU as they would in this
  * process. A request in flight when it dies fails temporarily: the
- * message is tempfailed, never sent unsigned or in clear. */
+ * message is tempfailed, never sent unsigned or in clear.
+ *
+ * The program file is held open from the start and every key process is
+ * executed from that descriptor: a package upgrade that replaces the file
+ * while the milter runs cannot give a running daemon a key process of
+ * another version (whose requests may differ); the new version runs once
+ * the service is restarted. */
 #include <smx/keyproc.h>
 
 #include <errno.h>
@@ -54,6 +60,9 @@ static char arg_name[] = "smime-milter", arg_k[] = "-K", arg_fd[16],
 	    arg_c[] = "-c", arg_f[] = "-f";
 static char *config_copy;
 static char program[4096];	/* this program, as started */
+static int program_fd = -1;	/* ... held open (O_CLOEXEC) */
+static char program_fd_path[32];	/* its /proc/self/fd name in the
+					 * child, after the lanes */
 static __thread bool failed_here;
 
 void keyproc_note_failure(void)
@@ -78,19 +87,27 @@ bool keyproc_client_active(void)
  * that range first, so that no dup2 overwrites an end not yet moved. */
 static void exec_child(const int *ends, unsigned n)
 {
-	int high[MAX_LANES];
+	int high[MAX_LANES], exe = -1;
+	int exe_slot = CHILD_FD + (int)n;
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (unsigned i = 0; i < n; i++)
 		if ((high[i] = fcntl(ends[i], F_DUPFD, CHILD_FD + MAX_LANES)) < 0)
 			_exit(127);
+	if (program_fd >= 0 &&
+	    (exe = fcntl(program_fd, F_DUPFD_CLOEXEC, CHILD_FD + MAX_LANES)) < 0)
+		_exit(127);
 	for (unsigned i = 0; i < n; i++)
 		if (dup2(high[i], CHILD_FD + (int)i) != CHILD_FD + (int)i ||
 		    fcntl(CHILD_FD + (int)i, F_SETFD, 0) != 0)
 			_exit(127);
-	closefrom(CHILD_FD + (int)n);
-	execv(program, child_argv);
+	/* the program's descriptor stays, close-on-exec, right after the
+	 * lanes: the kernel opens the file before it closes it */
+	if (exe >= 0 && dup3(exe, exe_slot, O_CLOEXEC) != exe_slot)
+		_exit(127);
+	closefrom(exe >= 0 ? exe_slot + 1 : exe_slot);
+	execv(exe >= 0 ? program_fd_path : program, child_argv);
 	_exit(127);
 }
 
@@ -266,6 +283,13 @@ int keyproc_client_start(const char *config_path, bool foreground)
 	/* One lane per CPU: the key process serves each in a thread. */
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	n_lanes = cpus < 1 ? 1 : cpus > MAX_LANES ? MAX_LANES : (unsigned)cpus;
+	program_fd = open(program, O_RDONLY | O_CLOEXEC);
+	if (program_fd < 0)
+		smx_log(LOG_WARNING, "cannot hold %s open (%s): a key process "
+			"started after the file is replaced runs the new one",
+			program, strerror(errno));
+	snprintf(program_fd_path, sizeof(program_fd_path), "/proc/self/fd/%d",
+		 CHILD_FD + (int)n_lanes);
 	snprintf(arg_fd, sizeof(arg_fd), "%d:%u", CHILD_FD, n_lanes);
 	child_argv[i++] = arg_name;
 	child_argv[i++] = arg_k;
@@ -307,6 +331,9 @@ void keyproc_client_stop(void)
 	active = false;
 	free(config_copy);
 	config_copy = NULL;
+	if (program_fd >= 0)
+		close(program_fd);
+	program_fd = -1;
 	keyproc_provider_unload();
 }
 

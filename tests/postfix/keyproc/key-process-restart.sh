@@ -8,7 +8,9 @@
 # logged) and signs again. Then a burst of messages with the key process
 # killed three times meanwhile: each one is tempfailed or arrives signed
 # (and encrypted where required). A reload replaces the key process
-# without refusing anything, and the new one signs.
+# without refusing anything, and the new one signs. An upgrade that
+# replaces the program file under the running milter does not change the
+# program its key process comes back as.
 . "$SMX_SOURCE_DIR/tests/lib/common.sh"
 . "$SMX_SOURCE_DIR/tests/lib/postfix.sh"
 . "$SMX_SOURCE_DIR/tests/lib/pki.sh"
@@ -187,3 +189,27 @@ send rcpt@partner.example
 wait_sent
 [ "$(judge "$n")" = accepted ] || fail "no signing after the reload"
 echo "ok: a reload replaced key process $old by $new, which signs"
+
+# 4. An upgrade replaces the program file while the milter runs (as dpkg
+# does: a new file renamed over the old one). A key process started after
+# that is still the running daemon's program, not the new file.
+bin=$(fresh_dir bin)
+cp "$SMX_BIN_DIR/smime-milter" "$bin/smime-milter"
+ln -s "$SMX_BIN_DIR/smimectl" "$bin/smimectl"
+pf_stop_milter
+SMX_BIN_DIR=$bin pf_start_milter
+pid=$(wait_key_process none)
+printf '#!/bin/sh\necho "the replaced program ran" >&2\nexit 1\n' > "$bin/smime-milter.new"
+chmod 755 "$bin/smime-milter.new"
+mv -f "$bin/smime-milter.new" "$bin/smime-milter"
+kill -KILL "$pid"
+pid=$(wait_key_process "$pid")
+case $(readlink "/proc/$pid/exe") in
+  *"(deleted)") ;;
+  *) fail "the key process after the upgrade runs $(readlink "/proc/$pid/exe")" ;;
+esac
+grep -q "the replaced program ran" "$PF_MILTER_LOG" && fail "the replaced file was executed"
+send rcpt@partner.example
+wait_sent
+[ "$(judge "$n")" = accepted ] || fail "no signing after the program file was replaced"
+echo "ok: after the program file was replaced, key process $pid runs the daemon's own program and signs"

@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The key process's seccomp filter: a short deny-list rather than an
- * allow-list, since the store's drivers (SQLite, libpq) need a varying
- * set of system calls. What it forbids is what an attacker who took the
- * key process over would want first: running a program, tracing or
- * reading another process, and accepting connections. Any of these
- * fails with EPERM. */
+/* The key process's seccomp filter: a deny-list rather than an
+ * allow-list, since the store's drivers (SQLite, libpq) and a PKCS#11
+ * module need a varying set of system calls. What it forbids is what an
+ * attacker who took the key process over would want first: running a
+ * program, tracing or reading another process, accepting connections;
+ * and the kernel interfaces local privilege escalations go through
+ * (namespaces, BPF, userfaultfd, io_uring, perf events, keyrings, module
+ * and kexec loading, and on x86-64 the x32 system call numbers, which
+ * would reach the same calls by other numbers). Any of these fails with
+ * EPERM; clone3 fails with ENOSYS, so that the C library creates threads
+ * with clone, whose flags the filter can read and refuses new
+ * namespaces in. */
 #include <errno.h>
+#include <sched.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -18,13 +25,19 @@
 
 #if defined(__x86_64__)
 #define AUDIT_ARCH_SELF AUDIT_ARCH_X86_64
+#define X32_SYSCALL_BIT 0x40000000u
 #elif defined(__aarch64__)
 #define AUDIT_ARCH_SELF AUDIT_ARCH_AARCH64
 #endif
 
+#define RET_ERRNO(e) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (e))
 #define DENY(nr) \
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
-	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM)
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), RET_ERRNO(EPERM)
+
+/* The clone flags that make a namespace. */
+#define NEW_NAMESPACES (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
+			CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
+			CLONE_NEWNET)
 
 int keyproc_seccomp(void)
 {
@@ -36,6 +49,10 @@ int keyproc_seccomp(void)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 			 offsetof(struct seccomp_data, nr)),
+#ifdef X32_SYSCALL_BIT
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1),
+		RET_ERRNO(EPERM),
+#endif
 		DENY(__NR_execve),
 		DENY(__NR_execveat),
 #if !KEYPROC_TRACEABLE
@@ -47,6 +64,34 @@ int keyproc_seccomp(void)
 		DENY(__NR_listen),
 		DENY(__NR_accept),
 		DENY(__NR_accept4),
+		DENY(__NR_unshare),
+		DENY(__NR_setns),
+		DENY(__NR_mount),
+		DENY(__NR_umount2),
+		DENY(__NR_pivot_root),
+		DENY(__NR_chroot),
+		DENY(__NR_bpf),
+		DENY(__NR_userfaultfd),
+		DENY(__NR_perf_event_open),
+		DENY(__NR_io_uring_setup),
+		DENY(__NR_io_uring_enter),
+		DENY(__NR_io_uring_register),
+		DENY(__NR_keyctl),
+		DENY(__NR_add_key),
+		DENY(__NR_request_key),
+		DENY(__NR_init_module),
+		DENY(__NR_finit_module),
+		DENY(__NR_delete_module),
+		DENY(__NR_kexec_load),
+		DENY(__NR_kexec_file_load),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+		RET_ERRNO(ENOSYS),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 3),
+		/* the flags: the first argument's low word (little-endian) */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NEW_NAMESPACES, 0, 1),
+		RET_ERRNO(EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = {

@@ -266,6 +266,13 @@ static void *watch(void *unused)
 	}
 }
 
+static void close_program(void)
+{
+	if (program_fd >= 0)
+		close(program_fd);
+	program_fd = -1;
+}
+
 int keyproc_client_start(const char *config_path, bool foreground)
 {
 	size_t i = 0;
@@ -283,7 +290,8 @@ int keyproc_client_start(const char *config_path, bool foreground)
 	/* One lane per CPU: the key process serves each in a thread. */
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	n_lanes = cpus < 1 ? 1 : cpus > MAX_LANES ? MAX_LANES : (unsigned)cpus;
-	program_fd = open(program, O_RDONLY | O_CLOEXEC);
+	/* O_PATH: executing needs no read permission on the file */
+	program_fd = open(program, O_PATH | O_CLOEXEC);
 	if (program_fd < 0)
 		smx_log(LOG_WARNING, "cannot hold %s open (%s): a key process "
 			"started after the file is replaced runs the new one",
@@ -302,6 +310,7 @@ int keyproc_client_start(const char *config_path, bool foreground)
 	if (keyproc_provider_load() != 0) {
 		smx_log(LOG_ERR, "cannot load the key process's OpenSSL "
 			"provider");
+		close_program();
 		return -1;
 	}
 	pthread_mutex_lock(&call_lock);
@@ -310,6 +319,7 @@ int keyproc_client_start(const char *config_path, bool foreground)
 	if (rc != 0 || pthread_create(&watcher, NULL, watch, NULL) != 0) {
 		smx_log(LOG_ERR, "cannot start the key process: %s",
 			strerror(errno));
+		close_program();
 		return -1;
 	}
 	active = true;
@@ -331,9 +341,7 @@ void keyproc_client_stop(void)
 	active = false;
 	free(config_copy);
 	config_copy = NULL;
-	if (program_fd >= 0)
-		close(program_fd);
-	program_fd = -1;
+	close_program();
 	keyproc_provider_unload();
 }
 

@@ -5,17 +5,20 @@
  * attacker who took the key process over would want first: running a
  * program, tracing or reading another process, accepting connections;
  * and the kernel interfaces local privilege escalations go through
- * (namespaces, BPF, userfaultfd, io_uring, perf events, keyrings, module
- * and kexec loading, and on x86-64 the x32 system call numbers, which
- * would reach the same calls by other numbers). Any of these fails with
+ * (namespaces, mounting, BPF, userfaultfd, io_uring, perf events,
+ * keyrings, module and kexec loading, and on x86-64 the x32 system call
+ * numbers, which would reach the same calls by other numbers). It applies
+ * to every thread of the process. Any of these fails with
  * EPERM; clone3 fails with ENOSYS, so that the C library creates threads
  * with clone, whose flags the filter can read and refuses new
  * namespaces in. */
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -39,6 +42,23 @@
 			CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
 			CLONE_NEWNET)
 
+#ifdef AUDIT_ARCH_SELF
+/* How many threads this process has (/proc/self/task), or 0 when that
+ * cannot be read. */
+static int threads_of_this_process(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (d == NULL)
+		return 0;
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+#endif
+
 int keyproc_seccomp(void)
 {
 #ifdef AUDIT_ARCH_SELF
@@ -60,6 +80,8 @@ int keyproc_seccomp(void)
 #endif
 		DENY(__NR_process_vm_readv),
 		DENY(__NR_process_vm_writev),
+		DENY(__NR_process_madvise),
+		DENY(__NR_pidfd_getfd),
 		DENY(__NR_bind),
 		DENY(__NR_listen),
 		DENY(__NR_accept),
@@ -70,6 +92,11 @@ int keyproc_seccomp(void)
 		DENY(__NR_umount2),
 		DENY(__NR_pivot_root),
 		DENY(__NR_chroot),
+		DENY(__NR_fsopen),
+		DENY(__NR_fsmount),
+		DENY(__NR_move_mount),
+		DENY(__NR_open_tree),
+		DENY(__NR_mount_setattr),
 		DENY(__NR_bpf),
 		DENY(__NR_userfaultfd),
 		DENY(__NR_perf_event_open),
@@ -98,7 +125,17 @@ int keyproc_seccomp(void)
 		.len = (unsigned short)(sizeof(filter) / sizeof(filter[0])),
 		.filter = filter,
 	};
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+	/* A PKCS#11 module, loaded before, may have started threads of its
+	 * own: then every thread at once, through seccomp(), which a unit
+	 * file's filter from before this version does not allow; alone,
+	 * through prctl(), which every filter allows. */
+	if (threads_of_this_process() == 1)
+		return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+	long rc = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+			  SECCOMP_FILTER_FLAG_TSYNC, &prog);
+	if (rc > 0)	/* the id of a thread that could not follow */
+		errno = ESRCH;
+	return rc == 0 ? 0 : -1;
 #else
 	return 0;	/* an architecture without a filter here */
 #endif

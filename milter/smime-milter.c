@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/prctl.h>
+
 #include <smx/cfg.h>
 #include <smx/directory.h>
 #include <smx/hostport.h>
@@ -468,6 +470,9 @@ static int refuse_root_without_user(const struct cfg *cfg)
  * it logs like the daemon, under its own name. */
 static int run_key_process(const struct options *o, struct cfg *cfg)
 {
+	/* executed through /proc/self/fd/N, it would be named "N" in ps,
+	 * top and the journal: named as the program it is */
+	(void)prctl(PR_SET_NAME, "smime-milter", 0, 0, 0);
 	if (!o->foreground)
 		smx_log_open("smime-milter-keys", SMX_LOG_SYSLOG,
 			     cfg->milter.syslog_facility);

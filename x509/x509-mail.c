@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
 #include <smx/x509.h>
@@ -54,6 +56,23 @@ static void add(const ASN1_STRING *s, char **out, size_t max, size_t *n,
 	out[(*n)++] = e;
 }
 
+/* Whether g names a mailbox: an rfc822Name, or an internationalised
+ * one (RFC 8398 SmtpUTF8Mailbox), which this program cannot match but
+ * which names somebody all the same. */
+static bool names_mailbox(const GENERAL_NAME *g)
+{
+	return g->type == GEN_EMAIL ||
+	       (g->type == GEN_OTHERNAME &&
+		OBJ_obj2nid(g->d.otherName->type_id) ==
+			NID_id_on_SmtpUTF8Mailbox);
+}
+
+/* Whether the last OpenSSL failure was running out of memory. */
+static bool out_of_memory(void)
+{
+	return ERR_GET_REASON(ERR_peek_last_error()) == ERR_R_MALLOC_FAILURE;
+}
+
 int smx_x509_mail_addresses(X509 *x, char **out, size_t max)
 {
 	size_t n = 0;
@@ -63,13 +82,13 @@ int smx_x509_mail_addresses(X509 *x, char **out, size_t max)
 	/* a SAN that does not decode, or comes twice (OpenSSL then gives
 	 * none), may name anybody: nobody is read from the subject */
 	if (san == NULL && X509_get_ext_by_NID(x, NID_subject_alt_name, -1) >= 0)
-		return 0;
+		return out_of_memory() ? -1 : 0;
 	for (int i = 0; i < sk_GENERAL_NAME_num(san); i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
-		if (g->type != GEN_EMAIL)
-			continue;
-		san_names_someone = true;
-		add(g->d.rfc822Name, out, max, &n, &oom);
+		if (names_mailbox(g))
+			san_names_someone = true;
+		if (g->type == GEN_EMAIL)
+			add(g->d.rfc822Name, out, max, &n, &oom);
 	}
 	GENERAL_NAMES_free(san);
 	/* RFC 8550 lets older certificates name their address in the

@@ -78,7 +78,7 @@ wait_key_process() {
   while :; do
     p=$(key_pid)
     [ -n "$p" ] && [ "$p" != "$1" ] && grep -q "key process $p ready" "$PF_MILTER_LOG" && break
-    [ $i -lt 100 ] || fail "the key process did not come back after $1"
+    [ $i -lt $((100 * ${SMX_TIMEOUT_SCALE:-1})) ] || fail "the key process did not come back after $1"
     sleep 0.1
     i=$((i + 1))
   done

@@ -411,6 +411,14 @@ static void unreadable_san_address_hides_nothing_behind_it(void **state)
 	addresses_of(key, "email:al\x7fice@example.com,email:x@example.com",
 		     ceo, got, sizeof(got));
 	assert_string_equal(got, "x@example.com");
+	/* an internationalised mailbox (RFC 8398), never matched here,
+	 * names somebody too; another otherName does not */
+	addresses_of(key, "otherName:1.3.6.1.5.5.7.8.9;UTF8:jos\xc3\xa9@"
+		     "example.com", ceo, got, sizeof(got));
+	assert_string_equal(got, "");
+	addresses_of(key, "otherName:1.2.3.4;UTF8:something", ceo, got,
+		     sizeof(got));
+	assert_string_equal(got, "ceo@example.com");
 	/* the same bytes in the subject are no address either */
 	const char *bad[] = { "ceo\x1b[2J@example.com", "ok@example.com",
 			      NULL };

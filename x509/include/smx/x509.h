@@ -77,8 +77,9 @@ STACK_OF(X509) *smx_x509_chain(X509 *leaf, STACK_OF(X509) *pool);
  * emailAddress attributes of its subject (RFC 8550). A name that cannot
  * be an address (empty, over 254 octets, no '@', a control or
  * non-ASCII octet) gives nothing, yet still counts as the subjectAltName
- * naming someone: its subject is then not read; so does a subjectAltName
- * that does not decode or comes twice. Duplicates are dropped.
+ * naming someone: its subject is then not read; so do an RFC 8398
+ * SmtpUTF8Mailbox (never matched here) and a subjectAltName that does
+ * not decode or comes twice. Duplicates are dropped.
  * Returns how many, or -1 when memory ran out (out then holds none). */
 #define SMX_X509_MAX_MAIL 32
 int smx_x509_mail_addresses(X509 *x, char **out, size_t max);
